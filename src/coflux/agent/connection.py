@@ -1,0 +1,461 @@
+"""The agent's WebSocket connection to the server, and the session it keeps.
+
+This module owns:
+
+* the connect loop: ``ws://HOST/api/agent``, reconnecting with jittered backoff
+  until ``close()``; a close with one of the fatal codes of ``coflux.protocol``
+  ends it with ``ConnectionRejected`` instead;
+* the handshake: every (re)connect sends ``Hello`` with the last ``Welcome``'s
+  session id, so the server resumes the session and does not abandon the
+  executions the agent still holds;
+* the outbox: a message whose loss would lose work stays in ``_outstanding``
+  until its answer arrives (``Complete`` until ``Ack``, ``Submit`` until
+  ``Submitted``, ``GetResult`` until ``ResultReady``) and is resent, in the
+  order first sent, after every reconnect. The server de-duplicates submissions
+  by ``(parent_execution_id, call_index)``, so resending is safe. Logs are
+  best-effort: buffered (bounded) while disconnected;
+* dispatch of server messages to the executor pool, through ``PoolLike``.
+
+Everything runs on one event loop; ``send`` may be called from other threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import threading
+from collections import deque
+from collections.abc import Coroutine, Mapping
+from typing import Any, Protocol, assert_never
+
+import websockets
+from websockets.asyncio.client import ClientConnection, connect
+
+from coflux import protocol
+from coflux.agent.settings import AgentSettings
+from coflux.client import base_url
+from coflux.errors import CofluxError
+
+logger = logging.getLogger(__name__)
+
+FATAL_CLOSE_CODES: Mapping[int, str] = {
+    protocol.CLOSE_PROTOCOL_MISMATCH: "protocol version mismatch",
+    protocol.CLOSE_BAD_HANDSHAKE: "bad handshake",
+    protocol.CLOSE_UNKNOWN_PROJECT: "unknown project",
+    protocol.CLOSE_UNKNOWN_ENVIRONMENT: "unknown environment",
+    protocol.CLOSE_UNAUTHORISED: "unauthorised",
+}
+HANDSHAKE_TIMEOUT = 10.0
+LOG_BUFFER_LIMIT = 10_000  # log entries kept while disconnected; older ones are dropped
+LOG_BATCH = 200  # entries per Logs message when flushing the buffer
+
+Targets = dict[str, tuple[str, ...]]
+_Key = tuple[str, object]
+
+
+class ConnectionRejected(CofluxError):
+    """The server refused this agent for good (the reconnect loop stops).
+
+    Args:
+        code: the WebSocket close code (or HTTP status of a refused upgrade).
+        reason: the server's reason, shown to the user as is.
+    """
+
+    def __init__(self, code: int, reason: str) -> None:
+        what = FATAL_CLOSE_CODES.get(code, f"code {code}")
+        super().__init__(f"server refused the agent ({what}): {reason}" if reason else what)
+        self.code = code
+        self.reason = reason
+
+
+class PoolLike(Protocol):
+    """What the connection needs from the executor pool (a fake in tests)."""
+
+    async def execute(self, command: protocol.Execute) -> None: ...
+
+    def deliver(self, message: protocol.Submitted | protocol.ResultReady) -> None: ...
+
+    async def abort(self, execution_id: str) -> None: ...
+
+    def executing(self) -> set[str]: ...
+
+
+def agent_url(host: str) -> str:
+    url = base_url(host)
+    scheme = "wss" if url.startswith("https://") else "ws"
+    return f"{scheme}://{url.split('://', 1)[1]}/api/agent"
+
+
+def _outbox_key(message: protocol.AgentMessage) -> _Key | None:
+    """The key under which a message waits for its answer, or None if it expects none."""
+    match message:
+        case protocol.Complete(execution_id=execution_id):
+            return ("complete", execution_id)
+        case protocol.Submit(request_id=request_id):
+            return ("submit", request_id)
+        case protocol.GetResult(request_id=request_id):
+            return ("get_result", request_id)
+        case _:
+            return None
+
+
+def format_targets(targets: Targets) -> str:
+    return "; ".join(f"{repo}: {', '.join(names)}" for repo, names in targets.items()) or "nothing"
+
+
+class Connection:
+    """A session with the server that survives reconnects.
+
+    Args:
+        settings: where to connect and what to announce in ``Hello``.
+        targets: the targets hosted at first (``set_targets`` changes them).
+    """
+
+    def __init__(
+        self, settings: AgentSettings, targets: Mapping[str, tuple[str, ...]] | None = None
+    ) -> None:
+        self._settings = settings
+        self._targets: Targets = dict(targets or {})
+        self._session_id: str | None = None
+        self._outstanding: dict[_Key, protocol.AgentMessage] = {}
+        self._queued: deque[protocol.AgentMessage] = deque()  # untracked, awaiting a connection
+        self._logs: deque[protocol.LogEntry] = deque()
+        self._logs_dropped = 0
+        self._live: asyncio.Queue[protocol.AgentMessage] | None = None  # set while connected
+        self._ws: ClientConnection | None = None
+        self._stopping = asyncio.Event()
+        self._acked = asyncio.Event()  # set while no Complete awaits its Ack
+        self._acked.set()
+        self._accepting = True
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._starting: set[str] = set()  # executions handed to the pool, not yet started
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: int | None = None
+        self.connected = asyncio.Event()
+
+    @property
+    def session_id(self) -> str | None:
+        return self._session_id
+
+    # --- used by the pool and the agent -------------------------------------------
+
+    def send(self, message: protocol.AgentMessage) -> None:
+        """Queue a message for the server (thread-safe; never blocks)."""
+        if self._loop is not None and threading.get_ident() != self._thread:
+            self._loop.call_soon_threadsafe(self._send, message)
+        else:
+            self._send(message)
+
+    def set_targets(self, targets: Targets) -> None:
+        """Replace the hosted targets (sent now if connected, else in the next Hello)."""
+        self.send(protocol.Declare(targets=dict(targets)))
+
+    def stop_accepting(self) -> None:
+        """Declare no targets, so the server assigns nothing more, and ignore late Executes."""
+        self._accepting = False
+        self.set_targets({})
+
+    async def flush(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for every completion to be acknowledged."""
+        if self._acked.is_set():
+            return True
+        try:
+            await asyncio.wait_for(self._acked.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    async def close(self) -> None:
+        """Stop reconnecting and close the connection; ``run`` then returns."""
+        self._stopping.set()
+        if self._ws is not None:
+            await self._ws.close()
+
+    def _send(self, message: protocol.AgentMessage) -> None:
+        key = _outbox_key(message)
+        if key is not None:
+            self._outstanding[key] = message
+            if key[0] == "complete":
+                self._acked.clear()
+        match message:
+            case protocol.Declare(targets=targets):
+                self._targets = dict(targets)
+            case protocol.Logs(entries=entries) if self._live is None:
+                self._buffer_logs(entries)
+                return
+            case protocol.CancelExecution() if self._live is None:
+                self._queued.append(message)
+                return
+            case protocol.Hello():
+                raise ValueError("the connection sends Hello itself")
+        # Tracked messages sent while disconnected wait in _outstanding for the resend.
+        if self._live is not None:
+            self._live.put_nowait(message)
+
+    def _buffer_logs(self, entries: tuple[protocol.LogEntry, ...]) -> None:
+        self._logs.extend(entries)
+        overflow = len(self._logs) - LOG_BUFFER_LIMIT
+        if overflow > 0:
+            if not self._logs_dropped:
+                logger.warning("disconnected: dropping the oldest buffered log entries")
+            for _ in range(overflow):
+                self._logs.popleft()
+            self._logs_dropped += overflow
+
+    # --- the connect loop ------------------------------------------------------------
+
+    async def run(self, pool: PoolLike) -> None:
+        """Connect, serve, reconnect, until ``close()``.
+
+        Raises:
+            ConnectionRejected: the server closed with a fatal code (or refused
+                the upgrade with 401/403); the message carries its reason.
+        """
+        self._loop = asyncio.get_running_loop()
+        self._thread = threading.get_ident()
+        try:
+            await self._reconnect_loop(pool)
+        finally:
+            for task in self._tasks:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _reconnect_loop(self, pool: PoolLike) -> None:
+        settings = self._settings
+        delay = settings.reconnect_delay_min
+        failing = False  # so that an outage is logged once, not at every attempt
+        while not self._stopping.is_set():
+            why: object
+            try:
+                why = await self._serve_once(pool)
+            except (
+                OSError,
+                TimeoutError,
+                websockets.WebSocketException,
+                protocol.ProtocolError,
+            ) as e:
+                why = e
+            established = self.connected.is_set()
+            self.connected.clear()
+            if self._stopping.is_set():
+                return
+            if established:
+                logger.warning(
+                    "disconnected from %s (session %s): %s; reconnecting",
+                    settings.host,
+                    self._session_id,
+                    why,
+                )
+                failing, delay = False, settings.reconnect_delay_min
+            elif not failing:
+                logger.warning("cannot connect to %s (%s); retrying", settings.host, why)
+                failing = True
+            await self._backoff(delay)
+            delay = min(settings.reconnect_delay_max, delay * 2)
+
+    async def _backoff(self, delay: float) -> None:
+        # Jitter spreads the reconnects of many agents after a server restart.
+        jittered = delay * random.uniform(0.5, 1.0)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), jittered)
+
+    async def _serve_once(self, pool: PoolLike) -> str:
+        """One connection: handshake, resend, serve until it closes; returns why it closed."""
+        settings = self._settings
+        headers = {"Authorization": f"Bearer {settings.token}"} if settings.token else None
+        try:
+            async with connect(
+                agent_url(settings.host), additional_headers=headers, proxy=None, max_size=None
+            ) as ws:
+                self._ws = ws
+                try:
+                    await self._handshake(ws, pool)
+                    await self._serve(ws, pool)
+                except websockets.ConnectionClosed:
+                    pass  # the close code and reason are read below
+                finally:
+                    self._disconnected()
+                self._raise_if_fatal(ws)
+                if ws.close_reason:
+                    return ws.close_reason
+                return (
+                    "connection lost"
+                    if ws.close_code in (None, 1006)
+                    else f"closed with code {ws.close_code}"
+                )
+        except websockets.InvalidStatus as e:
+            status = e.response.status_code
+            if status in (401, 403):
+                raise ConnectionRejected(protocol.CLOSE_UNAUTHORISED, f"HTTP {status}") from None
+            raise
+        finally:
+            self._ws = None
+
+    def _raise_if_fatal(self, ws: ClientConnection) -> None:
+        code = ws.close_code
+        if code is not None and code in FATAL_CLOSE_CODES:
+            raise ConnectionRejected(code, ws.close_reason or "")
+
+    async def _handshake(self, ws: ClientConnection, pool: PoolLike) -> None:
+        await ws.send(protocol.encode_json(self._hello(pool)), text=True)
+        raw = await asyncio.wait_for(ws.recv(), HANDSHAKE_TIMEOUT)
+        welcome = protocol.decode_server_message(raw)
+        if not isinstance(welcome, protocol.Welcome):
+            raise protocol.ProtocolError(f"expected welcome, got {type(welcome).__name__}")
+        if self._session_id is not None and not welcome.resumed:
+            logger.warning(
+                "session %s could not be resumed; new session %s",
+                self._session_id,
+                welcome.session_id,
+            )
+        self._session_id = welcome.session_id
+        s = self._settings
+        logger.info(
+            "connected to %s as session %s (project %s, environment %s) hosting: %s",
+            s.host,
+            welcome.session_id,
+            s.project,
+            s.environment,
+            format_targets(self._targets),
+        )
+        self._resume()
+        self.connected.set()
+
+    def _hello(self, pool: PoolLike) -> protocol.Hello:
+        s = self._settings
+        unacked = {key[1] for key in self._outstanding if key[0] == "complete"}
+        return protocol.Hello(
+            protocol_version=protocol.PROTOCOL_VERSION,
+            project=s.project,
+            environment=s.environment,
+            session_id=self._session_id,
+            concurrency=s.concurrency,
+            provides=dict(s.provides),
+            targets=dict(self._targets),
+            executing=tuple(sorted(set(pool.executing()) | {str(i) for i in unacked})),
+        )
+
+    def _resume(self) -> None:
+        """Open the live queue with everything owed to the server first, in order.
+
+        Synchronous on purpose: nothing can be sent between the resend and
+        opening the queue, so no message is lost or sent twice.
+        """
+        queue: asyncio.Queue[protocol.AgentMessage] = asyncio.Queue()
+        for message in self._outstanding.values():
+            queue.put_nowait(message)
+        while self._queued:
+            queue.put_nowait(self._queued.popleft())
+        entries = list(self._logs)
+        self._logs.clear()
+        if self._logs_dropped:
+            logger.warning("dropped %d log entries while disconnected", self._logs_dropped)
+            self._logs_dropped = 0
+        for i in range(0, len(entries), LOG_BATCH):
+            queue.put_nowait(protocol.Logs(entries=tuple(entries[i : i + LOG_BATCH])))
+        self._live = queue
+
+    def _disconnected(self) -> None:
+        """Keep what the dead connection had not sent yet (tracked ones are resent anyway)."""
+        queue, self._live = self._live, None
+        while queue is not None and not queue.empty():
+            message = queue.get_nowait()
+            match message:
+                case protocol.CancelExecution():
+                    self._queued.append(message)
+                case protocol.Logs(entries=entries):
+                    self._buffer_logs(entries)
+                case _:
+                    pass  # tracked (still in _outstanding) or superseded by the next Hello
+
+    async def _serve(self, ws: ClientConnection, pool: PoolLike) -> None:
+        queue = self._live
+        assert queue is not None  # set by _resume in _handshake
+        async with asyncio.TaskGroup() as tg:
+            writer = tg.create_task(self._write(ws, queue))
+            try:
+                async for raw in ws:
+                    self._receive(raw, pool)
+            except websockets.ConnectionClosed:
+                pass  # raised inside the group it would come out wrapped in a group
+            finally:
+                writer.cancel()
+
+    async def _write(
+        self, ws: ClientConnection, queue: asyncio.Queue[protocol.AgentMessage]
+    ) -> None:
+        try:
+            while True:
+                message = await queue.get()
+                await ws.send(protocol.encode_json(message), text=True)
+        except websockets.ConnectionClosed:
+            return  # the reader sees the close too, and ends this connection
+
+    # --- dispatch ------------------------------------------------------------------
+
+    def _receive(self, raw: str | bytes, pool: PoolLike) -> None:
+        try:
+            message = protocol.decode_server_message(raw)
+        except protocol.ProtocolError as e:
+            logger.error("ignoring an undecodable message from the server: %s", e)
+            return
+        try:
+            self._dispatch(message, pool)
+        except Exception:
+            # A bug in the pool must not take the session down with it.
+            logger.exception("failed handling %s from the server", type(message).__name__)
+
+    def _dispatch(self, message: protocol.ServerMessage, pool: PoolLike) -> None:
+        match message:
+            case protocol.Execute():
+                self._execute(message, pool)
+            case protocol.Abort(execution_id=execution_id):
+                self._spawn(pool.abort(execution_id), f"abort of {execution_id}")
+            case protocol.Submitted(request_id=request_id):
+                # Only the first answer counts: a resend can be answered twice.
+                if self._outstanding.pop(("submit", request_id), None) is not None:
+                    pool.deliver(message)
+            case protocol.ResultReady(request_id=request_id):
+                if self._outstanding.pop(("get_result", request_id), None) is not None:
+                    pool.deliver(message)
+            case protocol.Ack(execution_ids=execution_ids):
+                for execution_id in execution_ids:
+                    self._outstanding.pop(("complete", execution_id), None)
+                if not any(key[0] == "complete" for key in self._outstanding):
+                    self._acked.set()
+            case protocol.Welcome():
+                logger.warning("ignoring an unexpected welcome (session %s)", message.session_id)
+            case _:
+                assert_never(message)
+
+    def _execute(self, command: protocol.Execute, pool: PoolLike) -> None:
+        execution_id = command.execution_id
+        if not self._accepting:
+            logger.warning("stopping: not starting execution %s", execution_id)
+        elif (
+            execution_id in self._starting
+            or execution_id in pool.executing()
+            or ("complete", execution_id) in self._outstanding
+        ):
+            logger.debug("execution %s is already held; ignoring a repeated execute", execution_id)
+        else:
+            # Until the pool's task runs, only this set knows the execution is held.
+            self._starting.add(execution_id)
+            task = self._spawn(pool.execute(command), f"execution {execution_id}")
+            task.add_done_callback(lambda _: self._starting.discard(execution_id))
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], what: str) -> asyncio.Task[None]:
+        # Pool calls run as tasks so that a slow one never stalls the reader
+        # (which must keep delivering results to other executions meanwhile).
+        task = asyncio.create_task(self._guard(coro, what))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _guard(self, coro: Coroutine[Any, Any, None], what: str) -> None:
+        try:
+            await coro
+        except Exception:
+            logger.exception("pool failed handling %s", what)

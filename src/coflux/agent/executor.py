@@ -1,0 +1,292 @@
+"""The executor process: imports the repositories once, then runs executions.
+
+Started by the pool (``coflux.agent.pool``) as::
+
+    python -m coflux.agent.executor --fd N --workdir DIR --repository hello.py ...
+
+``--fd`` is this process's end of a socket pair. Frames on it are a 4-byte
+big-endian length followed by a msgpack ``protocol.ExecutorMessage`` (to the
+agent) or ``protocol.ExecutorCommand`` (from it). The process first imports the
+repositories and sends ``ExecutorReady(manifests)`` (or ``ExecutorFailed`` and
+exits 1), then runs one ``Execute`` at a time, in its main thread.
+
+A reader thread owns the receiving side: it queues ``Execute`` commands for the
+main thread and hands ``Submitted``/``ResultReady`` replies to the calls waiting
+for them, while user code runs. When the socket closes the process exits.
+
+Output: fds 1 and 2 are pipes the pool reads line by line. At the end of each
+execution Python's streams are flushed and an end marker (``OUTPUT_END`` + the
+execution id) is written to both fds *before* ``Complete`` is sent, so the pool
+can attribute every line to the right execution.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import queue
+import shutil
+import socket
+import struct
+import sys
+import tempfile
+import threading
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from coflux import protocol, serialization
+from coflux.sdk import context
+from coflux.sdk.manifest import build_manifest, find_targets, load_repository
+from coflux.sdk.target import Target
+
+OUTPUT_END = b"\x1e\x1fcoflux-output-end:"
+"""Starts the line an executor writes to fds 1 and 2 after each execution."""
+
+HEADER = struct.Struct(">I")
+"""The length prefix of a frame on the executor socket."""
+
+_PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)
+
+
+class _Reply:
+    """A reply the main thread (or a user thread) is waiting for."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self._message: protocol.Submitted | protocol.ResultReady | None = None
+        self._closed = False
+
+    def resolve(self, message: protocol.Submitted | protocol.ResultReady) -> None:
+        self._message = message
+        self._event.set()
+
+    def close(self) -> None:
+        self._closed = True
+        self._event.set()
+
+    def wait(self, timeout: float | None) -> protocol.Submitted | protocol.ResultReady | None:
+        if not self._event.wait(timeout):
+            return None
+        if self._message is None:
+            raise ConnectionError("the connection to the agent closed")
+        return self._message
+
+
+class Connection:
+    """This process's end of the socket pair (the SDK's ``context.Channel``)."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._file = sock.makefile("rb")
+        self._send_lock = threading.Lock()
+        self._lock = threading.Lock()
+        self._pending: dict[int, _Reply] = {}
+        self._next_id = 1
+        self._commands: queue.SimpleQueue[protocol.Execute | None] = queue.SimpleQueue()
+        self.busy = False
+
+    def send(self, message: protocol.ExecutorMessage) -> None:
+        payload = protocol.encode_msgpack(message)
+        with self._send_lock:  # user threads may log while the main thread sends
+            self._sock.sendall(HEADER.pack(len(payload)) + payload)
+
+    def request(self, make: Callable[[int], protocol.Submit | protocol.GetResult]) -> _Reply:
+        reply = _Reply()
+        with self._lock:
+            request_id = self._next_id
+            self._next_id += 1
+            self._pending[request_id] = reply
+        self.send(make(request_id))
+        return reply
+
+    def next_command(self) -> protocol.Execute | None:
+        """The next execution to run; ``None`` once the socket has closed."""
+        return self._commands.get()
+
+    def start_reader(self) -> None:
+        threading.Thread(target=self._read_loop, name="coflux-executor-reader", daemon=True).start()
+
+    def _read_frame(self) -> bytes | None:
+        header = self._file.read(HEADER.size)
+        if len(header) < HEADER.size:
+            return None
+        (length,) = HEADER.unpack(header)
+        payload = self._file.read(length)
+        return payload if len(payload) == length else None
+
+    def _read_loop(self) -> None:
+        while (payload := self._read_frame()) is not None:
+            try:
+                command = protocol.decode_executor_command(payload)
+            except protocol.ProtocolError as e:
+                os.write(2, f"coflux executor: bad command from the agent: {e}\n".encode())
+                os._exit(2)
+            match command:
+                case protocol.Execute():
+                    self._commands.put(command)
+                case protocol.Submitted() | protocol.ResultReady():
+                    with self._lock:
+                        reply = self._pending.pop(command.request_id, None)
+                    if reply is not None:
+                        reply.resolve(command)
+        self._closed()
+
+    def _closed(self) -> None:
+        # The agent is gone: nobody can receive a result any more. An idle
+        # process exits cleanly; one running user code stops at once, since
+        # that code could run for a long time with no one to report to.
+        if self.busy:
+            os._exit(0)
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        for reply in pending.values():
+            reply.close()
+        self._commands.put(None)
+
+
+def error_info(error: BaseException) -> protocol.ErrorInfo:
+    """Describe an exception raised by user code, without the executor's own frames."""
+    tb: TracebackType | None = error.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        tb = tb.tb_next
+    kind = type(error)
+    return protocol.ErrorInfo(
+        type=f"{kind.__module__}.{kind.__qualname__}",
+        message=str(error),
+        traceback="".join(traceback.format_exception(kind, error, tb or error.__traceback__)),
+    )
+
+
+class Executor:
+    """Runs executions one after another, resetting the process between them.
+
+    Args:
+        connection: the socket to the agent.
+        targets: the loaded targets by (repository, name).
+        workdir: where fresh working directories are made (one per execution).
+    """
+
+    def __init__(
+        self,
+        connection: Connection,
+        targets: dict[tuple[str, str], Target[..., Any]],
+        workdir: str | None,
+    ) -> None:
+        self._connection = connection
+        self._targets = targets
+        self._workdir = workdir
+        self._cwd = os.getcwd()
+        self._environ = dict(os.environ)
+        self._streams = (sys.stdout, sys.stderr)
+
+    def serve(self) -> None:
+        """Run executions until the socket closes."""
+        while (command := self._connection.next_command()) is not None:
+            self._connection.busy = True
+            outcome = self.run(command)
+            self._end_output(command.execution_id)
+            self._connection.send(
+                protocol.Complete(execution_id=command.execution_id, outcome=outcome)
+            )
+            self._connection.busy = False
+
+    def run(self, command: protocol.Execute) -> protocol.ReportedOutcome:
+        """Run one execution in a fresh working directory and report its outcome."""
+        directory = tempfile.mkdtemp(prefix=f"{command.execution_id}-", dir=self._workdir)
+        ctx = context.ExecutionContext(command.execution_id, self._connection)
+        token = context.activate(ctx)
+        try:
+            os.chdir(directory)
+            target = self._target(command)
+            arguments = [
+                serialization.deserialize(value, resolve_execution=ctx.handle)
+                for value in command.arguments
+            ]
+            return protocol.Succeeded(value=serialization.serialize(target.invoke(arguments)))
+        except BaseException as e:  # user code may raise anything, SystemExit included
+            return protocol.Failed(error=error_info(e))
+        finally:
+            context.reset(token)
+            self._reset()
+            shutil.rmtree(directory, ignore_errors=True)
+
+    def _target(self, command: protocol.Execute) -> Target[..., Any]:
+        target = self._targets.get((command.repository, command.target))
+        if target is None:
+            raise LookupError(f"target {command.repository}:{command.target} is not hosted here")
+        return target
+
+    def _reset(self) -> None:
+        """Undo what an execution may have changed in the process."""
+        os.chdir(self._cwd)
+        for name in set(os.environ) - set(self._environ):
+            del os.environ[name]
+        for name, value in self._environ.items():
+            if os.environ.get(name) != value:
+                os.environ[name] = value
+        sys.stdout, sys.stderr = self._streams
+
+    def _end_output(self, execution_id: str) -> None:
+        marker = OUTPUT_END + execution_id.encode() + b"\n"
+        for stream, fd in ((sys.stdout, 1), (sys.stderr, 2)):
+            try:
+                stream.flush()
+                os.write(fd, marker)
+            except (OSError, ValueError):  # user code closed the stream
+                pass
+
+
+def _load(
+    specs: Sequence[str],
+) -> tuple[list[protocol.Manifest], dict[tuple[str, str], Target[..., Any]]]:
+    manifests: list[protocol.Manifest] = []
+    targets: dict[tuple[str, str], Target[..., Any]] = {}
+    for spec in specs:
+        repository, module = load_repository(spec)
+        manifests.append(build_manifest(repository, module))
+        for name, target in find_targets(module).items():
+            targets[(repository, name)] = target
+    return manifests, targets
+
+
+def _line_buffered() -> None:
+    # Output should reach the pool (and the user's log view) as it is printed.
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(line_buffering=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the executor process.
+
+    Returns:
+        The process's exit code: 0 after the socket closed, 1 if the
+        repositories could not be imported.
+    """
+    parser = argparse.ArgumentParser(prog="coflux.agent.executor")
+    parser.add_argument("--fd", type=int, required=True)
+    parser.add_argument("--workdir", default=None)
+    parser.add_argument("--repository", action="append", default=[])
+    args = parser.parse_args(argv)
+    _line_buffered()
+    connection = Connection(socket.socket(fileno=args.fd))
+    try:
+        manifests, targets = _load(args.repository)
+    except BaseException as e:  # importing user code can fail in any way
+        connection.send(protocol.ExecutorFailed(error=error_info(e)))
+        return 1
+    connection.send(protocol.ExecutorReady(manifests=tuple(manifests)))
+    connection.start_reader()
+    # ConnectionError: the agent went away while we were reporting.
+    with contextlib.suppress(ConnectionError):
+        Executor(connection, targets, args.workdir).serve()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""The agent's settings, and parsing of the values users type for them."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+_KEY = re.compile(r"^[A-Za-z0-9_.\-]+$")
+
+
+def default_concurrency() -> int:
+    """Like ``ThreadPoolExecutor``: CPUs + 4 (executions mostly wait on I/O), at most 32."""
+    return min(32, (os.cpu_count() or 1) + 4)
+
+
+@dataclass(frozen=True)
+class AgentSettings:
+    """Everything ``coflux.agent.agent.run`` needs.
+
+    ``provides`` maps a tag to the values this agent offers (``{"gpu": ("A100",)}``).
+    ``register`` posts the manifests to the server on start and after reloads;
+    ``watch`` reloads the pool when the repositories' source files change;
+    ``isolate`` runs each execution in a fresh process.
+    """
+
+    host: str
+    project: str
+    environment: str
+    repositories: tuple[str, ...]
+    token: str | None = None
+    concurrency: int = field(default_factory=default_concurrency)
+    provides: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    register: bool = False
+    watch: bool = False
+    isolate: bool = False
+    reconnect_delay_min: float = 0.1
+    reconnect_delay_max: float = 2.0
+    stop_grace: float = 10.0  # seconds running executions get to finish on stop
+    ack_grace: float = 5.0  # seconds to wait for completions to be acknowledged on stop
+
+
+def parse_provides(items: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """Parse ``KEY=VALUE[,VALUE...]`` items; repeated keys accumulate their values.
+
+    Raises:
+        ValueError: an item is not of that form (the message names it).
+    """
+    provides: dict[str, tuple[str, ...]] = {}
+    for item in items:
+        key, sep, rest = item.partition("=")
+        key = key.strip()
+        values = tuple(v.strip() for v in rest.split(","))
+        if not sep or not _KEY.match(key) or not all(values):
+            raise ValueError(f"invalid provides {item!r}: expected KEY=VALUE[,VALUE...]")
+        merged = provides.get(key, ()) + values
+        provides[key] = tuple(dict.fromkeys(merged))  # keep order, drop duplicates
+    return provides

@@ -1,0 +1,114 @@
+"""``coflux agent``: host repositories and execute their targets.
+
+The only place that installs signal handlers: SIGINT/SIGTERM ask the agent to
+stop gracefully; a second one kills the executions still running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+import click
+
+from coflux.agent.settings import AgentSettings, default_concurrency, parse_provides
+from coflux.cli.context import CliState, api_options, pass_state
+from coflux.cli.output import CliError, setup_logging
+
+
+def _provides(
+    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+) -> dict[str, tuple[str, ...]]:
+    try:
+        return parse_provides(values)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+
+
+async def _run(settings: AgentSettings) -> None:
+    from coflux.agent.agent import run
+
+    stop, kill = asyncio.Event(), asyncio.Event()
+    loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+
+    def on_signal() -> None:
+        # First signal: drain gracefully; second: kill running executions;
+        # third: stop waiting for anything.
+        if not stop.is_set():
+            stop.set()
+        elif not kill.is_set():
+            kill.set()
+        elif main is not None:
+            main.cancel()
+
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for sig in signals:
+        loop.add_signal_handler(sig, on_signal)
+    try:
+        await run(settings, stop, kill)
+    finally:
+        for sig in signals:
+            loop.remove_signal_handler(sig)
+
+
+@click.command()
+@click.argument("repositories", nargs=-1, required=True, metavar="MODULE_OR_FILE...")
+@click.option("--dev", is_flag=True, help="Same as --watch --register.")
+@click.option("--watch", is_flag=True, help="Reload when source files change.")
+@click.option(
+    "--register", "register_", is_flag=True, help="Register manifests (on start and reload)."
+)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=default_concurrency,
+    show_default="CPUs + 4, at most 32",
+    help="Executions at once.",
+)
+@click.option(
+    "--provides",
+    multiple=True,
+    callback=_provides,
+    metavar="KEY=VALUE[,VALUE...]",
+    help="Tags this agent offers, e.g. gpu=A100 (repeatable).",
+)
+@click.option("--isolate", is_flag=True, help="Run each execution in a fresh process.")
+@api_options
+@pass_state
+def agent(
+    state: CliState,
+    repositories: tuple[str, ...],
+    dev: bool,
+    watch: bool,
+    register_: bool,
+    concurrency: int,
+    provides: dict[str, tuple[str, ...]],
+    isolate: bool,
+) -> None:
+    """Host MODULE_OR_FILE repositories and execute their targets."""
+    config = state.config()
+    settings = AgentSettings(
+        host=config.host,
+        project=state.project(),
+        environment=config.environment,
+        token=config.token,
+        repositories=repositories,
+        concurrency=concurrency,
+        provides=provides,
+        register=register_ or dev,
+        watch=watch or dev,
+        isolate=isolate,
+    )
+    setup_logging()
+    from coflux.agent.pool import ExecutorStartError
+
+    try:
+        asyncio.run(_run(settings))
+    except ExecutorStartError as e:
+        # The pool has logged the import traceback; the error line names the cause.
+        lines = [line for line in str(e).splitlines() if line.strip()]
+        summary = lines[0].rstrip(":") + (f": {lines[-1].strip()}" if len(lines) > 1 else "")
+        raise CliError(summary) from None
+    except asyncio.CancelledError:
+        click.get_current_context().exit(130)

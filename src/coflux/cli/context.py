@@ -1,0 +1,88 @@
+"""The state the CLI's commands share: connection flags, and how to get a client.
+
+The connection options (``--host``, ``--project``, ``--environment``,
+``--token``) are accepted before the command (``coflux --project p runs list``,
+where click also reads their ``COFLUX_*`` variables) and, through
+``api_options``, after it (``coflux runs list --project p``); the later one wins.
+Settings are resolved only when a command asks for them, after every option
+has been parsed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import click
+import httpx
+
+from coflux.cli.config import Config, ConfigError, read_file, resolve
+from coflux.cli.output import CliError
+from coflux.client import Client
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+OPTION_HELP = {
+    "host": "Server address, HOST:PORT [env COFLUX_HOST; default localhost:7777].",
+    "project": "Project id or name [env COFLUX_PROJECT].",
+    "environment": "Environment name [env COFLUX_ENVIRONMENT; default production].",
+    "token": "API token [env COFLUX_TOKEN].",
+}
+
+
+@dataclass
+class CliState:
+    """``ctx.obj`` of every command.
+
+    Args:
+        transport: an httpx transport for the clients the commands build (tests).
+    """
+
+    transport: httpx.BaseTransport | None = None
+    flags: dict[str, str | None] = field(default_factory=dict)  # before the command (or env)
+    overrides: dict[str, str] = field(default_factory=dict)  # after the command
+
+    def config(self) -> Config:
+        try:
+            return resolve({**self.flags, **self.overrides}, read_file())
+        except ConfigError as e:
+            raise CliError(str(e)) from None
+
+    def project(self) -> str:
+        try:
+            return self.config().require_project()
+        except ConfigError as e:
+            raise CliError(str(e)) from None
+
+    def explicit(self, key: str) -> str | None:
+        """A setting only if the user gave it (flag, variable or file), not its default."""
+        try:
+            file_values = read_file()
+        except ConfigError as e:
+            raise CliError(str(e)) from None
+        return self.overrides.get(key) or self.flags.get(key) or file_values.get(key)
+
+    def client(self) -> Client:
+        config = self.config()
+        return Client(config.host, config.token, transport=self.transport)
+
+
+pass_state = click.make_pass_decorator(CliState, ensure=True)
+
+
+def _store_override(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is not None and param.name is not None:
+        ctx.ensure_object(CliState).overrides[param.name] = value
+
+
+def api_options(command: F) -> F:
+    """Accept the connection options after the command too."""
+    for name in reversed(("host", "project", "environment", "token")):
+        command = click.option(
+            f"--{name}",
+            expose_value=False,
+            callback=_store_override,
+            help=OPTION_HELP[name],
+        )(command)
+    return command

@@ -1,0 +1,38 @@
+"""``coflux projects``: create and list projects."""
+
+from __future__ import annotations
+
+import click
+
+from coflux.cli.context import CliState, api_options, pass_state
+from coflux.cli.output import emit_json, fmt_time, out, table
+
+
+@click.group()
+def projects() -> None:
+    """Create and list projects."""
+
+
+@projects.command("create")
+@click.argument("name")
+@api_options
+@pass_state
+def create(state: CliState, name: str) -> None:
+    """Create a project; prints its id."""
+    with state.client() as client:
+        project = client.create_project(name)
+    out(project.id)
+
+
+@projects.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@api_options
+@pass_state
+def list_(state: CliState, as_json: bool) -> None:
+    """List the server's projects."""
+    with state.client() as client:
+        found = client.list_projects()
+    if as_json:
+        emit_json(found)
+        return
+    table(["ID", "NAME", "CREATED"], [[p.id, p.name, fmt_time(p.created_at)] for p in found])

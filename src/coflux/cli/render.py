@@ -1,0 +1,124 @@
+"""How runs, steps and log lines look in the terminal (pure functions, no I/O)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from coflux import protocol
+from coflux.cli.output import fmt_clock, fmt_duration, fmt_time
+from coflux.serialization import to_display
+from coflux.store.base import ExecutionView, LogView, RunView, StepView
+
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+def display_json(value: protocol.Value) -> str:
+    """A value as one line of JSON, as people and scripts read results."""
+    return json.dumps(to_display(value), ensure_ascii=False, default=str)
+
+
+def _display_text(value: protocol.Value) -> str:
+    shown = to_display(value)
+    return shown if isinstance(shown, str) else json.dumps(shown, ensure_ascii=False, default=str)
+
+
+def render_template(template: str, values: Mapping[str, protocol.Value]) -> str:
+    """Fill ``{name}`` placeholders; unknown names are left as they are."""
+
+    def fill(match: re.Match[str]) -> str:
+        value = values.get(match.group(1))
+        return match.group(0) if value is None else _display_text(value)
+
+    return _PLACEHOLDER.sub(fill, template)
+
+
+def step_of(execution_id: str) -> str:
+    """``RUN:STEP:ATTEMPT`` -> ``RUN:STEP``."""
+    return execution_id.rsplit(":", 1)[0]
+
+
+def log_line(entry: LogView) -> str:
+    message = render_template(entry.template, entry.values)
+    return f"{fmt_clock(entry.timestamp)}  {step_of(entry.execution_id)}  {entry.level}  {message}"
+
+
+def log_json(entry: LogView) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "run_id": entry.run_id,
+        "step_id": step_of(entry.execution_id),
+        "execution_id": entry.execution_id,
+        "timestamp": entry.timestamp,
+        "level": entry.level,
+        "message": render_template(entry.template, entry.values),
+        "template": entry.template,
+        "values": {k: to_display(v) for k, v in entry.values.items()},
+    }
+
+
+def duration(execution: ExecutionView) -> float | None:
+    if execution.completed_at is None:
+        return None
+    return execution.completed_at - (execution.assigned_at or execution.created_at)
+
+
+def _step_line(step: StepView, depth: int) -> str:
+    label = f"{'  ' * depth}{step.id}  {step.repository}.{step.target}"
+    if not step.executions:
+        return f"{label}  (no executions)"
+    latest = step.executions[-1]
+    attempts = f"  (attempt {latest.attempt})" if latest.attempt > 1 else ""
+    return f"{label}  {latest.state}  {fmt_duration(duration(latest))}{attempts}"
+
+
+def children_by_step(run: RunView) -> dict[str | None, list[StepView]]:
+    """Steps grouped by the step whose execution called them (None: the run's roots)."""
+    owner = {e.id: s.id for s in run.steps for e in s.executions}
+    children: dict[str | None, list[StepView]] = {}
+    for step in run.steps:
+        parent = owner.get(step.parent_execution) if step.parent_execution else None
+        children.setdefault(parent, []).append(step)
+    return children
+
+
+def run_tree(run: RunView) -> Iterator[str]:
+    """The run's header line, then its steps as an indented call tree."""
+    yield (
+        f"run {run.id}  {run.repository}.{run.target}  {run.state}"
+        f"  (environment {run.environment}, created {fmt_time(run.created_at)})"
+    )
+    children = children_by_step(run)
+    stack = [(step, 1) for step in reversed(children.get(None, []))]
+    while stack:
+        step, depth = stack.pop()
+        yield _step_line(step, depth)
+        stack.extend((child, depth + 1) for child in reversed(children.get(step.id, [])))
+
+
+def deepest_failure(run: RunView) -> tuple[StepView, ExecutionView] | None:
+    """The failed execution furthest down the call tree: where the error started."""
+    owner = {e.id: s for s in run.steps for e in s.executions}
+    depths: dict[str, int] = {}
+
+    def depth(step: StepView) -> int:
+        # Iterative, memoised walk up the callers (call chains can be deep).
+        chain: list[StepView] = []
+        seen: set[str] = set()
+        current: StepView | None = step
+        while current is not None and current.id not in depths and current.id not in seen:
+            chain.append(current)
+            seen.add(current.id)
+            current = owner.get(current.parent_execution or "")
+        level = -1 if current is None else depths.get(current.id, 0)
+        for item in reversed(chain):
+            level += 1
+            depths[item.id] = level
+        return depths[step.id]
+
+    failed = [(s, e) for s in run.steps for e in s.executions if e.state == "failed"]
+    if not failed:
+        return None
+    return max(failed, key=lambda pair: (depth(pair[0]), pair[1].created_at, pair[1].attempt))

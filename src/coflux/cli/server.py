@@ -1,0 +1,50 @@
+"""``coflux server``: run the server in the foreground.
+
+Its ``--host`` is the address to bind, not the server to talk to: the command
+has its own options and ignores the connection options.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from coflux.cli.output import setup_logging
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", type=click.IntRange(0, 65535), default=7777, show_default=True)
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(".coflux"),
+    show_default=True,
+    help="Where project databases and blobs are kept.",
+)
+@click.option(
+    "--session-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=30.0,
+    show_default=True,
+    help="Seconds before an unreachable agent's executions are abandoned.",
+)
+@click.option(
+    "--token",
+    "tokens",
+    multiple=True,
+    help="Require this API token (repeatable) [env COFLUX_SERVER_TOKENS, comma-separated].",
+)
+def server(
+    host: str, port: int, data_dir: Path, session_timeout: float, tokens: tuple[str, ...]
+) -> None:
+    """Run the Coflux server (API, agent gateway, Studio)."""
+    if not tokens:
+        tokens = tuple(t.strip() for t in os.environ.get("COFLUX_SERVER_TOKENS", "").split(","))
+    setup_logging()
+    # Imported here: the server stack (Starlette, uvicorn, store) is only for this command.
+    from coflux.server.main import serve
+
+    serve(host, port, data_dir, session_timeout, [t for t in tokens if t])

@@ -1,0 +1,337 @@
+"""The typed, synchronous HTTP client of the server's API (``docs/api.md``).
+
+One method per route. Responses are decoded with msgspec straight into the view
+records of ``coflux.store.base`` / ``coflux.protocol`` (or the envelopes of
+``coflux.client.models``); an error status becomes ``ApiError`` and a
+transport failure ``ServerUnavailable``, so callers never see httpx exceptions.
+
+Long polls (``wait=``) get a read timeout stretched by the wait, because the
+server holds those requests open on purpose.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from collections.abc import Sequence
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+import msgspec
+
+from coflux import protocol
+from coflux.client.errors import ApiError, ServerUnavailable
+from coflux.client.models import (
+    Cancelled,
+    ErrorEnvelope,
+    LogPage,
+    Registered,
+    RunResult,
+    Submission,
+)
+from coflux.store.base import EnvironmentView, ProjectInfo, RunSummary, RunView
+
+T = TypeVar("T")
+
+DEFAULT_HOST = "localhost:7777"
+MAX_WAIT = 60.0  # the server caps ``wait`` at this many seconds
+
+
+class _Unset(enum.Enum):
+    UNSET = enum.auto()
+
+
+UNSET = _Unset.UNSET
+"""Marks an optional PATCH field as "leave unchanged" (``None`` means "remove")."""
+
+
+def base_url(host: str) -> str:
+    """``localhost:7777`` -> ``http://localhost:7777``; URLs with a scheme pass through."""
+    return host.rstrip("/") if "://" in host else f"http://{host.rstrip('/')}"
+
+
+def _seg(value: str) -> str:
+    """Quote one path segment (project names and ids may hold any character)."""
+    return quote(value, safe="")
+
+
+class Client:
+    """A client of one Coflux server.
+
+    Args:
+        host: ``HOST:PORT`` or a full ``http(s)://`` URL.
+        token: sent as ``Authorization: Bearer`` when set.
+        timeout: seconds for connecting and for each ordinary request.
+        transport: an httpx transport to use instead of the network (tests).
+    """
+
+    def __init__(
+        self,
+        host: str = DEFAULT_HOST,
+        token: str | None = None,
+        timeout: float = 30.0,
+        *,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.host = host
+        self._timeout = timeout
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._http = httpx.Client(
+            base_url=base_url(host), headers=headers, timeout=timeout, transport=transport
+        )
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    # --- plumbing ----------------------------------------------------------------
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        params: dict[str, Any] | None = None,
+        wait: float | None = None,
+    ) -> httpx.Response:
+        content = None if body is None else msgspec.json.encode(body)
+        headers = {"Content-Type": "application/json"} if content is not None else None
+        timeout = httpx.Timeout(self._timeout, read=self._timeout + (wait or 0.0))
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        try:
+            response = self._http.request(
+                method, path, content=content, headers=headers, params=query, timeout=timeout
+            )
+        except httpx.ConnectError as e:
+            raise ServerUnavailable(self.host, f"connection failed ({e})") from None
+        except httpx.TimeoutException:
+            raise ServerUnavailable(self.host, "the request timed out") from None
+        except httpx.TransportError as e:
+            raise ServerUnavailable(self.host, str(e) or type(e).__name__) from None
+        if response.status_code >= 400:
+            raise _api_error(response)
+        return response
+
+    def _call(self, type_: type[T], method: str, path: str, **kwargs: Any) -> T:
+        response = self._request(method, path, **kwargs)
+        try:
+            return msgspec.json.decode(response.content, type=type_)
+        except msgspec.DecodeError as e:
+            raise ApiError(
+                response.status_code, "bad_response", f"unexpected response from {path}: {e}"
+            ) from None
+
+    def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+        """For routes whose response shape is not pinned yet: plain JSON."""
+        return self._call(Any, method, path, **kwargs)
+
+    # --- projects ----------------------------------------------------------------
+
+    def list_projects(self) -> list[ProjectInfo]:
+        return self._call(list[ProjectInfo], "GET", "/api/projects")
+
+    def create_project(self, name: str) -> ProjectInfo:
+        return self._call(ProjectInfo, "POST", "/api/projects", body={"name": name})
+
+    # --- environments ------------------------------------------------------------
+
+    def list_environments(self, project: str) -> list[EnvironmentView]:
+        path = f"/api/projects/{_seg(project)}/environments"
+        return self._call(list[EnvironmentView], "GET", path)
+
+    def create_environment(
+        self, project: str, name: str, base: str | None = None
+    ) -> EnvironmentView:
+        body: dict[str, Any] = {"name": name}
+        if base is not None:
+            body["base"] = base
+        path = f"/api/projects/{_seg(project)}/environments"
+        return self._call(EnvironmentView, "POST", path, body=body)
+
+    def update_environment(
+        self,
+        project: str,
+        environment: str,
+        *,
+        name: str | None = None,
+        base: str | _Unset | None = UNSET,
+    ) -> EnvironmentView:
+        """Rename and/or re-base; ``base=None`` removes the base, ``UNSET`` keeps it."""
+        body: dict[str, Any] = {}
+        if name is not None:
+            body["name"] = name
+        if base is not UNSET:
+            body["base"] = base
+        return self._call(EnvironmentView, "PATCH", self._env_path(project, environment), body=body)
+
+    def pause_environment(self, project: str, environment: str) -> EnvironmentView:
+        return self._env_action(project, environment, "pause")
+
+    def resume_environment(self, project: str, environment: str) -> EnvironmentView:
+        return self._env_action(project, environment, "resume")
+
+    def archive_environment(self, project: str, environment: str) -> EnvironmentView:
+        return self._env_action(project, environment, "archive")
+
+    def _env_path(self, project: str, environment: str) -> str:
+        return f"/api/projects/{_seg(project)}/environments/{_seg(environment)}"
+
+    def _env_action(self, project: str, environment: str, action: str) -> EnvironmentView:
+        path = f"{self._env_path(project, environment)}/{action}"
+        return self._call(EnvironmentView, "POST", path)
+
+    # --- manifests ---------------------------------------------------------------
+
+    def list_manifests(self, project: str, environment: str) -> list[protocol.Manifest]:
+        path = f"{self._env_path(project, environment)}/manifests"
+        return self._call(list[protocol.Manifest], "GET", path)
+
+    def register_manifests(
+        self, project: str, environment: str, manifests: Sequence[protocol.Manifest]
+    ) -> list[str]:
+        """Register manifests; returns the names of the repositories registered."""
+        path = f"{self._env_path(project, environment)}/manifests"
+        body = {"manifests": list(manifests)}
+        return self._call(Registered, "POST", path, body=body).repositories
+
+    # --- runs --------------------------------------------------------------------
+
+    def submit(
+        self,
+        project: str,
+        environment: str,
+        repository: str,
+        target: str,
+        arguments: Sequence[protocol.Value] = (),
+        *,
+        idempotency_key: str | None = None,
+    ) -> Submission:
+        body: dict[str, Any] = {
+            "environment": environment,
+            "repository": repository,
+            "target": target,
+            "arguments": list(arguments),
+        }
+        if idempotency_key is not None:
+            body["idempotency_key"] = idempotency_key
+        return self._call(Submission, "POST", f"/api/projects/{_seg(project)}/runs", body=body)
+
+    def list_runs(
+        self,
+        project: str,
+        *,
+        environment: str | None = None,
+        repository: str | None = None,
+        target: str | None = None,
+        limit: int | None = None,
+    ) -> list[RunSummary]:
+        params = {
+            "environment": environment,
+            "repository": repository,
+            "target": target,
+            "limit": limit,
+        }
+        path = f"/api/projects/{_seg(project)}/runs"
+        return self._call(list[RunSummary], "GET", path, params=params)
+
+    def get_run(self, project: str, run_id: str) -> RunView:
+        return self._call(RunView, "GET", self._run_path(project, run_id))
+
+    def get_result(self, project: str, run_id: str, *, wait: float | None = None) -> RunResult:
+        """The run's state and outcome; with ``wait``, the server holds the request
+        up to that many seconds (at most 60) for the outcome to exist."""
+        path = f"{self._run_path(project, run_id)}/result"
+        return self._call(RunResult, "GET", path, params={"wait": wait}, wait=wait)
+
+    def wait_result(self, project: str, run_id: str, *, timeout: float | None = None) -> RunResult:
+        """Long-poll until the run has an outcome (or ``timeout`` seconds passed).
+
+        The server blocks on each request until the outcome exists, so looping
+        on the long poll costs one request per minute, not a busy loop.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            remaining = MAX_WAIT if deadline is None else deadline - time.monotonic()
+            result = self.get_result(project, run_id, wait=max(0.0, min(MAX_WAIT, remaining)))
+            if result.outcome is not None or remaining <= 0:
+                return result
+
+    def get_logs(
+        self,
+        project: str,
+        run_id: str,
+        *,
+        execution: str | None = None,
+        after: int | None = None,
+        wait: float | None = None,
+    ) -> LogPage:
+        path = f"{self._run_path(project, run_id)}/logs"
+        params = {"execution": execution, "after": after, "wait": wait}
+        return self._call(LogPage, "GET", path, params=params, wait=wait)
+
+    def cancel_run(self, project: str, run_id: str) -> list[str]:
+        """Cancel a run; returns the ids of the executions cancelled."""
+        path = f"{self._run_path(project, run_id)}/cancel"
+        return self._call(Cancelled, "POST", path).cancelled
+
+    def cancel_execution(self, project: str, execution_id: str) -> list[str]:
+        path = f"/api/projects/{_seg(project)}/executions/{_seg(execution_id)}/cancel"
+        return self._call(Cancelled, "POST", path).cancelled
+
+    def _run_path(self, project: str, run_id: str) -> str:
+        return f"/api/projects/{_seg(project)}/runs/{_seg(run_id)}"
+
+    # --- routes still being specified (shapes not pinned: plain JSON) -------------
+
+    def rerun_step(self, project: str, step_id: str, *, environment: str | None = None) -> Any:
+        body = {} if environment is None else {"environment": environment}
+        return self._json(
+            "POST", f"/api/projects/{_seg(project)}/steps/{_seg(step_id)}/rerun", body=body
+        )
+
+    def get_asset(self, project: str, asset_id: str) -> Any:
+        return self._json("GET", f"/api/projects/{_seg(project)}/assets/{_seg(asset_id)}")
+
+    def get_blob(self, key: str) -> bytes:
+        return self._request("GET", f"/blobs/{_seg(key)}").content
+
+    def start_sensor(
+        self,
+        project: str,
+        environment: str,
+        repository: str,
+        target: str,
+        arguments: Sequence[protocol.Value] = (),
+    ) -> Any:
+        body = {
+            "environment": environment,
+            "repository": repository,
+            "target": target,
+            "arguments": list(arguments),
+        }
+        return self._json("POST", f"/api/projects/{_seg(project)}/sensors", body=body)
+
+    def list_sensors(self, project: str, *, environment: str | None = None) -> Any:
+        params = {"environment": environment}
+        return self._json("GET", f"/api/projects/{_seg(project)}/sensors", params=params)
+
+    def stop_sensor(self, project: str, sensor_id: str) -> Any:
+        return self._json("POST", f"/api/projects/{_seg(project)}/sensors/{_seg(sensor_id)}/stop")
+
+
+def _api_error(response: httpx.Response) -> ApiError:
+    try:
+        body = msgspec.json.decode(response.content, type=ErrorEnvelope).error
+    except msgspec.DecodeError:
+        # Not our error envelope (a proxy, a crash page): keep the status line.
+        text = response.text.strip().splitlines()
+        message = text[0][:200] if text else response.reason_phrase
+        return ApiError(response.status_code, f"http_{response.status_code}", message)
+    return ApiError(response.status_code, body.reason, body.message)

@@ -1,0 +1,52 @@
+"""Response records of the HTTP API that are not store views.
+
+The views (``RunView``, ``LogView``, ...) live in ``coflux.store.base`` because
+every store backend produces them; the small envelopes below exist only on the
+wire, so the client owns their types.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from coflux import protocol
+from coflux.store.base import LogView
+
+
+class Response(msgspec.Struct, frozen=True, kw_only=True):
+    """Base of the envelopes; unknown fields are ignored so newer servers still decode."""
+
+
+class Submission(Response, frozen=True, kw_only=True):
+    run_id: str
+    created: bool = True
+
+
+class RunResult(Response, frozen=True, kw_only=True):
+    """A run's state and, once it has ended, its outcome."""
+
+    run_id: str
+    state: str
+    outcome: protocol.Outcome | None = None
+
+
+class LogPage(Response, frozen=True, kw_only=True):
+    logs: list[LogView]
+    cursor: int | None = None
+
+
+class Cancelled(Response, frozen=True, kw_only=True):
+    cancelled: list[str]
+
+
+class Registered(Response, frozen=True, kw_only=True):
+    repositories: list[str]
+
+
+class ErrorBody(Response, frozen=True, kw_only=True):
+    reason: str
+    message: str
+
+
+class ErrorEnvelope(Response, frozen=True, kw_only=True):
+    error: ErrorBody

@@ -1,0 +1,226 @@
+"""The single writer of one project: feeds events to the core and does its I/O.
+
+One asyncio task per project owns the ``ProjectState``. It takes the events that
+have queued up (a batch), applies each with ``core.apply``, appends every fact of
+the batch to the store in one transaction (group commit), and only then performs
+the deliveries and answers the callers. So an agent never hears of anything the
+store does not have, and a burst of N events costs one commit, not N.
+
+Events for executions that already left memory (their run finished) are answered
+from the store here, after the facts queued so far are committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from coflux import protocol
+from coflux.errors import CofluxError, NotFound
+from coflux.orchestration import core
+from coflux.orchestration.effects import Effect, Fact, LogsRecorded, Resolve, Send
+from coflux.orchestration.events import (
+    Assign,
+    AwaitOutcome,
+    Event,
+    ForgetWaiter,
+    RequestResult,
+    SubmitRun,
+    Tick,
+)
+from coflux.orchestration.model import ProjectState
+from coflux.store.base import ProjectStore
+
+logger = logging.getLogger(__name__)
+
+MAX_BATCH = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class ExistingRun:
+    """The answer to a ``SubmitRun`` whose idempotency key names an earlier run."""
+
+    run_id: str
+
+
+@dataclass(slots=True)
+class _Call:
+    event: Event | LogsRecorded
+    future: asyncio.Future[Any] | None
+    on_error: Callable[[CofluxError], None] | None = None
+
+
+@dataclass(slots=True)
+class _Batch:
+    facts: list[Fact] = field(default_factory=list)
+    deliveries: list[Send | Resolve] = field(default_factory=list)
+    answers: list[tuple[asyncio.Future[Any], Any]] = field(default_factory=list)
+
+
+class ProjectActor:
+    """Owns one project's state; everything that changes it goes through here.
+
+    Args:
+        store: the project's store; this actor is its only writer.
+        state: the state restored from the store.
+        clock: returns the current time in seconds since the epoch.
+        send: delivers a message to an agent session (must not block).
+        publish: receives every committed batch of facts (live topics).
+    """
+
+    def __init__(
+        self,
+        store: ProjectStore,
+        state: ProjectState,
+        *,
+        clock: Callable[[], float],
+        send: Callable[[str, protocol.ServerMessage], None],
+        publish: Callable[[Sequence[Fact]], None],
+    ) -> None:
+        self._store = store
+        self._state = state
+        self._clock = clock
+        self._send = send
+        self._publish = publish
+        self._inbox: asyncio.Queue[_Call] = asyncio.Queue()
+        self._waiting: dict[int, asyncio.Future[protocol.Outcome]] = {}
+        self._next_token = 0
+
+    # --- callers -----------------------------------------------------------------
+
+    async def call(self, event: Event) -> Any:
+        """Apply ``event`` and return its effects once they are durable.
+
+        Raises:
+            CofluxError: the event was refused (nothing changed).
+        """
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._inbox.put_nowait(_Call(event, future))
+        return await future
+
+    def post(
+        self, event: Event | LogsRecorded, on_error: Callable[[CofluxError], None] | None = None
+    ) -> None:
+        """Queue ``event`` without waiting; ``on_error`` hears if it is refused."""
+        self._inbox.put_nowait(_Call(event, None, on_error))
+
+    async def wait_outcome(self, execution_id: str, timeout: float) -> protocol.Outcome | None:
+        """The execution's outcome, waiting up to ``timeout`` seconds; None if unfinished."""
+        self._next_token += 1
+        token = self._next_token
+        future: asyncio.Future[protocol.Outcome] = asyncio.get_running_loop().create_future()
+        self._waiting[token] = future
+        try:
+            await self.call(AwaitOutcome(token, execution_id))
+            return await asyncio.wait_for(asyncio.shield(future), timeout)
+        except TimeoutError:
+            self.post(ForgetWaiter(token, execution_id))
+            return None
+        finally:
+            self._waiting.pop(token, None)
+
+    # --- the loop ----------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Process events until cancelled."""
+        while True:
+            deadline = self._state.next_deadline()
+            timeout = None if deadline is None else max(0.0, deadline - self._clock())
+            try:
+                first = await asyncio.wait_for(self._inbox.get(), timeout)
+                calls = [first]
+            except TimeoutError:
+                calls = []
+            while calls and len(calls) < MAX_BATCH and not self._inbox.empty():
+                calls.append(self._inbox.get_nowait())
+            await self._process(calls)
+
+    async def _process(self, calls: list[_Call]) -> None:
+        batch = _Batch()
+        now = self._clock()
+        for call in calls:
+            try:
+                answer = await self._handle(call.event, now, batch)
+            except CofluxError as error:
+                if call.future is not None and not call.future.done():
+                    call.future.set_exception(error)
+                elif call.on_error is not None:
+                    call.on_error(error)
+                continue
+            if call.future is not None:
+                batch.answers.append((call.future, answer))
+        deadline = self._state.next_deadline()
+        if deadline is not None and deadline <= now:
+            self._collect(core.apply(self._state, Tick(), now)[1], batch)
+        self._collect(core.apply(self._state, Assign(), now)[1], batch)
+        await self._flush(batch)
+
+    async def _handle(self, event: Event | LogsRecorded, now: float, batch: _Batch) -> Any:
+        if isinstance(event, LogsRecorded):
+            batch.facts.append(event)
+            return None
+        if isinstance(event, SubmitRun) and event.idempotency_key is not None:
+            existing = await self._find_run(event.idempotency_key, batch)
+            if existing is not None:
+                return ExistingRun(existing)
+        if isinstance(event, RequestResult | AwaitOutcome):
+            execution_id = (
+                event.request.execution_id if isinstance(event, RequestResult) else event.execution_id
+            )
+            if execution_id not in self._state.executions:
+                await self._answer_from_store(event, execution_id, batch)
+                return None
+        effects = core.apply(self._state, event, now)[1]
+        self._collect(effects, batch)
+        return effects
+
+    def _collect(self, effects: list[Effect], batch: _Batch) -> None:
+        for effect in effects:
+            if isinstance(effect, Send | Resolve):
+                batch.deliveries.append(effect)
+            else:
+                batch.facts.append(effect)
+
+    async def _find_run(self, key: str, batch: _Batch) -> str | None:
+        existing = self._state.idempotency_keys.get(key)
+        if existing is None:
+            await self._flush(batch)
+            existing = await asyncio.to_thread(self._store.find_run_by_idempotency_key, key)
+        return existing
+
+    async def _answer_from_store(
+        self, event: RequestResult | AwaitOutcome, execution_id: str, batch: _Batch
+    ) -> None:
+        await self._flush(batch)  # the outcome may be among the facts not yet written
+        outcome = await asyncio.to_thread(self._store.get_outcome, execution_id)
+        if outcome is None:
+            raise NotFound("unknown_execution", f"execution {execution_id} does not exist")
+        if isinstance(event, RequestResult):
+            message = protocol.ResultReady(event.request.request_id, execution_id, outcome)
+            batch.deliveries.append(Send(event.session_id, message))
+        else:
+            batch.deliveries.append(Resolve(event.token, execution_id, outcome))
+
+    async def _flush(self, batch: _Batch) -> None:
+        """Commit the batch's facts, then deliver and answer; leaves the batch empty."""
+        if batch.facts:
+            facts, batch.facts = batch.facts, []
+            # A failure here leaves memory ahead of disk: let it crash the actor
+            # (the project is then reloaded from the store) rather than carry on.
+            await asyncio.to_thread(self._store.append, facts)
+            self._publish(facts)
+        deliveries, batch.deliveries = batch.deliveries, []
+        for delivery in deliveries:
+            if isinstance(delivery, Send):
+                self._send(delivery.session_id, delivery.message)
+            else:
+                future = self._waiting.get(delivery.token)
+                if future is not None and not future.done():
+                    future.set_result(delivery.outcome)
+        answers, batch.answers = batch.answers, []
+        for future, answer in answers:
+            if not future.done():
+                future.set_result(answer)

@@ -1,0 +1,124 @@
+"""What the core asks the world to do after an event.
+
+Two kinds of effect:
+
+* **facts** (``Fact`` subclasses): what happened, to be appended to the project's
+  store. The actor writes every fact of a batch of events in one transaction,
+  before it performs any other effect, so nothing is ever sent that is not
+  durable. Facts are append-only: a state change is a new row with its time.
+* **deliveries** (``Send``, ``Resolve``): messages to connected agents and
+  answers to callers waiting inside this server process.
+
+Facts double as the deltas published on live topics.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from coflux import protocol
+from coflux.orchestration.states import EnvironmentStatus, ExecutionState
+
+
+class Fact(msgspec.Struct, frozen=True, tag_field="fact"):
+    """Base of every fact; ``at`` is the time (seconds since the epoch)."""
+
+
+class EnvironmentRecorded(Fact, tag="environment"):
+    """An environment was created or changed; the row is its whole new state."""
+
+    environment_id: str
+    name: str
+    base_id: str | None
+    status: EnvironmentStatus
+    at: float
+
+
+class ManifestRegistered(Fact, tag="manifest"):
+    """A repository's targets in an environment (an empty manifest removes them)."""
+
+    environment_id: str
+    manifest: protocol.Manifest
+    at: float
+
+
+class SessionStarted(Fact, tag="session"):
+    session_id: str
+    environment_id: str
+    concurrency: int
+    provides: dict[str, tuple[str, ...]]
+    at: float
+
+
+class RunCreated(Fact, tag="run"):
+    run_id: str
+    environment_id: str
+    repository: str
+    target: str
+    idempotency_key: str | None
+    at: float
+
+
+class StepCreated(Fact, tag="step"):
+    step_id: str
+    run_id: str
+    number: int
+    parent_execution_id: str | None
+    call_index: int | None
+    repository: str
+    target: str
+    type: protocol.TargetType
+    arguments: tuple[protocol.Value, ...]
+    options: protocol.TargetOptions
+    at: float
+
+
+class ExecutionCreated(Fact, tag="execution"):
+    execution_id: str
+    step_id: str
+    run_id: str
+    attempt: int
+    environment_id: str
+    due_at: float
+    at: float
+
+
+class ExecutionTransitioned(Fact, tag="transition"):
+    """Every state an execution enters, ``queued`` included, is one of these."""
+
+    execution_id: str
+    run_id: str
+    state: ExecutionState
+    session_id: str | None
+    at: float
+
+
+class OutcomeRecorded(Fact, tag="outcome"):
+    execution_id: str
+    run_id: str
+    outcome: protocol.Outcome
+    at: float
+
+
+class LogsRecorded(Fact, tag="logs"):
+    entries: tuple[protocol.LogEntry, ...]
+    run_ids: tuple[str, ...]  # the run of each entry, in the same order
+
+
+class Send(msgspec.Struct, frozen=True):
+    """Deliver a message to an agent's session (dropped if it is disconnected)."""
+
+    session_id: str
+    message: protocol.ServerMessage
+
+
+class Resolve(msgspec.Struct, frozen=True):
+    """Answer a caller inside the server waiting on an execution's outcome."""
+
+    token: int
+    execution_id: str
+    outcome: protocol.Outcome
+
+
+Delivery = Send | Resolve
+Effect = Fact | Delivery

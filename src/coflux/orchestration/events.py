@@ -1,0 +1,156 @@
+"""Everything that can happen to a project, as input to the pure core.
+
+Events carry every id and every random choice they need (new run ids, session
+ids), so ``core.apply`` stays deterministic: the shell around it generates them.
+Environments are named by name, as users name them; the core resolves names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from coflux import protocol
+from coflux.orchestration.states import EnvironmentStatus
+
+
+@dataclass(frozen=True, slots=True)
+class CreateEnvironment:
+    environment_id: str
+    name: str
+    base: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateEnvironment:
+    """Rename and/or re-base; ``change_base`` says whether ``base`` applies."""
+
+    name: str
+    new_name: str | None = None
+    change_base: bool = False
+    base: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SetEnvironmentStatus:
+    name: str
+    status: EnvironmentStatus
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterManifests:
+    environment: str
+    manifests: tuple[protocol.Manifest, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitRun:
+    run_id: str
+    environment: str
+    repository: str
+    target: str
+    arguments: tuple[protocol.Value, ...]
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectSession:
+    """An agent connected: opens ``new_session_id`` unless ``session_id`` resumes one.
+
+    ``connection`` numbers the agent's connections so that the disconnect of a
+    replaced connection, arriving late, cannot mark the new one disconnected.
+    """
+
+    new_session_id: str
+    connection: int
+    environment: str
+    hello: protocol.Hello
+
+
+@dataclass(frozen=True, slots=True)
+class DeclareTargets:
+    session_id: str
+    targets: dict[str, tuple[str, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class DisconnectSession:
+    session_id: str
+    connection: int
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleStep:
+    session_id: str
+    submit: protocol.Submit
+
+
+@dataclass(frozen=True, slots=True)
+class RequestResult:
+    session_id: str
+    request: protocol.GetResult
+
+
+@dataclass(frozen=True, slots=True)
+class AwaitOutcome:
+    """A caller inside the server waits for an execution (``token`` names it)."""
+
+    token: int
+    execution_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ForgetWaiter:
+    token: int
+    execution_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CompleteExecution:
+    session_id: str
+    execution_id: str
+    outcome: protocol.ReportedOutcome
+
+
+@dataclass(frozen=True, slots=True)
+class CancelExecution:
+    execution_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class CancelRun:
+    run_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """Time passed: expire silent sessions, make delayed executions due."""
+
+
+@dataclass(frozen=True, slots=True)
+class Assign:
+    """Hand due, queued executions to agents with capacity.
+
+    The actor applies this once after each batch of events rather than after every
+    event, so a burst of submissions costs one pass over the queue.
+    """
+
+
+Event = (
+    CreateEnvironment
+    | UpdateEnvironment
+    | SetEnvironmentStatus
+    | RegisterManifests
+    | SubmitRun
+    | ConnectSession
+    | DeclareTargets
+    | DisconnectSession
+    | ScheduleStep
+    | RequestResult
+    | AwaitOutcome
+    | ForgetWaiter
+    | CompleteExecution
+    | CancelExecution
+    | CancelRun
+    | Tick
+    | Assign
+)

@@ -1,0 +1,126 @@
+"""The in-memory state of one project, as the pure core sees it.
+
+It holds only *unfinished* work: environments and manifests (small), connected or
+recently disconnected agent sessions, and the runs that still have an execution
+that is not terminal. When a run's last execution ends, the run and its
+executions leave memory; the store keeps them. So memory follows the amount of
+work in flight, not the size of history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from coflux import protocol
+from coflux.orchestration.states import EnvironmentStatus, ExecutionState
+
+
+@dataclass(slots=True)
+class Environment:
+    id: str
+    name: str
+    base_id: str | None
+    status: EnvironmentStatus
+
+
+@dataclass(frozen=True, slots=True)
+class SessionWaiter:
+    session_id: str
+    request_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class LocalWaiter:
+    token: int
+
+
+Waiter = SessionWaiter | LocalWaiter
+
+
+@dataclass(slots=True)
+class Session:
+    id: str
+    environment_id: str
+    concurrency: int
+    provides: dict[str, tuple[str, ...]]
+    targets: dict[str, frozenset[str]]
+    connection: int
+    connected: bool
+    expires_at: float | None
+    executions: set[str] = field(default_factory=set)
+
+    def hosts(self, repository: str, target: str) -> bool:
+        return target in self.targets.get(repository, ())
+
+    def has_capacity(self) -> bool:
+        return self.connected and len(self.executions) < self.concurrency
+
+    def satisfies(self, requires: dict[str, tuple[str, ...]]) -> bool:
+        """Whether the session provides, for every required tag, one accepted value."""
+        for key, accepted in requires.items():
+            offered = self.provides.get(key)
+            if offered is None or not set(accepted) & set(offered):
+                return False
+        return True
+
+
+@dataclass(slots=True)
+class Execution:
+    id: str
+    step_id: str
+    run_id: str
+    step_number: int
+    attempt: int
+    environment_id: str
+    repository: str
+    target: str
+    type: protocol.TargetType
+    arguments: tuple[protocol.Value, ...]
+    options: protocol.TargetOptions
+    parent_id: str | None
+    state: ExecutionState
+    created_at: float
+    due_at: float
+    session_id: str | None = None
+    children: dict[int, str] = field(default_factory=dict)  # call_index -> execution id
+    waiters: set[Waiter] = field(default_factory=set)
+    outcome: protocol.Outcome | None = None  # set once terminal
+
+
+@dataclass(slots=True)
+class Run:
+    id: str
+    environment_id: str
+    root_execution_id: str
+    step_count: int
+    idempotency_key: str | None = None
+    unfinished: set[str] = field(default_factory=set)  # non-terminal execution ids
+    executions: set[str] = field(default_factory=set)  # every execution held in memory
+
+
+@dataclass(slots=True)
+class ProjectState:
+    session_timeout: float
+    environments: dict[str, Environment] = field(default_factory=dict)
+    manifests: dict[tuple[str, str], protocol.Manifest] = field(default_factory=dict)
+    sessions: dict[str, Session] = field(default_factory=dict)
+    runs: dict[str, Run] = field(default_factory=dict)
+    executions: dict[str, Execution] = field(default_factory=dict)
+    # Queued execution ids in the order they were queued (dicts keep insertion order).
+    queue: dict[str, None] = field(default_factory=dict)
+    # Queued executions that are not due yet, with their due time.
+    delayed: dict[str, float] = field(default_factory=dict)
+    idempotency_keys: dict[str, str] = field(default_factory=dict)  # of runs in memory
+
+    def environment_named(self, name: str) -> Environment | None:
+        # Archived environments keep their rows but give up their names.
+        for environment in self.environments.values():
+            if environment.name == name and environment.status is not EnvironmentStatus.ARCHIVED:
+                return environment
+        return None
+
+    def next_deadline(self) -> float | None:
+        """The earliest time at which a ``Tick`` could change something."""
+        times = [s.expires_at for s in self.sessions.values() if s.expires_at is not None]
+        times.extend(self.delayed.values())
+        return min(times, default=None)

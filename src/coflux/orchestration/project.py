@@ -1,0 +1,193 @@
+"""The typed facade of one project: what HTTP handlers and the agent gateway call.
+
+Writes become events for the project's actor (the only writer); reads go
+straight to the store's views from a worker thread. Handlers never touch the
+state or the database themselves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import string
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from coflux import protocol
+from coflux.errors import NotFound
+from coflux.orchestration import events as ev
+from coflux.orchestration.actor import ExistingRun, ProjectActor
+from coflux.orchestration.effects import ExecutionTransitioned, Fact, LogsRecorded
+from coflux.orchestration.recovery import restore
+from coflux.orchestration.states import EnvironmentStatus, ExecutionState
+from coflux.store.base import (
+    EnvironmentView,
+    LogView,
+    ProjectInfo,
+    ProjectStore,
+    RunSummary,
+    RunView,
+)
+
+T = TypeVar("T")
+_ALPHABET = string.ascii_lowercase + string.digits
+
+
+def new_id(length: int = 10) -> str:
+    return "".join(secrets.choice(_ALPHABET) for _ in range(length))
+
+
+def run_of(execution_id: str) -> str:
+    """Execution ids are ``RUN:STEP:ATTEMPT``, so the run is their first part."""
+    return execution_id.split(":", 1)[0]
+
+
+class Project:
+    """One project: its store, its actor, and the sessions of its agents.
+
+    Args:
+        store: the project's store.
+        session_timeout: seconds an agent may be away before its work is abandoned.
+        clock: the current time (seconds since the epoch).
+        send: delivers a server message to an agent session.
+        publish: receives each committed batch of facts, with the project id.
+    """
+
+    def __init__(
+        self,
+        store: ProjectStore,
+        *,
+        session_timeout: float,
+        clock: Callable[[], float],
+        send: Callable[[str, protocol.ServerMessage], None],
+        publish: Callable[[str, Sequence[Fact]], None],
+    ) -> None:
+        self.store = store
+        self.info: ProjectInfo = store.info()
+        state = restore(store.load_snapshot(), session_timeout=session_timeout, now=clock())
+        self.actor = ProjectActor(
+            store, state, clock=clock, send=send, publish=lambda f: publish(self.info.id, f)
+        )
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.actor.run(), name=f"project-{self.info.id}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        await asyncio.to_thread(self.store.close)
+
+    async def _read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return await asyncio.to_thread(fn, *args, **kwargs)
+
+    # --- environments ------------------------------------------------------------
+
+    async def list_environments(self) -> list[EnvironmentView]:
+        return await self._read(self.store.list_environments)
+
+    async def _environment(self, environment_id: str) -> EnvironmentView:
+        views = await self.list_environments()
+        return next(v for v in views if v.id == environment_id)
+
+    async def _environment_id(self, name: str) -> str:
+        for view in await self.list_environments():
+            if view.name == name and view.status != EnvironmentStatus.ARCHIVED.value:
+                return view.id
+        raise NotFound("unknown_environment", f"environment '{name}' does not exist")
+
+    async def create_environment(self, name: str, base: str | None) -> EnvironmentView:
+        environment_id = new_id(8)
+        await self.actor.call(ev.CreateEnvironment(environment_id, name, base))
+        return await self._environment(environment_id)
+
+    async def update_environment(
+        self, name: str, *, new_name: str | None, change_base: bool, base: str | None
+    ) -> EnvironmentView:
+        environment_id = await self._environment_id(name)
+        await self.actor.call(ev.UpdateEnvironment(name, new_name, change_base, base))
+        return await self._environment(environment_id)
+
+    async def set_environment_status(self, name: str, status: EnvironmentStatus) -> EnvironmentView:
+        environment_id = await self._environment_id(name)
+        await self.actor.call(ev.SetEnvironmentStatus(name, status))
+        return await self._environment(environment_id)
+
+    # --- manifests ---------------------------------------------------------------
+
+    async def register_manifests(
+        self, environment: str, manifests: tuple[protocol.Manifest, ...]
+    ) -> None:
+        await self.actor.call(ev.RegisterManifests(environment, manifests))
+
+    async def list_manifests(self, environment: str) -> list[protocol.Manifest]:
+        return await self._read(self.store.list_manifests, await self._environment_id(environment))
+
+    # --- runs --------------------------------------------------------------------
+
+    async def submit_run(
+        self,
+        environment: str,
+        repository: str,
+        target: str,
+        arguments: tuple[protocol.Value, ...],
+        idempotency_key: str | None,
+    ) -> tuple[str, bool]:
+        """Start a run; returns its id and whether it is new (False: key matched)."""
+        run_id = new_id()
+        event = ev.SubmitRun(run_id, environment, repository, target, arguments, idempotency_key)
+        answer = await self.actor.call(event)
+        if isinstance(answer, ExistingRun):
+            return answer.run_id, False
+        return run_id, True
+
+    async def list_runs(self, **filters: Any) -> list[RunSummary]:
+        environment = filters.pop("environment", None)
+        if environment is not None:
+            filters["environment_id"] = await self._environment_id(environment)
+        return await self._read(self.store.list_runs, **filters)
+
+    async def get_run(self, run_id: str) -> RunView:
+        run = await self._read(self.store.get_run, run_id)
+        if run is None:
+            raise NotFound("unknown_run", f"run {run_id} does not exist")
+        return run
+
+    async def wait_run(self, run_id: str, timeout: float) -> RunView:
+        """The run, after waiting up to ``timeout`` seconds for its outcome."""
+        run = await self.get_run(run_id)
+        if run.completed_at is None and timeout > 0:
+            root = run.steps[0].executions[-1].id
+            outcome = await self.actor.wait_outcome(root, timeout)
+            if outcome is not None:
+                run = await self.get_run(run_id)
+        return run
+
+    async def cancel_run(self, run_id: str) -> list[str]:
+        await self.get_run(run_id)
+        return _cancelled(await self.actor.call(ev.CancelRun(run_id)))
+
+    async def cancel_execution(self, execution_id: str) -> list[str]:
+        return _cancelled(await self.actor.call(ev.CancelExecution(execution_id)))
+
+    async def list_logs(
+        self, run_id: str, *, execution_id: str | None, after: int, limit: int = 1000
+    ) -> list[LogView]:
+        return await self._read(
+            self.store.list_logs, run_id, execution_id=execution_id, after=after, limit=limit
+        )
+
+    # --- agents ------------------------------------------------------------------
+
+    def record_logs(self, entries: tuple[protocol.LogEntry, ...]) -> None:
+        run_ids = tuple(run_of(entry.execution_id) for entry in entries)
+        self.actor.post(LogsRecorded(entries, run_ids))
+
+
+def _cancelled(effects: list[Any]) -> list[str]:
+    return [
+        e.execution_id
+        for e in effects
+        if isinstance(e, ExecutionTransitioned) and e.state is ExecutionState.CANCELLED
+    ]

@@ -1,0 +1,347 @@
+"""Every message that crosses a process boundary, defined once.
+
+Three conversations use these records:
+
+* agent -> server and server -> agent, over the agent WebSocket (JSON);
+* executor -> agent and agent -> executor, over a socket pair (msgpack,
+  length-prefixed frames);
+* the manifest and value shapes that the HTTP API and the store reuse.
+
+Each direction is one closed, tagged union (``AgentMessage``, ``ServerMessage``,
+``ExecutorMessage``, ``ExecutorCommand``), decoded once at the edge by the
+decoders below and dispatched with an exhaustive ``match``. Nobody builds wire
+dicts by hand, tests included.
+
+The agent handshake (``Hello``) carries ``PROTOCOL_VERSION``; the server closes a
+connection that speaks another version with ``CLOSE_PROTOCOL_MISMATCH``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import msgspec
+
+PROTOCOL_VERSION = 1
+
+# WebSocket close codes the server uses to end an agent connection with a reason.
+CLOSE_PROTOCOL_MISMATCH = 4001
+CLOSE_BAD_HANDSHAKE = 4002
+CLOSE_UNKNOWN_PROJECT = 4003
+CLOSE_UNKNOWN_ENVIRONMENT = 4004
+CLOSE_UNAUTHORISED = 4005
+CLOSE_BAD_MESSAGE = 4006
+
+TargetType = Literal["workflow", "task", "sensor"]
+LogLevel = Literal["debug", "info", "warning", "error", "stdout", "stderr"]
+
+
+class Record(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
+    """Base of every record here: immutable, strict about unknown fields."""
+
+
+class Message(Record, tag_field="tag"):
+    """Base of the members of a tagged union; ``tag`` names the member on the wire."""
+
+
+# --- values and outcomes -------------------------------------------------------
+
+
+class Value(Record):
+    """A serialised Python value (see ``coflux.serialization``).
+
+    ``format`` is ``"json"`` (``data`` is a tagged JSON tree) or ``"pickle"``
+    (``data`` is base64 text; the server never unpickles). A value stored in the
+    blob store has ``blob`` set to its sha256 key and ``data`` left ``None``.
+    ``executions`` and ``assets`` list the handles found inside the value, so the
+    server can see dependencies without decoding it.
+    """
+
+    format: Literal["json", "pickle"]
+    data: Any = None
+    blob: str | None = None
+    size: int = 0
+    label: str | None = None
+    executions: tuple[str, ...] = ()
+    assets: tuple[str, ...] = ()
+
+
+class ErrorInfo(Record):
+    """An exception raised by user code, or one the engine raised on its behalf."""
+
+    type: str
+    message: str
+    traceback: str = ""
+
+
+class Succeeded(Message, tag="succeeded"):
+    value: Value
+
+
+class Failed(Message, tag="failed"):
+    error: ErrorInfo
+
+
+class Cancelled(Message, tag="cancelled"):
+    pass
+
+
+class Abandoned(Message, tag="abandoned"):
+    pass
+
+
+Outcome = Succeeded | Failed | Cancelled | Abandoned
+"""How an execution ended, as its waiters see it."""
+
+ReportedOutcome = Succeeded | Failed
+"""The outcomes an executor can report for its own execution."""
+
+
+# --- manifests -----------------------------------------------------------------
+
+
+class Parameter(Record):
+    name: str
+    annotation: str | None = None
+    default: str | None = None  # source repr of the default, shown to users
+    kind: Literal["positional", "var_positional", "keyword"] = "positional"
+
+
+class CacheOptions(Record):
+    max_age: float | None = None  # seconds; None = no limit
+    params: tuple[int, ...] | None = None  # parameter positions; None = all
+    namespace: str | None = None  # default "repository:target"
+    version: str | None = None
+
+
+class RetryOptions(Record):
+    limit: int
+    delay_min: float = 0.0
+    delay_max: float = 0.0
+
+
+class DeferOptions(Record):
+    params: tuple[int, ...] | None = None
+
+
+class TargetOptions(Record):
+    wait: tuple[int, ...] = ()  # positions of arguments to wait for
+    cache: CacheOptions | None = None
+    retries: RetryOptions | None = None
+    defer: DeferOptions | None = None
+    delay: float = 0.0
+    memo: tuple[int, ...] | None = None  # None = off; positions otherwise
+    requires: dict[str, tuple[str, ...]] = {}
+
+
+class TargetDefinition(Record):
+    name: str
+    type: TargetType
+    parameters: tuple[Parameter, ...] = ()
+    docstring: str | None = None
+    options: TargetOptions = TargetOptions()
+
+
+class Manifest(Record):
+    repository: str
+    targets: tuple[TargetDefinition, ...] = ()
+
+
+# --- logs ----------------------------------------------------------------------
+
+
+class LogEntry(Record):
+    execution_id: str
+    timestamp: float  # seconds since the epoch
+    level: LogLevel
+    template: str
+    values: dict[str, Value] = {}
+
+
+# --- agent -> server -----------------------------------------------------------
+
+
+class Hello(Message, tag="hello"):
+    """First message on a connection; opens a new session or resumes one.
+
+    ``executing`` lists every execution the agent still holds (running, or
+    finished but not yet acknowledged); any other execution the server had
+    assigned to a resumed session is abandoned.
+    """
+
+    protocol_version: int
+    project: str
+    environment: str
+    session_id: str | None = None
+    concurrency: int = 1
+    provides: dict[str, tuple[str, ...]] = {}
+    targets: dict[str, tuple[str, ...]] = {}  # repository -> target names
+    executing: tuple[str, ...] = ()
+
+
+class Declare(Message, tag="declare"):
+    """Replaces the targets a session hosts (after a code reload)."""
+
+    targets: dict[str, tuple[str, ...]]
+
+
+class Submit(Message, tag="submit"):
+    """A call from a running execution: schedules a step.
+
+    ``call_index`` numbers the calls of one execution from zero; the server
+    de-duplicates on ``(parent_execution_id, call_index)`` so that a resent
+    submission after a reconnect creates nothing new.
+    """
+
+    request_id: int
+    parent_execution_id: str
+    call_index: int
+    repository: str
+    target: str
+    type: TargetType
+    arguments: tuple[Value, ...]
+    options: TargetOptions = TargetOptions()
+
+
+class GetResult(Message, tag="get_result"):
+    request_id: int
+    execution_id: str
+    from_execution_id: str
+
+
+class Complete(Message, tag="complete"):
+    """An execution ended; the agent resends it until the server acknowledges."""
+
+    execution_id: str
+    outcome: ReportedOutcome
+
+
+class CancelExecution(Message, tag="cancel"):
+    execution_id: str
+    from_execution_id: str
+
+
+class Logs(Message, tag="logs"):
+    entries: tuple[LogEntry, ...]
+
+
+AgentMessage = Hello | Declare | Submit | GetResult | Complete | CancelExecution | Logs
+
+
+# --- server -> agent -----------------------------------------------------------
+
+
+class Welcome(Message, tag="welcome"):
+    session_id: str
+    resumed: bool = False
+
+
+class Execute(Message, tag="execute"):
+    execution_id: str
+    run_id: str
+    step_id: str
+    attempt: int
+    repository: str
+    target: str
+    arguments: tuple[Value, ...]
+
+
+class Abort(Message, tag="abort"):
+    """Stop an execution (it was cancelled); its process is terminated."""
+
+    execution_id: str
+
+
+class Submitted(Message, tag="submitted"):
+    request_id: int
+    execution_id: str | None = None
+    error: ErrorInfo | None = None
+
+
+class ResultReady(Message, tag="result"):
+    request_id: int
+    execution_id: str
+    outcome: Outcome
+
+
+class Ack(Message, tag="ack"):
+    """The server has durably recorded these executions' completions."""
+
+    execution_ids: tuple[str, ...]
+
+
+ServerMessage = Welcome | Execute | Abort | Submitted | ResultReady | Ack
+
+
+# --- executor <-> agent --------------------------------------------------------
+
+
+class ExecutorReady(Message, tag="ready"):
+    """The executor imported the repositories; these are their targets."""
+
+    manifests: tuple[Manifest, ...]
+
+
+class ExecutorFailed(Message, tag="executor_failed"):
+    """The executor could not import the repositories."""
+
+    error: ErrorInfo
+
+
+class LogMessage(Message, tag="log"):
+    entry: LogEntry
+
+
+ExecutorMessage = ExecutorReady | ExecutorFailed | Submit | GetResult | CancelExecution | Complete | LogMessage
+
+ExecutorCommand = Execute | Submitted | ResultReady
+
+
+# --- codecs --------------------------------------------------------------------
+
+_json_encoder = msgspec.json.Encoder()
+_msgpack_encoder = msgspec.msgpack.Encoder()
+_agent_decoder = msgspec.json.Decoder(AgentMessage)
+_server_decoder = msgspec.json.Decoder(ServerMessage)
+_executor_message_decoder = msgspec.msgpack.Decoder(ExecutorMessage)
+_executor_command_decoder = msgspec.msgpack.Decoder(ExecutorCommand)
+
+
+class ProtocolError(ValueError):
+    """A message could not be decoded into its union."""
+
+
+def encode_json(message: Record) -> bytes:
+    return _json_encoder.encode(message)
+
+
+def encode_msgpack(message: Record) -> bytes:
+    return _msgpack_encoder.encode(message)
+
+
+def decode_agent_message(data: bytes | str) -> AgentMessage:
+    try:
+        return _agent_decoder.decode(data)
+    except msgspec.DecodeError as e:
+        raise ProtocolError(str(e)) from None
+
+
+def decode_server_message(data: bytes | str) -> ServerMessage:
+    try:
+        return _server_decoder.decode(data)
+    except msgspec.DecodeError as e:
+        raise ProtocolError(str(e)) from None
+
+
+def decode_executor_message(data: bytes) -> ExecutorMessage:
+    try:
+        return _executor_message_decoder.decode(data)
+    except msgspec.DecodeError as e:
+        raise ProtocolError(str(e)) from None
+
+
+def decode_executor_command(data: bytes) -> ExecutorCommand:
+    try:
+        return _executor_command_decoder.decode(data)
+    except msgspec.DecodeError as e:
+        raise ProtocolError(str(e)) from None

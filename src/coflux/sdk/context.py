@@ -1,0 +1,204 @@
+"""The current execution context: how calls inside an execution reach the agent.
+
+The executor process activates one ``ExecutionContext`` per execution in a
+``ContextVar`` (never a module global, so that threads and tasks started by user
+code with a copied context see the right one, and nothing leaks between
+executions). The context turns target calls into ``protocol.Submit`` requests,
+waits for results with ``protocol.GetResult``, and sends log entries. It talks to
+the agent through a ``Channel``, which the executor implements over its socket
+(and tests can fake).
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar, Token
+from typing import Any, Protocol
+
+from coflux import errors, protocol
+from coflux.sdk.handles import Execution
+from coflux.serialization import deserialize, serialize
+
+__all__ = [
+    "Channel",
+    "ExecutionContext",
+    "PendingReply",
+    "activate",
+    "current",
+    "require",
+    "reset",
+]
+
+Reply = protocol.Submitted | protocol.ResultReady
+
+
+class PendingReply(Protocol):
+    """A request that was sent; its reply arrives later."""
+
+    def wait(self, timeout: float | None) -> Reply | None:
+        """Block until the reply arrives; ``None`` when ``timeout`` elapsed first.
+
+        Raises:
+            ConnectionError: the channel closed before the reply arrived.
+        """
+        ...
+
+
+class Channel(Protocol):
+    """The executor's connection to the agent, as the context sees it."""
+
+    def send(self, message: protocol.ExecutorMessage) -> None: ...
+
+    def request(self, make: Callable[[int], protocol.Submit | protocol.GetResult]) -> PendingReply:
+        """Send the message ``make(request_id)`` and return its pending reply."""
+        ...
+
+
+class ExecutionContext:
+    """Everything an execution needs to call targets and log.
+
+    Args:
+        execution_id: the id of the running execution.
+        channel: the connection to the agent.
+    """
+
+    def __init__(self, execution_id: str, channel: Channel) -> None:
+        self.execution_id = execution_id
+        self._channel = channel
+        # Calls are numbered from 0 per execution; the server de-duplicates on
+        # (execution, call_index) when a submission is resent after a reconnect.
+        self._call_index = itertools.count()
+        self._lock = threading.Lock()
+        self._results: dict[str, PendingReply] = {}
+
+    def submit(
+        self,
+        *,
+        repository: str,
+        target: str,
+        type: protocol.TargetType,
+        options: protocol.TargetOptions,
+        arguments: Sequence[Any],
+    ) -> Execution[Any]:
+        """Schedule a call of a target as a step and return its handle.
+
+        Raises:
+            Exception: the server refused the submission (rebuilt from its error).
+        """
+        values = tuple(serialize(argument) for argument in arguments)
+        with self._lock:
+            call_index = next(self._call_index)
+        reply = self._channel.request(
+            lambda request_id: protocol.Submit(
+                request_id=request_id,
+                parent_execution_id=self.execution_id,
+                call_index=call_index,
+                repository=repository,
+                target=target,
+                type=type,
+                arguments=values,
+                options=options,
+            )
+        ).wait(None)
+        if not isinstance(reply, protocol.Submitted):
+            raise RuntimeError(f"expected a Submitted reply, got {reply!r}")
+        if reply.error is not None:
+            error = reply.error
+            raise errors.rebuild_remote_error(error.type, error.message, error.traceback)
+        if reply.execution_id is None:
+            raise RuntimeError(f"submission of {repository}:{target} returned no execution")
+        return Execution(reply.execution_id, self)
+
+    def result(self, execution_id: str, timeout: float | None) -> Any:
+        """Wait for an execution's outcome (the ``ExecutionBackend`` interface).
+
+        Raises:
+            TimeoutError: ``timeout`` elapsed first (the request stays pending,
+                so a later call resumes waiting for the same reply).
+            Exception: the execution failed, was cancelled or abandoned.
+        """
+        with self._lock:
+            pending = self._results.get(execution_id)
+            if pending is None:
+                pending = self._channel.request(
+                    lambda request_id: protocol.GetResult(
+                        request_id=request_id,
+                        execution_id=execution_id,
+                        from_execution_id=self.execution_id,
+                    )
+                )
+                self._results[execution_id] = pending
+        reply = pending.wait(timeout)
+        if reply is None:
+            raise TimeoutError(f"execution {execution_id} did not finish within {timeout} s")
+        if not isinstance(reply, protocol.ResultReady):
+            raise RuntimeError(f"expected a ResultReady reply, got {reply!r}")
+        return self._unwrap(execution_id, reply.outcome)
+
+    def _unwrap(self, execution_id: str, outcome: protocol.Outcome) -> Any:
+        match outcome:
+            case protocol.Succeeded(value=value):
+                return deserialize(value, resolve_execution=self.handle)
+            case protocol.Failed(error=error):
+                raise errors.rebuild_remote_error(error.type, error.message, error.traceback)
+            case protocol.Cancelled():
+                raise errors.ExecutionCancelled(f"execution {execution_id} was cancelled")
+            case protocol.Abandoned():
+                raise errors.ExecutionAbandoned(f"execution {execution_id} was abandoned")
+
+    def cancel(self, execution_id: str) -> None:
+        """Ask the server to cancel an execution."""
+        self._channel.send(
+            protocol.CancelExecution(execution_id=execution_id, from_execution_id=self.execution_id)
+        )
+
+    def handle(self, execution_id: str) -> Execution[Any]:
+        """A handle bound to this context (used when deserialising values)."""
+        return Execution(execution_id, self)
+
+    def log(self, level: protocol.LogLevel, template: str, values: Mapping[str, Any]) -> None:
+        """Send one structured log entry for this execution."""
+        entry = protocol.LogEntry(
+            execution_id=self.execution_id,
+            timestamp=time.time(),
+            level=level,
+            template=template,
+            values={name: serialize(value) for name, value in values.items()},
+        )
+        self._channel.send(protocol.LogMessage(entry=entry))
+
+
+_current: ContextVar[ExecutionContext | None] = ContextVar("coflux_execution", default=None)
+
+
+def current() -> ExecutionContext | None:
+    """The context of the execution running here, or ``None`` outside one."""
+    return _current.get()
+
+
+def require(action: str) -> ExecutionContext:
+    """The current context, for an operation that only makes sense inside one.
+
+    Args:
+        action: what the caller was doing, for the error message.
+
+    Raises:
+        RuntimeError: not inside an execution.
+    """
+    context = _current.get()
+    if context is None:
+        raise RuntimeError(f"{action} is only possible inside a Coflux execution")
+    return context
+
+
+def activate(context: ExecutionContext) -> Token[ExecutionContext | None]:
+    """Make ``context`` current; pass the token to ``reset`` afterwards."""
+    return _current.set(context)
+
+
+def reset(token: Token[ExecutionContext | None]) -> None:
+    """Restore the context that was current before ``activate``."""
+    _current.reset(token)

@@ -1,0 +1,205 @@
+"""``Target``: what a decorator returns, and how a call of it becomes a step.
+
+A ``Target`` wraps the user's function with its resolved definition. Calling it
+inside an execution submits a step through the current execution context and
+waits for the result; outside one (tests, scripts) it is the plain function.
+
+Arguments travel positionally, in parameter order, with defaults applied: the
+caller binds keyword arguments with ``inspect.signature`` (``bind``) and the
+executor maps positions back onto parameters (``invoke``).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import inspect
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, ParamSpec, TypeVar
+
+from coflux import protocol
+from coflux.sdk import context
+from coflux.sdk.handles import Execution
+
+__all__ = ["Target", "register_repository", "repository_for_module"]
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+_Kind = inspect.Parameter
+_KINDS: dict[Any, Any] = {
+    _Kind.POSITIONAL_ONLY: "positional",
+    _Kind.POSITIONAL_OR_KEYWORD: "positional",
+    _Kind.VAR_POSITIONAL: "var_positional",
+    _Kind.KEYWORD_ONLY: "keyword",
+}
+
+# Module name -> repository name, recorded when the agent loads a repository.
+# This is process-wide configuration (which modules were loaded as what), not
+# execution state, so a module-level table is the right home for it.
+_module_repositories: dict[str, str] = {}
+
+
+def register_repository(module_name: str, repository: str) -> None:
+    """Record that the module ``module_name`` was loaded as ``repository``."""
+    _module_repositories[module_name] = repository
+
+
+def repository_for_module(module_name: str) -> str:
+    """The repository a module's targets belong to (its own name by default)."""
+    return _module_repositories.get(module_name, module_name)
+
+
+def _describe(parameter: inspect.Parameter) -> protocol.Parameter:
+    annotation = parameter.annotation
+    if annotation is _Kind.empty:
+        text = None
+    elif isinstance(annotation, str):  # already source text (PEP 563)
+        text = annotation
+    else:
+        text = inspect.formatannotation(annotation)
+    default = None if parameter.default is _Kind.empty else repr(parameter.default)
+    return protocol.Parameter(
+        name=parameter.name, annotation=text, default=default, kind=_KINDS[parameter.kind]
+    )
+
+
+def _load_target(module_name: str, qualname: str) -> Any:
+    found: Any = importlib.import_module(module_name)
+    for part in qualname.split("."):
+        found = getattr(found, part)
+    return found
+
+
+class Target(Generic[P, T]):
+    """A workflow, task, sensor or stub, made by a decorator.
+
+    ``target(*args, **kwargs)`` is ``target.submit(*args, **kwargs).result()``.
+    """
+
+    # Copied from the function by functools.update_wrapper.
+    __name__: str
+    __qualname__: str
+
+    def __init__(
+        self,
+        fn: Callable[P, T],
+        *,
+        name: str,
+        type: protocol.TargetType,
+        options: protocol.TargetOptions,
+        stub_repository: str | None = None,
+    ) -> None:
+        self.fn = fn
+        self.name = name
+        self.type: protocol.TargetType = type
+        self.options = options
+        self.stub_repository = stub_repository
+        self.signature = inspect.signature(fn)
+        functools.update_wrapper(self, fn)
+
+    @property
+    def is_stub(self) -> bool:
+        """Whether this target is hosted elsewhere (``@cf.stub``)."""
+        return self.stub_repository is not None
+
+    @property
+    def repository(self) -> str:
+        """The repository hosting the target."""
+        if self.stub_repository is not None:
+            return self.stub_repository
+        return repository_for_module(self.fn.__module__)
+
+    def definition(self) -> protocol.TargetDefinition:
+        """The target's manifest entry."""
+        return protocol.TargetDefinition(
+            name=self.name,
+            type=self.type,
+            parameters=tuple(_describe(p) for p in self.signature.parameters.values()),
+            docstring=inspect.getdoc(self.fn),
+            options=self.options,
+        )
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> T:
+        if context.current() is None and not self.is_stub:
+            return self.fn(*args, **kwargs)  # plain call: no handle, no extra frames
+        return self.submit(*args, **kwargs).result()
+
+    def submit(self, *args: P.args, **kwargs: P.kwargs) -> Execution[T]:
+        """Schedule the target as a step and return a handle to its execution.
+
+        Outside an execution the function runs now and the handle is already
+        resolved (its ``result()`` re-raises what the function raised).
+
+        Returns:
+            The execution's handle.
+
+        Raises:
+            TypeError: the arguments do not fit the signature, or a sensor was
+                called (sensors are started, not called).
+            RuntimeError: a stub was called outside an execution.
+        """
+        ctx = context.current()
+        if ctx is None:
+            return self._run_locally(*args, **kwargs)
+        if self.type == "sensor":
+            raise TypeError(
+                f"sensor {self.name!r} cannot be called; start it with `coflux sensors start`"
+            )
+        return ctx.submit(
+            repository=self.repository,
+            target=self.name,
+            type=self.type,
+            options=self.options,
+            arguments=self.bind(args, kwargs),
+        )
+
+    def _run_locally(self, *args: P.args, **kwargs: P.kwargs) -> Execution[T]:
+        if self.is_stub:
+            raise RuntimeError(
+                f"stub {self.repository}:{self.name} can only be called inside a Coflux execution"
+            )
+        try:
+            value = self.fn(*args, **kwargs)
+        except Exception as e:  # delivered by .result(), like a remote failure
+            return Execution.resolved(error=e)
+        return Execution.resolved(value)
+
+    def bind(self, args: Sequence[Any], kwargs: dict[str, Any]) -> list[Any]:
+        """The wire arguments for a call: positional, in parameter order, defaults applied.
+
+        Raises:
+            TypeError: the arguments do not fit the signature.
+        """
+        try:
+            bound = self.signature.bind(*args, **kwargs)
+        except TypeError as e:
+            raise TypeError(f"{self.name}(): {e}") from None
+        bound.apply_defaults()
+        arguments: list[Any] = []
+        for parameter in self.signature.parameters.values():
+            value = bound.arguments[parameter.name]
+            if parameter.kind is _Kind.VAR_POSITIONAL:
+                arguments.extend(value)
+            else:
+                arguments.append(value)
+        return arguments
+
+    def invoke(self, arguments: Sequence[Any]) -> T:
+        """Call the plain function with wire arguments (the inverse of ``bind``)."""
+        parameters = list(self.signature.parameters.values())
+        keyword = [p.name for p in parameters if p.kind is _Kind.KEYWORD_ONLY]
+        if any(p.kind is _Kind.VAR_POSITIONAL for p in parameters):
+            split = len(arguments) - len(keyword)
+        else:
+            split = len(parameters) - len(keyword)
+        positional = list(arguments[:split])
+        kwargs = dict(zip(keyword, arguments[split:], strict=False))
+        return self.fn(*positional, **kwargs)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled by reference, like a function, so targets can be passed around.
+        return (_load_target, (self.fn.__module__, self.fn.__qualname__))
+
+    def __repr__(self) -> str:
+        return f"<{self.type} {self.repository}:{self.name}>"

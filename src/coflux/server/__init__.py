@@ -1,0 +1,1 @@
+"""The server: HTTP API, agent gateway, live topics and Studio, around the projects."""

@@ -1,0 +1,75 @@
+"""Environments of a project (create, update, pause/resume/archive) and their manifests."""
+
+from __future__ import annotations
+
+import msgspec
+
+from coflux import protocol
+from coflux.orchestration.project import Project
+from coflux.orchestration.states import EnvironmentStatus
+from coflux.server.routes import Call
+from coflux.store.base import EnvironmentView
+
+
+class CreateEnvironment(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    name: str
+    base: str | None = None
+
+
+class UpdateEnvironment(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    name: str | None = None
+    # Absent: keep the base; null: remove it; a name: re-base onto that environment.
+    base: str | None | msgspec.UnsetType = msgspec.UNSET
+
+
+class RegisterManifests(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    manifests: tuple[protocol.Manifest, ...]
+
+
+class Registered(msgspec.Struct, frozen=True):
+    repositories: list[str]
+
+
+def _project(call: Call) -> Project:
+    return call.context.projects.get(call.path["project"])
+
+
+async def list_environments(call: Call) -> list[EnvironmentView]:
+    return await _project(call).list_environments()
+
+
+async def create_environment(call: Call) -> EnvironmentView:
+    body: CreateEnvironment = call.body
+    return await _project(call).create_environment(body.name, body.base)
+
+
+async def update_environment(call: Call) -> EnvironmentView:
+    body: UpdateEnvironment = call.body
+    change_base = body.base is not msgspec.UNSET
+    base = body.base if isinstance(body.base, str) else None
+    return await _project(call).update_environment(
+        call.path["environment"], new_name=body.name, change_base=change_base, base=base
+    )
+
+
+def _status_handler(status: EnvironmentStatus):  # type: ignore[no-untyped-def]
+    async def handler(call: Call) -> EnvironmentView:
+        return await _project(call).set_environment_status(call.path["environment"], status)
+
+    handler.__name__ = f"{status.value}_environment"
+    return handler
+
+
+pause_environment = _status_handler(EnvironmentStatus.PAUSED)
+resume_environment = _status_handler(EnvironmentStatus.ACTIVE)
+archive_environment = _status_handler(EnvironmentStatus.ARCHIVED)
+
+
+async def list_manifests(call: Call) -> list[protocol.Manifest]:
+    return await _project(call).list_manifests(call.path["environment"])
+
+
+async def register_manifests(call: Call) -> Registered:
+    body: RegisterManifests = call.body
+    await _project(call).register_manifests(call.path["environment"], body.manifests)
+    return Registered([m.repository for m in body.manifests])

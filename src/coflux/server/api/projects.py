@@ -1,0 +1,21 @@
+"""Projects: list and create."""
+
+from __future__ import annotations
+
+import msgspec
+
+from coflux.store.base import ProjectInfo
+from coflux.server.routes import Call
+
+
+class CreateProject(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    name: str
+
+
+async def list_projects(call: Call) -> list[ProjectInfo]:
+    return call.context.projects.list()
+
+
+async def create_project(call: Call) -> ProjectInfo:
+    body: CreateProject = call.body
+    return await call.context.projects.create(body.name)

@@ -1,0 +1,103 @@
+"""Runs: submit, list, inspect, wait for a result, read logs, cancel."""
+
+from __future__ import annotations
+
+import time
+
+import msgspec
+
+from coflux import protocol
+from coflux.orchestration.project import Project, run_of
+from coflux.server.routes import Call
+from coflux.store.base import LogView, RunSummary, RunView
+
+MAX_WAIT = 60.0
+
+
+class SubmitRun(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    environment: str
+    repository: str
+    target: str
+    arguments: tuple[protocol.Value, ...] = ()
+    idempotency_key: str | None = None
+
+
+class RunSubmitted(msgspec.Struct, frozen=True):
+    run_id: str
+    created: bool
+
+
+class RunResult(msgspec.Struct, frozen=True):
+    run_id: str
+    state: str
+    outcome: protocol.Outcome | None
+
+
+class LogPage(msgspec.Struct, frozen=True):
+    logs: list[LogView]
+    cursor: int
+
+
+class CancelResult(msgspec.Struct, frozen=True):
+    cancelled: list[str]
+
+
+def _project(call: Call) -> Project:
+    return call.context.projects.get(call.path["project"])
+
+
+async def submit_run(call: Call) -> RunSubmitted:
+    body: SubmitRun = call.body
+    run_id, created = await _project(call).submit_run(
+        body.environment, body.repository, body.target, body.arguments, body.idempotency_key
+    )
+    return RunSubmitted(run_id, created)
+
+
+async def list_runs(call: Call) -> list[RunSummary]:
+    return await _project(call).list_runs(
+        environment=call.query_str("environment"),
+        repository=call.query_str("repository"),
+        target=call.query_str("target"),
+        limit=call.query_int("limit", 100, 10_000),
+    )
+
+
+async def get_run(call: Call) -> RunView:
+    return await _project(call).get_run(call.path["run_id"])
+
+
+async def get_result(call: Call) -> RunResult:
+    wait = call.query_float("wait", 0.0, MAX_WAIT)
+    run = await _project(call).wait_run(call.path["run_id"], wait)
+    outcome = run.steps[0].executions[-1].outcome if run.completed_at is not None else None
+    return RunResult(run.id, run.state, outcome)
+
+
+async def get_logs(call: Call) -> LogPage:
+    project = _project(call)
+    run_id = call.path["run_id"]
+    after = call.query_int("after", 0, 2**62)
+    wait = call.query_float("wait", 0.0, MAX_WAIT)
+    execution_id = call.query_str("execution")
+    deadline = time.monotonic() + wait
+    run = await project.get_run(run_id)
+    while True:
+        logs = await project.list_logs(run_id, execution_id=execution_id, after=after)
+        remaining = deadline - time.monotonic()
+        if logs or remaining <= 0 or run.completed_at is not None:
+            return LogPage(logs, logs[-1].id if logs else after)
+        # Sleep until something happens to the run (a fact is committed), not on a timer.
+        await call.context.topics.wait_for_run(project.info.id, run_id, remaining)
+        run = await project.get_run(run_id)
+
+
+async def cancel_run(call: Call) -> CancelResult:
+    return CancelResult(await _project(call).cancel_run(call.path["run_id"]))
+
+
+async def cancel_execution(call: Call) -> CancelResult:
+    execution_id = call.path["execution_id"]
+    project = _project(call)
+    await project.get_run(run_of(execution_id))
+    return CancelResult(await project.cancel_execution(execution_id))

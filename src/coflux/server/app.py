@@ -1,0 +1,118 @@
+"""The server application: one route table, readable on one screen."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+
+from coflux import protocol
+from coflux.server.api import environments, projects, runs
+from coflux.server.context import ServerContext
+from coflux.server.gateway import agent_endpoint
+from coflux.server.live import live_endpoint
+from coflux.server.openapi import build_openapi
+from coflux.server.projects import Projects
+from coflux.server.routes import ApiRoute, Query, endpoint, error_response
+from coflux.server.sessions import SessionRegistry
+from coflux.server.topics import Topics
+from coflux.store.base import EnvironmentView, LogView, ProjectInfo, RunSummary, RunView
+
+P = "/api/projects/{project}"
+E = P + "/environments/{environment}"
+R = P + "/runs/{run_id}"
+WAIT = Query("wait", float, "seconds to wait for an answer (at most 60)")
+
+API: list[ApiRoute] = [
+    ApiRoute("GET", "/api/projects", projects.list_projects, "List projects", response=list[ProjectInfo]),
+    ApiRoute("POST", "/api/projects", projects.create_project, "Create a project", projects.CreateProject, ProjectInfo, 201),
+    ApiRoute("GET", P + "/environments", environments.list_environments, "List environments", response=list[EnvironmentView]),
+    ApiRoute("POST", P + "/environments", environments.create_environment, "Create an environment", environments.CreateEnvironment, EnvironmentView, 201),
+    ApiRoute("PATCH", E, environments.update_environment, "Rename or re-base an environment", environments.UpdateEnvironment, EnvironmentView),
+    ApiRoute("POST", E + "/pause", environments.pause_environment, "Pause an environment", response=EnvironmentView),
+    ApiRoute("POST", E + "/resume", environments.resume_environment, "Resume an environment", response=EnvironmentView),
+    ApiRoute("POST", E + "/archive", environments.archive_environment, "Archive an environment", response=EnvironmentView),
+    ApiRoute("GET", E + "/manifests", environments.list_manifests, "List registered repositories", response=list[protocol.Manifest]),
+    ApiRoute("POST", E + "/manifests", environments.register_manifests, "Register manifests", environments.RegisterManifests, environments.Registered),
+    ApiRoute("POST", P + "/runs", runs.submit_run, "Submit a workflow run", runs.SubmitRun, runs.RunSubmitted, 201),
+    ApiRoute("GET", P + "/runs", runs.list_runs, "List runs, newest first", response=list[RunSummary], query=(
+        Query("environment", str, "environment name"), Query("repository", str, "repository"),
+        Query("target", str, "target name"), Query("limit", int, "at most this many (default 100)"))),
+    ApiRoute("GET", R, runs.get_run, "Inspect a run: steps, executions, states, times", response=RunView),
+    ApiRoute("GET", R + "/result", runs.get_result, "A run's outcome, optionally waiting for it", response=runs.RunResult, query=(WAIT,)),
+    ApiRoute("GET", R + "/logs", runs.get_logs, "A run's logs after a cursor, optionally waiting", response=runs.LogPage, query=(
+        Query("execution", str, "only this execution"), Query("after", int, "cursor: the last log id seen"), WAIT)),
+    ApiRoute("POST", R + "/cancel", runs.cancel_run, "Cancel a run", response=runs.CancelResult),
+    ApiRoute("POST", P + "/executions/{execution_id}/cancel", runs.cancel_execution, "Cancel an execution and its descendants", response=runs.CancelResult),
+]  # fmt: skip
+
+
+def _package_version() -> str:
+    try:
+        return version("coflux")
+    except PackageNotFoundError:
+        return "0.0.0"
+
+
+STATIC = Path(__file__).parent / "static"
+
+
+async def studio(request: Request) -> Response:
+    index = STATIC / "index.html"
+    if index.exists():
+        return HTMLResponse(index.read_text())
+    return HTMLResponse(
+        "<!doctype html><title>Coflux</title><h1>Coflux</h1>"
+        "<p>The server is running. Studio (the web UI) is not built in this install: "
+        "run <code>npm ci &amp;&amp; npm run build</code> in <code>studio/</code>.</p>"
+        "<p>The API is described at <a href='/api/openapi.json'>/api/openapi.json</a>.</p>"
+    )
+
+
+async def not_found(request: Request, exc: Exception) -> Response:
+    return error_response(404, "not_found", f"no such endpoint: {request.method} {request.url.path}")
+
+
+async def method_not_allowed(request: Request, exc: Exception) -> Response:
+    return error_response(405, "method_not_allowed", f"{request.method} is not allowed on {request.url.path}")
+
+
+def create_app(data_dir: Path, *, session_timeout: float, tokens: frozenset[str]) -> Starlette:
+    sessions = SessionRegistry()
+    topics = Topics()
+    project_registry = Projects(
+        data_dir, session_timeout=session_timeout, clock=time.time,
+        send=sessions.send, publish=topics.publish,
+    )  # fmt: skip
+    openapi = build_openapi(API, _package_version())
+
+    async def openapi_endpoint(request: Request) -> Response:
+        return JSONResponse(openapi)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await project_registry.start()
+        try:
+            yield
+        finally:
+            await project_registry.stop()
+
+    routes: list[BaseRoute] = [Route("/api/openapi.json", openapi_endpoint)]
+    routes += [Route(r.path, endpoint(r), methods=[r.method]) for r in API]
+    routes += [
+        WebSocketRoute("/api/agent", agent_endpoint),
+        WebSocketRoute("/api/live", live_endpoint),
+        Route("/", studio),
+    ]
+    app = Starlette(
+        routes=routes, lifespan=lifespan, exception_handlers={404: not_found, 405: method_not_allowed}
+    )
+    app.state.context = ServerContext(project_registry, sessions, topics, tokens)
+    return app

@@ -1,0 +1,175 @@
+"""The agent gateway: one WebSocket per agent connection, speaking ``protocol``.
+
+The first message must be a ``Hello`` with our protocol version, a known project
+and environment; otherwise the connection is closed with a named code and reason.
+After the ``Welcome``, each message is decoded once, turned into an event for the
+project's actor and posted without waiting, so a busy agent is never slowed to
+one commit per message; refusals come back as protocol replies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from coflux import protocol
+from coflux.errors import BadRequest, CofluxError
+from coflux.orchestration import events as ev
+from coflux.orchestration.effects import Send
+from coflux.orchestration.project import Project, new_id
+from coflux.server.context import ServerContext
+from coflux.server.sessions import Outbox
+
+logger = logging.getLogger(__name__)
+
+HELLO_TIMEOUT = 10.0
+_connections = itertools.count(1)
+
+
+async def agent_endpoint(websocket: WebSocket) -> None:
+    context: ServerContext = websocket.app.state.context
+    await websocket.accept()
+    if not context.authorised(websocket.headers):
+        await websocket.close(protocol.CLOSE_UNAUTHORISED, "a valid token is required")
+        return
+    try:
+        raw = await asyncio.wait_for(websocket.receive_text(), HELLO_TIMEOUT)
+        hello = protocol.decode_agent_message(raw)
+    except (TimeoutError, protocol.ProtocolError, WebSocketDisconnect, KeyError) as e:
+        await _close(websocket, protocol.CLOSE_BAD_HANDSHAKE, f"expected a hello message: {e}")
+        return
+    if not isinstance(hello, protocol.Hello):
+        await _close(websocket, protocol.CLOSE_BAD_HANDSHAKE, "the first message must be hello")
+        return
+    if hello.protocol_version != protocol.PROTOCOL_VERSION:
+        reason = (
+            f"protocol version mismatch: the server speaks {protocol.PROTOCOL_VERSION}, "
+            f"the agent speaks {hello.protocol_version}"
+        )
+        await _close(websocket, protocol.CLOSE_PROTOCOL_MISMATCH, reason)
+        return
+    try:
+        project = context.projects.get(hello.project)
+    except CofluxError as e:
+        await _close(websocket, protocol.CLOSE_UNKNOWN_PROJECT, str(e))
+        return
+    await _serve_session(websocket, context, project, hello)
+
+
+async def _close(websocket: WebSocket, code: int, reason: str) -> None:
+    # Close reasons are limited to 123 bytes by the WebSocket protocol.
+    with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+        await websocket.close(code, reason.encode()[:123].decode(errors="ignore"))
+
+
+async def _serve_session(
+    websocket: WebSocket, context: ServerContext, project: Project, hello: protocol.Hello
+) -> None:
+    connection = next(_connections)
+    outbox = Outbox()
+    project_id = project.info.id
+    fresh = new_id(16)
+    candidates = {fresh} | ({hello.session_id} if hello.session_id else set())
+    # Bind before connecting: the Welcome and the first assignments are delivered
+    # in the same batch that opens the session.
+    for candidate in candidates:
+        context.sessions.bind(project_id, candidate, outbox)
+    event = ev.ConnectSession(fresh, connection, hello.environment, hello)
+    try:
+        effects = await project.actor.call(event)
+    except CofluxError as e:
+        for candidate in candidates:
+            context.sessions.unbind(project_id, candidate, outbox)
+        await _close(websocket, protocol.CLOSE_UNKNOWN_ENVIRONMENT, str(e))
+        return
+    welcome = next(
+        x.message for x in effects if isinstance(x, Send) and isinstance(x.message, protocol.Welcome)
+    )
+    session_id = welcome.session_id
+    for candidate in candidates - {session_id}:
+        context.sessions.unbind(project_id, candidate, outbox)
+    logger.info(
+        "agent connected to project %s as session %s (connection %d, resumed=%s)",
+        project_id, session_id, connection, welcome.resumed,
+    )  # fmt: skip
+    writer = asyncio.create_task(_write(websocket, outbox))
+    try:
+        await _read(websocket, project, session_id, outbox)
+    finally:
+        writer.cancel()
+        await asyncio.gather(writer, return_exceptions=True)
+        context.sessions.unbind(project_id, session_id, outbox)
+        project.actor.post(ev.DisconnectSession(session_id, connection))
+        logger.info("agent session %s disconnected (connection %d)", session_id, connection)
+
+
+async def _write(websocket: WebSocket, outbox: Outbox) -> None:
+    while True:
+        message = await outbox.queue.get()
+        if message is None:  # replaced by a newer connection
+            await _close(websocket, 1000, "replaced by a newer connection")
+            return
+        await websocket.send_bytes(protocol.encode_json(message))
+
+
+async def _read(websocket: WebSocket, project: Project, session_id: str, outbox: Outbox) -> None:
+    while True:
+        try:
+            data = await websocket.receive()
+        except (WebSocketDisconnect, RuntimeError):
+            return
+        if data["type"] == "websocket.disconnect":
+            return
+        raw = data.get("bytes") or data.get("text") or b""
+        try:
+            message = protocol.decode_agent_message(raw)
+            _dispatch(project, session_id, message, outbox)
+        except (protocol.ProtocolError, BadRequest) as e:
+            logger.warning("session %s sent a bad message: %s", session_id, e)
+            await _close(websocket, protocol.CLOSE_BAD_MESSAGE, f"bad message: {e}")
+            return
+
+
+def _dispatch(
+    project: Project, session_id: str, message: protocol.AgentMessage, outbox: Outbox
+) -> None:
+    actor = project.actor
+    match message:
+        case protocol.Hello():
+            raise BadRequest("unexpected_hello", "hello is only valid as the first message")
+        case protocol.Declare(targets=targets):
+            actor.post(ev.DeclareTargets(session_id, targets))
+        case protocol.Submit(request_id=request_id):
+
+            def refuse_submit(error: CofluxError) -> None:
+                info = protocol.ErrorInfo(type=type(error).__name__, message=str(error))
+                outbox.put(protocol.Submitted(request_id, None, info))
+
+            actor.post(ev.ScheduleStep(session_id, message), refuse_submit)
+        case protocol.GetResult(request_id=request_id, execution_id=execution_id):
+
+            def refuse_result(error: CofluxError) -> None:
+                info = protocol.ErrorInfo(type=type(error).__name__, message=str(error))
+                outbox.put(protocol.ResultReady(request_id, execution_id, protocol.Failed(info)))
+
+            actor.post(ev.RequestResult(session_id, message), refuse_result)
+        case protocol.Complete(execution_id=execution_id, outcome=outcome):
+
+            def refuse_complete(error: CofluxError) -> None:
+                # Nothing more can be done with it; stop the agent resending it.
+                logger.warning("session %s: completion of %s refused: %s", session_id, execution_id, error)
+                outbox.put(protocol.Ack((execution_id,)))
+
+            actor.post(ev.CompleteExecution(session_id, execution_id, outcome), refuse_complete)
+        case protocol.CancelExecution(execution_id=execution_id):
+
+            def refuse_cancel(error: CofluxError) -> None:
+                logger.info("session %s: cancel of %s refused: %s", session_id, execution_id, error)
+
+            actor.post(ev.CancelExecution(execution_id), refuse_cancel)
+        case protocol.Logs(entries=entries):
+            project.record_logs(entries)

@@ -1,0 +1,31 @@
+"""Run the server: ``coflux server`` calls ``serve``."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import uvicorn
+
+from coflux.server.app import create_app
+
+logger = logging.getLogger(__name__)
+
+
+def serve(
+    host: str, port: int, data_dir: Path, session_timeout: float, tokens: list[str]
+) -> None:
+    """Serve until interrupted (blocking).
+
+    Args:
+        host: the address to bind (127.0.0.1 by default: not exposed to the network).
+        port: the TCP port.
+        data_dir: where the project databases and blobs live; created if missing.
+        session_timeout: seconds an agent may be unreachable before its running
+            executions are abandoned.
+        tokens: when non-empty, every request must carry one of these tokens.
+    """
+    data_dir.mkdir(parents=True, exist_ok=True)
+    app = create_app(data_dir, session_timeout=session_timeout, tokens=frozenset(tokens))
+    logger.info("serving on http://%s:%d with data in %s", host, port, data_dir.resolve())
+    uvicorn.run(app, host=host, port=port, log_level="warning", ws="websockets-sansio", lifespan="on")

@@ -1,0 +1,136 @@
+"""How an API route is declared and served.
+
+A route names its method, path, request type and response type; ``endpoint``
+turns it into a Starlette endpoint that checks the token, decodes the body into
+the request type (refusing malformed or oversized bodies with a 4xx that names
+the problem), calls the handler and encodes its typed answer. The same
+declarations produce the OpenAPI document, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+
+from coflux.errors import BadRequest, CofluxError
+from coflux.server.context import ServerContext
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY = 16 * 1024 * 1024
+
+Handler = Callable[["Call"], Awaitable[Any]]
+
+
+class ErrorDetail(msgspec.Struct, frozen=True):
+    reason: str
+    message: str
+
+
+class ErrorBody(msgspec.Struct, frozen=True):
+    error: ErrorDetail
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """A query parameter a route accepts (documented in OpenAPI)."""
+
+    name: str
+    type: type
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class ApiRoute:
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    request: type | None = None
+    response: Any = None
+    status: int = 200
+    query: tuple[Query, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """What a handler receives: the context, the decoded body, and the URL's parts."""
+
+    context: ServerContext
+    body: Any
+    path: dict[str, str]
+    request: Request
+
+    def query_str(self, name: str) -> str | None:
+        return self.request.query_params.get(name)
+
+    def query_float(self, name: str, default: float, maximum: float) -> float:
+        raw = self.request.query_params.get(name)
+        if raw is None:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            raise BadRequest("invalid_query", f"'{name}' must be a number, not {raw!r}") from None
+        if not 0 <= value <= maximum:
+            raise BadRequest("invalid_query", f"'{name}' must be between 0 and {maximum}")
+        return value
+
+    def query_int(self, name: str, default: int, maximum: int) -> int:
+        value = self.query_float(name, default, maximum)
+        if value != int(value):
+            raise BadRequest("invalid_query", f"'{name}' must be a whole number")
+        return int(value)
+
+
+_encoder = msgspec.json.Encoder()
+
+
+def error_response(status: int, reason: str, message: str) -> Response:
+    body = _encoder.encode(ErrorBody(ErrorDetail(reason, message)))
+    return Response(body, status_code=status, media_type="application/json")
+
+
+async def _read_body(request: Request, request_type: type) -> Any:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
+        raise BadRequest("body_too_large", f"the request body exceeds {MAX_BODY} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise BadRequest("body_too_large", f"the request body exceeds {MAX_BODY} bytes")
+        chunks.append(chunk)
+    try:
+        return msgspec.json.decode(b"".join(chunks), type=request_type)
+    except msgspec.ValidationError as e:
+        raise BadRequest("invalid_body", f"invalid request body: {e}") from None
+    except msgspec.DecodeError as e:
+        raise BadRequest("invalid_json", f"the request body is not valid JSON: {e}") from None
+
+
+def endpoint(route: ApiRoute) -> Callable[[Request], Awaitable[Response]]:
+    async def serve(request: Request) -> Response:
+        context: ServerContext = request.app.state.context
+        if not context.authorised(request.headers):
+            return error_response(401, "unauthorised", "a valid token is required")
+        try:
+            body = None
+            if route.request is not None:
+                body = await _read_body(request, route.request)
+            answer = await route.handler(Call(context, body, dict(request.path_params), request))
+        except BadRequest as e:
+            return error_response(e.status, e.reason, e.message)
+        except CofluxError as e:
+            return error_response(409, "conflict", str(e))
+        return Response(_encoder.encode(answer), status_code=route.status, media_type="application/json")
+
+    serve.__name__ = route.handler.__name__
+    return serve

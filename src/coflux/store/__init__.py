@@ -1,0 +1,1 @@
+"""Durable storage of projects: the interface (``base``), its backends, migrations."""

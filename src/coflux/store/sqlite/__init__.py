@@ -1,0 +1,1 @@
+"""The embedded SQLite backend: one database file per project."""

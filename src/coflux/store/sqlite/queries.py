@@ -1,0 +1,148 @@
+"""The SQL of the SQLite store's reads, in one place so tests can EXPLAIN it.
+
+Every query reaches its rows through an index (see ``0001_initial.sql``); the
+snapshot queries start from ``active_executions`` so that their cost follows the
+amount of unfinished work, not the length of the project's history.
+"""
+
+from __future__ import annotations
+
+# The latest execution (highest attempt) of a run's first step; `{run}` names
+# the column holding the run id in the enclosing query.
+_ROOT_EXECUTION = """(
+    SELECT e.id FROM steps s JOIN executions e ON e.step_id = s.id
+    WHERE s.run_id = {run} AND s.number = 1
+    ORDER BY e.attempt DESC LIMIT 1
+)"""
+
+# The id of an execution's latest transition; `{execution}` as above.
+_LATEST_TRANSITION = """(
+    SELECT max(id) FROM execution_transitions WHERE execution_id = {execution}
+)"""
+
+# id, created_at, name, base_id, status, updated_at of every environment, oldest first.
+CURRENT_ENVIRONMENTS = """
+SELECT e.id, e.created_at, v.name, v.base_id, v.status, v.at
+FROM environments e
+JOIN environment_versions v ON v.id = (
+    SELECT max(id) FROM environment_versions WHERE environment_id = e.id
+)
+ORDER BY e.rowid
+"""
+
+# The latest registration of each repository in environment :env. The recursive
+# part is a loose index scan: it hops from one repository name to the next
+# through the index instead of reading every registration ever made.
+LATEST_MANIFESTS = """
+WITH RECURSIVE repositories (name) AS (
+    SELECT min(repository) FROM manifest_registrations WHERE environment_id = :env
+    UNION ALL
+    SELECT (
+        SELECT min(repository) FROM manifest_registrations
+        WHERE environment_id = :env AND repository > repositories.name
+    )
+    FROM repositories WHERE repositories.name IS NOT NULL
+)
+SELECT m.manifest
+FROM repositories r
+JOIN manifest_registrations g ON g.id = (
+    SELECT max(id) FROM manifest_registrations
+    WHERE environment_id = :env AND repository = r.name
+)
+JOIN manifests m ON m.hash = g.manifest_hash
+ORDER BY r.name
+"""
+
+
+def list_runs(where: str) -> str:
+    """Most recent runs matching ``where``, with their root execution's latest state.
+
+    ``where`` is built by the caller from fixed column names; values are bound.
+    """
+    root_transition = _LATEST_TRANSITION.format(execution=_ROOT_EXECUTION.format(run="page.id"))
+    return f"""
+SELECT page.id, page.environment_id, page.repository, page.target, page.created_at,
+       t.state, t.at
+FROM (
+    SELECT id, environment_id, repository, target, created_at, rowid AS seq
+    FROM runs WHERE {where}
+    ORDER BY created_at DESC, rowid DESC LIMIT :limit
+) page
+LEFT JOIN execution_transitions t ON t.id = {root_transition}
+ORDER BY page.created_at DESC, page.seq DESC
+"""
+
+
+STEPS_OF_RUN = """
+SELECT id, number, parent_execution_id, call_index, repository, target, type,
+       arguments, created_at
+FROM steps WHERE run_id = ? ORDER BY number
+"""
+
+EXECUTIONS_OF_RUN = """
+SELECT id, step_id, attempt, environment_id, created_at
+FROM executions WHERE run_id = ? ORDER BY step_id, attempt
+"""
+
+# execution_id, then (id, state, at, session_id): the shape views.py unpacks.
+TRANSITIONS_OF_RUN = """
+SELECT execution_id, id, state, at, session_id
+FROM execution_transitions WHERE run_id = ? ORDER BY at, id
+"""
+
+_LOG_COLUMNS = "id, run_id, execution_id, timestamp, level, template, template_values"
+
+LOGS_OF_RUN = f"""
+SELECT {_LOG_COLUMNS} FROM logs
+WHERE run_id = ? AND id > ? ORDER BY id LIMIT ?
+"""
+
+LOGS_OF_EXECUTION = f"""
+SELECT {_LOG_COLUMNS} FROM logs
+WHERE execution_id = ? AND run_id = ? AND id > ? ORDER BY id LIMIT ?
+"""
+
+# --- snapshot: each starts from the working set ---------------------------------
+# CROSS JOIN makes SQLite keep the written join order, so these always start from
+# `active_executions` whatever the planner guesses about table sizes (on a fresh
+# database it would otherwise happily scan `executions`).
+
+ACTIVE_EXECUTIONS = f"""
+SELECT e.id, e.step_id, e.run_id, s.number, e.attempt, e.environment_id, t.state,
+       (
+           SELECT session_id FROM execution_transitions
+           WHERE execution_id = e.id AND session_id IS NOT NULL
+           ORDER BY id DESC LIMIT 1
+       ),
+       e.created_at, e.due_at, s.repository, s.target, s.type, s.arguments, s.options,
+       s.parent_execution_id, s.call_index
+FROM active_executions a
+CROSS JOIN executions e ON e.id = a.execution_id
+CROSS JOIN steps s ON s.id = e.step_id
+LEFT JOIN execution_transitions t ON t.id = {_LATEST_TRANSITION.format(execution="e.id")}
+ORDER BY a.rowid
+"""
+
+ACTIVE_RUNS = f"""
+WITH active (run_id) AS (
+    SELECT DISTINCT e.run_id
+    FROM active_executions a CROSS JOIN executions e ON e.id = a.execution_id
+)
+SELECT r.id, r.environment_id, {_ROOT_EXECUTION.format(run="r.id")},
+       (SELECT max(number) FROM steps WHERE run_id = r.id)
+FROM active CROSS JOIN runs r ON r.id = active.run_id
+ORDER BY r.created_at, r.id
+"""
+
+# (parent, call index, latest execution of the child step) for unfinished parents;
+# the child is NULL for a step with no execution yet.
+ACTIVE_CALLS = """
+SELECT s.parent_execution_id, s.call_index, (
+    SELECT id FROM executions WHERE step_id = s.id ORDER BY attempt DESC LIMIT 1
+)
+FROM active_executions a
+CROSS JOIN steps s ON s.parent_execution_id = a.execution_id
+ORDER BY a.rowid, s.call_index
+"""
+
+SNAPSHOT_QUERIES = (ACTIVE_EXECUTIONS, ACTIVE_RUNS, ACTIVE_CALLS)

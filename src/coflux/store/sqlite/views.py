@@ -1,0 +1,273 @@
+"""Building the read models of ``coflux.store.base`` from the SQLite schema.
+
+Each function takes a connection that the caller has put in a read transaction,
+so views assembled from several queries see one consistent state even while the
+writer appends. "Current" always means the latest row by id (append order).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+from typing import Any, NamedTuple
+
+from coflux import protocol
+from coflux.orchestration.states import ExecutionState
+from coflux.store import codecs
+from coflux.store.base import (
+    EnvironmentView,
+    ExecutionView,
+    LogView,
+    ProjectInfo,
+    RunSummary,
+    RunView,
+    StepView,
+    TransitionView,
+)
+from coflux.store.sqlite import queries
+
+_QUEUED = ExecutionState.QUEUED.value
+
+
+def project_info(conn: sqlite3.Connection) -> ProjectInfo | None:
+    row = conn.execute("SELECT id, name, created_at FROM project").fetchone()
+    return None if row is None else ProjectInfo(id=row[0], name=row[1], created_at=row[2])
+
+
+def environment_names(conn: sqlite3.Connection) -> dict[str, str]:
+    """Each environment's current name, by id."""
+    return {row[0]: row[2] for row in conn.execute(queries.CURRENT_ENVIRONMENTS)}
+
+
+def list_environments(conn: sqlite3.Connection) -> list[EnvironmentView]:
+    rows = conn.execute(queries.CURRENT_ENVIRONMENTS).fetchall()
+    names = {row[0]: row[2] for row in rows}
+    return [
+        EnvironmentView(
+            id=env_id,
+            name=name,
+            base=None if base_id is None else names.get(base_id),
+            status=status,
+            created_at=created_at,
+            updated_at=updated_at,
+        )
+        for env_id, created_at, name, base_id, status, updated_at in rows
+    ]
+
+
+def list_manifests(conn: sqlite3.Connection, environment_id: str) -> list[protocol.Manifest]:
+    """The latest manifest of each repository, by repository name, empty ones left out."""
+    manifests = (
+        codecs.decode_manifest(text)
+        for (text,) in conn.execute(queries.LATEST_MANIFESTS, {"env": environment_id})
+    )
+    return [manifest for manifest in manifests if manifest.targets]
+
+
+def list_runs(
+    conn: sqlite3.Connection,
+    *,
+    environment_id: str | None,
+    repository: str | None,
+    target: str | None,
+    limit: int,
+) -> list[RunSummary]:
+    filters = {"environment_id": environment_id, "repository": repository, "target": target}
+    # Only the filters given go into the WHERE clause: `(? IS NULL OR col = ?)`
+    # would stop SQLite from using the indices. Column names come from the fixed
+    # dict above, never from the caller.
+    chosen = {column: value for column, value in filters.items() if value is not None}
+    where = " AND ".join(f"{column} = :{column}" for column in chosen) or "1"
+    sql = queries.list_runs(where)
+    names = environment_names(conn)
+    summaries = []
+    for run_id, env_id, repo, tgt, created_at, state, at in conn.execute(
+        sql, {**chosen, "limit": limit}
+    ):
+        state, completed_at = _status(state, at)
+        summaries.append(
+            RunSummary(
+                id=run_id,
+                environment=names.get(env_id, env_id),
+                repository=repo,
+                target=tgt,
+                state=state,
+                created_at=created_at,
+                completed_at=completed_at,
+            )
+        )
+    return summaries
+
+
+def _status(state: str | None, at: float | None) -> tuple[str, float | None]:
+    """A state and completion time from an execution's latest transition.
+
+    A terminal state has no way out, so when the latest transition is terminal
+    its time is the completion time. An execution with no transition (the core
+    records `queued` with every new execution, so this is defensive) counts as queued.
+    """
+    if state is None or at is None:
+        return _QUEUED, None
+    return state, at if ExecutionState(state).terminal else None
+
+
+def get_run(conn: sqlite3.Connection, run_id: str) -> RunView | None:
+    run = conn.execute(
+        "SELECT environment_id, repository, target, idempotency_key, created_at"
+        " FROM runs WHERE id = ?",
+        (run_id,),
+    ).fetchone()
+    if run is None:
+        return None
+    env_id, repository, target, key, created_at = run
+    names = environment_names(conn)
+    executions = _executions_of_run(conn, run_id, names)
+    steps = [
+        StepView(
+            id=step_id,
+            number=number,
+            repository=repo,
+            target=tgt,
+            type=kind,
+            parent_execution=parent,
+            call_index=call_index,
+            arguments=list(codecs.decode_arguments(arguments)),
+            created_at=step_created_at,
+            executions=executions.get(step_id, []),
+        )
+        for step_id, number, parent, call_index, repo, tgt, kind, arguments, step_created_at in (
+            conn.execute(queries.STEPS_OF_RUN, (run_id,))
+        )
+    ]
+    root = steps[0].executions if steps and steps[0].number == 1 else []
+    state, completed_at = (root[-1].state, root[-1].completed_at) if root else (_QUEUED, None)
+    return RunView(
+        id=run_id,
+        environment=names.get(env_id, env_id),
+        repository=repository,
+        target=target,
+        state=state,
+        idempotency_key=key,
+        created_at=created_at,
+        completed_at=completed_at,
+        steps=steps,
+    )
+
+
+class _Transition(NamedTuple):
+    id: int
+    state: str
+    at: float
+    session_id: str | None
+
+
+def _executions_of_run(
+    conn: sqlite3.Connection, run_id: str, names: dict[str, str]
+) -> dict[str, list[ExecutionView]]:
+    """The run's executions by step id, each step's ordered by attempt.
+
+    Four queries for the whole run rather than a few per step, so a run of
+    thousands of steps reads in a handful of index range scans.
+    """
+    transitions: dict[str, list[_Transition]] = defaultdict(list)
+    for execution_id, *transition in conn.execute(queries.TRANSITIONS_OF_RUN, (run_id,)):
+        transitions[execution_id].append(_Transition(*transition))
+    outcomes = {
+        execution_id: codecs.decode_outcome(text)
+        for execution_id, text in conn.execute(
+            "SELECT execution_id, outcome FROM outcomes WHERE run_id = ?", (run_id,)
+        )
+    }
+    by_step: dict[str, list[ExecutionView]] = defaultdict(list)
+    for execution_id, step_id, attempt, env_id, created_at in conn.execute(
+        queries.EXECUTIONS_OF_RUN, (run_id,)
+    ):
+        by_step[step_id].append(
+            _execution_view(
+                execution_id,
+                attempt,
+                names.get(env_id, env_id),
+                created_at,
+                transitions.get(execution_id, []),
+                outcomes.get(execution_id),
+            )
+        )
+    return by_step
+
+
+def _execution_view(
+    execution_id: str,
+    attempt: int,
+    environment: str,
+    created_at: float,
+    transitions: list[_Transition],
+    outcome: protocol.Outcome | None,
+) -> ExecutionView:
+    """One execution from its transitions, given ordered by time."""
+    # "Latest" is by append order (the id), which is also time order unless the
+    # clock stepped back between two batches.
+    latest = max(transitions, default=None)
+    state, completed_at = _status(latest.state, latest.at) if latest else (_QUEUED, None)
+    assigned = [t.at for t in transitions if t.state == ExecutionState.ASSIGNED.value]
+    # The session that ran it: the latest transition that names one (`assigned`,
+    # or a terminal one the agent reported).
+    sessions = [t for t in transitions if t.session_id is not None]
+    return ExecutionView(
+        id=execution_id,
+        attempt=attempt,
+        state=state,
+        environment=environment,
+        created_at=created_at,
+        assigned_at=assigned[-1] if assigned else None,
+        completed_at=completed_at,
+        session_id=max(sessions).session_id if sessions else None,
+        outcome=outcome,
+        transitions=[
+            TransitionView(state=t.state, at=t.at, session_id=t.session_id) for t in transitions
+        ],
+    )
+
+
+def list_logs(
+    conn: sqlite3.Connection,
+    run_id: str,
+    *,
+    execution_id: str | None,
+    after: int,
+    limit: int,
+) -> list[LogView]:
+    if execution_id is None:
+        rows = conn.execute(queries.LOGS_OF_RUN, (run_id, after, limit))
+    else:
+        rows = conn.execute(queries.LOGS_OF_EXECUTION, (execution_id, run_id, after, limit))
+    return [_log_view(row) for row in rows]
+
+
+def _log_view(row: Any) -> LogView:
+    log_id, run_id, execution_id, timestamp, level, template, values = row
+    return LogView(
+        id=log_id,
+        run_id=run_id,
+        execution_id=execution_id,
+        timestamp=timestamp,
+        level=level,
+        template=template,
+        values=codecs.decode_log_values(values),
+    )
+
+
+def get_outcome(conn: sqlite3.Connection, execution_id: str) -> protocol.Outcome | None:
+    row = conn.execute(
+        "SELECT outcome FROM outcomes WHERE execution_id = ?", (execution_id,)
+    ).fetchone()
+    return None if row is None else codecs.decode_outcome(row[0])
+
+
+def find_run_by_idempotency_key(conn: sqlite3.Connection, key: str) -> str | None:
+    row = conn.execute("SELECT id FROM runs WHERE idempotency_key = ?", (key,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def run_of_execution(conn: sqlite3.Connection, execution_id: str) -> str | None:
+    row = conn.execute("SELECT run_id FROM executions WHERE id = ?", (execution_id,)).fetchone()
+    return None if row is None else str(row[0])

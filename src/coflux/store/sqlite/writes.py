@@ -1,0 +1,198 @@
+"""Writing facts into the SQLite schema: one function per kind of fact.
+
+``write_facts`` runs inside the caller's transaction. It takes consecutive facts
+of the same kind together and writes them with ``executemany`` (one prepared
+statement per group), which keeps the facts' order wherever order matters: a
+later group always sees what an earlier one wrote.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sqlite3
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from coflux.orchestration.effects import (
+    EnvironmentRecorded,
+    ExecutionCreated,
+    ExecutionTransitioned,
+    Fact,
+    LogsRecorded,
+    ManifestRegistered,
+    OutcomeRecorded,
+    RunCreated,
+    SessionStarted,
+    StepCreated,
+)
+from coflux.store import codecs
+
+
+def write_facts(conn: sqlite3.Connection, facts: Sequence[Fact]) -> None:
+    """Insert ``facts`` in order; the caller owns the transaction.
+
+    Raises:
+        TypeError: a fact of a kind this backend does not know.
+        sqlite3.IntegrityError: a fact contradicts what is recorded (a duplicate
+            id, say); the caller rolls the whole batch back.
+    """
+    for kind, group in itertools.groupby(facts, key=type):
+        writer = _WRITERS.get(kind)
+        if writer is None:
+            raise TypeError(f"the SQLite store cannot write {kind.__name__} facts")
+        writer(conn, list(group))
+
+
+def _environments(conn: sqlite3.Connection, facts: Sequence[EnvironmentRecorded]) -> None:
+    # The first record of an environment creates it; later ones only add versions.
+    conn.executemany(
+        "INSERT INTO environments (id, created_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING",
+        [(f.environment_id, f.at) for f in facts],
+    )
+    conn.executemany(
+        "INSERT INTO environment_versions (environment_id, name, base_id, status, at)"
+        " VALUES (?, ?, ?, ?, ?)",
+        [(f.environment_id, f.name, f.base_id, f.status.value, f.at) for f in facts],
+    )
+
+
+def _manifests(conn: sqlite3.Connection, facts: Sequence[ManifestRegistered]) -> None:
+    rows = []
+    contents = []
+    for fact in facts:
+        digest, text = codecs.encode_manifest(fact.manifest)
+        contents.append((digest, text))
+        rows.append((fact.environment_id, fact.manifest.repository, digest, fact.at))
+    conn.executemany(
+        "INSERT INTO manifests (hash, manifest) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING",
+        contents,
+    )
+    # Agents register on every start; only a change of content is worth a row.
+    # executemany runs the rows in order, so each sees the ones before it.
+    conn.executemany(
+        """
+        INSERT INTO manifest_registrations (environment_id, repository, manifest_hash, at)
+        SELECT :env, :repo, :hash, :at
+        WHERE :hash IS NOT (
+            SELECT manifest_hash FROM manifest_registrations
+            WHERE environment_id = :env AND repository = :repo
+            ORDER BY id DESC LIMIT 1
+        )
+        """,
+        [{"env": env, "repo": repo, "hash": digest, "at": at} for env, repo, digest, at in rows],
+    )
+
+
+def _sessions(conn: sqlite3.Connection, facts: Sequence[SessionStarted]) -> None:
+    conn.executemany(
+        "INSERT INTO sessions (id, environment_id, concurrency, provides, created_at)"
+        " VALUES (?, ?, ?, ?, ?)",
+        [
+            (f.session_id, f.environment_id, f.concurrency, codecs.encode(f.provides), f.at)
+            for f in facts
+        ],
+    )
+
+
+def _runs(conn: sqlite3.Connection, facts: Sequence[RunCreated]) -> None:
+    conn.executemany(
+        "INSERT INTO runs (id, environment_id, repository, target, idempotency_key, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            (f.run_id, f.environment_id, f.repository, f.target, f.idempotency_key, f.at)
+            for f in facts
+        ],
+    )
+
+
+def _steps(conn: sqlite3.Connection, facts: Sequence[StepCreated]) -> None:
+    conn.executemany(
+        "INSERT INTO steps (id, run_id, number, parent_execution_id, call_index, repository,"
+        " target, type, arguments, options, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (
+                f.step_id,
+                f.run_id,
+                f.number,
+                f.parent_execution_id,
+                f.call_index,
+                f.repository,
+                f.target,
+                f.type,
+                codecs.encode(f.arguments),
+                codecs.encode(f.options),
+                f.at,
+            )
+            for f in facts
+        ],
+    )
+
+
+def _executions(conn: sqlite3.Connection, facts: Sequence[ExecutionCreated]) -> None:
+    conn.executemany(
+        "INSERT INTO executions (id, step_id, run_id, attempt, environment_id, due_at,"
+        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [
+            (f.execution_id, f.step_id, f.run_id, f.attempt, f.environment_id, f.due_at, f.at)
+            for f in facts
+        ],
+    )
+    conn.executemany(
+        "INSERT INTO active_executions (execution_id) VALUES (?)",
+        [(f.execution_id,) for f in facts],
+    )
+
+
+def _transitions(conn: sqlite3.Connection, facts: Sequence[ExecutionTransitioned]) -> None:
+    conn.executemany(
+        "INSERT INTO execution_transitions (execution_id, run_id, state, session_id, at)"
+        " VALUES (?, ?, ?, ?, ?)",
+        [(f.execution_id, f.run_id, f.state.value, f.session_id, f.at) for f in facts],
+    )
+    # Keeps the working set in step with the transitions (see the schema).
+    conn.executemany(
+        "DELETE FROM active_executions WHERE execution_id = ?",
+        [(f.execution_id,) for f in facts if f.state.terminal],
+    )
+
+
+def _outcomes(conn: sqlite3.Connection, facts: Sequence[OutcomeRecorded]) -> None:
+    conn.executemany(
+        "INSERT INTO outcomes (execution_id, run_id, outcome, at) VALUES (?, ?, ?, ?)",
+        [(f.execution_id, f.run_id, codecs.encode(f.outcome), f.at) for f in facts],
+    )
+
+
+def _logs(conn: sqlite3.Connection, facts: Sequence[LogsRecorded]) -> None:
+    conn.executemany(
+        "INSERT INTO logs (run_id, execution_id, timestamp, level, template, template_values)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            (
+                run_id,
+                entry.execution_id,
+                entry.timestamp,
+                entry.level,
+                entry.template,
+                codecs.encode(entry.values),
+            )
+            for fact in facts
+            # strict: a fact whose two lists differ in length is a bug upstream.
+            for entry, run_id in zip(fact.entries, fact.run_ids, strict=True)
+        ],
+    )
+
+
+# Any: each writer takes a list of its own kind of fact, which groupby guarantees.
+_WRITERS: dict[type[Fact], Callable[[sqlite3.Connection, Sequence[Any]], None]] = {
+    EnvironmentRecorded: _environments,
+    ManifestRegistered: _manifests,
+    SessionStarted: _sessions,
+    RunCreated: _runs,
+    StepCreated: _steps,
+    ExecutionCreated: _executions,
+    ExecutionTransitioned: _transitions,
+    OutcomeRecorded: _outcomes,
+    LogsRecorded: _logs,
+}

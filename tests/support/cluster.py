@@ -1,0 +1,194 @@
+"""Real servers and agents as subprocesses, on free ports with temporary data dirs.
+
+Integration tests drive them as a user would: through the ``coflux`` command and
+the HTTP API. Every process started here is stopped by the fixture that owns it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+REPOS = Path(__file__).parent / "repos"
+EXAMPLES = Path(__file__).parents[2] / "examples"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until(predicate: Callable[[], object], timeout: float = 20.0, message: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message or predicate}")
+
+
+class Output:
+    """Collects a process's stream line by line in a thread, so tests can wait on it."""
+
+    def __init__(self, stream) -> None:  # type: ignore[no-untyped-def]
+        self.lines: list[str] = []
+        self._thread = threading.Thread(target=self._pump, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _pump(self, stream) -> None:  # type: ignore[no-untyped-def]
+        for line in iter(stream.readline, ""):
+            self.lines.append(line.rstrip("\n"))
+        stream.close()
+
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+    def count(self, fragment: str) -> int:
+        return sum(fragment in line for line in self.lines)
+
+
+@dataclass
+class Process:
+    args: list[str]
+    env: dict[str, str]
+    cwd: Path
+    popen: subprocess.Popen[str] = field(init=False)
+    output: Output = field(init=False)
+
+    def start(self) -> None:
+        self.popen = subprocess.Popen(
+            self.args, env=self.env, cwd=self.cwd, text=True,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        self.output = Output(self.popen.stderr)
+
+    def kill9(self) -> None:
+        self.popen.send_signal(signal.SIGKILL)
+        self.popen.wait(10)
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGINT)
+            try:
+                self.popen.wait(10)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(5)
+
+
+def coflux_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "coflux", *args]
+
+
+def base_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COFLUX_")}
+    env.update(extra)
+    return env
+
+
+@dataclass
+class Server:
+    data_dir: Path
+    port: int = field(default_factory=free_port)
+    session_timeout: float = 3.0
+    tokens: Sequence[str] = ()
+    process: Process | None = None
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}"
+
+    def start(self) -> Server:
+        args = coflux_command(
+            "server", "--port", str(self.port), "--data-dir", str(self.data_dir),
+            "--session-timeout", str(self.session_timeout),
+        )  # fmt: skip
+        for token in self.tokens:
+            args += ["--token", token]
+        self.process = Process(args, base_env(), self.data_dir.parent)
+        self.process.start()
+        wait_until(self._ready, 20, f"server on port {self.port}\n{self.process.output.text()}")
+        return self
+
+    def _ready(self) -> bool:
+        assert self.process is not None
+        if self.process.popen.poll() is not None:
+            raise AssertionError(f"server exited:\n{self.process.output.text()}")
+        try:
+            return httpx.get(self.url + "/api/openapi.json", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    def kill9(self) -> None:
+        assert self.process is not None
+        self.process.kill9()
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+
+
+@dataclass
+class Cluster:
+    """A server, the agents started against it, and a project to work in."""
+
+    server: Server
+    workdir: Path
+    project: str = "test"
+    environment: str = "production"
+    agents: list[Process] = field(default_factory=list)
+
+    def env(self, **extra: str) -> dict[str, str]:
+        return base_env(
+            COFLUX_HOST=self.server.host, COFLUX_PROJECT=self.project,
+            COFLUX_ENVIRONMENT=self.environment, **extra,
+        )  # fmt: skip
+
+    def cli(self, *args: str, timeout: float = 60, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            coflux_command(*args), env=env or self.env(), cwd=self.workdir,
+            capture_output=True, text=True, timeout=timeout,
+        )  # fmt: skip
+
+    def api(self, method: str, path: str, **kwargs) -> httpx.Response:  # type: ignore[no-untyped-def]
+        return httpx.request(method, self.server.url + path, timeout=30, **kwargs)
+
+    def start_agent(self, *repositories: str | Path, args: Sequence[str] = (), environment: str | None = None, wait: bool = True) -> Process:
+        env = self.env()
+        if environment is not None:
+            env["COFLUX_ENVIRONMENT"] = environment
+        command = coflux_command("agent", "--register", *args, *map(str, repositories))
+        agent = Process(command, env, self.workdir)
+        agent.start()
+        self.agents.append(agent)
+        if wait:
+            self.wait_connected(agent)
+        return agent
+
+    def wait_connected(self, agent: Process, times: int = 1) -> None:
+        def connected() -> bool:
+            if agent.popen.poll() is not None:
+                raise AssertionError(f"agent exited:\n{agent.output.text()}")
+            return agent.output.count("connected to") >= times
+
+        wait_until(connected, 30, f"agent to connect\n{agent.output.text()}")
+
+    def stop(self) -> None:
+        for agent in self.agents:
+            agent.stop()
+        self.server.stop()

@@ -1,0 +1,335 @@
+"""Values round-trip through ``coflux.serialization`` with their exact types."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import json
+import math
+import uuid
+import zoneinfo
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from coflux import protocol
+from coflux.sdk.handles import Asset, Execution
+from coflux.serialization import deserialize, from_json, serialize, to_display
+
+
+class Point:
+    def __init__(self, x: int, y: int) -> None:
+        self.x, self.y = x, y
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Point) and (other.x, other.y) == (self.x, self.y)
+
+    def __hash__(self) -> int:
+        return hash((self.x, self.y))
+
+
+class Colour(enum.IntEnum):
+    RED = 1
+
+
+class FakeModel:
+    """Quacks like a Pydantic v2 model (pydantic itself is not a dependency)."""
+
+    def __init__(self, name: str, when: str) -> None:
+        self.name, self.when = name, when
+
+    def model_dump(self, mode: str = "python") -> dict[str, Any]:
+        assert mode == "json"
+        return {"name": self.name, "when": self.when, "$": "not a tag"}
+
+    @classmethod
+    def model_validate(cls, data: dict[str, Any]) -> FakeModel:
+        return cls(data["name"], data["when"])
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, FakeModel) and (other.name, other.when) == (self.name, self.when)
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equal *and* of the same types all the way down (nan-aware, precision-aware)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, float):
+        return (math.isnan(a) and math.isnan(b)) or (
+            a == b and math.copysign(1, a) == math.copysign(1, b)
+        )
+    if isinstance(a, Decimal):
+        return a.compare_total(b) == 0
+    if isinstance(a, list | tuple):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict):
+        return len(a) == len(b) and all(
+            same(ka, kb) and same(va, vb)
+            for (ka, va), (kb, vb) in zip(a.items(), b.items(), strict=True)
+        )
+    if isinstance(a, set | frozenset):
+        return a == b and _same_members(a, b)
+    if isinstance(a, dt.datetime | dt.time):
+        return a == b and repr(a) == repr(b)
+    return bool(a == b)
+
+
+def _same_members(a: set[Any] | frozenset[Any], b: set[Any] | frozenset[Any]) -> bool:
+    remaining = list(b)
+    for x in a:
+        match = next((i for i, y in enumerate(remaining) if same(x, y)), None)
+        if match is None:
+            return False
+        remaining.pop(match)
+    return not remaining
+
+
+def round_trip(value: Any) -> Any:
+    encoded = serialize(value)
+    # The value survives the wire (msgpack and JSON) too.
+    wired = msgspec.json.decode(msgspec.json.encode(encoded), type=protocol.Value)
+    return deserialize(wired)
+
+
+# --- strategies -----------------------------------------------------------------
+
+hashable_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | st.text()
+    | st.binary()
+    | st.decimals(allow_nan=False)
+    | st.uuids()
+    | st.dates()
+    | st.timedeltas()
+)
+scalars = (
+    hashable_scalars
+    | st.floats()
+    | st.decimals()
+    | st.datetimes(timezones=st.none() | st.timezones())
+    | st.times(timezones=st.none() | st.timezones())
+    | st.binary().map(bytearray)
+    | st.builds(Point, st.integers(), st.integers())
+)
+hashables = st.recursive(
+    hashable_scalars,
+    lambda inner: st.tuples(inner, inner) | st.frozensets(inner, max_size=3),
+    max_leaves=6,
+)
+keys = st.text(max_size=3) | st.sampled_from(["$", "v", "$$"])
+values = st.recursive(
+    scalars,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.lists(inner, max_size=4).map(tuple)
+        | st.dictionaries(keys, inner, max_size=4)
+        | st.dictionaries(hashables, inner, max_size=4)
+        | st.sets(hashables, max_size=4)
+        | st.frozensets(hashables, max_size=4)
+    ),
+    max_leaves=20,
+)
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(keys, inner, max_size=4),
+    max_leaves=20,
+)
+
+
+# --- properties -------------------------------------------------------------------
+
+
+@given(values)
+def test_values_round_trip_with_their_types(value: Any) -> None:
+    assert same(round_trip(value), value)
+
+
+@given(values)
+def test_size_is_the_length_of_the_encoded_data(value: Any) -> None:
+    encoded = serialize(value)
+    assert encoded.format == "json"
+    assert encoded.size == len(msgspec.json.encode(encoded.data))
+
+
+@given(st.dictionaries(keys, json_values, max_size=4))
+def test_dicts_with_dollar_keys_round_trip(value: dict[str, Any]) -> None:
+    assert same(round_trip(value), value)
+
+
+@given(st.dictionaries(hashables, st.integers(), min_size=1, max_size=4))
+def test_dicts_with_any_keys_round_trip(value: dict[Any, int]) -> None:
+    assert same(round_trip(value), value)
+
+
+@given(st.datetimes(timezones=st.timezones()))
+def test_timezone_aware_datetimes_keep_their_zone(value: dt.datetime) -> None:
+    back = round_trip(value)
+    assert same(back, value)
+    assert back.utcoffset() == value.utcoffset()
+
+
+@given(st.decimals())
+def test_decimals_keep_their_precision(value: Decimal) -> None:
+    assert same(round_trip(value), value)
+
+
+@given(json_values)
+def test_from_json_round_trips_plain_json(value: Any) -> None:
+    wrapped = from_json(value)
+    assert same(deserialize(wrapped), value)
+    assert same(to_display(wrapped), value)
+
+
+@given(values)
+def test_display_is_plain_json(value: Any) -> None:
+    displayed = to_display(serialize(value))
+    json.dumps(displayed, allow_nan=False)  # raises if it is not plain JSON
+
+
+# --- examples -----------------------------------------------------------------------
+
+
+def test_json_types_stand_for_themselves() -> None:
+    value = {"a": [1, 2.5, "x", None, True], "b": {}}
+    assert serialize(value).data == value
+
+
+@pytest.mark.parametrize(
+    ("value", "data"),
+    [
+        (2**63, {"$": "int", "v": str(2**63)}),
+        (-(2**63) - 1, {"$": "int", "v": str(-(2**63) - 1)}),
+        (float("nan"), {"$": "float", "v": "nan"}),
+        (float("-inf"), {"$": "float", "v": "-inf"}),
+        ((1, 2), {"$": "tuple", "v": [1, 2]}),
+        ({"$": 1}, {"$": "dict", "v": [["$", 1]]}),
+        ({1: "a"}, {"$": "dict", "v": [[1, "a"]]}),
+        (b"hi", {"$": "bytes", "v": "aGk="}),
+        (dt.timedelta(days=1, seconds=2, microseconds=3), {"$": "timedelta", "v": [1, 2, 3]}),
+        (Decimal("1.10"), {"$": "decimal", "v": "1.10"}),
+        (dt.date(2024, 2, 29), {"$": "date", "v": "2024-02-29"}),
+    ],
+)
+def test_tagged_encodings(value: Any, data: Any) -> None:
+    assert serialize(value).data == data
+
+
+def test_zoneinfo_datetimes_keep_zone_and_fold() -> None:
+    zone = zoneinfo.ZoneInfo("America/New_York")
+    ambiguous = dt.datetime(2021, 11, 7, 1, 30, tzinfo=zone, fold=1)
+    back = round_trip(ambiguous)
+    assert back.tzinfo is zone and back.fold == 1 and back.utcoffset() == dt.timedelta(hours=-5)
+    fixed = dt.datetime(2024, 1, 1, 12, tzinfo=dt.timezone(dt.timedelta(hours=5, minutes=30)))
+    assert same(round_trip(fixed), fixed)
+
+
+def test_other_objects_are_pickled_and_labelled() -> None:
+    encoded = serialize(Point(1, 2))
+    assert encoded.label == f"{__name__}.Point"
+    assert encoded.data["$"] == "pickle"
+    assert round_trip(Point(1, 2)) == Point(1, 2)
+    # Subclasses of JSON types are pickled too, so that they come back exact.
+    assert same(round_trip(Colour.RED), Colour.RED)
+    assert serialize(Colour.RED).label == f"{__name__}.Colour"
+
+
+def test_cyclic_values_fall_back_to_pickle() -> None:
+    cyclic: list[Any] = [1]
+    cyclic.append(cyclic)
+    back = round_trip(cyclic)
+    assert back[0] == 1 and back[1] is back
+
+
+def test_values_that_cannot_be_pickled_are_rejected_clearly() -> None:
+    with pytest.raises(TypeError, match="cannot serialise a value of type"):
+        serialize(lambda: 1)
+
+
+def test_pydantic_models_are_detected_by_shape() -> None:
+    model = FakeModel("Ada", "2024-01-01")
+    encoded = serialize([model])
+    assert encoded.data == [
+        {
+            "$": "pydantic",
+            "c": f"{__name__}:FakeModel",
+            "v": {"name": "Ada", "when": "2024-01-01", "$": "not a tag"},
+        }
+    ]
+    assert round_trip([model]) == [model]
+    assert to_display(encoded) == [{"name": "Ada", "when": "2024-01-01", "$": "not a tag"}]
+
+
+def test_surrogates_in_strings_survive() -> None:
+    value = {"\udc80": "x\ud800y"}
+    assert same(round_trip(value), value)
+
+
+def test_execution_handles_are_listed_and_resolved() -> None:
+    encoded = serialize({"a": Execution("E1"), "b": [Execution("E2"), Execution("E1")]})
+    assert encoded.executions == ("E1", "E2")
+    assert encoded.data["a"] == {"$": "execution", "v": "E1"}
+    resolved = deserialize(encoded, resolve_execution=lambda i: f"handle {i}")
+    assert resolved == {"a": "handle E1", "b": ["handle E2", "handle E1"]}
+    unbound = deserialize(encoded)
+    assert isinstance(unbound["a"], Execution) and unbound["a"].id == "E1"
+
+
+def test_asset_handles_are_listed() -> None:
+    encoded = serialize(Asset("A1"))
+    assert encoded.assets == ("A1",)
+    assert deserialize(encoded) == Asset("A1")
+
+
+def test_display() -> None:
+    value = {
+        "set": {3},
+        "tuple": (1, "a"),
+        "when": dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.UTC),
+        "bytes": b"hi",
+        "point": Point(1, 2),
+        "execution": Execution("E9"),
+        1: "non-string key",
+        "big": 2**70,
+        "uuid": uuid.UUID(int=1),
+    }
+    assert to_display(serialize(value)) == {
+        "set": [3],
+        "tuple": [1, "a"],
+        "when": "2024-01-02T03:04:05+00:00",
+        "bytes": "aGk=",
+        "point": f"<pickled {__name__}.Point>",
+        "execution": "<execution E9>",
+        "1": "non-string key",
+        "big": 2**70,
+        "uuid": "00000000-0000-0000-0000-000000000001",
+    }
+
+
+def test_blob_references_are_not_decoded_here() -> None:
+    value = protocol.Value(format="json", blob="ab" * 32, size=1000)
+    assert to_display(value) == f"<blob {'ab' * 32}>"
+    with pytest.raises(ValueError, match="blob store"):
+        deserialize(value)
+
+
+def test_from_json_rejects_non_json() -> None:
+    with pytest.raises(TypeError, match="not a JSON value"):
+        from_json({"a": (1, 2)})
+    with pytest.raises(TypeError, match="keys must be strings"):
+        from_json({1: 2})
+
+
+def test_unknown_tags_are_rejected() -> None:
+    with pytest.raises(ValueError, match="unknown value tag"):
+        deserialize(protocol.Value(format="json", data={"$": "mystery", "v": 1}))
