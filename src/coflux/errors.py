@@ -90,7 +90,9 @@ class InvalidTransition(CofluxError):
 def _import_type(qualified: str) -> type[BaseException] | None:
     module_name, _, name = qualified.rpartition(".")
     try:
-        module = builtins if module_name in ("", "builtins") else importlib.import_module(module_name)
+        module = (
+            builtins if module_name in ("", "builtins") else importlib.import_module(module_name)
+        )
     except Exception:  # importing user modules can fail in any way
         return None
     found = getattr(module, name, None)

@@ -40,14 +40,14 @@ class Record(msgspec.Struct, frozen=True, forbid_unknown_fields=True, omit_defau
     """Base of every record here: immutable, strict about unknown fields."""
 
 
-class Message(Record, tag_field="tag"):
+class Message(Record, frozen=True, tag_field="tag"):
     """Base of the members of a tagged union; ``tag`` names the member on the wire."""
 
 
 # --- values and outcomes -------------------------------------------------------
 
 
-class Value(Record):
+class Value(Record, frozen=True):
     """A serialised Python value (see ``coflux.serialization``).
 
     ``format`` is ``"json"`` (``data`` is a tagged JSON tree) or ``"pickle"``
@@ -66,7 +66,7 @@ class Value(Record):
     assets: tuple[str, ...] = ()
 
 
-class ErrorInfo(Record):
+class ErrorInfo(Record, frozen=True):
     """An exception raised by user code, or one the engine raised on its behalf."""
 
     type: str
@@ -74,19 +74,19 @@ class ErrorInfo(Record):
     traceback: str = ""
 
 
-class Succeeded(Message, tag="succeeded"):
+class Succeeded(Message, frozen=True, tag="succeeded"):
     value: Value
 
 
-class Failed(Message, tag="failed"):
+class Failed(Message, frozen=True, tag="failed"):
     error: ErrorInfo
 
 
-class Cancelled(Message, tag="cancelled"):
+class Cancelled(Message, frozen=True, tag="cancelled"):
     pass
 
 
-class Abandoned(Message, tag="abandoned"):
+class Abandoned(Message, frozen=True, tag="abandoned"):
     pass
 
 
@@ -100,31 +100,31 @@ ReportedOutcome = Succeeded | Failed
 # --- manifests -----------------------------------------------------------------
 
 
-class Parameter(Record):
+class Parameter(Record, frozen=True):
     name: str
     annotation: str | None = None
     default: str | None = None  # source repr of the default, shown to users
     kind: Literal["positional", "var_positional", "keyword"] = "positional"
 
 
-class CacheOptions(Record):
+class CacheOptions(Record, frozen=True):
     max_age: float | None = None  # seconds; None = no limit
     params: tuple[int, ...] | None = None  # parameter positions; None = all
     namespace: str | None = None  # default "repository:target"
     version: str | None = None
 
 
-class RetryOptions(Record):
+class RetryOptions(Record, frozen=True):
     limit: int
     delay_min: float = 0.0
     delay_max: float = 0.0
 
 
-class DeferOptions(Record):
+class DeferOptions(Record, frozen=True):
     params: tuple[int, ...] | None = None
 
 
-class TargetOptions(Record):
+class TargetOptions(Record, frozen=True):
     wait: tuple[int, ...] = ()  # positions of arguments to wait for
     cache: CacheOptions | None = None
     retries: RetryOptions | None = None
@@ -134,7 +134,7 @@ class TargetOptions(Record):
     requires: dict[str, tuple[str, ...]] = {}
 
 
-class TargetDefinition(Record):
+class TargetDefinition(Record, frozen=True):
     name: str
     type: TargetType
     parameters: tuple[Parameter, ...] = ()
@@ -142,7 +142,7 @@ class TargetDefinition(Record):
     options: TargetOptions = TargetOptions()
 
 
-class Manifest(Record):
+class Manifest(Record, frozen=True):
     repository: str
     targets: tuple[TargetDefinition, ...] = ()
 
@@ -150,7 +150,7 @@ class Manifest(Record):
 # --- logs ----------------------------------------------------------------------
 
 
-class LogEntry(Record):
+class LogEntry(Record, frozen=True):
     execution_id: str
     timestamp: float  # seconds since the epoch
     level: LogLevel
@@ -161,7 +161,7 @@ class LogEntry(Record):
 # --- agent -> server -----------------------------------------------------------
 
 
-class Hello(Message, tag="hello"):
+class Hello(Message, frozen=True, tag="hello"):
     """First message on a connection; opens a new session or resumes one.
 
     ``executing`` lists every execution the agent still holds (running, or
@@ -179,13 +179,13 @@ class Hello(Message, tag="hello"):
     executing: tuple[str, ...] = ()
 
 
-class Declare(Message, tag="declare"):
+class Declare(Message, frozen=True, tag="declare"):
     """Replaces the targets a session hosts (after a code reload)."""
 
     targets: dict[str, tuple[str, ...]]
 
 
-class Submit(Message, tag="submit"):
+class Submit(Message, frozen=True, tag="submit"):
     """A call from a running execution: schedules a step.
 
     ``call_index`` numbers the calls of one execution from zero; the server
@@ -203,25 +203,25 @@ class Submit(Message, tag="submit"):
     options: TargetOptions = TargetOptions()
 
 
-class GetResult(Message, tag="get_result"):
+class GetResult(Message, frozen=True, tag="get_result"):
     request_id: int
     execution_id: str
     from_execution_id: str
 
 
-class Complete(Message, tag="complete"):
+class Complete(Message, frozen=True, tag="complete"):
     """An execution ended; the agent resends it until the server acknowledges."""
 
     execution_id: str
     outcome: ReportedOutcome
 
 
-class CancelExecution(Message, tag="cancel"):
+class CancelExecution(Message, frozen=True, tag="cancel"):
     execution_id: str
     from_execution_id: str
 
 
-class Logs(Message, tag="logs"):
+class Logs(Message, frozen=True, tag="logs"):
     entries: tuple[LogEntry, ...]
 
 
@@ -231,12 +231,12 @@ AgentMessage = Hello | Declare | Submit | GetResult | Complete | CancelExecution
 # --- server -> agent -----------------------------------------------------------
 
 
-class Welcome(Message, tag="welcome"):
+class Welcome(Message, frozen=True, tag="welcome"):
     session_id: str
     resumed: bool = False
 
 
-class Execute(Message, tag="execute"):
+class Execute(Message, frozen=True, tag="execute"):
     execution_id: str
     run_id: str
     step_id: str
@@ -246,25 +246,25 @@ class Execute(Message, tag="execute"):
     arguments: tuple[Value, ...]
 
 
-class Abort(Message, tag="abort"):
+class Abort(Message, frozen=True, tag="abort"):
     """Stop an execution (it was cancelled); its process is terminated."""
 
     execution_id: str
 
 
-class Submitted(Message, tag="submitted"):
+class Submitted(Message, frozen=True, tag="submitted"):
     request_id: int
     execution_id: str | None = None
     error: ErrorInfo | None = None
 
 
-class ResultReady(Message, tag="result"):
+class ResultReady(Message, frozen=True, tag="result"):
     request_id: int
     execution_id: str
     outcome: Outcome
 
 
-class Ack(Message, tag="ack"):
+class Ack(Message, frozen=True, tag="ack"):
     """The server has durably recorded these executions' completions."""
 
     execution_ids: tuple[str, ...]
@@ -276,23 +276,25 @@ ServerMessage = Welcome | Execute | Abort | Submitted | ResultReady | Ack
 # --- executor <-> agent --------------------------------------------------------
 
 
-class ExecutorReady(Message, tag="ready"):
+class ExecutorReady(Message, frozen=True, tag="ready"):
     """The executor imported the repositories; these are their targets."""
 
     manifests: tuple[Manifest, ...]
 
 
-class ExecutorFailed(Message, tag="executor_failed"):
+class ExecutorFailed(Message, frozen=True, tag="executor_failed"):
     """The executor could not import the repositories."""
 
     error: ErrorInfo
 
 
-class LogMessage(Message, tag="log"):
+class LogMessage(Message, frozen=True, tag="log"):
     entry: LogEntry
 
 
-ExecutorMessage = ExecutorReady | ExecutorFailed | Submit | GetResult | CancelExecution | Complete | LogMessage
+ExecutorMessage = (
+    ExecutorReady | ExecutorFailed | Submit | GetResult | CancelExecution | Complete | LogMessage
+)
 
 ExecutorCommand = Execute | Submitted | ResultReady
 
@@ -301,10 +303,14 @@ ExecutorCommand = Execute | Submitted | ResultReady
 
 _json_encoder = msgspec.json.Encoder()
 _msgpack_encoder = msgspec.msgpack.Encoder()
-_agent_decoder = msgspec.json.Decoder(AgentMessage)
-_server_decoder = msgspec.json.Decoder(ServerMessage)
-_executor_message_decoder = msgspec.msgpack.Decoder(ExecutorMessage)
-_executor_command_decoder = msgspec.msgpack.Decoder(ExecutorCommand)
+_agent_decoder: msgspec.json.Decoder[AgentMessage] = msgspec.json.Decoder(AgentMessage)
+_server_decoder: msgspec.json.Decoder[ServerMessage] = msgspec.json.Decoder(ServerMessage)
+_executor_message_decoder: msgspec.msgpack.Decoder[ExecutorMessage] = msgspec.msgpack.Decoder(
+    ExecutorMessage
+)
+_executor_command_decoder: msgspec.msgpack.Decoder[ExecutorCommand] = msgspec.msgpack.Decoder(
+    ExecutorCommand
+)
 
 
 class ProtocolError(ValueError):

@@ -19,7 +19,9 @@ async def api(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
             assert (await client.post("/api/projects", json={"name": "demo"})).status_code == 201
             for name, base in (("production", None), ("dev", "production")):
                 body = {"name": name, "base": base}
-                assert (await client.post("/api/projects/demo/environments", json=body)).status_code == 201
+                assert (
+                    await client.post("/api/projects/demo/environments", json=body)
+                ).status_code == 201
             yield client
 
 

@@ -123,13 +123,19 @@ async def test_tokens_are_required_when_configured(secured: httpx.AsyncClient) -
     wrong = {"Authorization": "Bearer nope"}
     assert_error(await secured.post("/api/projects", json={"name": "x"}, headers=wrong), 401)
     good = {"Authorization": "Bearer s3cret"}
-    assert (await secured.post("/api/projects", json={"name": "x"}, headers=good)).status_code == 201
+    assert (
+        await secured.post("/api/projects", json={"name": "x"}, headers=good)
+    ).status_code == 201
     assert [p["name"] for p in (await secured.get("/api/projects", headers=good)).json()] == ["x"]
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(body=st.binary(max_size=200) | st.text(max_size=200).map(str.encode))
-async def test_arbitrary_bodies_never_cause_a_server_error(api: httpx.AsyncClient, body: bytes) -> None:
+async def test_arbitrary_bodies_never_cause_a_server_error(
+    api: httpx.AsyncClient, body: bytes
+) -> None:
     for path in ("/api/projects/demo/runs", "/api/projects/demo/environments",
                  "/api/projects/demo/environments/production/manifests"):  # fmt: skip
         response = await api.post(path, content=body)

@@ -12,12 +12,13 @@ import socket
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+
+from tests.support.eventually import eventually
 
 REPOS = Path(__file__).parent / "repos"
 EXAMPLES = Path(__file__).parents[2] / "examples"
@@ -27,15 +28,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def wait_until(predicate: Callable[[], object], timeout: float = 20.0, message: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out after {timeout}s waiting for {message or predicate}")
 
 
 class Output:
@@ -122,7 +114,7 @@ class Server:
             args += ["--token", token]
         self.process = Process(args, base_env(), self.data_dir.parent)
         self.process.start()
-        wait_until(self._ready, 20, f"server on port {self.port}\n{self.process.output.text()}")
+        eventually(self._ready, 20, message=f"server on port {self.port}")
         return self
 
     def _ready(self) -> bool:
@@ -154,12 +146,15 @@ class Cluster:
     agents: list[Process] = field(default_factory=list)
 
     def env(self, **extra: str) -> dict[str, str]:
-        return base_env(
-            COFLUX_HOST=self.server.host, COFLUX_PROJECT=self.project,
-            COFLUX_ENVIRONMENT=self.environment, **extra,
-        )  # fmt: skip
+        settings = {
+            "COFLUX_HOST": self.server.host, "COFLUX_PROJECT": self.project,
+            "COFLUX_ENVIRONMENT": self.environment,
+        }  # fmt: skip
+        return base_env(**{**settings, **extra})
 
-    def cli(self, *args: str, timeout: float = 60, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    def cli(
+        self, *args: str, timeout: float = 60, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             coflux_command(*args), env=env or self.env(), cwd=self.workdir,
             capture_output=True, text=True, timeout=timeout,
@@ -168,7 +163,13 @@ class Cluster:
     def api(self, method: str, path: str, **kwargs) -> httpx.Response:  # type: ignore[no-untyped-def]
         return httpx.request(method, self.server.url + path, timeout=30, **kwargs)
 
-    def start_agent(self, *repositories: str | Path, args: Sequence[str] = (), environment: str | None = None, wait: bool = True) -> Process:
+    def start_agent(
+        self,
+        *repositories: str | Path,
+        args: Sequence[str] = (),
+        environment: str | None = None,
+        wait: bool = True,
+    ) -> Process:
         env = self.env()
         if environment is not None:
             env["COFLUX_ENVIRONMENT"] = environment
@@ -186,7 +187,7 @@ class Cluster:
                 raise AssertionError(f"agent exited:\n{agent.output.text()}")
             return agent.output.count("connected to") >= times
 
-        wait_until(connected, 30, f"agent to connect\n{agent.output.text()}")
+        eventually(connected, 30, message=f"agent to connect\n{agent.output.text()}")
 
     def stop(self) -> None:
         for agent in self.agents:

@@ -69,7 +69,9 @@ class Harness:
     def setup(self, *environments: tuple[str, str | None]) -> None:
         for name, base in environments or (("production", None),):
             self.apply(ev.CreateEnvironment(f"id-{name}", name, base))
-        self.apply(ev.RegisterManifests(environments[0][0] if environments else "production", (HELLO,)))
+        self.apply(
+            ev.RegisterManifests(environments[0][0] if environments else "production", (HELLO,))
+        )
 
     def connect(
         self,
@@ -92,7 +94,9 @@ class Harness:
             targets=targets if targets is not None else {"hello": ("greet", "shout")},
             executing=executing,
         )
-        effects = self.apply(ev.ConnectSession(f"s{self.connections}", self.connections, environment, hello))
+        effects = self.apply(
+            ev.ConnectSession(f"s{self.connections}", self.connections, environment, hello)
+        )
         welcome = next(e.message for e in sends(effects) if isinstance(e.message, P.Welcome))
         return welcome.session_id, effects
 
@@ -130,7 +134,9 @@ def states(effects: list[Effect]) -> list[tuple[str, S]]:
 def test_create_environment_records_it() -> None:
     h = Harness()
     effects = h.apply(ev.CreateEnvironment("e1", "production", None))
-    assert effects == [EnvironmentRecorded("e1", "production", None, EnvironmentStatus.ACTIVE, h.now)]
+    assert effects == [
+        EnvironmentRecorded("e1", "production", None, EnvironmentStatus.ACTIVE, h.now)
+    ]
 
 
 @pytest.mark.parametrize("name", ["", "has space", "-leading", "x" * 65, "a/b"])
@@ -157,7 +163,9 @@ def test_rebase_into_a_cycle_is_refused() -> None:
 def test_rename_and_rebase_and_remove_base() -> None:
     h = Harness()
     h.setup(("production", None), ("dev", "production"))
-    effects = h.apply(ev.UpdateEnvironment("dev", new_name="dev-alice", change_base=True, base=None))
+    effects = h.apply(
+        ev.UpdateEnvironment("dev", new_name="dev-alice", change_base=True, base=None)
+    )
     assert effects == [
         EnvironmentRecorded("id-dev", "dev-alice", None, EnvironmentStatus.ACTIVE, h.now)
     ]
@@ -229,7 +237,9 @@ def test_bad_submissions_change_nothing(event: ev.SubmitRun, error: type, reason
 
 
 @pytest.mark.parametrize("status", [EnvironmentStatus.PAUSED, EnvironmentStatus.ARCHIVED])
-def test_submitting_to_a_paused_or_archived_environment_is_refused(status: EnvironmentStatus) -> None:
+def test_submitting_to_a_paused_or_archived_environment_is_refused(
+    status: EnvironmentStatus,
+) -> None:
     h = Harness()
     h.setup()
     h.apply(ev.SetEnvironmentStatus("production", status))
@@ -248,7 +258,11 @@ def test_connect_opens_a_session_and_assigns_queued_work() -> None:
     assert any(isinstance(e, SessionStarted) for e in effects)
     assert messages(effects, P.Welcome) == [P.Welcome(session, False)]
     (execute,) = messages(effects, P.Execute)
-    assert (execute.execution_id, execute.target, execute.arguments) == ("r1:1:1", "greet", (value("Joe"),))
+    assert (execute.execution_id, execute.target, execute.arguments) == (
+        "r1:1:1",
+        "greet",
+        (value("Joe"),),
+    )
     assert states(effects) == [("r1:1:1", S.ASSIGNED)]
     assert not h.state.queue
 
@@ -447,7 +461,9 @@ def test_cancelling_a_run_cancels_unfinished_descendants_and_aborts_running_ones
     h.apply(ev.AwaitOutcome(9, "r1:1:1"))
     effects = h.apply(ev.CancelRun("r1"))
     assert sorted(states(effects)) == [
-        ("r1:1:1", S.CANCELLED), ("r1:2:1", S.CANCELLED), ("r1:3:1", S.CANCELLED)
+        ("r1:1:1", S.CANCELLED),
+        ("r1:2:1", S.CANCELLED),
+        ("r1:3:1", S.CANCELLED),
     ]
     assert sorted(m.execution_id for m in messages(effects, P.Abort)) == ["r1:1:1", "r1:2:1"]
     assert Resolve(9, "r1:1:1", P.Cancelled()) in effects

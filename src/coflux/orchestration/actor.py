@@ -168,7 +168,9 @@ class ProjectActor:
                 return ExistingRun(existing)
         if isinstance(event, RequestResult | AwaitOutcome):
             execution_id = (
-                event.request.execution_id if isinstance(event, RequestResult) else event.execution_id
+                event.request.execution_id
+                if isinstance(event, RequestResult)
+                else event.execution_id
             )
             if execution_id not in self._state.executions:
                 await self._answer_from_store(event, execution_id, batch)

@@ -177,7 +177,9 @@ def _submit_run(state: ProjectState, event: SubmitRun, now: float, effects: list
     if event.idempotency_key is not None:
         state.idempotency_keys[event.idempotency_key] = run.id
     effects.append(
-        RunCreated(run.id, environment.id, event.repository, event.target, event.idempotency_key, now)
+        RunCreated(
+            run.id, environment.id, event.repository, event.target, event.idempotency_key, now
+        )
     )
     root = _create_step(
         state, run, None, None, event.repository, event.target, "workflow",
@@ -442,7 +444,9 @@ def _deliver(
     waiter: SessionWaiter | LocalWaiter, execution_id: str, outcome: protocol.Outcome
 ) -> Send | Resolve:
     if isinstance(waiter, SessionWaiter):
-        return Send(waiter.session_id, protocol.ResultReady(waiter.request_id, execution_id, outcome))
+        return Send(
+            waiter.session_id, protocol.ResultReady(waiter.request_id, execution_id, outcome)
+        )
     return Resolve(waiter.token, execution_id, outcome)
 
 

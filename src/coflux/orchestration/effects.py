@@ -24,7 +24,7 @@ class Fact(msgspec.Struct, frozen=True, tag_field="fact"):
     """Base of every fact; ``at`` is the time (seconds since the epoch)."""
 
 
-class EnvironmentRecorded(Fact, tag="environment"):
+class EnvironmentRecorded(Fact, frozen=True, tag="environment"):
     """An environment was created or changed; the row is its whole new state."""
 
     environment_id: str
@@ -34,7 +34,7 @@ class EnvironmentRecorded(Fact, tag="environment"):
     at: float
 
 
-class ManifestRegistered(Fact, tag="manifest"):
+class ManifestRegistered(Fact, frozen=True, tag="manifest"):
     """A repository's targets in an environment (an empty manifest removes them)."""
 
     environment_id: str
@@ -42,7 +42,7 @@ class ManifestRegistered(Fact, tag="manifest"):
     at: float
 
 
-class SessionStarted(Fact, tag="session"):
+class SessionStarted(Fact, frozen=True, tag="session"):
     session_id: str
     environment_id: str
     concurrency: int
@@ -50,7 +50,7 @@ class SessionStarted(Fact, tag="session"):
     at: float
 
 
-class RunCreated(Fact, tag="run"):
+class RunCreated(Fact, frozen=True, tag="run"):
     run_id: str
     environment_id: str
     repository: str
@@ -59,7 +59,7 @@ class RunCreated(Fact, tag="run"):
     at: float
 
 
-class StepCreated(Fact, tag="step"):
+class StepCreated(Fact, frozen=True, tag="step"):
     step_id: str
     run_id: str
     number: int
@@ -73,7 +73,7 @@ class StepCreated(Fact, tag="step"):
     at: float
 
 
-class ExecutionCreated(Fact, tag="execution"):
+class ExecutionCreated(Fact, frozen=True, tag="execution"):
     execution_id: str
     step_id: str
     run_id: str
@@ -83,7 +83,7 @@ class ExecutionCreated(Fact, tag="execution"):
     at: float
 
 
-class ExecutionTransitioned(Fact, tag="transition"):
+class ExecutionTransitioned(Fact, frozen=True, tag="transition"):
     """Every state an execution enters, ``queued`` included, is one of these."""
 
     execution_id: str
@@ -93,14 +93,14 @@ class ExecutionTransitioned(Fact, tag="transition"):
     at: float
 
 
-class OutcomeRecorded(Fact, tag="outcome"):
+class OutcomeRecorded(Fact, frozen=True, tag="outcome"):
     execution_id: str
     run_id: str
     outcome: protocol.Outcome
     at: float
 
 
-class LogsRecorded(Fact, tag="logs"):
+class LogsRecorded(Fact, frozen=True, tag="logs"):
     entries: tuple[protocol.LogEntry, ...]
     run_ids: tuple[str, ...]  # the run of each entry, in the same order
 

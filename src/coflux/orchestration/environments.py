@@ -74,7 +74,9 @@ def ancestry(state: ProjectState, environment_id: str) -> list[str]:
     return _ancestors(state, environment_id)
 
 
-def create(state: ProjectState, event: CreateEnvironment, now: float, effects: list[Effect]) -> None:
+def create(
+    state: ProjectState, event: CreateEnvironment, now: float, effects: list[Effect]
+) -> None:
     _check_name(event.name)
     if state.environment_named(event.name) is not None:
         raise Conflict("environment_exists", f"environment '{event.name}' already exists")
@@ -84,7 +86,9 @@ def create(state: ProjectState, event: CreateEnvironment, now: float, effects: l
     _record(environment, now, effects)
 
 
-def update(state: ProjectState, event: UpdateEnvironment, now: float, effects: list[Effect]) -> None:
+def update(
+    state: ProjectState, event: UpdateEnvironment, now: float, effects: list[Effect]
+) -> None:
     environment = named(state, event.name)
     new_name = event.new_name if event.new_name is not None else environment.name
     if new_name != environment.name:

@@ -65,9 +65,7 @@ def restore(snapshot: Snapshot, *, session_timeout: float, now: float) -> Projec
     return state
 
 
-def _session_for(
-    state: ProjectState, session_id: str, environment_id: str, now: float
-) -> Session:
+def _session_for(state: ProjectState, session_id: str, environment_id: str, now: float) -> Session:
     session = state.sessions.get(session_id)
     if session is None:
         session = Session(

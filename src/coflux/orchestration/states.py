@@ -45,7 +45,9 @@ TRANSITIONS: dict[ExecutionState, frozenset[ExecutionState]] = {
 del Q
 
 
-def transition(execution_id: str, current: ExecutionState, requested: ExecutionState) -> ExecutionState:
+def transition(
+    execution_id: str, current: ExecutionState, requested: ExecutionState
+) -> ExecutionState:
     """Return ``requested`` if the table allows ``current -> requested``.
 
     Raises:

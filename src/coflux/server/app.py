@@ -23,7 +23,7 @@ from coflux.server.projects import Projects
 from coflux.server.routes import ApiRoute, Query, endpoint, error_response
 from coflux.server.sessions import SessionRegistry
 from coflux.server.topics import Topics
-from coflux.store.base import EnvironmentView, LogView, ProjectInfo, RunSummary, RunView
+from coflux.store.base import EnvironmentView, ProjectInfo, RunSummary, RunView
 
 P = "/api/projects/{project}"
 E = P + "/environments/{environment}"
@@ -77,11 +77,15 @@ async def studio(request: Request) -> Response:
 
 
 async def not_found(request: Request, exc: Exception) -> Response:
-    return error_response(404, "not_found", f"no such endpoint: {request.method} {request.url.path}")
+    return error_response(
+        404, "not_found", f"no such endpoint: {request.method} {request.url.path}"
+    )
 
 
 async def method_not_allowed(request: Request, exc: Exception) -> Response:
-    return error_response(405, "method_not_allowed", f"{request.method} is not allowed on {request.url.path}")
+    return error_response(
+        405, "method_not_allowed", f"{request.method} is not allowed on {request.url.path}"
+    )
 
 
 def create_app(data_dir: Path, *, session_timeout: float, tokens: frozenset[str]) -> Starlette:
@@ -112,7 +116,9 @@ def create_app(data_dir: Path, *, session_timeout: float, tokens: frozenset[str]
         Route("/", studio),
     ]
     app = Starlette(
-        routes=routes, lifespan=lifespan, exception_handlers={404: not_found, 405: method_not_allowed}
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={404: not_found, 405: method_not_allowed},
     )
     app.state.context = ServerContext(project_registry, sessions, topics, tokens)
     return app

@@ -37,9 +37,9 @@ async def agent_endpoint(websocket: WebSocket) -> None:
         await websocket.close(protocol.CLOSE_UNAUTHORISED, "a valid token is required")
         return
     try:
-        raw = await asyncio.wait_for(websocket.receive_text(), HELLO_TIMEOUT)
-        hello = protocol.decode_agent_message(raw)
-    except (TimeoutError, protocol.ProtocolError, WebSocketDisconnect, KeyError) as e:
+        frame = await asyncio.wait_for(websocket.receive(), HELLO_TIMEOUT)
+        hello = protocol.decode_agent_message(frame.get("bytes") or frame.get("text") or b"")
+    except (TimeoutError, protocol.ProtocolError, WebSocketDisconnect) as e:
         await _close(websocket, protocol.CLOSE_BAD_HANDSHAKE, f"expected a hello message: {e}")
         return
     if not isinstance(hello, protocol.Hello):
@@ -87,7 +87,9 @@ async def _serve_session(
         await _close(websocket, protocol.CLOSE_UNKNOWN_ENVIRONMENT, str(e))
         return
     welcome = next(
-        x.message for x in effects if isinstance(x, Send) and isinstance(x.message, protocol.Welcome)
+        x.message
+        for x in effects
+        if isinstance(x, Send) and isinstance(x.message, protocol.Welcome)
     )
     session_id = welcome.session_id
     for candidate in candidates - {session_id}:
@@ -161,7 +163,9 @@ def _dispatch(
 
             def refuse_complete(error: CofluxError) -> None:
                 # Nothing more can be done with it; stop the agent resending it.
-                logger.warning("session %s: completion of %s refused: %s", session_id, execution_id, error)
+                logger.warning(
+                    "session %s: completion of %s refused: %s", session_id, execution_id, error
+                )
                 outbox.put(protocol.Ack((execution_id,)))
 
             actor.post(ev.CompleteExecution(session_id, execution_id, outcome), refuse_complete)

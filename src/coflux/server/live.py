@@ -53,7 +53,9 @@ async def live_endpoint(websocket: WebSocket) -> None:
     context: ServerContext = websocket.app.state.context
     await websocket.accept()
     if not context.authorised(websocket.headers):
-        await websocket.send_bytes(_encoder.encode(ErrorBody(ErrorDetail("unauthorised", "a valid token is required"))))
+        await websocket.send_bytes(
+            _encoder.encode(ErrorBody(ErrorDetail("unauthorised", "a valid token is required")))
+        )
         await websocket.close(4005)
         return
     with contextlib.suppress(WebSocketDisconnect):
@@ -78,7 +80,9 @@ async def _stream_run(websocket, project, run_id: str, queue: asyncio.Queue[list
     try:
         run = await project.get_run(run_id)
     except CofluxError as e:
-        await websocket.send_bytes(_encoder.encode(ErrorBody(ErrorDetail(getattr(e, "reason", "error"), str(e)))))
+        await websocket.send_bytes(
+            _encoder.encode(ErrorBody(ErrorDetail(getattr(e, "reason", "error"), str(e))))
+        )
         await websocket.close(1008)
         return
     await websocket.send_bytes(_encoder.encode(RunSnapshot(run)))

@@ -12,9 +12,7 @@ from coflux.server.app import create_app
 logger = logging.getLogger(__name__)
 
 
-def serve(
-    host: str, port: int, data_dir: Path, session_timeout: float, tokens: list[str]
-) -> None:
+def serve(host: str, port: int, data_dir: Path, session_timeout: float, tokens: list[str]) -> None:
     """Serve until interrupted (blocking).
 
     Args:
@@ -28,4 +26,6 @@ def serve(
     data_dir.mkdir(parents=True, exist_ok=True)
     app = create_app(data_dir, session_timeout=session_timeout, tokens=frozenset(tokens))
     logger.info("serving on http://%s:%d with data in %s", host, port, data_dir.resolve())
-    uvicorn.run(app, host=host, port=port, log_level="warning", ws="websockets-sansio", lifespan="on")
+    uvicorn.run(
+        app, host=host, port=port, log_level="warning", ws="websockets-sansio", lifespan="on"
+    )

@@ -130,7 +130,9 @@ def endpoint(route: ApiRoute) -> Callable[[Request], Awaitable[Response]]:
             return error_response(e.status, e.reason, e.message)
         except CofluxError as e:
             return error_response(409, "conflict", str(e))
-        return Response(_encoder.encode(answer), status_code=route.status, media_type="application/json")
+        return Response(
+            _encoder.encode(answer), status_code=route.status, media_type="application/json"
+        )
 
     serve.__name__ = route.handler.__name__
     return serve

@@ -45,6 +45,8 @@ class SessionRegistry:
     def send(self, project_id: str, session_id: str, message: protocol.ServerMessage) -> None:
         outbox = self._outboxes.get((project_id, session_id))
         if outbox is None:
-            logger.debug("session %s is not connected; dropped %s", session_id, type(message).__name__)
+            logger.debug(
+                "session %s is not connected; dropped %s", session_id, type(message).__name__
+            )
             return
         outbox.put(message)

@@ -26,13 +26,13 @@ class View(msgspec.Struct, frozen=True, kw_only=True):
     """Base of the read models."""
 
 
-class ProjectInfo(View):
+class ProjectInfo(View, frozen=True):
     id: str
     name: str
     created_at: float
 
 
-class EnvironmentView(View):
+class EnvironmentView(View, frozen=True):
     id: str
     name: str
     base: str | None  # the base environment's name
@@ -41,13 +41,13 @@ class EnvironmentView(View):
     updated_at: float
 
 
-class TransitionView(View):
+class TransitionView(View, frozen=True):
     state: str  # ExecutionState value
     at: float
     session_id: str | None = None
 
 
-class ExecutionView(View):
+class ExecutionView(View, frozen=True):
     id: str
     attempt: int
     state: str
@@ -60,7 +60,7 @@ class ExecutionView(View):
     transitions: list[TransitionView]
 
 
-class StepView(View):
+class StepView(View, frozen=True):
     id: str
     number: int
     repository: str
@@ -73,7 +73,7 @@ class StepView(View):
     executions: list[ExecutionView]
 
 
-class RunSummary(View):
+class RunSummary(View, frozen=True):
     id: str
     environment: str
     repository: str
@@ -83,7 +83,7 @@ class RunSummary(View):
     completed_at: float | None
 
 
-class RunView(View):
+class RunView(View, frozen=True):
     id: str
     environment: str
     repository: str
@@ -95,7 +95,7 @@ class RunView(View):
     steps: list[StepView]
 
 
-class LogView(View):
+class LogView(View, frozen=True):
     id: int  # a cursor: pass the last one seen as ``after``
     run_id: str
     execution_id: str
@@ -105,7 +105,7 @@ class LogView(View):
     values: dict[str, protocol.Value]
 
 
-class ActiveExecution(View):
+class ActiveExecution(View, frozen=True):
     """An execution that had not reached a terminal state, with its step."""
 
     execution_id: str
@@ -127,14 +127,14 @@ class ActiveExecution(View):
     call_index: int | None
 
 
-class ActiveRun(View):
+class ActiveRun(View, frozen=True):
     run_id: str
     environment_id: str
     root_execution_id: str  # latest execution of step 1
     step_count: int
 
 
-class Snapshot(View):
+class Snapshot(View, frozen=True):
     """What the orchestrator needs to rebuild its in-memory state after a restart.
 
     Only unfinished work: completed runs stay in the store.

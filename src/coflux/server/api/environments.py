@@ -19,7 +19,7 @@ class CreateEnvironment(msgspec.Struct, frozen=True, forbid_unknown_fields=True)
 class UpdateEnvironment(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     name: str | None = None
     # Absent: keep the base; null: remove it; a name: re-base onto that environment.
-    base: str | None | msgspec.UnsetType = msgspec.UNSET
+    base: str | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class RegisterManifests(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import msgspec
 
-from coflux.store.base import ProjectInfo
 from coflux.server.routes import Call
+from coflux.store.base import ProjectInfo
 
 
 class CreateProject(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
