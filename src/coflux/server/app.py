@@ -14,7 +14,8 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from coflux import protocol
-from coflux.server.api import environments, projects, runs
+from coflux.blobs.filesystem import FilesystemBlobStore
+from coflux.server.api import blobs, environments, projects, runs
 from coflux.server.context import ServerContext
 from coflux.server.gateway import agent_endpoint
 from coflux.server.live import live_endpoint
@@ -113,6 +114,8 @@ def create_app(data_dir: Path, *, session_timeout: float, tokens: frozenset[str]
     routes += [
         WebSocketRoute("/api/agent", agent_endpoint),
         WebSocketRoute("/api/live", live_endpoint),
+        Route("/blobs/{key}", blobs.put_blob, methods=["PUT"]),
+        Route("/blobs/{key}", blobs.get_blob, methods=["GET"]),
         Route("/", studio),
     ]
     app = Starlette(
@@ -120,5 +123,6 @@ def create_app(data_dir: Path, *, session_timeout: float, tokens: frozenset[str]
         lifespan=lifespan,
         exception_handlers={404: not_found, 405: method_not_allowed},
     )
-    app.state.context = ServerContext(project_registry, sessions, topics, tokens)
+    blob_store = FilesystemBlobStore(data_dir / "blobs")
+    app.state.context = ServerContext(project_registry, sessions, topics, blob_store, tokens)
     return app

@@ -1,4 +1,4 @@
-"""What every handler of the server shares: projects, sessions, topics, tokens."""
+"""What every handler of the server shares: projects, sessions, topics, blobs, tokens."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from coflux.blobs.base import BlobStore
 from coflux.server.projects import Projects
 from coflux.server.sessions import SessionRegistry
 from coflux.server.topics import Topics
@@ -16,6 +17,7 @@ class ServerContext:
     projects: Projects
     sessions: SessionRegistry
     topics: Topics
+    blobs: BlobStore
     tokens: frozenset[str]
 
     def authorised(self, headers: Mapping[str, str]) -> bool:
