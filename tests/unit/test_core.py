@@ -383,6 +383,21 @@ def test_a_call_from_an_execution_not_running_in_the_session_is_refused() -> Non
     h.refused(ev.ScheduleStep("x", unknown), NotFound)
 
 
+@pytest.mark.parametrize(
+    ("repository", "target"), [("bad repo", "t"), ("hello", "../x"), ("", "t")]
+)
+def test_a_call_with_invalid_names_is_refused(repository: str, target: str) -> None:
+    h = Harness()
+    h.setup()
+    session, _ = h.connect()
+    h.submit("r1")
+    submit = P.Submit(
+        request_id=1, parent_execution_id="r1:1:1", call_index=0, repository=repository,
+        target=target, type="task", arguments=(),
+    )  # fmt: skip
+    h.refused(ev.ScheduleStep(session, submit), BadRequest)
+
+
 def test_result_request_waits_then_is_answered_on_completion() -> None:
     h = Harness()
     h.setup()

@@ -269,6 +269,7 @@ def _schedule_step(
         # A resent submission (after a reconnect): answer with what exists.
         effects.append(Send(event.session_id, protocol.Submitted(submit.request_id, existing)))
         return
+    environments.check_target_name(submit.repository, submit.target)
     if submit.type != "task":
         raise BadRequest(
             "unsupported_call",

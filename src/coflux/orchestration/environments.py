@@ -129,6 +129,13 @@ def set_status(
     _record(environment, now, effects)
 
 
+def check_target_name(repository: str, target: str) -> None:
+    if not REPOSITORY_PATTERN.match(repository):
+        raise BadRequest("invalid_repository", f"invalid repository name {repository!r}")
+    if not TARGET_PATTERN.match(target):
+        raise BadRequest("invalid_target", f"invalid target name {target!r}")
+
+
 def _check_manifest(manifest: protocol.Manifest) -> None:
     if not REPOSITORY_PATTERN.match(manifest.repository):
         raise BadRequest("invalid_repository", f"invalid repository name {manifest.repository!r}")
