@@ -17,8 +17,7 @@ from coflux.client.live import RunFacts, RunSnapshot
 from coflux.orchestration.effects import ExecutionCreated, ExecutionTransitioned, StepCreated
 from coflux.orchestration.states import ExecutionState
 from coflux.serialization import from_json
-from coflux.server.live import RunEnded
-from coflux.server.live import RunFacts as WireFacts
+from coflux.server.live import FactsMessage, RunEnded
 from coflux.server.live import RunSnapshot as WireSnapshot
 from coflux.store.base import ExecutionView, LogView, RunView, StepView
 from tests.unit.test_cli import FakeApi, one_error_line
@@ -246,9 +245,9 @@ def live_server() -> Iterator[tuple[str, list[object]]]:
         subscriptions.append(json.loads(ws.recv()))
         encode = msgspec.json.encode
         ws.send(encode(WireSnapshot(LIVE_RUN)))
-        ws.send(encode(WireFacts(FACTS[:3])))
+        ws.send(encode(FactsMessage("run", FACTS[:3])))
         ws.send(encode({"topic": "run", "facts": [{"fact": "some_new_kind", "x": 1}]}))
-        ws.send(encode(WireFacts(FACTS[3:])))
+        ws.send(encode(FactsMessage("run", FACTS[3:])))
         ws.send(encode(RunEnded()))
 
     with serve(handler, "127.0.0.1", 0) as server:

@@ -394,6 +394,37 @@ async def test_concurrent_executions_run_in_separate_executors(
     await pool.abort("E1")
 
 
+async def test_a_workflow_and_its_first_task_both_start_on_warm_executors(
+    server: Server, make_pool: Callable[..., Pool]
+) -> None:
+    # A workflow calls its first task straight away: with the default ``warm``
+    # the task must not wait for a process to start (~100 ms each).
+    pool = make_pool("sleepy", concurrency=3)
+    await pool.start()
+    arrived: dict[str, float] = {}
+    for execution_id in ["E1", "E2"]:
+        arrived[execution_id] = time.monotonic()
+        await pool.execute(execute(execution_id, "sleepy", "sleep"))
+        if execution_id == "E1":
+            assert [s for s in pool.snapshot() if s.idle and s.ready_at is not None]
+
+    running = {s.execution_id: s for s in pool.snapshot() if s.execution_id is not None}
+    assert running.keys() == {"E1", "E2"}
+    for execution_id, executor in running.items():
+        assert executor.ready_at is not None and executor.ready_at < arrived[execution_id]
+
+    # The spare taken by E2 is replaced, but the total stays within concurrency.
+    def one_spare() -> bool:
+        executors = pool.snapshot()
+        return (
+            len(executors) == 3 and sum(s.idle and s.ready_at is not None for s in executors) == 1
+        )
+
+    await eventually_async(one_spare)
+    for execution_id in ["E1", "E2"]:
+        await pool.abort(execution_id)
+
+
 async def test_stop_lets_running_executions_finish_within_the_grace(
     server: Server, make_pool: Callable[..., Pool]
 ) -> None:

@@ -1,10 +1,19 @@
 """The executor pool: warm executor processes, each running one execution at a time.
 
-The agent owns one ``Pool``. Executors (``coflux.agent.executor``) are started
-ahead of time with the repositories imported, so starting an execution costs a
-message. By default an executor is reused for the next execution (the executor
-resets cwd, environment and context in between); with ``isolate=True`` each
-executor runs one execution and is replaced.
+The agent owns one ``Pool``. It owns the set of executors: which one runs an
+execution, when to start, replace and retire them, and all traffic between
+them and the agent's connection. Each process itself (its socket, its output,
+its exit, its working directory) is an ``ExecutorProcess``
+(``coflux.agent.executors``).
+
+Executors (``coflux.agent.executor``) are started ahead of time with the
+repositories imported, so starting an execution costs a message. The pool keeps
+``warm`` idle, ready executors at all times (2 by default, so that a workflow
+and the first task it calls both start on a warm process), but never more
+executors in total than ``concurrency``: taking an idle executor starts a
+replacement in the background. By default an executor is reused for the next
+execution (the executor resets cwd, environment and context in between); with
+``isolate=True`` each executor runs one execution and is replaced.
 
 The pool is the executors' only link to the agent's connection, through the
 ``send`` callable it is given:
@@ -27,34 +36,33 @@ import asyncio
 import contextlib
 import itertools
 import logging
-import os
 import shutil
 import signal
-import socket
-import sys
 import tempfile
-import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import msgspec
 
 from coflux import protocol
-from coflux.agent.executor import HEADER, OUTPUT_END
+from coflux.agent.executors import ExecutorProcess, ExecutorStartError
+
+__all__ = ["ExecutorSnapshot", "ExecutorStartError", "Pool"]
 
 logger = logging.getLogger(__name__)
 
-_OUTPUT_WAIT = 2.0  # seconds to wait for an executor's end-of-output markers
-_READ_CHUNK = 65536
-_MAX_LINE = 65536  # longer output lines are split into entries of this size
-_STARTUP_LINES = 50  # stderr lines kept to explain an executor that died at start
-_PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent.parent)
 
+@dataclass(frozen=True)
+class ExecutorSnapshot:
+    """One executor as ``Pool.snapshot`` saw it (read-only, for tests and diagnostics)."""
 
-class ExecutorStartError(RuntimeError):
-    """An executor could not import the repositories, or died before it was ready."""
+    number: int
+    pid: int
+    ready_at: float | None  # time.monotonic() when it became ready; None while starting
+    execution_id: str | None
+    idle: bool
 
 
 class _LogBatcher:
@@ -83,50 +91,17 @@ class _LogBatcher:
             self._send(protocol.Logs(entries=entries))
 
 
-@dataclass(eq=False)
-class _Executor:
-    """The pool's view of one executor process."""
-
-    number: int
-    generation: int
-    process: asyncio.subprocess.Process
-    reader: asyncio.StreamReader
-    writer: asyncio.StreamWriter
-    workdir: Path
-    ready: asyncio.Future[tuple[protocol.Manifest, ...]]
-    is_ready: bool = False
-    retiring: bool = False
-    execution_id: str | None = None  # None when idle, or once aborted
-    output_ended: dict[str, asyncio.Event] = field(default_factory=dict)
-    startup_output: list[str] = field(default_factory=list)
-
-    def write(self, command: protocol.ExecutorCommand) -> None:
-        if not self.writer.is_closing():
-            payload = protocol.encode_msgpack(command)
-            self.writer.write(HEADER.pack(len(payload)) + payload)
-
-    def signal(self, signum: int) -> None:
-        # Executors lead their own process group, so this also reaches the
-        # processes user code started (which may hold our output pipes open).
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.process.pid, signum)
-
-    def exit_description(self) -> str:
-        code = self.process.returncode
-        if code is not None and code < 0:
-            return f"killed by signal {signal.Signals(-code).name}"
-        return f"executor exited with code {code}"
-
-
 class Pool:
     """Warm executor processes for the repositories an agent hosts.
 
     Args:
         repositories: repository specs (``hello.py`` or ``pkg.flows``).
-        concurrency: the most executions run at once.
+        concurrency: the most executions run at once, and the most executors alive.
         isolate: give each execution a fresh process.
         send: sends a message to the server (through the agent's connection).
-        warm: how many idle executors to keep ready.
+        warm: how many idle, ready executors to keep at all times (within
+            ``concurrency`` in total). Two, so that a workflow and the task it
+            calls first both start without waiting for a process to start.
         abort_grace: seconds between SIGTERM and SIGKILL when aborting.
     """
 
@@ -137,7 +112,7 @@ class Pool:
         concurrency: int,
         isolate: bool,
         send: Callable[[protocol.AgentMessage], None],
-        warm: int = 1,
+        warm: int = 2,
         abort_grace: float = 5.0,
     ) -> None:
         if concurrency < 1 or warm < 0:
@@ -153,13 +128,13 @@ class Pool:
         self._numbers = itertools.count(1)
         self._request_ids = itertools.count(1)
         self._generation = 0
-        self._executors: set[_Executor] = set()
-        self._idle: list[_Executor] = []  # picked from the end
+        self._executors: set[ExecutorProcess] = set()
+        self._idle: list[ExecutorProcess] = []  # picked from the end
         self._starting = 0
-        self._by_execution: dict[str, _Executor] = {}
+        self._by_execution: dict[str, ExecutorProcess] = {}
         self._waiting: set[str] = set()  # executions waiting for an executor
         self._aborted_early: set[str] = set()
-        self._requests: dict[int, tuple[_Executor, int]] = {}
+        self._requests: dict[int, tuple[ExecutorProcess, int]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._wakeup = asyncio.Event()
         self._start_failure: ExecutorStartError | None = None
@@ -178,8 +153,9 @@ class Pool:
                 message includes the import traceback).
         """
         self._root = Path(tempfile.mkdtemp(prefix="coflux-pool-"))
+        count = max(1, min(self._warm, self._concurrency))
         results = await asyncio.gather(
-            *(self._launch() for _ in range(max(1, self._warm))), return_exceptions=True
+            *(self._launch() for _ in range(count)), return_exceptions=True
         )
         for result in results:
             if isinstance(result, BaseException):
@@ -211,12 +187,10 @@ class Pool:
             self._aborted_early.discard(execution_id)
             self._make_idle(executor, used=True)
             return
-        executor.execution_id = execution_id
-        executor.output_ended = {"stdout": asyncio.Event(), "stderr": asyncio.Event()}
         self._by_execution[execution_id] = executor
         logger.debug("execution %s -> executor %d", execution_id, executor.number)
-        executor.write(command)
-        self._top_up()
+        executor.begin(command)
+        self._top_up()  # replace the spare just taken, before the next request needs it
 
     def deliver(self, message: protocol.Submitted | protocol.ResultReady) -> None:
         """Route a reply from the server to the executor that made the request.
@@ -251,7 +225,7 @@ class Pool:
         logger.info("aborting execution %s (executor %d)", execution_id, executor.number)
         executor.execution_id = None
         executor.retiring = True
-        await self._terminate(executor, self._abort_grace)
+        await executor.terminate(self._abort_grace)
 
     async def reload(self) -> list[protocol.Manifest]:
         """Switch to freshly imported code (for ``--watch``).
@@ -276,6 +250,7 @@ class Pool:
             self._retire(old)
         logger.info("reloaded code (generation %d)", generation)
         self._make_idle(executor)
+        self._top_up()  # the new code gets its spares too, not just the one started here
         return list(manifests)
 
     async def stop(self, grace: float) -> None:
@@ -314,6 +289,22 @@ class Pool:
         """The executions this pool holds (running, or waiting for an executor)."""
         return set(self._by_execution) | self._waiting
 
+    def snapshot(self) -> list[ExecutorSnapshot]:
+        """The executor processes alive now, starting or ready, by number.
+
+        Read-only; for tests and diagnostics.
+        """
+        return [
+            ExecutorSnapshot(
+                number=e.number,
+                pid=e.pid,
+                ready_at=e.ready_at,
+                execution_id=e.execution_id,
+                idle=e in self._idle,
+            )
+            for e in sorted(self._executors, key=lambda e: e.number)
+        ]
+
     # --- starting executors ---------------------------------------------------
 
     def _launch(self) -> asyncio.Task[tuple[protocol.Manifest, ...]]:
@@ -330,70 +321,28 @@ class Pool:
 
         return self._track(warm(), "warm executor")
 
-    async def _start(self, generation: int) -> tuple[_Executor, tuple[protocol.Manifest, ...]]:
-        try:
-            executor = await self._spawn(generation)
-        except OSError as e:  # out of processes, file descriptors, ...
-            raise ExecutorStartError(f"could not start an executor: {e}") from e
-        manifests = await executor.ready
-        executor.is_ready = True
-        logger.debug("executor %d ready (pid %d)", executor.number, executor.process.pid)
-        return executor, manifests
-
-    async def _spawn(self, generation: int) -> _Executor:
+    async def _start(
+        self, generation: int
+    ) -> tuple[ExecutorProcess, tuple[protocol.Manifest, ...]]:
         if self._stopping or self._root is None:
             raise ExecutorStartError("the executor pool is stopping")
         number = next(self._numbers)
-        workdir = self._root / f"executor-{number}"
-        workdir.mkdir()
-        parent, child = socket.socketpair()
-        try:
-            process = await asyncio.create_subprocess_exec(
-                *self._command(child.fileno(), workdir),
-                pass_fds=(child.fileno(),),
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                env=self._environment(),
-                start_new_session=True,  # terminal signals are the agent's to handle
-            )
-        except BaseException:
-            parent.close()
-            raise
-        finally:
-            child.close()
-        reader, writer = await asyncio.open_unix_connection(sock=parent)
-        ready: asyncio.Future[tuple[protocol.Manifest, ...]] = (
-            asyncio.get_running_loop().create_future()
+        executor = await ExecutorProcess.spawn(
+            number=number,
+            generation=generation,
+            repositories=self._repositories,
+            workdir=self._root / f"executor-{number}",
+            on_log=self._logs.add,
         )
-        ready.add_done_callback(lambda f: f.cancelled() or f.exception())  # mark retrieved
-        executor = _Executor(number, generation, process, reader, writer, workdir, ready)
         self._executors.add(executor)
         self._track(self._supervise(executor), f"executor {number}")
-        if self._stopping:
+        if self._stopping:  # stop() began while it was spawning: it found nothing to kill
             executor.signal(signal.SIGKILL)
-        return executor
-
-    def _command(self, fd: int, workdir: Path) -> list[str]:
-        command = [sys.executable, "-m", "coflux.agent.executor", "--fd", str(fd)]
-        command += ["--workdir", str(workdir)]
-        for repository in self._repositories:
-            command += ["--repository", repository]
-        return command
-
-    def _environment(self) -> dict[str, str]:
-        # The agent's environment (how deployment secrets reach executions),
-        # plus the path that makes `coflux` importable even when not installed.
-        env = dict(os.environ)
-        paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
-        env["PYTHONPATH"] = os.pathsep.join(
-            [_PACKAGE_PARENT, *(p for p in paths if p != _PACKAGE_PARENT)]
-        )
-        return env
+        return executor, await executor.wait_ready()
 
     # --- executor lifecycle ---------------------------------------------------
 
-    async def _acquire(self) -> _Executor:
+    async def _acquire(self) -> ExecutorProcess:
         failure = self._start_failure
         while True:
             if self._stopping:
@@ -402,26 +351,28 @@ class Pool:
                 return self._idle.pop()
             if self._start_failure is not failure and self._starting == 0:
                 raise self._start_failure  # type: ignore[misc]
-            if self._starting == 0 and self._alive() < self._limit():
+            if self._starting == 0 and self._alive() < self._concurrency:
                 self._launch()
             await self._wakeup.wait()
 
     def _alive(self) -> int:
+        """Executors that are or will be available for work (busy, idle or starting)."""
         return self._starting + sum(1 for e in self._executors if e.is_ready and not e.retiring)
 
-    def _limit(self) -> int:
-        return self._concurrency + self._warm
-
     def _top_up(self) -> None:
-        """Start executors until ``warm`` are idle or starting (within the limit)."""
+        """Start executors until ``warm`` are idle or starting, within ``concurrency``.
+
+        Executors cost memory while the server can only assign ``concurrency``
+        executions at once, so spares beyond that would never all be used.
+        """
         while (
             not self._stopping
             and len(self._idle) + self._starting < self._warm
-            and self._alive() < self._limit()
+            and self._alive() < self._concurrency
         ):
             self._launch()
 
-    def _make_idle(self, executor: _Executor, *, used: bool = False) -> None:
+    def _make_idle(self, executor: ExecutorProcess, *, used: bool = False) -> None:
         if self._stopping or executor.generation != self._generation or executor.retiring:
             self._retire(executor)
         elif used:
@@ -430,63 +381,34 @@ class Pool:
             self._idle.insert(0, executor)  # a fresh spare waits at the front
         self._notify()
 
-    def _retire(self, executor: _Executor) -> None:
+    def _retire(self, executor: ExecutorProcess) -> None:
         """Stop an executor that is not running anything: closing its socket ends it."""
+        self._forget_idle(executor)
+        executor.close()
+
+    def _forget_idle(self, executor: ExecutorProcess) -> None:
         executor.retiring = True
         if executor in self._idle:
             self._idle.remove(executor)
-        executor.writer.close()
 
-    async def _terminate(self, executor: _Executor, grace: float) -> None:
-        executor.signal(signal.SIGTERM)
+    async def _supervise(self, executor: ExecutorProcess) -> None:
         try:
-            await asyncio.wait_for(executor.process.wait(), grace)
-        except TimeoutError:
-            logger.warning("executor %d ignored SIGTERM; killing it", executor.number)
-            executor.signal(signal.SIGKILL)
-            await executor.process.wait()
-
-    async def _supervise(self, executor: _Executor) -> None:
-        """Own one executor from start to exit: its socket, its output, its end."""
-        assert executor.process.stdout is not None and executor.process.stderr is not None
-        pumps = [
-            asyncio.create_task(self._pump(executor, executor.process.stdout, "stdout")),
-            asyncio.create_task(self._pump(executor, executor.process.stderr, "stderr")),
-        ]
-        try:
-            await self._receive(executor)
-            # The socket closed, so the process is ending: never hand it work.
-            executor.retiring = True
-            if executor in self._idle:
-                self._idle.remove(executor)
-            try:
-                await asyncio.wait_for(executor.process.wait(), self._abort_grace)
-            except TimeoutError:
-                await self._terminate(executor, self._abort_grace)
-            # Processes that user code started may keep the pipes open: bounded.
-            await asyncio.wait(pumps, timeout=_OUTPUT_WAIT)
+            await executor.run(
+                lambda message: self._handle(executor, message),
+                # The socket closed, so the process is ending: never hand it work.
+                closing=lambda: self._forget_idle(executor),
+                grace=self._abort_grace,
+            )
         finally:
-            for pump in pumps:
-                pump.cancel()
-            await asyncio.gather(*pumps, return_exceptions=True)
-            executor.writer.close()
             self._exited(executor)
 
-    def _exited(self, executor: _Executor) -> None:
+    def _exited(self, executor: ExecutorProcess) -> None:
         self._executors.discard(executor)
         if executor in self._idle:
             self._idle.remove(executor)
-        description = executor.exit_description()
-        logger.debug("executor %d ended: %s", executor.number, description)
-        if not executor.ready.done():
-            output = "\n".join(executor.startup_output)
-            executor.ready.set_exception(
-                ExecutorStartError(
-                    f"executor {executor.number} {description} before it was ready\n{output}"
-                )
-            )
         execution_id = executor.execution_id
         if execution_id is not None:
+            description = executor.exit_description()
             executor.execution_id = None
             self._by_execution.pop(execution_id, None)
             logger.warning("execution %s: %s", execution_id, description)
@@ -494,37 +416,14 @@ class Pool:
         for request_id, (owner, _) in list(self._requests.items()):
             if owner is executor:
                 del self._requests[request_id]
-        shutil.rmtree(executor.workdir, ignore_errors=True)
         self._notify()
         if executor.is_ready:  # a start failure must not start another one, forever
             self._top_up()
 
     # --- messages from executors ------------------------------------------------
 
-    async def _receive(self, executor: _Executor) -> None:
-        while True:
-            try:
-                header = await executor.reader.readexactly(HEADER.size)
-                payload = await executor.reader.readexactly(HEADER.unpack(header)[0])
-            except (asyncio.IncompleteReadError, ConnectionError):
-                return
-            try:
-                message = protocol.decode_executor_message(payload)
-            except protocol.ProtocolError as e:
-                logger.error("executor %d sent a bad message (%s); killing it", executor.number, e)
-                executor.signal(signal.SIGKILL)
-                return
-            await self._handle(executor, message)
-
-    async def _handle(self, executor: _Executor, message: protocol.ExecutorMessage) -> None:
+    async def _handle(self, executor: ExecutorProcess, message: protocol.ExecutorMessage) -> None:
         match message:
-            case protocol.ExecutorReady(manifests=manifests) if not executor.ready.done():
-                executor.ready.set_result(manifests)
-            case protocol.ExecutorFailed(error=error) if not executor.ready.done():
-                repositories = ", ".join(self._repositories)
-                executor.ready.set_exception(
-                    ExecutorStartError(f"could not import {repositories}:\n{error.traceback}")
-                )
             case protocol.Submit() | protocol.GetResult():
                 if executor.execution_id is not None:
                     request_id = next(self._request_ids)
@@ -539,14 +438,11 @@ class Pool:
             case protocol.Complete():
                 await self._complete(executor, message)
 
-    async def _complete(self, executor: _Executor, message: protocol.Complete) -> None:
+    async def _complete(self, executor: ExecutorProcess, message: protocol.Complete) -> None:
         execution_id = message.execution_id
         if executor.execution_id != execution_id:
             return  # aborted: it reports nothing
-        waits = [event.wait() for event in executor.output_ended.values()]
-        try:
-            await asyncio.wait_for(asyncio.gather(*waits), _OUTPUT_WAIT)
-        except TimeoutError:
+        if not await executor.output_ended():
             logger.warning("execution %s: end of output not seen; sending completion", execution_id)
         if executor.execution_id != execution_id:
             return  # aborted while we waited
@@ -560,43 +456,6 @@ class Pool:
         else:
             self._make_idle(executor, used=True)
         self._top_up()
-
-    # --- output ---------------------------------------------------------------
-
-    async def _pump(self, executor: _Executor, stream: asyncio.StreamReader, level: str) -> None:
-        buffer = b""
-        while chunk := await stream.read(_READ_CHUNK):
-            *lines, buffer = (buffer + chunk).split(b"\n")
-            for line in lines:
-                self._line(executor, level, line)
-            while len(buffer) > _MAX_LINE:
-                self._line(executor, level, buffer[:_MAX_LINE])
-                buffer = buffer[_MAX_LINE:]
-        if buffer:
-            self._line(executor, level, buffer)
-
-    def _line(self, executor: _Executor, level: str, line: bytes) -> None:
-        marker = line.find(OUTPUT_END)
-        if marker >= 0:
-            if marker > 0:  # a partial last line, ended by the marker
-                self._line(executor, level, line[:marker])
-            ended = line[marker + len(OUTPUT_END) :].decode("utf-8", "replace")
-            if ended == executor.execution_id:
-                executor.output_ended[level].set()
-            return
-        text = line.decode("utf-8", "replace").removesuffix("\r")
-        if executor.execution_id is not None:
-            entry = protocol.LogEntry(
-                execution_id=executor.execution_id,
-                timestamp=time.time(),
-                level="stdout" if level == "stdout" else "stderr",
-                template=text,
-            )
-            self._logs.add(entry)
-        else:
-            if not executor.is_ready and len(executor.startup_output) < _STARTUP_LINES:
-                executor.startup_output.append(text)
-            logger.info("executor %d %s: %s", executor.number, level, text)
 
     # --- helpers --------------------------------------------------------------
 

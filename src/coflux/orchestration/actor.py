@@ -13,6 +13,7 @@ from the store here, after the facts queued so far are committed.
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ from coflux.orchestration.events import (
     SubmitRun,
     Tick,
 )
-from coflux.orchestration.model import ProjectState
+from coflux.orchestration.model import ProjectState, Session
 from coflux.store.base import ProjectStore
 
 logger = logging.getLogger(__name__)
@@ -121,6 +122,10 @@ class ProjectActor:
             return None
         finally:
             self._waiting.pop(token, None)
+
+    def sessions(self) -> list[Session]:
+        """The agent sessions as they stand (read-only; copies, safe to keep)."""
+        return [copy.copy(s) for s in self._state.sessions.values()]
 
     # --- the loop ----------------------------------------------------------------
 

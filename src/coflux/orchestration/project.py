@@ -18,6 +18,7 @@ from coflux.errors import NotFound
 from coflux.orchestration import events as ev
 from coflux.orchestration.actor import ExistingRun, ProjectActor
 from coflux.orchestration.effects import ExecutionTransitioned, Fact, LogsRecorded
+from coflux.orchestration.model import Session
 from coflux.orchestration.recovery import restore
 from coflux.orchestration.states import EnvironmentStatus, ExecutionState
 from coflux.store.base import (
@@ -179,6 +180,12 @@ class Project:
         )
 
     # --- agents ------------------------------------------------------------------
+
+    async def list_agents(self, environment: str) -> list[Session]:
+        """The sessions of agents in an environment, connected or within their timeout."""
+        environment_id = await self._environment_id(environment)
+        sessions = [s for s in self.actor.sessions() if s.environment_id == environment_id]
+        return sorted(sessions, key=lambda s: s.id)
 
     def record_logs(self, entries: tuple[protocol.LogEntry, ...]) -> None:
         run_ids = tuple(run_of(entry.execution_id) for entry in entries)

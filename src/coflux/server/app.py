@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from coflux import protocol
 from coflux.blobs.filesystem import FilesystemBlobStore
-from coflux.server.api import blobs, environments, projects, runs
+from coflux.server.api import agents, blobs, environments, projects, runs
 from coflux.server.context import ServerContext
 from coflux.server.gateway import agent_endpoint
 from coflux.server.live import live_endpoint
@@ -42,6 +42,7 @@ API: list[ApiRoute] = [
     ApiRoute("POST", E + "/archive", environments.archive_environment, "Archive an environment", response=EnvironmentView),
     ApiRoute("GET", E + "/manifests", environments.list_manifests, "List registered repositories", response=list[protocol.Manifest]),
     ApiRoute("POST", E + "/manifests", environments.register_manifests, "Register manifests", environments.RegisterManifests, environments.Registered),
+    ApiRoute("GET", E + "/agents", agents.list_agents, "List the agents of an environment", response=list[agents.AgentView]),
     ApiRoute("POST", P + "/runs", runs.submit_run, "Submit a workflow run", runs.SubmitRun, runs.RunSubmitted, 201),
     ApiRoute("GET", P + "/runs", runs.list_runs, "List runs, newest first", response=list[RunSummary], query=(
         Query("environment", str, "environment name"), Query("repository", str, "repository"),

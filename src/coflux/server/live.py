@@ -1,34 +1,42 @@
 """The live subscription WebSocket (``/api/live``): a snapshot, then facts.
 
-A client subscribes to a run; it receives the run as it is now, then every fact
-about the run as it is committed, and a final ``ended`` message once the run's
-first step has finished. The subscription is opened before the snapshot is
-read, so no fact can fall between the two (a fact may appear in both; applying
-a fact twice must be harmless to clients).
+A client sends one subscription:
+
+* ``{"subscribe": "run", "project": P, "run_id": R}``: the run as it is now, then
+  every fact about the run as it is committed (log entries included), and a final
+  ``ended`` message once the run's first step has finished;
+* ``{"subscribe": "project", "project": P}``: the project's environments now, then
+  every fact of the project except log entries, until the client leaves.
+
+The subscription is opened before the snapshot is read, so no fact can fall
+between the two (a fact may appear in both; applying a fact twice must be
+harmless to clients).
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
+from typing import Literal
 
 import msgspec
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from coflux.errors import CofluxError
+from coflux.errors import BadRequest, CofluxError
 from coflux.orchestration.effects import Fact
+from coflux.orchestration.project import Project
 from coflux.server.context import ServerContext
 from coflux.server.routes import ErrorBody, ErrorDetail
-from coflux.store.base import RunView
+from coflux.server.topics import Subscription
+from coflux.store.base import EnvironmentView, RunView
 
 logger = logging.getLogger(__name__)
 
 
-class SubscribeRun(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    subscribe: str
+class Subscribe(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    subscribe: Literal["run", "project"]
     project: str
-    run_id: str
+    run_id: str | None = None
 
 
 class RunSnapshot(msgspec.Struct, frozen=True):
@@ -36,9 +44,18 @@ class RunSnapshot(msgspec.Struct, frozen=True):
     topic: str = "run"
 
 
-class RunFacts(msgspec.Struct, frozen=True):
+class ProjectSnapshot(msgspec.Struct, frozen=True):
+    environments: list[EnvironmentView]
+
+
+class ProjectSnapshotMessage(msgspec.Struct, frozen=True):
+    snapshot: ProjectSnapshot
+    topic: str = "project"
+
+
+class FactsMessage(msgspec.Struct, frozen=True):
+    topic: str
     facts: list[Fact]
-    topic: str = "run"
 
 
 class RunEnded(msgspec.Struct, frozen=True):
@@ -49,53 +66,73 @@ class RunEnded(msgspec.Struct, frozen=True):
 _encoder = msgspec.json.Encoder()
 
 
+async def _refuse(websocket: WebSocket, reason: str, message: str, code: int = 1008) -> None:
+    await websocket.send_bytes(_encoder.encode(ErrorBody(ErrorDetail(reason, message))))
+    await websocket.close(code)
+
+
 async def live_endpoint(websocket: WebSocket) -> None:
     context: ServerContext = websocket.app.state.context
     await websocket.accept()
-    if not context.authorised(websocket.headers):
-        await websocket.send_bytes(
-            _encoder.encode(ErrorBody(ErrorDetail("unauthorised", "a valid token is required")))
-        )
-        await websocket.close(4005)
-        return
     with contextlib.suppress(WebSocketDisconnect):
-        try:
-            request = msgspec.json.decode(await websocket.receive_text(), type=SubscribeRun)
-            if request.subscribe != "run":
-                raise CofluxError(f"unknown topic {request.subscribe!r}")
-            project = context.projects.get(request.project)
-            subscription = context.topics.subscribe_run(project.info.id, request.run_id)
-        except (msgspec.DecodeError, CofluxError, KeyError) as e:
-            reason = getattr(e, "reason", "bad_subscription")
-            await websocket.send_bytes(_encoder.encode(ErrorBody(ErrorDetail(reason, str(e)))))
-            await websocket.close(1008)
+        if not context.authorised(websocket.headers):
+            await _refuse(websocket, "unauthorised", "a valid token is required", 4005)
             return
         try:
-            await _stream_run(websocket, project, request.run_id, subscription.queue)
-        finally:
-            subscription.close()
+            request = msgspec.json.decode(await websocket.receive_text(), type=Subscribe)
+            project = context.projects.get(request.project)
+            if request.subscribe == "run" and request.run_id is None:
+                raise BadRequest("missing_run_id", "a run subscription needs a run_id")
+        except (msgspec.DecodeError, KeyError) as e:
+            await _refuse(websocket, "bad_subscription", f"invalid subscription: {e}")
+            return
+        except BadRequest as e:
+            await _refuse(websocket, e.reason, e.message)
+            return
+        if request.run_id is not None and request.subscribe == "run":
+            subscription = context.topics.subscribe_run(project.info.id, request.run_id)
+            try:
+                await _stream_run(websocket, project, request.run_id, subscription)
+            finally:
+                subscription.close()
+        else:
+            subscription = context.topics.subscribe_project(project.info.id)
+            try:
+                await _stream_project(websocket, project, subscription)
+            finally:
+                subscription.close()
 
 
-async def _stream_run(websocket, project, run_id: str, queue: asyncio.Queue[list[Fact]]) -> None:  # type: ignore[no-untyped-def]
+async def _stream_run(
+    websocket: WebSocket, project: Project, run_id: str, subscription: Subscription
+) -> None:
     try:
         run = await project.get_run(run_id)
-    except CofluxError as e:
-        await websocket.send_bytes(
-            _encoder.encode(ErrorBody(ErrorDetail(getattr(e, "reason", "error"), str(e))))
-        )
-        await websocket.close(1008)
+    except BadRequest as e:
+        await _refuse(websocket, e.reason, e.message)
         return
     await websocket.send_bytes(_encoder.encode(RunSnapshot(run)))
-    ended = run.completed_at is not None
-    while not ended:
-        facts = await queue.get()
-        await websocket.send_bytes(_encoder.encode(RunFacts(facts)))
-        run = await project.get_run(run_id) if _touches_root(facts, run) else run
-        ended = run.completed_at is not None
+    root_step = run.steps[0].id
+    while run.completed_at is None:
+        facts = await subscription.queue.get()
+        await websocket.send_bytes(_encoder.encode(FactsMessage("run", facts)))
+        if any(getattr(f, "execution_id", "").startswith(root_step + ":") for f in facts):
+            run = await project.get_run(run_id)
     await websocket.send_bytes(_encoder.encode(RunEnded()))
     await websocket.close()
 
 
-def _touches_root(facts: list[Fact], run: RunView) -> bool:
-    root_step = run.steps[0].id
-    return any(getattr(f, "execution_id", "").startswith(root_step + ":") for f in facts)
+async def _stream_project(
+    websocket: WebSocket, project: Project, subscription: Subscription
+) -> None:
+    try:
+        environments = await project.list_environments()
+    except CofluxError as e:
+        await _refuse(websocket, "error", str(e))
+        return
+    await websocket.send_bytes(
+        _encoder.encode(ProjectSnapshotMessage(ProjectSnapshot(environments)))
+    )
+    while True:
+        facts = await subscription.queue.get()
+        await websocket.send_bytes(_encoder.encode(FactsMessage("project", facts)))

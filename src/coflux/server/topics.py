@@ -38,6 +38,13 @@ class Topics:
         self._activity: dict[tuple[str, str], asyncio.Event] = {}
 
     def publish(self, project_id: str, facts: Sequence[Fact]) -> None:
+        # Project subscribers see every fact but logs (which only run pages show).
+        project_subscribers = self._subscribers.get((project_id, ""))
+        if project_subscribers:
+            changes = [f for f in facts if not isinstance(f, LogsRecorded)]
+            if changes:
+                for subscription in project_subscribers:
+                    subscription.queue.put_nowait(changes)
         by_run: defaultdict[str, list[Fact]] = defaultdict(list)
         for fact in facts:
             for run_id in dict.fromkeys(runs_of(fact)):
@@ -49,6 +56,12 @@ class Topics:
             event = self._activity.pop(key, None)
             if event is not None:
                 event.set()
+
+    def subscribe_project(self, project_id: str) -> Subscription:
+        """Every fact about the project except log entries."""
+        subscription = Subscription(self, (project_id, ""))
+        self._subscribers[(project_id, "")].add(subscription)
+        return subscription
 
     def subscribe_run(self, project_id: str, run_id: str) -> Subscription:
         subscription = Subscription(self, (project_id, run_id))

@@ -1,0 +1,365 @@
+"""One executor process, as the agent sees it.
+
+``ExecutorProcess`` owns a single child running ``coflux.agent.executor``:
+
+* spawning it in its own session, with a socket pair and its own working
+  directory, and its start-up handshake (``ExecutorReady``/``ExecutorFailed``);
+* reading the framed messages it sends on the socket;
+* turning its stdout/stderr into log lines for the execution it is running,
+  and noticing the end-of-output markers the executor writes after each one;
+* terminating it (SIGTERM, then SIGKILL), watching it exit, and removing its
+  working directory however it ends.
+
+It decides nothing about which execution runs where: that is the pool's
+(``coflux.agent.pool``), which hands it executions with ``begin``, sets
+``execution_id`` back to ``None`` when it is done with one, and receives every
+other message through the handler it gives ``run``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+import signal
+import socket
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from coflux import protocol
+from coflux.agent.executor import HEADER, OUTPUT_END
+
+logger = logging.getLogger(__name__)
+
+_OUTPUT_WAIT = 2.0  # seconds to wait for an executor's end-of-output markers
+_READ_CHUNK = 65536
+_MAX_LINE = 65536  # longer output lines are split into entries of this size
+_STARTUP_LINES = 50  # stderr lines kept to explain an executor that died at start
+_PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent.parent)
+
+MessageHandler = Callable[[protocol.ExecutorMessage], Awaitable[None]]
+
+
+class ExecutorStartError(RuntimeError):
+    """An executor could not import the repositories, or died before it was ready."""
+
+
+class ExecutorProcess:
+    """One executor process: its socket, its output and its end.
+
+    Made by ``spawn``; ``run`` must then be awaited (in a task) for the whole
+    life of the process, since it is what reads the socket and the output.
+
+    Attributes:
+        number: the pool-wide number naming it in logs and its working directory.
+        generation: the pool's code generation it imported.
+        execution_id: the execution its output belongs to; set by ``begin``,
+            cleared by the pool (``None`` when idle, or once aborted).
+        retiring: it gets no more work (closed, aborted, or its socket closed).
+        ready_at: ``time.monotonic()`` when it became ready; ``None`` while starting.
+    """
+
+    def __init__(
+        self,
+        *,
+        number: int,
+        generation: int,
+        repositories: list[str],
+        process: asyncio.subprocess.Process,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        workdir: Path,
+        on_log: Callable[[protocol.LogEntry], None],
+    ) -> None:
+        self.number = number
+        self.generation = generation
+        self.execution_id: str | None = None
+        self.retiring = False
+        self.ready_at: float | None = None
+        self._repositories = repositories
+        self._process = process
+        self._reader = reader
+        self._writer = writer
+        self._workdir = workdir
+        self._on_log = on_log
+        self._ready: asyncio.Future[tuple[protocol.Manifest, ...]] = (
+            asyncio.get_running_loop().create_future()
+        )
+        # Nobody may be awaiting it when the process dies: mark it retrieved.
+        self._ready.add_done_callback(lambda f: f.cancelled() or f.exception())
+        self._output_ended: dict[str, asyncio.Event] = {}
+        self._startup_output: list[str] = []
+
+    @classmethod
+    async def spawn(
+        cls,
+        *,
+        number: int,
+        generation: int,
+        repositories: list[str],
+        workdir: Path,
+        on_log: Callable[[protocol.LogEntry], None],
+    ) -> ExecutorProcess:
+        """Start an executor process; it begins importing the repositories.
+
+        Args:
+            number: names it in logs.
+            generation: the pool's code generation, carried for the pool.
+            repositories: repository specs for it to import.
+            workdir: its working directory (created here, removed when it ends).
+            on_log: receives the log entries of its executions' output.
+
+        Returns:
+            The process; await ``run`` next, and ``wait_ready`` for its manifests.
+
+        Raises:
+            ExecutorStartError: the OS refused (out of processes, file descriptors, ...).
+        """
+        try:
+            workdir.mkdir()
+            process, reader, writer = await _start_process(workdir, repositories)
+        except OSError as e:
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise ExecutorStartError(f"could not start an executor: {e}") from e
+        return cls(
+            number=number,
+            generation=generation,
+            repositories=repositories,
+            process=process,
+            reader=reader,
+            writer=writer,
+            workdir=workdir,
+            on_log=on_log,
+        )
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    @property
+    def is_ready(self) -> bool:
+        return self.ready_at is not None
+
+    async def wait_ready(self) -> tuple[protocol.Manifest, ...]:
+        """Wait until it has imported the repositories.
+
+        Returns:
+            The manifests it reported.
+
+        Raises:
+            ExecutorStartError: the import failed (with its traceback), or the
+                process died first (with its first lines of output).
+        """
+        manifests = await self._ready
+        self.ready_at = time.monotonic()
+        logger.debug("executor %d ready (pid %d)", self.number, self.pid)
+        return manifests
+
+    def begin(self, command: protocol.Execute) -> None:
+        """Send it an execution; its output is attributed to that execution from now on."""
+        self.execution_id = command.execution_id
+        self._output_ended = {"stdout": asyncio.Event(), "stderr": asyncio.Event()}
+        self.write(command)
+
+    async def output_ended(self) -> bool:
+        """Wait (bounded) for the current execution's end markers on stdout and stderr.
+
+        Returns:
+            Whether both were seen in time.
+        """
+        waits = [event.wait() for event in self._output_ended.values()]
+        try:
+            await asyncio.wait_for(asyncio.gather(*waits), _OUTPUT_WAIT)
+        except TimeoutError:
+            return False
+        return True
+
+    def write(self, command: protocol.ExecutorCommand) -> None:
+        """Send a command, unless the socket is already closing (then it is dropped)."""
+        if not self._writer.is_closing():
+            payload = protocol.encode_msgpack(command)
+            self._writer.write(HEADER.pack(len(payload)) + payload)
+
+    def signal(self, signum: int) -> None:
+        # Executors lead their own process group, so this also reaches the
+        # processes user code started (which may hold our output pipes open).
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self._process.pid, signum)
+
+    def close(self) -> None:
+        """Ask an executor that runs nothing to exit: it ends when its socket closes."""
+        self.retiring = True
+        self._writer.close()
+
+    async def terminate(self, grace: float) -> None:
+        """SIGTERM, then SIGKILL if it has not exited after ``grace`` seconds."""
+        self.signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(self._process.wait(), grace)
+        except TimeoutError:
+            logger.warning("executor %d ignored SIGTERM; killing it", self.number)
+            self.signal(signal.SIGKILL)
+            await self._process.wait()
+
+    def exit_description(self) -> str:
+        code = self._process.returncode
+        if code is not None and code < 0:
+            return f"killed by signal {signal.Signals(-code).name}"
+        return f"executor exited with code {code}"
+
+    # --- its life -------------------------------------------------------------
+
+    async def run(self, handle: MessageHandler, closing: Callable[[], None], grace: float) -> None:
+        """Own the process from start to exit: its socket, its output, its end.
+
+        Args:
+            handle: awaited with each message after the start-up handshake, in order.
+            closing: called once the socket has closed, so the caller stops
+                offering it work before it has finished exiting.
+            grace: seconds it gets to exit after its socket closed, then again
+                between SIGTERM and SIGKILL.
+        """
+        assert self._process.stdout is not None and self._process.stderr is not None
+        pumps = [
+            asyncio.create_task(self._pump(self._process.stdout, "stdout")),
+            asyncio.create_task(self._pump(self._process.stderr, "stderr")),
+        ]
+        try:
+            await self._receive(handle)
+            self.retiring = True
+            closing()
+            try:
+                await asyncio.wait_for(self._process.wait(), grace)
+            except TimeoutError:
+                await self.terminate(grace)
+            # Processes that user code started may keep the pipes open: bounded.
+            await asyncio.wait(pumps, timeout=_OUTPUT_WAIT)
+        finally:
+            for pump in pumps:
+                pump.cancel()
+            await asyncio.gather(*pumps, return_exceptions=True)
+            self._writer.close()
+            self._ended()
+
+    def _ended(self) -> None:
+        description = self.exit_description()
+        logger.debug("executor %d ended: %s", self.number, description)
+        if not self._ready.done():
+            output = "\n".join(self._startup_output)
+            self._ready.set_exception(
+                ExecutorStartError(
+                    f"executor {self.number} {description} before it was ready\n{output}"
+                )
+            )
+        shutil.rmtree(self._workdir, ignore_errors=True)
+
+    async def _receive(self, handle: MessageHandler) -> None:
+        while True:
+            try:
+                header = await self._reader.readexactly(HEADER.size)
+                payload = await self._reader.readexactly(HEADER.unpack(header)[0])
+            except (asyncio.IncompleteReadError, ConnectionError):
+                return
+            try:
+                message = protocol.decode_executor_message(payload)
+            except protocol.ProtocolError as e:
+                logger.error("executor %d sent a bad message (%s); killing it", self.number, e)
+                self.signal(signal.SIGKILL)
+                return
+            match message:
+                case protocol.ExecutorReady(manifests=manifests):
+                    if not self._ready.done():
+                        self._ready.set_result(manifests)
+                case protocol.ExecutorFailed(error=error):
+                    if not self._ready.done():
+                        repositories = ", ".join(self._repositories)
+                        self._ready.set_exception(
+                            ExecutorStartError(
+                                f"could not import {repositories}:\n{error.traceback}"
+                            )
+                        )
+                case _:
+                    await handle(message)
+
+    # --- output ---------------------------------------------------------------
+
+    async def _pump(self, stream: asyncio.StreamReader, level: str) -> None:
+        buffer = b""
+        while chunk := await stream.read(_READ_CHUNK):
+            *lines, buffer = (buffer + chunk).split(b"\n")
+            for line in lines:
+                self._line(level, line)
+            while len(buffer) > _MAX_LINE:
+                self._line(level, buffer[:_MAX_LINE])
+                buffer = buffer[_MAX_LINE:]
+        if buffer:
+            self._line(level, buffer)
+
+    def _line(self, level: str, line: bytes) -> None:
+        marker = line.find(OUTPUT_END)
+        if marker >= 0:
+            if marker > 0:  # a partial last line, ended by the marker
+                self._line(level, line[:marker])
+            ended = line[marker + len(OUTPUT_END) :].decode("utf-8", "replace")
+            if ended == self.execution_id:
+                self._output_ended[level].set()
+            return
+        text = line.decode("utf-8", "replace").removesuffix("\r")
+        if self.execution_id is not None:
+            entry = protocol.LogEntry(
+                execution_id=self.execution_id,
+                timestamp=time.time(),
+                level="stdout" if level == "stdout" else "stderr",
+                template=text,
+            )
+            self._on_log(entry)
+        else:
+            if not self.is_ready and len(self._startup_output) < _STARTUP_LINES:
+                self._startup_output.append(text)
+            logger.info("executor %d %s: %s", self.number, level, text)
+
+
+async def _start_process(
+    workdir: Path, repositories: list[str]
+) -> tuple[asyncio.subprocess.Process, asyncio.StreamReader, asyncio.StreamWriter]:
+    parent, child = socket.socketpair()
+    try:
+        process = await asyncio.create_subprocess_exec(
+            *_command(child.fileno(), workdir, repositories),
+            pass_fds=(child.fileno(),),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=_environment(),
+            start_new_session=True,  # terminal signals are the agent's to handle
+        )
+    except BaseException:
+        parent.close()
+        raise
+    finally:
+        child.close()  # the child has its copy; ours would keep the socket open after it exits
+    reader, writer = await asyncio.open_unix_connection(sock=parent)
+    return process, reader, writer
+
+
+def _command(fd: int, workdir: Path, repositories: list[str]) -> list[str]:
+    command = [sys.executable, "-m", "coflux.agent.executor", "--fd", str(fd)]
+    command += ["--workdir", str(workdir)]
+    for repository in repositories:
+        command += ["--repository", repository]
+    return command
+
+
+def _environment() -> dict[str, str]:
+    # The agent's environment (how deployment secrets reach executions),
+    # plus the path that makes `coflux` importable even when not installed.
+    env = dict(os.environ)
+    paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env["PYTHONPATH"] = os.pathsep.join(
+        [_PACKAGE_PARENT, *(p for p in paths if p != _PACKAGE_PARENT)]
+    )
+    return env
