@@ -28,7 +28,7 @@ class FakeStore:
         self._log.append(f"append {len(facts)}")
         self.batches.append(list(facts))
 
-    def get_outcome(self, execution_id: str) -> P.Outcome | None:
+    def get_step_outcome(self, execution_id: str) -> P.Outcome | None:
         return self.outcomes.get(execution_id)
 
     def find_run_by_idempotency_key(self, key: str) -> str | None:

@@ -9,7 +9,20 @@ import pytest
 
 import coflux.orchestration
 
-PURE = ["states", "model", "events", "effects", "core", "environments", "recovery"]
+PURE = [
+    "states",
+    "model",
+    "events",
+    "effects",
+    "core",
+    "environments",
+    "recovery",
+    "runs",
+    "sessions",
+    "outcomes",
+    "executions",
+    "retries",
+]
 FORBIDDEN = {"asyncio", "sqlite3", "starlette", "time", "socket", "os", "random", "secrets",
              "threading", "uvicorn", "websockets", "httpx", "datetime"}  # fmt: skip
 

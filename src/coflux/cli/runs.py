@@ -155,13 +155,10 @@ def logs(state: CliState, run_id: str, step_id: str | None, follow: bool, as_jso
 def rerun(state: CliState, step_id: str) -> None:
     """Re-run a step (in --environment, else the run's own); prints the new execution's id."""
     with state.client() as client:
-        answer = client.rerun_step(
+        execution_id = client.rerun_step(
             state.project(), step_id, environment=state.explicit("environment")
         )
-    if isinstance(answer, dict) and "execution_id" in answer:
-        out(str(answer["execution_id"]))
-    else:
-        emit_json(answer)
+    out(execution_id)
 
 
 @runs.command("cancel")

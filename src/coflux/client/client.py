@@ -27,6 +27,7 @@ from coflux.client.models import (
     ErrorEnvelope,
     LogPage,
     Registered,
+    RerunStarted,
     RunResult,
     Submission,
 )
@@ -290,11 +291,11 @@ class Client:
 
     # --- routes still being specified (shapes not pinned: plain JSON) -------------
 
-    def rerun_step(self, project: str, step_id: str, *, environment: str | None = None) -> Any:
+    def rerun_step(self, project: str, step_id: str, *, environment: str | None = None) -> str:
+        """Re-run a step; returns the new execution's id."""
         body = {} if environment is None else {"environment": environment}
-        return self._json(
-            "POST", f"/api/projects/{_seg(project)}/steps/{_seg(step_id)}/rerun", body=body
-        )
+        path = f"/api/projects/{_seg(project)}/steps/{_seg(step_id)}/rerun"
+        return self._call(RerunStarted, "POST", path, body=body).execution_id
 
     def get_asset(self, project: str, asset_id: str) -> Any:
         return self._json("GET", f"/api/projects/{_seg(project)}/assets/{_seg(asset_id)}")

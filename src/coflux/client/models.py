@@ -39,6 +39,10 @@ class Cancelled(Response, frozen=True, kw_only=True):
     cancelled: list[str]
 
 
+class RerunStarted(Response, frozen=True, kw_only=True):
+    execution_id: str
+
+
 class Registered(Response, frozen=True, kw_only=True):
     repositories: list[str]
 

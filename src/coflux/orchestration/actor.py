@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -29,11 +30,13 @@ from coflux.orchestration.events import (
     Event,
     ForgetWaiter,
     RequestResult,
+    RerunStep,
+    StepRecord,
     SubmitRun,
     Tick,
 )
-from coflux.orchestration.model import ProjectState, Session
-from coflux.store.base import ProjectStore
+from coflux.orchestration.model import ProjectState, Session, run_of
+from coflux.store.base import ProjectStore, RunView
 
 logger = logging.getLogger(__name__)
 
@@ -171,6 +174,10 @@ class ProjectActor:
             existing = await self._find_run(event.idempotency_key, batch)
             if existing is not None:
                 return ExistingRun(existing)
+        if isinstance(event, RerunStep) and event.record is None:
+            await self._flush(batch)  # the step's latest execution may not be written yet
+            run = await asyncio.to_thread(self._store.get_run, run_of(event.step_id))
+            event = dataclasses.replace(event, record=step_record(run, event.step_id))
         if isinstance(event, RequestResult | AwaitOutcome):
             execution_id = (
                 event.request.execution_id
@@ -202,7 +209,7 @@ class ProjectActor:
         self, event: RequestResult | AwaitOutcome, execution_id: str, batch: _Batch
     ) -> None:
         await self._flush(batch)  # the outcome may be among the facts not yet written
-        outcome = await asyncio.to_thread(self._store.get_outcome, execution_id)
+        outcome = await asyncio.to_thread(self._store.get_step_outcome, execution_id)
         if outcome is None:
             raise NotFound("unknown_execution", f"execution {execution_id} does not exist")
         if isinstance(event, RequestResult):
@@ -231,3 +238,27 @@ class ProjectActor:
         for future, answer in answers:
             if not future.done():
                 future.set_result(answer)
+
+
+def step_record(run: RunView | None, step_id: str) -> StepRecord | None:
+    """What the core needs from the store to re-run ``step_id`` (None: no such step)."""
+    step = next((s for s in run.steps if s.id == step_id), None) if run is not None else None
+    if run is None or step is None or not step.executions:
+        return None
+    latest = step.executions[-1]
+    return StepRecord(
+        run_id=run.id,
+        run_environment=run.environment,
+        run_step_count=len(run.steps),
+        root_execution_id=run.steps[0].executions[-1].id,
+        step_id=step.id,
+        number=step.number,
+        repository=step.repository,
+        target=step.target,
+        type=step.type,  # type: ignore[arg-type]
+        arguments=tuple(step.arguments),
+        options=step.options,
+        parent_execution_id=step.parent_execution,
+        latest_execution_id=latest.id,
+        latest_attempt=latest.attempt,
+    )

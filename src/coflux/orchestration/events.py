@@ -80,8 +80,43 @@ class DisconnectSession:
 
 @dataclass(frozen=True, slots=True)
 class ScheduleStep:
+    """A call from a running execution; ``new_run_id`` names the run a workflow call starts."""
+
     session_id: str
     submit: protocol.Submit
+    new_run_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StepRecord:
+    """What the store holds about a step, for re-running it when its run left memory."""
+
+    run_id: str
+    run_environment: str  # name
+    run_step_count: int
+    root_execution_id: str
+    step_id: str
+    number: int
+    repository: str
+    target: str
+    type: protocol.TargetType
+    arguments: tuple[protocol.Value, ...]
+    options: protocol.TargetOptions
+    parent_execution_id: str | None
+    latest_execution_id: str
+    latest_attempt: int
+
+
+@dataclass(frozen=True, slots=True)
+class RerunStep:
+    """Run a step again, in ``environment`` (default: the run's own).
+
+    The actor fills ``record`` from the store before the core sees the event.
+    """
+
+    step_id: str
+    environment: str | None
+    record: StepRecord | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +180,7 @@ Event = (
     | DeclareTargets
     | DisconnectSession
     | ScheduleStep
+    | RerunStep
     | RequestResult
     | AwaitOutcome
     | ForgetWaiter

@@ -15,6 +15,11 @@ from coflux import protocol
 from coflux.orchestration.states import EnvironmentStatus, ExecutionState
 
 
+def run_of(execution_id: str) -> str:
+    """Execution ids are ``RUN:STEP:ATTEMPT``, so the run is their first part."""
+    return execution_id.split(":", 1)[0]
+
+
 @dataclass(slots=True)
 class Environment:
     id: str
@@ -85,6 +90,13 @@ class Execution:
     children: dict[int, str] = field(default_factory=dict)  # call_index -> execution id
     waiters: set[Waiter] = field(default_factory=set)
     outcome: protocol.Outcome | None = None  # set once terminal
+    # The execution that carries on for this one: its retry, its manual re-run,
+    # or (for a spawned execution) the root of the run it started. Waiters follow it.
+    successor: str | None = None
+    # For the root of a spawned run: the spawned execution in the caller's run.
+    origin: str | None = None
+    # Executions whose outcomes must exist before this one is assigned (``wait``).
+    waiting_for: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)

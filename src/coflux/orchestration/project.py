@@ -17,8 +17,8 @@ from coflux import protocol
 from coflux.errors import NotFound
 from coflux.orchestration import events as ev
 from coflux.orchestration.actor import ExistingRun, ProjectActor
-from coflux.orchestration.effects import ExecutionTransitioned, Fact, LogsRecorded
-from coflux.orchestration.model import Session
+from coflux.orchestration.effects import ExecutionCreated, ExecutionTransitioned, Fact, LogsRecorded
+from coflux.orchestration.model import Session, run_of
 from coflux.orchestration.recovery import restore
 from coflux.orchestration.states import EnvironmentStatus, ExecutionState
 from coflux.store.base import (
@@ -36,11 +36,6 @@ _ALPHABET = string.ascii_lowercase + string.digits
 
 def new_id(length: int = 10) -> str:
     return "".join(secrets.choice(_ALPHABET) for _ in range(length))
-
-
-def run_of(execution_id: str) -> str:
-    """Execution ids are ``RUN:STEP:ATTEMPT``, so the run is their first part."""
-    return execution_id.split(":", 1)[0]
 
 
 class Project:
@@ -164,6 +159,11 @@ class Project:
             if outcome is not None:
                 run = await self.get_run(run_id)
         return run
+
+    async def rerun_step(self, step_id: str, environment: str | None) -> str:
+        """Run a step again; returns the new execution's id."""
+        effects = await self.actor.call(ev.RerunStep(step_id, environment))
+        return next(e.execution_id for e in effects if isinstance(e, ExecutionCreated))
 
     async def cancel_run(self, run_id: str) -> list[str]:
         await self.get_run(run_id)

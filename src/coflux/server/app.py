@@ -51,6 +51,7 @@ API: list[ApiRoute] = [
     ApiRoute("GET", R + "/result", runs.get_result, "A run's outcome, optionally waiting for it", response=runs.RunResult, query=(WAIT,)),
     ApiRoute("GET", R + "/logs", runs.get_logs, "A run's logs after a cursor, optionally waiting", response=runs.LogPage, query=(
         Query("execution", str, "only this execution"), Query("after", int, "cursor: the last log id seen"), WAIT)),
+    ApiRoute("POST", P + "/steps/{step_id}/rerun", runs.rerun_step, "Re-run a step (in its run's environment or one based on it)", runs.Rerun, runs.RerunStarted, 201),
     ApiRoute("POST", R + "/cancel", runs.cancel_run, "Cancel a run", response=runs.CancelResult),
     ApiRoute("POST", P + "/executions/{execution_id}/cancel", runs.cancel_execution, "Cancel an execution and its descendants", response=runs.CancelResult),
 ]  # fmt: skip

@@ -151,7 +151,9 @@ def _dispatch(
                 info = protocol.ErrorInfo(type=type(error).__name__, message=str(error))
                 outbox.put(protocol.Submitted(request_id, None, info))
 
-            actor.post(ev.ScheduleStep(session_id, message), refuse_submit)
+            # A workflow called from a task starts its own run, which needs an id.
+            run_id = new_id() if message.type == "workflow" else None
+            actor.post(ev.ScheduleStep(session_id, message, run_id), refuse_submit)
         case protocol.GetResult(request_id=request_id, execution_id=execution_id):
 
             def refuse_result(error: CofluxError) -> None:

@@ -71,6 +71,7 @@ class StepView(View, frozen=True):
     arguments: list[protocol.Value]
     created_at: float
     executions: list[ExecutionView]
+    options: protocol.TargetOptions = protocol.TargetOptions()
 
 
 class RunSummary(View, frozen=True):
@@ -160,6 +161,14 @@ class ProjectStore(Protocol):
 
     def get_outcome(self, execution_id: str) -> protocol.Outcome | None:
         """The recorded outcome of an execution, or None if it has none (yet)."""
+        ...
+
+    def get_step_outcome(self, execution_id: str) -> protocol.Outcome | None:
+        """The outcome of the latest execution of ``execution_id``'s step.
+
+        This is what a caller waiting on an execution receives: retries and
+        re-runs of its step carry on for it. None if there is none (yet).
+        """
         ...
 
     def find_run_by_idempotency_key(self, key: str) -> str | None: ...

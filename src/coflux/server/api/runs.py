@@ -7,7 +7,8 @@ import time
 import msgspec
 
 from coflux import protocol
-from coflux.orchestration.project import Project, run_of
+from coflux.orchestration.model import run_of
+from coflux.orchestration.project import Project
 from coflux.server.routes import Call
 from coflux.store.base import LogView, RunSummary, RunView
 
@@ -36,6 +37,14 @@ class RunResult(msgspec.Struct, frozen=True):
 class LogPage(msgspec.Struct, frozen=True):
     logs: list[LogView]
     cursor: int
+
+
+class Rerun(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    environment: str | None = None
+
+
+class RerunStarted(msgspec.Struct, frozen=True):
+    execution_id: str
 
 
 class CancelResult(msgspec.Struct, frozen=True):
@@ -101,3 +110,9 @@ async def cancel_execution(call: Call) -> CancelResult:
     project = _project(call)
     await project.get_run(run_of(execution_id))
     return CancelResult(await project.cancel_execution(execution_id))
+
+
+async def rerun_step(call: Call) -> RerunStarted:
+    body: Rerun = call.body
+    execution_id = await _project(call).rerun_step(call.path["step_id"], body.environment)
+    return RerunStarted(execution_id)

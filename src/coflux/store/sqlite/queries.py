@@ -75,7 +75,7 @@ ORDER BY page.created_at DESC, page.seq DESC
 
 STEPS_OF_RUN = """
 SELECT id, number, parent_execution_id, call_index, repository, target, type,
-       arguments, created_at
+       arguments, options, created_at
 FROM steps WHERE run_id = ? ORDER BY number
 """
 
@@ -146,3 +146,14 @@ ORDER BY a.rowid, s.call_index
 """
 
 SNAPSHOT_QUERIES = (ACTIVE_EXECUTIONS, ACTIVE_RUNS, ACTIVE_CALLS)
+
+# The outcome of the latest execution of the step that an execution belongs to.
+STEP_OUTCOME = """
+SELECT o.outcome
+FROM executions AS e
+JOIN executions AS latest ON latest.step_id = e.step_id
+LEFT JOIN outcomes AS o ON o.execution_id = latest.id
+WHERE e.id = ?
+ORDER BY latest.attempt DESC
+LIMIT 1
+"""

@@ -238,6 +238,10 @@ class SqliteProjectStore:
         with self._reading() as conn:
             return views.get_outcome(conn, execution_id)
 
+    def get_step_outcome(self, execution_id: str) -> protocol.Outcome | None:
+        with self._reading() as conn:
+            return views.get_step_outcome(conn, execution_id)
+
     def find_run_by_idempotency_key(self, key: str) -> str | None:
         with self._reading() as conn:
             return views.find_run_by_idempotency_key(conn, key)

@@ -132,10 +132,11 @@ def get_run(conn: sqlite3.Connection, run_id: str) -> RunView | None:
             parent_execution=parent,
             call_index=call_index,
             arguments=list(codecs.decode_arguments(arguments)),
+            options=codecs.decode_options(options),
             created_at=step_created_at,
             executions=executions.get(step_id, []),
         )
-        for step_id, number, parent, call_index, repo, tgt, kind, arguments, step_created_at in (
+        for step_id, number, parent, call_index, repo, tgt, kind, arguments, options, step_created_at in (
             conn.execute(queries.STEPS_OF_RUN, (run_id,))
         )
     ]
@@ -261,6 +262,11 @@ def get_outcome(conn: sqlite3.Connection, execution_id: str) -> protocol.Outcome
         "SELECT outcome FROM outcomes WHERE execution_id = ?", (execution_id,)
     ).fetchone()
     return None if row is None else codecs.decode_outcome(row[0])
+
+
+def get_step_outcome(conn: sqlite3.Connection, execution_id: str) -> protocol.Outcome | None:
+    row = conn.execute(queries.STEP_OUTCOME, (execution_id,)).fetchone()
+    return None if row is None or row[0] is None else codecs.decode_outcome(row[0])
 
 
 def find_run_by_idempotency_key(conn: sqlite3.Connection, key: str) -> str | None:

@@ -1,0 +1,127 @@
+"""Executions in memory: creating attempts, moving them between states, following them.
+
+Every state change goes through ``set_state``, which applies the transition table
+and keeps the indices (queue, delayed, session load, a run's unfinished set) true.
+"""
+
+from __future__ import annotations
+
+from coflux import protocol
+from coflux.errors import NotFound
+from coflux.orchestration.effects import Effect, ExecutionCreated, ExecutionTransitioned
+from coflux.orchestration.model import Execution, ProjectState, Run
+from coflux.orchestration.states import ExecutionState, transition
+
+S = ExecutionState
+
+
+def active_execution(state: ProjectState, execution_id: str) -> Execution:
+    execution = state.executions.get(execution_id)
+    if execution is None:
+        raise NotFound("unknown_execution", f"execution {execution_id} is not in progress")
+    return execution
+
+
+def waited_on(
+    arguments: tuple[protocol.Value, ...], options: protocol.TargetOptions
+) -> tuple[str, ...]:
+    """The executions referenced by the arguments named in ``options.wait``."""
+    found: dict[str, None] = {}
+    for position in options.wait:
+        if position < len(arguments):
+            found.update(dict.fromkeys(arguments[position].executions))
+    return tuple(found)
+
+
+def add_execution(
+    state: ProjectState, run: Run, execution: Execution, effects: list[Effect]
+) -> None:
+    """Put a new execution in memory, queued, and record it."""
+    execution.waiting_for = waited_on(execution.arguments, execution.options)
+    state.executions[execution.id] = execution
+    run.executions.add(execution.id)
+    run.unfinished.add(execution.id)
+    state.queue[execution.id] = None
+    if execution.due_at > execution.created_at:
+        state.delayed[execution.id] = execution.due_at
+    effects.append(
+        ExecutionCreated(
+            execution.id, execution.step_id, run.id, execution.attempt,
+            execution.environment_id, execution.due_at, execution.created_at,
+        )
+    )  # fmt: skip
+    effects.append(
+        ExecutionTransitioned(execution.id, run.id, S.QUEUED, None, execution.created_at)
+    )
+
+
+def new_attempt(
+    state: ProjectState,
+    previous: Execution,
+    environment_id: str,
+    now: float,
+    due_at: float,
+    effects: list[Effect],
+) -> Execution:
+    """A new execution of ``previous``'s step; ``previous`` now leads to it."""
+    attempt = previous.attempt + 1
+    execution = Execution(
+        id=f"{previous.step_id}:{attempt}",
+        step_id=previous.step_id,
+        run_id=previous.run_id,
+        step_number=previous.step_number,
+        attempt=attempt,
+        environment_id=environment_id,
+        repository=previous.repository,
+        target=previous.target,
+        type=previous.type,
+        arguments=previous.arguments,
+        options=previous.options,
+        parent_id=previous.parent_id,
+        state=S.QUEUED,
+        created_at=now,
+        due_at=due_at,
+        origin=previous.origin,
+    )
+    run = state.runs[previous.run_id]
+    add_execution(state, run, execution, effects)
+    previous.successor = execution.id
+    if run.root_execution_id == previous.id:
+        run.root_execution_id = execution.id
+    return execution
+
+
+def set_state(
+    state: ProjectState,
+    execution: Execution,
+    new: ExecutionState,
+    now: float,
+    effects: list[Effect],
+    session_id: str | None = None,
+) -> None:
+    execution.state = transition(execution.id, execution.state, new)
+    effects.append(ExecutionTransitioned(execution.id, execution.run_id, new, session_id, now))
+    if new is not S.QUEUED:
+        state.queue.pop(execution.id, None)
+        state.delayed.pop(execution.id, None)
+    if new.terminal:
+        if execution.session_id is not None:
+            session = state.sessions.get(execution.session_id)
+            if session is not None:
+                session.executions.discard(execution.id)
+        # A spawned execution stays unfinished until the run it started ends.
+        if new is not S.SPAWNED:
+            state.runs[execution.run_id].unfinished.discard(execution.id)
+
+
+def latest(state: ProjectState, execution: Execution) -> Execution:
+    """Follow retries, re-runs and spawned runs to the execution that carries on."""
+    while execution.successor is not None and execution.successor in state.executions:
+        execution = state.executions[execution.successor]
+    return execution
+
+
+def is_resolved(state: ProjectState, execution_id: str) -> bool:
+    """Whether an execution's final outcome exists (executions no longer in memory have one)."""
+    execution = state.executions.get(execution_id)
+    return execution is None or latest(state, execution).outcome is not None

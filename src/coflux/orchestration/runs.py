@@ -1,0 +1,244 @@
+"""Runs and their steps: submitting a workflow, calls from executions, re-runs.
+
+A run starts with one step (the workflow). Each call made by a running execution
+adds a step to the same run, except a call of a *workflow*, which starts a
+separate run: the caller's step is then *spawned* and carries on as the new
+run's root. A step can be re-run by hand, in the run's environment or one
+derived from it, as a new execution of the same step.
+"""
+
+from __future__ import annotations
+
+from coflux import protocol
+from coflux.errors import BadRequest, Conflict, NotFound
+from coflux.orchestration import environments
+from coflux.orchestration.effects import Effect, RunCreated, Send, StepCreated
+from coflux.orchestration.events import RerunStep, ScheduleStep, SubmitRun
+from coflux.orchestration.executions import active_execution, add_execution, set_state
+from coflux.orchestration.model import Execution, ProjectState, Run
+from coflux.orchestration.states import EnvironmentStatus, ExecutionState
+
+S = ExecutionState
+
+
+def check_arguments(definition: protocol.TargetDefinition, count: int) -> None:
+    positional = [p for p in definition.parameters if p.kind == "positional"]
+    required = sum(1 for p in positional if p.default is None)
+    variadic = any(p.kind == "var_positional" for p in definition.parameters)
+    if count < required or (count > len(positional) and not variadic):
+        expected = (
+            f"at least {required}"
+            if variadic
+            else str(required)
+            if required == len(positional)
+            else f"{required} to {len(positional)}"
+        )
+        raise BadRequest(
+            "wrong_argument_count",
+            f"{definition.name} takes {expected} argument(s), but {count} were given",
+        )
+
+
+def submit_run(state: ProjectState, event: SubmitRun, now: float, effects: list[Effect]) -> None:
+    environment = environments.writable(state, event.environment)
+    manifest = state.manifests.get((environment.id, event.repository))
+    if manifest is None:
+        raise NotFound(
+            "unknown_repository",
+            f"repository '{event.repository}' is not registered in environment "
+            f"'{environment.name}'",
+        )
+    definition = next((t for t in manifest.targets if t.name == event.target), None)
+    if definition is None or definition.type != "workflow":
+        raise NotFound(
+            "unknown_target",
+            f"repository '{event.repository}' has no workflow '{event.target}'",
+        )
+    check_arguments(definition, len(event.arguments))
+    if event.run_id in state.runs:
+        raise Conflict("duplicate_run", f"run {event.run_id} already exists")
+    start_run(
+        state, event.run_id, environment.id, event.repository, event.target,
+        event.arguments, definition.options, event.idempotency_key, now, effects,
+    )  # fmt: skip
+
+
+def start_run(
+    state: ProjectState,
+    run_id: str,
+    environment_id: str,
+    repository: str,
+    target: str,
+    arguments: tuple[protocol.Value, ...],
+    options: protocol.TargetOptions,
+    idempotency_key: str | None,
+    now: float,
+    effects: list[Effect],
+) -> Execution:
+    """Create a run and its first step; returns the step's execution."""
+    run = Run(run_id, environment_id, root_execution_id="", step_count=0)
+    run.idempotency_key = idempotency_key
+    state.runs[run.id] = run
+    if idempotency_key is not None:
+        state.idempotency_keys[idempotency_key] = run.id
+    effects.append(RunCreated(run.id, environment_id, repository, target, idempotency_key, now))
+    root = create_step(
+        state, run, None, None, repository, target, "workflow", arguments, options, now, effects
+    )
+    run.root_execution_id = root.id
+    return root
+
+
+def create_step(
+    state: ProjectState,
+    run: Run,
+    parent: Execution | None,
+    call_index: int | None,
+    repository: str,
+    target: str,
+    type_: protocol.TargetType,
+    arguments: tuple[protocol.Value, ...],
+    options: protocol.TargetOptions,
+    now: float,
+    effects: list[Effect],
+) -> Execution:
+    run.step_count += 1
+    number = run.step_count
+    step_id = f"{run.id}:{number}"
+    parent_id = parent.id if parent is not None else None
+    effects.append(
+        StepCreated(
+            step_id, run.id, number, parent_id, call_index, repository, target, type_,
+            arguments, options, now,
+        )
+    )  # fmt: skip
+    execution = Execution(
+        id=f"{step_id}:1",
+        step_id=step_id,
+        run_id=run.id,
+        step_number=number,
+        attempt=1,
+        # Calls run where their caller runs: a step re-run in a child environment
+        # makes its new calls there too.
+        environment_id=parent.environment_id if parent is not None else run.environment_id,
+        repository=repository,
+        target=target,
+        type=type_,
+        arguments=arguments,
+        options=options,
+        parent_id=parent_id,
+        state=S.QUEUED,
+        created_at=now,
+        due_at=now + options.delay,
+    )
+    add_execution(state, run, execution, effects)
+    if parent is not None and call_index is not None:
+        parent.children[call_index] = execution.id
+    return execution
+
+
+def schedule_step(
+    state: ProjectState, event: ScheduleStep, now: float, effects: list[Effect]
+) -> None:
+    submit = event.submit
+    parent = active_execution(state, submit.parent_execution_id)
+    if parent.state is not S.ASSIGNED or parent.session_id != event.session_id:
+        raise Conflict(
+            "not_running",
+            f"execution {parent.id} is not running in session {event.session_id}",
+        )
+    existing = parent.children.get(submit.call_index)
+    if existing is not None:
+        # A resent submission (after a reconnect): answer with what exists.
+        effects.append(Send(event.session_id, protocol.Submitted(submit.request_id, existing)))
+        return
+    environments.check_target_name(submit.repository, submit.target)
+    if submit.type == "sensor":
+        raise BadRequest("unsupported_call", "sensors are started, not called")
+    if submit.type == "workflow" and event.new_run_id is None:
+        raise BadRequest("missing_run_id", "a workflow call needs the id of the run it starts")
+    run = state.runs[parent.run_id]
+    child = create_step(
+        state, run, parent, submit.call_index, submit.repository, submit.target, submit.type,
+        submit.arguments, submit.options, now, effects,
+    )  # fmt: skip
+    if submit.type == "workflow" and event.new_run_id is not None:
+        _spawn(state, child, event.new_run_id, now, effects)
+    effects.append(Send(event.session_id, protocol.Submitted(submit.request_id, child.id)))
+
+
+def _spawn(
+    state: ProjectState, caller_step: Execution, run_id: str, now: float, effects: list[Effect]
+) -> None:
+    """Start the separate run of a workflow called from a task."""
+    set_state(state, caller_step, S.SPAWNED, now, effects)
+    root = start_run(
+        state, run_id, caller_step.environment_id, caller_step.repository, caller_step.target,
+        caller_step.arguments, caller_step.options, None, now, effects,
+    )  # fmt: skip
+    root.origin = caller_step.id
+    caller_step.successor = root.id
+
+
+def rerun_step(state: ProjectState, event: RerunStep, now: float, effects: list[Effect]) -> None:
+    record = event.record
+    if record is None:
+        raise NotFound("unknown_step", f"step {event.step_id} does not exist")
+    current = state.executions.get(record.latest_execution_id)
+    if current is not None and not current.state.terminal:
+        raise Conflict("step_running", f"step {record.step_id} has an unfinished execution")
+    if current is not None and current.state is S.SPAWNED and current.outcome is None:
+        raise Conflict("step_running", f"step {record.step_id} has an unfinished spawned run")
+    run = state.runs.get(record.run_id)
+    run_environment = (
+        run.environment_id
+        if run is not None
+        else environments.named(state, record.run_environment).id
+    )
+    environment = _rerun_environment(state, event.environment, run_environment)
+    if run is None:
+        # The run finished and left memory: bring back what the new execution needs.
+        run = Run(record.run_id, run_environment, record.root_execution_id, record.run_step_count)
+        state.runs[run.id] = run
+    execution = Execution(
+        id=f"{record.step_id}:{record.latest_attempt + 1}",
+        step_id=record.step_id,
+        run_id=record.run_id,
+        step_number=record.number,
+        attempt=record.latest_attempt + 1,
+        environment_id=environment,
+        repository=record.repository,
+        target=record.target,
+        type=record.type,
+        arguments=record.arguments,
+        options=record.options,
+        parent_id=record.parent_execution_id,
+        state=S.QUEUED,
+        created_at=now,
+        due_at=now,
+    )
+    add_execution(state, run, execution, effects)
+    if current is not None:
+        current.successor = execution.id
+    if record.number == 1:
+        run.root_execution_id = execution.id
+
+
+def _rerun_environment(state: ProjectState, name: str | None, run_environment: str) -> str:
+    """The environment to re-run in: the run's own, or one derived from it."""
+    if name is None:
+        environment = state.environments[run_environment]
+    else:
+        environment = environments.named(state, name)
+        if run_environment not in environments.ancestry(state, environment.id):
+            raise BadRequest(
+                "unrelated_environment",
+                f"a step can only be re-run in the run's environment or one based on it; "
+                f"'{name}' is neither",
+            )
+    if environment.status is not EnvironmentStatus.ACTIVE:
+        raise Conflict(
+            f"environment_{environment.status.value}",
+            f"environment '{environment.name}' is {environment.status.value}",
+        )
+    return environment.id

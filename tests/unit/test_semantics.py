@@ -1,0 +1,303 @@
+"""Run semantics in the pure core: retries, spawned runs, waiting on arguments, re-runs."""
+
+from __future__ import annotations
+
+import pytest
+
+from coflux import protocol as P
+from coflux.errors import BadRequest, Conflict, NotFound
+from coflux.orchestration import events as ev
+from coflux.orchestration.effects import ExecutionCreated, OutcomeRecorded, Resolve, RunCreated
+from coflux.orchestration.retries import retry_delay
+from coflux.orchestration.states import EnvironmentStatus, ExecutionState
+from tests.unit.test_core import Harness, messages, states, value
+
+S = ExecutionState
+FAILED = P.Failed(P.ErrorInfo(type="builtins.ValueError", message="flaky"))
+
+
+def call(h: Harness, session: str, parent: str, index: int, **options: object) -> list:  # type: ignore[type-arg]
+    submit = P.Submit(
+        request_id=index + 100, parent_execution_id=parent, call_index=index,
+        repository="hello", target="shout", type="task", arguments=(value("x"),),
+        options=P.TargetOptions(**options),  # type: ignore[arg-type]
+    )  # fmt: skip
+    return h.apply(ev.ScheduleStep(session, submit))
+
+
+def fail(h: Harness, session: str, execution_id: str) -> list:  # type: ignore[type-arg]
+    return h.apply(ev.CompleteExecution(session, execution_id, FAILED))
+
+
+# --- retries -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("policy", "attempt", "expected"),
+    [
+        (None, 1, None),
+        (P.RetryOptions(limit=0), 1, None),
+        (P.RetryOptions(limit=1, delay_min=2, delay_max=9), 1, 2),
+        (P.RetryOptions(limit=1), 2, None),
+        (P.RetryOptions(limit=3, delay_min=1, delay_max=5), 1, 1),
+        (P.RetryOptions(limit=3, delay_min=1, delay_max=5), 2, 3),
+        (P.RetryOptions(limit=3, delay_min=1, delay_max=5), 3, 5),
+        (P.RetryOptions(limit=3, delay_min=1, delay_max=5), 4, None),
+    ],
+)
+def test_retry_delay_rises_linearly_from_min_to_max(
+    policy: P.RetryOptions | None, attempt: int, expected: float | None
+) -> None:
+    assert retry_delay(policy, attempt) == expected
+
+
+def test_a_failed_execution_is_retried_after_its_delay_and_waiters_follow() -> None:
+    h = Harness()
+    h.setup()
+    session, _ = h.connect()
+    h.submit("r1")
+    call(h, session, "r1:1:1", 0, retries=P.RetryOptions(limit=2, delay_min=5, delay_max=10))
+    h.apply(
+        ev.RequestResult(
+            session, P.GetResult(request_id=7, execution_id="r1:2:1", from_execution_id="r1:1:1")
+        )
+    )
+    effects = fail(h, session, "r1:2:1")
+    assert ("r1:2:1", S.FAILED) in states(effects)
+    assert ("r1:2:2", S.QUEUED) in states(effects)
+    assert messages(effects, P.ResultReady) == []  # the waiter waits for the final outcome
+    assert h.state.executions["r1:2:2"].due_at == h.now + 5
+    h.now += 5
+    assert ("r1:2:2", S.ASSIGNED) in states(h.apply(ev.Tick()))
+    effects = fail(h, session, "r1:2:2")
+    assert h.state.executions["r1:2:3"].due_at == h.now + 10
+    h.now += 10
+    h.apply(ev.Tick())
+    effects = h.complete(session, "r1:2:3", "finally")
+    assert messages(effects, P.ResultReady) == [
+        P.ResultReady(7, "r1:2:3", P.Succeeded(value("finally")))
+    ]
+
+
+def test_retries_run_out_and_the_last_failure_is_delivered() -> None:
+    h = Harness()
+    h.setup()
+    session, _ = h.connect()
+    h.submit("r1")
+    call(h, session, "r1:1:1", 0, retries=P.RetryOptions(limit=1))
+    h.apply(ev.AwaitOutcome(3, "r1:2:1"))
+    fail(h, session, "r1:2:1")
+    effects = fail(h, session, "r1:2:2")
+    assert Resolve(3, "r1:2:2", FAILED) in effects
+    assert not [e for e in effects if isinstance(e, ExecutionCreated)]
+
+
+def test_an_abandoned_execution_is_retried_when_allowed() -> None:
+    h = Harness(session_timeout=1)
+    h.setup()
+    first, _ = h.connect()
+    h.submit("r1")
+    call(h, first, "r1:1:1", 0, retries=P.RetryOptions(limit=1))
+    h.apply(ev.DisconnectSession(first, 1))
+    h.now += 2
+    effects = h.apply(ev.Tick())
+    assert ("r1:2:1", S.ABANDONED) in states(effects)
+    assert ("r1:1:1", S.ABANDONED) in states(effects)  # the workflow had no retries
+    assert ("r1:2:2", S.QUEUED) in states(effects)
+    _, effects = h.connect()
+    assert ("r1:2:2", S.ASSIGNED) in states(effects)
+
+
+def test_a_retried_root_becomes_the_runs_root() -> None:
+    h = Harness()
+    h.setup()
+    session, _ = h.connect()
+    h.submit("r1")
+    h.state.executions["r1:1:1"].options = P.TargetOptions(retries=P.RetryOptions(limit=1))
+    h.apply(ev.AwaitOutcome(1, "r1:1:1"))
+    fail(h, session, "r1:1:1")
+    assert h.state.runs["r1"].root_execution_id == "r1:1:2"
+    effects = h.complete(session, "r1:1:2", "ok")
+    assert Resolve(1, "r1:1:2", P.Succeeded(value("ok"))) in effects
+
+
+def test_cancelled_executions_are_not_retried() -> None:
+    h = Harness()
+    h.setup()
+    session, _ = h.connect()
+    h.submit("r1")
+    call(h, session, "r1:1:1", 0, retries=P.RetryOptions(limit=3))
+    effects = h.apply(ev.CancelRun("r1"))
+    assert not [e for e in effects if isinstance(e, ExecutionCreated)]
+    assert h.state.runs == {}
+
+
+# --- workflows called from tasks ----------------------------------------------------
+
+
+def spawn(h: Harness, session: str, parent: str, index: int, run_id: str) -> list:  # type: ignore[type-arg]
+    submit = P.Submit(
+        request_id=1, parent_execution_id=parent, call_index=index, repository="hello",
+        target="greet", type="workflow", arguments=(value("x"),),
+    )  # fmt: skip
+    return h.apply(ev.ScheduleStep(session, submit, run_id))
+
+
+def test_calling_a_workflow_spawns_a_separate_run_that_the_caller_can_wait_on() -> None:
+    h = Harness()
+    h.setup()
+    session, _ = h.connect()
+    h.submit("r1")
+    effects = spawn(h, session, "r1:1:1", 0, "r2")
+    assert ("r1:2:1", S.SPAWNED) in states(effects)
+    assert any(isinstance(e, RunCreated) and e.run_id == "r2" for e in effects)
+    assert ("r2:1:1", S.ASSIGNED) in states(effects)
+    assert messages(effects, P.Submitted) == [P.Submitted(1, "r1:2:1")]
+    h.apply(
+        ev.RequestResult(
+            session, P.GetResult(request_id=9, execution_id="r1:2:1", from_execution_id="r1:1:1")
+        )
+    )
+    effects = h.complete(session, "r2:1:1", "spawned result")
+    outcome = P.Succeeded(value("spawned result"))
+    assert messages(effects, P.ResultReady) == [P.ResultReady(9, "r2:1:1", outcome)]
+    assert OutcomeRecorded("r1:2:1", "r1", outcome, h.now) in effects
+    assert "r2" not in h.state.runs
+
+
+def test_a_caller_run_stays_in_memory_until_its_spawned_run_ends() -> None:
+    h = Harness()
+    h.setup()
+    session, _ = h.connect()
+    h.submit("r1")
+    spawn(h, session, "r1:1:1", 0, "r2")
+    h.complete(session, "r1:1:1")
+    assert "r1" in h.state.runs
+    h.complete(session, "r2:1:1")
+    assert h.state.runs == {} and h.state.executions == {}
+
+
+def test_a_workflow_call_without_a_run_id_is_refused() -> None:
+    h = Harness()
+    h.setup()
+    session, _ = h.connect()
+    h.submit("r1")
+    submit = P.Submit(
+        request_id=1, parent_execution_id="r1:1:1", call_index=0, repository="hello",
+        target="greet", type="workflow", arguments=(),
+    )  # fmt: skip
+    h.refused(ev.ScheduleStep(session, submit), BadRequest)
+
+
+def test_cancelling_the_caller_cancels_the_spawned_run() -> None:
+    h = Harness()
+    h.setup()
+    session, _ = h.connect()
+    h.submit("r1")
+    spawn(h, session, "r1:1:1", 0, "r2")
+    effects = h.apply(ev.CancelRun("r1"))
+    assert ("r2:1:1", S.CANCELLED) in states(effects)
+    assert h.state.runs == {}
+
+
+# --- wait ---------------------------------------------------------------------------
+
+
+def test_an_execution_waits_for_the_executions_in_its_waited_arguments() -> None:
+    h = Harness()
+    h.setup()
+    session, _ = h.connect(concurrency=10)
+    h.submit("r1")
+    call(h, session, "r1:1:1", 0)
+    handle = P.Value(format="json", data={"$": "execution", "v": "r1:2:1"}, executions=("r1:2:1",))
+    submit = P.Submit(
+        request_id=1, parent_execution_id="r1:1:1", call_index=1, repository="hello",
+        target="shout", type="task", arguments=(handle,), options=P.TargetOptions(wait=(0,)),
+    )  # fmt: skip
+    effects = h.apply(ev.ScheduleStep(session, submit))
+    assert ("r1:3:1", S.QUEUED) in states(effects) and ("r1:3:1", S.ASSIGNED) not in states(effects)
+    effects = h.complete(session, "r1:2:1")
+    assert ("r1:3:1", S.ASSIGNED) in states(effects)
+
+
+# --- manual re-runs -----------------------------------------------------------------
+
+
+def record(h: Harness, step: str, latest: str, attempt: int, **extra: object) -> ev.StepRecord:
+    fields: dict[str, object] = dict(
+        run_id="r1", run_environment="production", run_step_count=2, root_execution_id="r1:1:1",
+        step_id=step, number=int(step.split(":")[1]), repository="hello", target="shout",
+        type="task", arguments=(value("x"),), options=P.TargetOptions(),
+        parent_execution_id="r1:1:1", latest_execution_id=latest, latest_attempt=attempt,
+    )  # fmt: skip
+    fields.update(extra)
+    return ev.StepRecord(**fields)  # type: ignore[arg-type]
+
+
+def finished_run(h: Harness) -> str:
+    session, _ = h.connect()
+    h.submit("r1")
+    call(h, session, "r1:1:1", 0)
+    h.complete(session, "r1:2:1")
+    h.complete(session, "r1:1:1")
+    assert h.state.runs == {}
+    return session
+
+
+def test_rerun_of_a_finished_run_brings_it_back_with_a_new_attempt() -> None:
+    h = Harness()
+    h.setup()
+    session = finished_run(h)
+    effects = h.apply(ev.RerunStep("r1:2", None, record(h, "r1:2", "r1:2:1", 1)))
+    assert ("r1:2:2", S.ASSIGNED) in states(effects)
+    assert h.state.executions["r1:2:2"].environment_id == "id-production"
+    h.complete(session, "r1:2:2")
+    assert h.state.runs == {}
+
+
+def test_rerun_in_a_child_environment_runs_there_and_its_calls_too() -> None:
+    h = Harness()
+    h.setup(("production", None), ("dev", "production"))
+    finished_run(h)
+    dev, _ = h.connect("dev")
+    effects = h.apply(
+        ev.RerunStep(
+            "r1:1",
+            "dev",
+            record(h, "r1:1", "r1:1:1", 1, number=1, target="greet", parent_execution_id=None),
+        )
+    )
+    assert h.state.executions["r1:1:2"].session_id == dev
+    assert h.state.runs["r1"].root_execution_id == "r1:1:2"
+    effects = call(h, dev, "r1:1:2", 0)
+    assert h.state.executions["r1:3:1"].environment_id == "id-dev"
+    assert ("r1:3:1", S.ASSIGNED) in states(effects)
+
+
+@pytest.mark.parametrize(
+    ("setup", "environment", "error"),
+    [
+        ((("production", None), ("other", None)), "other", BadRequest),
+        ((("production", None), ("dev", "production")), "nope", NotFound),
+    ],
+)
+def test_rerun_outside_the_run_environment_ancestry_is_refused(
+    setup: tuple[tuple[str, str | None], ...], environment: str, error: type
+) -> None:
+    h = Harness()
+    h.setup(*setup)
+    finished_run(h)
+    h.refused(ev.RerunStep("r1:2", environment, record(h, "r1:2", "r1:2:1", 1)), error)
+
+
+def test_rerun_of_a_running_step_or_in_a_paused_environment_is_refused() -> None:
+    h = Harness()
+    h.setup()
+    session, _ = h.connect()
+    h.submit("r1")
+    call(h, session, "r1:1:1", 0)
+    h.refused(ev.RerunStep("r1:2", None, record(h, "r1:2", "r1:2:1", 1)), Conflict)
+    h.refused(ev.RerunStep("r1:9", None, None), NotFound)
+    h.complete(session, "r1:2:1")
+    h.apply(ev.SetEnvironmentStatus("production", EnvironmentStatus.PAUSED))
+    h.refused(ev.RerunStep("r1:2", None, record(h, "r1:2", "r1:2:1", 1)), Conflict)
