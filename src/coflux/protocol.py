@@ -90,10 +90,21 @@ class Abandoned(Message, frozen=True, tag="abandoned"):
     pass
 
 
+class Suspended(Message, frozen=True, tag="suspended"):
+    """The execution ended itself to be run again later (``cf.suspend``/``cf.suspense``).
+
+    The next attempt is due at ``due_at`` (now if None) and waits for the outcomes
+    of ``waiting_for`` before it is assigned.
+    """
+
+    due_at: float | None = None
+    waiting_for: tuple[str, ...] = ()
+
+
 Outcome = Succeeded | Failed | Cancelled | Abandoned
 """How an execution ended, as its waiters see it."""
 
-ReportedOutcome = Succeeded | Failed
+ReportedOutcome = Succeeded | Failed | Suspended
 """The outcomes an executor can report for its own execution."""
 
 
@@ -156,6 +167,38 @@ class LogEntry(Record, frozen=True):
     level: LogLevel
     template: str
     values: dict[str, Value] = {}
+
+
+# --- assets --------------------------------------------------------------------
+
+AssetKind = Literal["file", "directory"]
+
+
+class AssetEntry(Record, frozen=True):
+    """One file of an asset: its path relative to the asset's base (POSIX
+    separators, never absolute, never ``..``), size and blob key."""
+
+    path: str
+    size: int
+    blob: str
+
+
+class AssetInfo(Record, frozen=True):
+    """An asset as recorded: what ``GET /api/projects/P/assets/ID`` returns.
+
+    ``path`` is the persisted file or directory relative to the persisting
+    execution's working directory (``"."`` for all of it); each entry's path
+    starts with it, so restoring puts files back where they were.
+    """
+
+    id: str
+    execution_id: str
+    kind: AssetKind
+    path: str
+    size: int
+    file_count: int
+    metadata: dict[str, Any]
+    entries: tuple[AssetEntry, ...]
 
 
 # --- agent -> server -----------------------------------------------------------
@@ -225,7 +268,41 @@ class Logs(Message, frozen=True, tag="logs"):
     entries: tuple[LogEntry, ...]
 
 
-AgentMessage = Hello | Declare | Submit | GetResult | Complete | CancelExecution | Logs
+class PersistAsset(Message, frozen=True, tag="persist_asset"):
+    """Record an asset whose files are already in the blob store.
+
+    The executor picks ``asset_id`` (random), so a resent request records
+    nothing twice; the server answers with ``AssetReply``.
+    """
+
+    request_id: int
+    execution_id: str
+    asset_id: str
+    kind: AssetKind
+    path: str
+    entries: tuple[AssetEntry, ...]
+    metadata: dict[str, Any] = {}
+
+
+class RestoreAsset(Message, frozen=True, tag="restore_asset"):
+    """Ask for an asset's entries, recording that ``execution_id`` restored it."""
+
+    request_id: int
+    execution_id: str
+    asset_id: str
+
+
+AgentMessage = (
+    Hello
+    | Declare
+    | Submit
+    | GetResult
+    | Complete
+    | CancelExecution
+    | Logs
+    | PersistAsset
+    | RestoreAsset
+)
 
 
 # --- server -> agent -----------------------------------------------------------
@@ -270,7 +347,15 @@ class Ack(Message, frozen=True, tag="ack"):
     execution_ids: tuple[str, ...]
 
 
-ServerMessage = Welcome | Execute | Abort | Submitted | ResultReady | Ack
+class AssetReply(Message, frozen=True, tag="asset"):
+    """The answer to ``PersistAsset`` or ``RestoreAsset``: the asset, or why not."""
+
+    request_id: int
+    asset: AssetInfo | None = None
+    error: ErrorInfo | None = None
+
+
+ServerMessage = Welcome | Execute | Abort | Submitted | ResultReady | Ack | AssetReply
 
 
 # --- executor <-> agent --------------------------------------------------------
@@ -293,10 +378,18 @@ class LogMessage(Message, frozen=True, tag="log"):
 
 
 ExecutorMessage = (
-    ExecutorReady | ExecutorFailed | Submit | GetResult | CancelExecution | Complete | LogMessage
+    ExecutorReady
+    | ExecutorFailed
+    | Submit
+    | GetResult
+    | CancelExecution
+    | Complete
+    | LogMessage
+    | PersistAsset
+    | RestoreAsset
 )
 
-ExecutorCommand = Execute | Submitted | ResultReady
+ExecutorCommand = Execute | Submitted | ResultReady | AssetReply
 
 
 # --- codecs --------------------------------------------------------------------

@@ -12,6 +12,22 @@ as its base type, so subclasses fall through to pickle, which keeps them exact.
 Pickle is the last resort and is recorded as such (``{"$": "pickle"}`` and the
 value's ``label``) so that the server and UIs never need to unpickle.
 
+Small values travel inline (``Value.data``). A ``ValueCodec`` with access to the
+blob store writes values above its threshold to a *value blob* instead and
+passes ``Value.blob`` (the sha256 key). A value blob is::
+
+    coflux-value/1\n
+    {"data": N, "segments": [n0, n1, ...]}\n
+    <N bytes: the tagged JSON tree>
+    <n0 bytes of segment 0><n1 bytes of segment 1>...
+
+In the tree of a blob, a binary payload (of ``bytes``, ``bytearray`` or
+``pickle``) may be an integer: the index of a segment holding the raw bytes.
+That is what lets a 200 MB ``bytes`` (or NumPy array, through pickle's
+out-of-band buffers) be written and read without base64 and without copying
+it in memory: segments are written from the value's own buffer and read
+straight into the new value's.
+
 This module is imported by ``import coflux``: it uses the standard library and
 msgspec only.
 """
@@ -26,27 +42,82 @@ import math
 import pickle
 import uuid
 import zoneinfo
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import IO, Any, Protocol
 
 import msgspec
 
 from coflux import protocol
 from coflux.sdk.handles import Asset, Execution
 
-__all__ = ["deserialize", "from_json", "serialize", "to_display"]
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "BinaryWriter",
+    "BlobAccess",
+    "ValueCodec",
+    "deserialize",
+    "from_json",
+    "log_value",
+    "read_value_blob",
+    "serialize",
+    "to_display",
+    "value_blob_as_inline",
+]
+
+DEFAULT_THRESHOLD = 200
+"""Values whose encoding is longer than this many bytes go to the blob store."""
+
+BLOB_MAGIC = b"coflux-value/1\n"
 
 _INT_MIN = -(2**63)
 _INT_MAX = 2**63 - 1
 _json = msgspec.json.Encoder()
 
 
+class BinaryWriter(Protocol):
+    """Where a value blob is written to."""
+
+    def write(self, data: Any, /) -> Any: ...
+
+
+class BlobAccess(Protocol):
+    """How an executor reaches the blob store (``coflux.agent.blobs.BlobClient``)."""
+
+    def store(self, write: Callable[[BinaryWriter], None]) -> tuple[str, int]:
+        """Store what ``write`` writes to the file it is given.
+
+        Returns:
+            The blob's key and size.
+        """
+        ...
+
+    def open(self, key: str) -> IO[bytes]:
+        """A readable, seekable file with the blob's content (close it after use)."""
+        ...
+
+    def upload_file(self, path: str) -> tuple[str, int]:
+        """Store a file's content; returns its key and size."""
+        ...
+
+    def download_to(self, key: str, destination: str) -> None:
+        """Write the blob's content to ``destination`` (replacing what is there)."""
+        ...
+
+
 class _Encoder:
-    """One serialisation pass: collects the handles found inside the value."""
+    """One serialisation pass: collects the handles found inside the value.
+
+    Binary payloads (of bytes, bytearray and pickle) are left in the tree as
+    the objects themselves and listed in ``binaries`` as (holder, key), so the
+    caller can either let msgspec base64 them (inline) or swap them for
+    segment numbers (blob), without ever copying them here.
+    """
 
     def __init__(self) -> None:
         self.executions: list[str] = []
         self.assets: list[str] = []
+        self.binaries: list[tuple[Any, Any]] = []
+        self.binary_size = 0
 
     def encode(self, value: Any) -> Any:
         kind = type(value)
@@ -71,6 +142,15 @@ class _Encoder:
             return simple(self, value)
         return self._encode_other(value)
 
+    def binary(self, holder: Any, key: Any, payload: bytes | bytearray | memoryview) -> None:
+        self.binaries.append((holder, key))
+        self.binary_size += memoryview(payload).nbytes
+
+    def tag_binary(self, name: str, payload: bytes | bytearray) -> dict[str, Any]:
+        tagged = {"$": name, "v": payload}
+        self.binary(tagged, "v", payload)
+        return tagged
+
     def _encode_dict(self, value: dict[Any, Any]) -> Any:
         if all(type(key) is str and key != "$" and _is_utf8(key) for key in value):
             return {key: self.encode(item) for key, item in value.items()}
@@ -82,13 +162,42 @@ class _Encoder:
             return _tag("execution", value.id)
         if isinstance(value, Asset):
             self.assets.append(value.id)
-            return _tag("asset", value.id)
+            tagged = _tag("asset", value.id)
+            info = value.info()
+            if info is not None:
+                tagged["i"] = info
+            return tagged
         kind = type(value)
         # Duck-typed so that serialising never imports pydantic.
         if hasattr(kind, "model_dump") and hasattr(kind, "model_validate"):
             data = value.model_dump(mode="json")
             return {"$": "pydantic", "c": f"{kind.__module__}:{kind.__qualname__}", "v": data}
-        return _encode_pickle(value)
+        return self.pickle(value)
+
+    def pickle(self, value: Any) -> dict[str, Any]:
+        buffers: list[memoryview] = []
+
+        def out_of_band(buffer: pickle.PickleBuffer) -> bool:
+            # Large buffers (NumPy arrays, ...) are kept apart, uncopied.
+            try:
+                buffers.append(buffer.raw())
+            except BufferError:  # not contiguous: let pickle copy it in-band
+                return True
+            return False
+
+        try:
+            data = pickle.dumps(value, protocol=5, buffer_callback=out_of_band)
+        except Exception as e:  # pickling user objects can fail in any way
+            raise TypeError(
+                f"cannot serialise a value of type {_type_name(type(value))}: {e}"
+            ) from e
+        tagged: dict[str, Any] = {"$": "pickle", "t": _type_name(type(value)), "v": data}
+        self.binary(tagged, "v", data)
+        if buffers:
+            tagged["b"] = buffers
+            for index, buffer in enumerate(buffers):
+                self.binary(buffers, index, buffer)
+        return tagged
 
     def encode_datetime(self, value: dt.datetime) -> Any:
         tz = value.tzinfo
@@ -99,12 +208,12 @@ class _Encoder:
             # fold make it exact, even for ambiguous or non-existent wall times.
             data = {"$": "datetime", "v": value.isoformat(), "z": tz.key}
             return _with_fold(data, value.fold)
-        return _encode_pickle(value)
+        return self.pickle(value)
 
     def encode_time(self, value: dt.time) -> Any:
         if value.tzinfo is None or type(value.tzinfo) is dt.timezone:
             return _with_fold(_tag("time", value.isoformat()), value.fold)
-        return _encode_pickle(value)
+        return self.pickle(value)
 
 
 def _with_fold(data: dict[str, Any], fold: int) -> dict[str, Any]:
@@ -118,7 +227,7 @@ def _tag(name: str, payload: Any) -> dict[str, Any]:
     return {"$": name, "v": payload}
 
 
-def _b64(data: bytes) -> str:
+def _b64(data: bytes | bytearray | memoryview) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
@@ -138,20 +247,12 @@ def _type_name(kind: type) -> str:
     return f"{kind.__module__}.{kind.__qualname__}"
 
 
-def _encode_pickle(value: Any) -> dict[str, Any]:
-    try:
-        data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    except Exception as e:  # pickling user objects can fail in any way
-        raise TypeError(f"cannot serialise a value of type {_type_name(type(value))}: {e}") from e
-    return {"$": "pickle", "t": _type_name(type(value)), "v": _b64(data)}
-
-
 _SIMPLE_ENCODERS: dict[type, Callable[[_Encoder, Any], Any]] = {
     tuple: lambda enc, v: _tag("tuple", [enc.encode(i) for i in v]),
     set: lambda enc, v: _tag("set", [enc.encode(i) for i in v]),
     frozenset: lambda enc, v: _tag("frozenset", [enc.encode(i) for i in v]),
-    bytes: lambda enc, v: _tag("bytes", _b64(v)),
-    bytearray: lambda enc, v: _tag("bytearray", _b64(v)),
+    bytes: lambda enc, v: enc.tag_binary("bytes", v),
+    bytearray: lambda enc, v: enc.tag_binary("bytearray", v),
     dt.datetime: _Encoder.encode_datetime,
     dt.date: lambda enc, v: _tag("date", v.isoformat()),
     dt.time: _Encoder.encode_time,
@@ -161,8 +262,37 @@ _SIMPLE_ENCODERS: dict[type, Callable[[_Encoder, Any], Any]] = {
 }
 
 
+def _encode(value: Any) -> tuple[_Encoder, Any]:
+    encoder = _Encoder()
+    try:
+        return encoder, encoder.encode(value)
+    except RecursionError:
+        # A cyclic or very deep structure: pickle copes with both.
+        encoder = _Encoder()
+        return encoder, encoder.pickle(value)
+
+
+def _label(data: Any) -> str | None:
+    return data.get("t") if isinstance(data, dict) and data.get("$") == "pickle" else None
+
+
+def _inline(encoder: _Encoder, data: Any, text: bytes) -> protocol.Value:
+    if encoder.binaries:
+        # Binary payloads become the base64 text msgspec wrote for them, so an
+        # inline value is plain JSON however it travels (msgpack or JSON).
+        data = msgspec.json.decode(text)
+    return protocol.Value(
+        format="json",
+        data=data,
+        size=len(text),
+        label=_label(data),
+        executions=tuple(dict.fromkeys(encoder.executions)),
+        assets=tuple(dict.fromkeys(encoder.assets)),
+    )
+
+
 def serialize(value: Any) -> protocol.Value:
-    """Turn a Python value into a ``protocol.Value``.
+    """Turn a Python value into an inline ``protocol.Value`` (never a blob).
 
     Args:
         value: any Python value; types the tagged JSON tree cannot express are
@@ -175,30 +305,214 @@ def serialize(value: Any) -> protocol.Value:
     Raises:
         TypeError: the value (or part of it) can be neither encoded nor pickled.
     """
-    encoder = _Encoder()
+    encoder, data = _encode(value)
+    return _inline(encoder, data, _json.encode(data))
+
+
+def log_value(value: Any) -> protocol.Value:
+    """Serialise a log entry's value; one that cannot be serialised is logged by ``repr``.
+
+    A log line must never make the code that logs it fail.
+    """
     try:
-        data = encoder.encode(value)
-    except RecursionError:
-        # A cyclic or very deep structure: pickle copes with both.
-        encoder = _Encoder()
-        data = _encode_pickle(value)
-    label = data.get("t") if isinstance(data, dict) and data.get("$") == "pickle" else None
+        return serialize(value)
+    except TypeError:
+        try:
+            text = repr(value)
+        except Exception:  # a broken __repr__
+            text = f"<{_type_name(type(value))}>"
+        return serialize(text)
+
+
+class _Meta(msgspec.Struct, frozen=True):
+    data: int
+    segments: list[int]
+
+
+class ValueCodec:
+    """Serialises values for an execution, using the blob store for large ones.
+
+    Args:
+        blobs: access to the blob store; ``None`` keeps every value inline.
+        threshold: values whose encoding is longer than this many bytes are
+            stored as blobs (and passed by reference).
+    """
+
+    def __init__(self, blobs: BlobAccess | None = None, threshold: int = DEFAULT_THRESHOLD) -> None:
+        self.blobs = blobs
+        self.threshold = threshold
+
+    def dump(self, value: Any) -> protocol.Value:
+        """Like ``serialize``, but a value above the threshold goes to the blob store.
+
+        Raises:
+            TypeError: the value cannot be serialised.
+            OSError: the blob store could not be reached (after retries).
+        """
+        encoder, data = _encode(value)
+        blobs = self.blobs
+        segments: list[bytes | bytearray | memoryview] = []
+        if blobs is None or encoder.binary_size <= self.threshold:
+            text = _json.encode(data)
+            if blobs is None or len(text) <= self.threshold:
+                return _inline(encoder, data, text)
+        else:
+            # Big binary payloads become segments: written as they are, no base64.
+            for holder, key in encoder.binaries:
+                segments.append(holder[key])
+                holder[key] = len(segments) - 1
+            text = _json.encode(data)
+
+        def write(file: BinaryWriter) -> None:
+            file.write(BLOB_MAGIC)
+            sizes = [memoryview(s).nbytes for s in segments]
+            file.write(_json.encode(_Meta(len(text), sizes)) + b"\n")
+            file.write(text)
+            for segment in segments:
+                file.write(segment)
+
+        key, size = blobs.store(write)
+        return protocol.Value(
+            format="json",
+            blob=key,
+            size=size,
+            label=_label(data),
+            executions=tuple(dict.fromkeys(encoder.executions)),
+            assets=tuple(dict.fromkeys(encoder.assets)),
+        )
+
+    def load(
+        self, value: protocol.Value, *, resolve_execution: Callable[[str], Any] | None = None
+    ) -> Any:
+        """Like ``deserialize``, fetching a blob value (through the agent's cache).
+
+        Raises:
+            ValueError: a blob value with no blob store to read it from, or a
+                malformed value.
+            OSError: the blob store could not be reached (after retries).
+        """
+        if value.blob is None or value.data is not None:
+            return deserialize(value, resolve_execution=resolve_execution)
+        if self.blobs is None:
+            raise ValueError(f"value {value.blob} is in the blob store, which is not configured")
+        with self.blobs.open(value.blob) as file:
+            return read_value_blob(file, resolve_execution=resolve_execution)
+
+
+class _Segments:
+    """Reads the segments of a value blob on demand, each straight into its value."""
+
+    def __init__(self, file: IO[bytes], sizes: list[int]) -> None:
+        self._file = file
+        self._sizes = sizes
+        self._offsets: list[int] = []
+        offset = file.tell()
+        for size in sizes:
+            self._offsets.append(offset)
+            offset += size
+
+    def read(self, index: int, mutable: bool) -> bytes | bytearray:
+        if not 0 <= index < len(self._sizes):
+            raise ValueError(f"value blob has no segment {index}")
+        size = self._sizes[index]
+        self._file.seek(self._offsets[index])
+        data: bytes | bytearray
+        if mutable:
+            data = bytearray(size)
+            got = self._file.readinto(data)  # type: ignore[attr-defined]
+        else:
+            data = self._file.read(size)
+            got = len(data)
+        if got != size:
+            raise ValueError("value blob is truncated")
+        return data
+
+
+def _open_value_blob(file: IO[bytes]) -> tuple[Any, _Segments]:
+    if file.read(len(BLOB_MAGIC)) != BLOB_MAGIC:
+        raise ValueError("not a Coflux value blob")
+    try:
+        meta = msgspec.json.decode(file.readline(), type=_Meta)
+        text = file.read(meta.data)
+        if len(text) != meta.data:
+            raise ValueError("value blob is truncated")
+        data = msgspec.json.decode(text)
+    except msgspec.DecodeError as e:
+        raise ValueError(f"malformed value blob: {e}") from None
+    del text
+    return data, _Segments(file, meta.segments)
+
+
+def read_value_blob(
+    file: IO[bytes], *, resolve_execution: Callable[[str], Any] | None = None
+) -> Any:
+    """Decode a value blob (see the module docstring) from a seekable file.
+
+    Raises:
+        ValueError: the file is not a well-formed value blob.
+    """
+    data, segments = _open_value_blob(file)
+    return _Decoder(resolve_execution, segments.read).decode(data)
+
+
+def value_blob_as_inline(value: protocol.Value, file: IO[bytes]) -> protocol.Value:
+    """The inline equivalent of a blob value (for display: the CLI, never executors).
+
+    Raises:
+        ValueError: the file is not a well-formed value blob.
+    """
+    data, segments = _open_value_blob(file)
+    for holder, key in _segment_references(data):
+        holder[key] = _b64(segments.read(holder[key], mutable=False))
     return protocol.Value(
         format="json",
         data=data,
-        size=len(_json.encode(data)),
-        label=label,
-        executions=tuple(dict.fromkeys(encoder.executions)),
-        assets=tuple(dict.fromkeys(encoder.assets)),
+        size=value.size,
+        label=value.label,
+        executions=value.executions,
+        assets=value.assets,
     )
+
+
+def _segment_references(data: Any) -> Iterator[tuple[Any, Any]]:
+    """Where a value blob's tree refers to segments, as (holder, key)."""
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if type(item) is list:
+            stack.extend(item)
+        elif type(item) is dict:
+            tag = item.get("$")
+            if tag is None:
+                stack.extend(item.values())
+            elif tag in _BINARY_TAGS:
+                if type(item.get("v")) is int:
+                    yield item, "v"
+                buffers = item.get("b") or []
+                yield from ((buffers, i) for i, b in enumerate(buffers) if type(b) is int)
+            elif tag in _CONTAINER_TAGS:
+                stack.append(item.get("v"))
+
+
+_CONTAINER_TAGS = frozenset({"tuple", "set", "frozenset", "dict"})
+_BINARY_TAGS = frozenset({"bytes", "bytearray", "pickle"})
 
 
 # --- decoding -----------------------------------------------------------------
 
 
+SegmentReader = Callable[[int, bool], bytes | bytearray]
+"""Reads segment N of a value blob, as a bytearray when the flag is set."""
+
+
 class _Decoder:
-    def __init__(self, resolve_execution: Callable[[str], Any] | None) -> None:
+    def __init__(
+        self,
+        resolve_execution: Callable[[str], Any] | None,
+        segment: SegmentReader | None = None,
+    ) -> None:
         self.resolve_execution = resolve_execution
+        self.segment = segment
 
     def decode(self, data: Any) -> Any:
         if type(data) is list:
@@ -213,10 +527,24 @@ class _Decoder:
             raise ValueError(f"unknown value tag {tag!r}")
         return decoder(self, data)
 
+    def binary(self, payload: Any, mutable: bool = False) -> bytes | bytearray:
+        """A binary payload: base64 text inline, or a segment number in a blob."""
+        if type(payload) is int:
+            if self.segment is None:
+                raise ValueError("a segment reference outside a value blob")
+            return self.segment(payload, mutable)
+        data = _unb64(payload)
+        return bytearray(data) if mutable else data
+
     def decode_execution(self, data: dict[str, Any]) -> Any:
         if self.resolve_execution is not None:
             return self.resolve_execution(data["v"])
         return Execution(data["v"])
+
+    def decode_pickle(self, data: dict[str, Any]) -> Any:
+        # Out-of-band buffers come back writable (bytearray), as NumPy expects.
+        buffers = [self.binary(b, mutable=True) for b in data.get("b", ())]
+        return pickle.loads(self.binary(data["v"]), buffers=buffers)
 
 
 def _decode_datetime(data: dict[str, Any]) -> dt.datetime:
@@ -249,8 +577,8 @@ _TAG_DECODERS: dict[str, Callable[[_Decoder, dict[str, Any]], Any]] = {
     "tuple": lambda dec, d: tuple(dec.decode(i) for i in d["v"]),
     "set": lambda dec, d: {dec.decode(i) for i in d["v"]},
     "frozenset": lambda dec, d: frozenset(dec.decode(i) for i in d["v"]),
-    "bytes": lambda dec, d: _unb64(d["v"]),
-    "bytearray": lambda dec, d: bytearray(_unb64(d["v"])),
+    "bytes": lambda dec, d: dec.binary(d["v"]),
+    "bytearray": lambda dec, d: dec.binary(d["v"], mutable=True),
     "datetime": lambda dec, d: _decode_datetime(d),
     "date": lambda dec, d: dt.date.fromisoformat(d["v"]),
     "time": lambda dec, d: dt.time.fromisoformat(d["v"]).replace(fold=d.get("f", 0)),
@@ -259,8 +587,8 @@ _TAG_DECODERS: dict[str, Callable[[_Decoder, dict[str, Any]], Any]] = {
     "uuid": lambda dec, d: uuid.UUID(d["v"]),
     "pydantic": lambda dec, d: _decode_pydantic(d),
     "execution": _Decoder.decode_execution,
-    "asset": lambda dec, d: Asset(d["v"]),
-    "pickle": lambda dec, d: pickle.loads(_unb64(d["v"])),
+    "asset": lambda dec, d: Asset.from_info(d["v"], d.get("i")),
+    "pickle": _Decoder.decode_pickle,
 }
 
 

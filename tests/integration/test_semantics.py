@@ -119,3 +119,152 @@ def test_rerunning_the_workflow_step_reruns_the_run(cluster: Cluster) -> None:
     result = cluster.cli("runs", "result", run_id, "--wait")
     assert json.loads(result.stdout) == "v1:6"
     assert [e["attempt"] for e in executions(cluster, run_id, "pipeline")] == [1, 2]
+
+
+def count(path: Path) -> int:
+    return int(path.read_text()) if path.exists() else 0
+
+
+def test_cache_hits_come_from_the_environment_or_its_bases_only(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    for name, base in (("dev", "production"), ("other", None)):
+        args = ["environments", "create", name] + (["--base", base] if base else [])
+        assert cluster.cli(*args).returncode == 0
+    for environment in ("production", "dev", "other"):
+        cluster.start_agent(SEMANTICS, environment=environment)
+    counter = tmp_path / "counter"
+    args = ["submit", "semantics", "uses_cache", json.dumps(str(counter)), "3", "--wait"]
+    assert json.loads(cluster.cli(*args).stdout) == 9
+    assert count(counter) == 1
+    dev = cluster.cli(*args, env=cluster.env(COFLUX_ENVIRONMENT="dev"))
+    assert json.loads(dev.stdout) == 9, dev.stderr
+    assert count(counter) == 1  # inherited from production: not executed again
+    other = cluster.cli(*args, env=cluster.env(COFLUX_ENVIRONMENT="other"))
+    assert json.loads(other.stdout) == 9
+    assert count(counter) == 2  # unrelated environment: executed again
+    # The hit is recorded as a cached step pointing at the cached result.
+    dev_run = json.loads(
+        cluster.cli("runs", "list", "--json", env=cluster.env(COFLUX_ENVIRONMENT="dev")).stdout
+    )[0]["id"]
+    assert [e["state"] for e in executions(cluster, dev_run, "expensive")] == ["cached"]
+
+
+def test_rerunning_a_cached_step_forces_execution_and_later_hits_use_it(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    cluster.start_agent(SEMANTICS)
+    counter = tmp_path / "counter"
+    args = ["submit", "semantics", "uses_cache", json.dumps(str(counter)), "4", "--wait"]
+    cluster.cli(*args)
+    cluster.cli(*args)
+    assert count(counter) == 1
+    run_id = json.loads(cluster.cli("runs", "list", "--json").stdout)[0]["id"]
+    assert cluster.cli("runs", "rerun", f"{run_id}:2").returncode == 0
+    eventually(lambda: count(counter) == 2, 20)
+    cluster.cli(*args)
+    assert count(counter) == 2
+    latest = json.loads(cluster.cli("runs", "list", "--json").stdout)[0]["id"]
+    (hit,) = [s for s in inspect(cluster, latest)["steps"] if s["target"] == "expensive"]
+    assert hit["executions"][0]["state"] == "cached"
+
+
+def test_memoised_equal_calls_in_a_run_execute_once(cluster: Cluster, tmp_path: Path) -> None:
+    cluster.start_agent(SEMANTICS)
+    counter = tmp_path / "counter"
+    done = cluster.cli("submit", "semantics", "memo_twice", json.dumps(str(counter)), "--wait")
+    assert json.loads(done.stdout) == [101, 101, 102]
+    assert count(counter) == 2
+    run_id = json.loads(cluster.cli("runs", "list", "--json").stdout)[0]["id"]
+    assert len(inspect(cluster, run_id)["steps"]) == 3  # the workflow and two distinct calls
+
+
+def test_five_deferred_calls_execute_once(cluster: Cluster, tmp_path: Path) -> None:
+    cluster.start_agent(SEMANTICS)
+    counter = tmp_path / "counter"
+    done = cluster.cli("submit", "semantics", "defer_five", json.dumps(str(counter)), "--wait")
+    assert json.loads(done.stdout) == ["ran"] * 5
+    assert count(counter) == 1
+    run_id = json.loads(cluster.cli("runs", "list", "--json").stdout)[0]["id"]
+    states = [e["state"] for e in executions(cluster, run_id, "debounced")]
+    assert states == ["deferred"] * 4 + ["succeeded"]
+
+
+def test_a_killed_agent_s_task_is_retried_on_another_agent(cluster: Cluster) -> None:
+    first = cluster.start_agent(SEMANTICS)
+    run_id = cluster.cli("submit", "semantics", "survives_agent_loss", "1").stdout.strip()
+    eventually(
+        lambda: (
+            [e["state"] for e in executions(cluster, run_id, "long_with_retry")] == ["assigned"]
+        ),
+        20,
+    )
+    # The task allows one retry: once the first agent is silent past the session
+    # timeout, its execution is abandoned and retried on the second agent.
+    cluster.start_agent(SEMANTICS)
+    first.kill9()
+    eventually(
+        lambda: (
+            [e["state"] for e in executions(cluster, run_id, "long_with_retry")]
+            == ["abandoned", "succeeded"]
+        ),
+        30,
+    )
+
+
+def test_stubs_call_targets_hosted_by_another_agent(cluster: Cluster) -> None:
+    cluster.start_agent(REPOS / "uses_stubs.py")
+    cluster.start_agent(REPOS / "remote_tasks.py")
+    done = cluster.cli("submit", "uses_stubs", "calls_stubs", '"t"', "--wait")
+    assert done.returncode == 0, done.stderr
+    caller_pid, where, tripled = json.loads(done.stdout)
+    tag, _, remote_pid = where.partition("@")
+    assert tag == "t" and int(remote_pid) != caller_pid
+    assert tripled == 6
+
+
+def test_suspend_ends_the_execution_and_runs_it_again_later(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    cluster.start_agent(SEMANTICS)
+    marker = json.dumps(str(tmp_path / "marker"))
+    done = cluster.cli("submit", "semantics", "suspends_once", marker, "--wait")
+    assert json.loads(done.stdout) == "resumed", done.stderr
+    run_id = json.loads(cluster.cli("runs", "list", "--json").stdout)[0]["id"]
+    attempts = executions(cluster, run_id, "suspends_once")
+    assert [e["state"] for e in attempts] == ["suspended", "succeeded"]
+    # Due 0.2 s after cf.suspend was called, a moment before the suspension was recorded.
+    assert attempts[1]["assigned_at"] - attempts[0]["completed_at"] >= 0.1
+
+
+def test_suspense_suspends_a_long_wait_and_memoised_calls_do_not_run_again(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    cluster.start_agent(SEMANTICS)
+    counter = tmp_path / "counter"
+    done = cluster.cli(
+        "submit", "semantics", "suspense_waits", json.dumps(str(counter)), "1", "--wait"
+    )
+    assert done.returncode == 0, done.stderr
+    run_id = json.loads(cluster.cli("runs", "list", "--json").stdout)[0]["id"]
+    states = [e["state"] for e in executions(cluster, run_id, "suspense_waits")]
+    assert states[0] == "suspended" and states[-1] == "succeeded"
+    assert count(counter) == 1  # the memoised call was reused by the second attempt
+    assert len(executions(cluster, run_id, "slow_once")) == 1  # so was the awaited one
+
+
+def test_requires_routes_to_an_agent_that_provides_the_tags(cluster: Cluster) -> None:
+    cluster.start_agent(SEMANTICS, args=["--concurrency", "4"])
+    run_id = cluster.cli("submit", "semantics", "needs_gpu").stdout.strip()
+    eventually(
+        lambda: [e["state"] for e in executions(cluster, run_id, "on_gpu")] == ["queued"], 20
+    )
+    # No agent provides a GPU: the step waits, queued.
+    assert cluster.cli("runs", "result", run_id).stdout == ""
+    cluster.start_agent(SEMANTICS, args=["--provides", "gpu=H100"])
+    done = cluster.cli("runs", "result", run_id, "--wait")
+    assert done.returncode == 0, done.stderr
+    (execution,) = executions(cluster, run_id, "on_gpu")
+    agents = cluster.api("GET", "/api/projects/test/environments/production/agents").json()
+    gpu_session = next(a["session_id"] for a in agents if a["provides"])
+    assert execution["session_id"] == gpu_session

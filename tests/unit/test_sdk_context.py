@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextvars
 import pickle
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -243,12 +244,17 @@ def test_logs_carry_the_template_and_serialised_values(
     assert {k: deserialize(v) for k, v in entry.values.items()} == {"n": 3, "who": ("a", "b")}
 
 
-def test_features_to_come_raise_inside_an_execution(run_in: Callable[[FakeChannel], Any]) -> None:
+def test_suspend_raises_a_suspension_due_later(run_in: Callable[[FakeChannel], Any]) -> None:
     run_in(FakeChannel(server({})))
-    with pytest.raises(NotImplementedError, match="arrives with suspension"):
+    before = time.time()
+    with pytest.raises(context.Suspension) as raised:
         cf.suspend(10)
-    with pytest.raises(NotImplementedError, match="arrives with assets"):
-        cf.persist_asset("out.txt", match="*.csv")
+    assert (
+        raised.value.due_at is not None and before + 10 <= raised.value.due_at <= time.time() + 10
+    )
+    with pytest.raises(context.Suspension) as raised:
+        cf.suspend()
+    assert raised.value.due_at is None and raised.value.waiting_for == ()
 
 
 def test_the_context_is_per_thread_unless_copied(run_in: Callable[[FakeChannel], Any]) -> None:

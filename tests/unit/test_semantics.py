@@ -301,3 +301,189 @@ def test_rerun_of_a_running_step_or_in_a_paused_environment_is_refused() -> None
     h.complete(session, "r1:2:1")
     h.apply(ev.SetEnvironmentStatus("production", EnvironmentStatus.PAUSED))
     h.refused(ev.RerunStep("r1:2", None, record(h, "r1:2", "r1:2:1", 1)), Conflict)
+
+
+# --- caching ------------------------------------------------------------------------
+
+CACHE = P.CacheOptions()
+
+
+def cached_call(
+    h: Harness, session: str, parent: str, index: int, arg: object = "x", **extra: object
+) -> list:  # type: ignore[type-arg]
+    submit = P.Submit(
+        request_id=index + 100, parent_execution_id=parent, call_index=index,
+        repository="hello", target="shout", type="task", arguments=(value(arg),),
+        options=P.TargetOptions(cache=extra.pop("cache", CACHE), **extra),  # type: ignore[arg-type]
+    )  # fmt: skip
+    return h.apply(ev.ScheduleStep(session, submit))
+
+
+def test_a_cache_miss_asks_the_store_and_changes_nothing() -> None:
+    h = Harness()
+    h.setup()
+    session, _ = h.connect()
+    h.submit("r1")
+    submit = P.Submit(
+        request_id=1, parent_execution_id="r1:1:1", call_index=0, repository="hello",
+        target="shout", type="task", arguments=(value("x"),), options=P.TargetOptions(cache=CACHE),
+    )  # fmt: skip
+    error = h.refused(ev.ScheduleStep(session, submit), ev.LookupRequired)
+    assert isinstance(error, ev.LookupRequired) and error.memo is None
+    assert error.cache is not None and error.cache[1] == ("id-production",)
+    effects = h.apply(ev.ScheduleStep(session, submit, lookups=ev.Lookups()))
+    assert ("r1:2:1", S.ASSIGNED) in states(effects)
+
+
+def test_concurrent_equal_calls_share_one_execution() -> None:
+    h = Harness()
+    h.setup()
+    session, _ = h.connect()
+    h.submit("r1")
+    h.apply(ev.ScheduleStep(session, P.Submit(
+        request_id=1, parent_execution_id="r1:1:1", call_index=0, repository="hello",
+        target="shout", type="task", arguments=(value("x"),), options=P.TargetOptions(cache=CACHE),
+    ), lookups=ev.Lookups()))  # fmt: skip
+    effects = cached_call(h, session, "r1:1:1", 1)  # found in memory: no look-up needed
+    assert states(effects) == [("r1:3:1", S.QUEUED), ("r1:3:1", S.CACHED)]
+    h.apply(
+        ev.RequestResult(
+            session, P.GetResult(request_id=5, execution_id="r1:3:1", from_execution_id="r1:1:1")
+        )
+    )
+    effects = h.complete(session, "r1:2:1", "LOUD")
+    outcome = P.Succeeded(value("LOUD"))
+    assert messages(effects, P.ResultReady) == [P.ResultReady(5, "r1:2:1", outcome)]
+    assert OutcomeRecorded("r1:3:1", "r1", outcome, h.now) in effects
+
+
+def test_a_cache_hit_from_the_store_is_cached_at_once() -> None:
+    h = Harness()
+    h.setup()
+    session, _ = h.connect()
+    h.submit("r1")
+    outcome = P.Succeeded(value("old"))
+    submit = P.Submit(
+        request_id=1, parent_execution_id="r1:1:1", call_index=0, repository="hello",
+        target="shout", type="task", arguments=(value("x"),), options=P.TargetOptions(cache=CACHE),
+    )  # fmt: skip
+    lookups = ev.Lookups(cache=ev.CacheHit("r0:2:1", outcome))
+    effects = h.apply(ev.ScheduleStep(session, submit, lookups=lookups))
+    assert states(effects) == [("r1:2:1", S.QUEUED), ("r1:2:1", S.CACHED)]
+    effects = h.apply(
+        ev.RequestResult(
+            session, P.GetResult(request_id=5, execution_id="r1:2:1", from_execution_id="r1:1:1")
+        )
+    )
+    assert messages(effects, P.ResultReady)[0].outcome == outcome
+
+
+def test_a_failed_execution_is_not_a_cache_hit() -> None:
+    h = Harness()
+    h.setup()
+    session, _ = h.connect(concurrency=10)
+    h.submit("r1")
+    h.apply(ev.ScheduleStep(session, P.Submit(
+        request_id=1, parent_execution_id="r1:1:1", call_index=0, repository="hello",
+        target="shout", type="task", arguments=(value("x"),), options=P.TargetOptions(cache=CACHE),
+    ), lookups=ev.Lookups()))  # fmt: skip
+    fail(h, session, "r1:2:1")
+    h.refused(ev.ScheduleStep(session, P.Submit(
+        request_id=2, parent_execution_id="r1:1:1", call_index=1, repository="hello",
+        target="shout", type="task", arguments=(value("x"),), options=P.TargetOptions(cache=CACHE),
+    )), ev.LookupRequired)  # fmt: skip
+
+
+# --- memo ---------------------------------------------------------------------------
+
+
+def test_an_equal_memoised_call_reuses_the_execution_without_a_new_step() -> None:
+    h = Harness()
+    h.setup()
+    session, _ = h.connect()
+    h.submit("r1")
+    first = P.Submit(
+        request_id=1, parent_execution_id="r1:1:1", call_index=0, repository="hello",
+        target="shout", type="task", arguments=(value("x"),), options=P.TargetOptions(memo=(0,)),
+    )  # fmt: skip
+    h.apply(ev.ScheduleStep(session, first, lookups=ev.Lookups()))
+    second = P.Submit(
+        request_id=2, parent_execution_id="r1:1:1", call_index=1, repository="hello",
+        target="shout", type="task", arguments=(value("x"),), options=P.TargetOptions(memo=(0,)),
+    )  # fmt: skip
+    effects = h.apply(ev.ScheduleStep(session, second))
+    assert messages(effects, P.Submitted) == [P.Submitted(2, "r1:2:1")]
+    assert not [e for e in effects if isinstance(e, ExecutionCreated)]
+    assert h.state.runs["r1"].step_count == 2
+
+
+def test_a_memo_hit_found_in_the_store_is_reused() -> None:
+    h = Harness()
+    h.setup()
+    session, _ = h.connect()
+    h.submit("r1")
+    submit = P.Submit(
+        request_id=1, parent_execution_id="r1:1:1", call_index=0, repository="hello",
+        target="shout", type="task", arguments=(value("x"),), options=P.TargetOptions(memo=(0,)),
+    )  # fmt: skip
+    error = h.refused(ev.ScheduleStep(session, submit), ev.LookupRequired)
+    assert isinstance(error, ev.LookupRequired) and error.memo is not None and error.memo[0] == "r1"
+    effects = h.apply(ev.ScheduleStep(session, submit, lookups=ev.Lookups(memo="r1:7:1")))
+    assert messages(effects, P.Submitted) == [P.Submitted(1, "r1:7:1")]
+
+
+# --- defer --------------------------------------------------------------------------
+
+
+def test_a_newer_deferrable_call_replaces_a_queued_one_and_takes_its_waiters() -> None:
+    h = Harness()
+    h.setup()
+    session, _ = h.connect(concurrency=1)  # the workflow takes the only slot
+    h.submit("r1")
+    ids = []
+    for index in range(3):
+        call(h, session, "r1:1:1", index, defer=P.DeferOptions(), delay=10)
+        ids.append(f"r1:{index + 2}:1")
+        h.apply(ev.AwaitOutcome(index, ids[-1]))
+    assert [h.state.executions[i].state for i in ids] == [S.DEFERRED, S.DEFERRED, S.QUEUED]
+    h.complete(session, "r1:1:1")
+    h.now += 10
+    effects = h.apply(ev.Tick())
+    assert ("r1:4:1", S.ASSIGNED) in states(effects)
+    effects = h.complete(session, "r1:4:1", "once")
+    outcome = P.Succeeded(value("once"))
+    assert sorted(e.token for e in effects if isinstance(e, Resolve)) == [0, 1, 2]
+    recorded = {e.execution_id for e in effects if isinstance(e, OutcomeRecorded)}
+    assert recorded == set(ids)
+    assert all(e.outcome == outcome for e in effects if isinstance(e, Resolve))
+    assert h.state.runs == {}
+
+
+# --- suspension ---------------------------------------------------------------------
+
+
+def test_a_suspended_execution_is_run_again_when_due_and_keeps_its_waiters() -> None:
+    h = Harness()
+    h.setup()
+    session, _ = h.connect()
+    h.submit("r1")
+    h.apply(ev.AwaitOutcome(1, "r1:1:1"))
+    effects = h.apply(ev.CompleteExecution(session, "r1:1:1", P.Suspended(due_at=h.now + 30)))
+    assert states(effects) == [("r1:1:1", S.SUSPENDED), ("r1:1:2", S.QUEUED)]
+    assert messages(effects, P.Ack) == [P.Ack(("r1:1:1",))]
+    h.now += 30
+    assert ("r1:1:2", S.ASSIGNED) in states(h.apply(ev.Tick()))
+    effects = h.complete(session, "r1:1:2", "resumed")
+    assert Resolve(1, "r1:1:2", P.Succeeded(value("resumed"))) in effects
+
+
+def test_suspense_resumes_once_the_awaited_result_exists() -> None:
+    h = Harness()
+    h.setup()
+    session, _ = h.connect()
+    h.submit("r1")
+    call(h, session, "r1:1:1", 0)
+    effects = h.apply(ev.CompleteExecution(session, "r1:1:1", P.Suspended(waiting_for=("r1:2:1",))))
+    assert ("r1:1:2", S.QUEUED) in states(effects) and ("r1:1:2", S.ASSIGNED) not in states(effects)
+    effects = h.complete(session, "r1:2:1")
+    assert ("r1:1:2", S.ASSIGNED) in states(effects)

@@ -2,23 +2,36 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import enum
+import hashlib
+import io
 import json
 import math
+import pickle
 import uuid
 import zoneinfo
 from decimal import Decimal
 from typing import Any
 
 import msgspec
+import pydantic
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from coflux import protocol
 from coflux.sdk.handles import Asset, Execution
-from coflux.serialization import deserialize, from_json, serialize, to_display
+from coflux.serialization import (
+    ValueCodec,
+    deserialize,
+    from_json,
+    log_value,
+    serialize,
+    to_display,
+    value_blob_as_inline,
+)
 
 
 class Point:
@@ -86,6 +99,10 @@ def _same_members(a: set[Any] | frozenset[Any], b: set[Any] | frozenset[Any]) ->
             return False
         remaining.pop(match)
     return not remaining
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
 
 
 def round_trip(value: Any) -> Any:
@@ -333,3 +350,207 @@ def test_from_json_rejects_non_json() -> None:
 def test_unknown_tags_are_rejected() -> None:
     with pytest.raises(ValueError, match="unknown value tag"):
         deserialize(protocol.Value(format="json", data={"$": "mystery", "v": 1}))
+
+
+# --- values through the blob store (ValueCodec) -------------------------------------
+
+
+class MemoryBlobs:
+    """An in-memory ``BlobAccess``: what an executor's blob client does, minus HTTP."""
+
+    def __init__(self) -> None:
+        self.blobs: dict[str, bytes] = {}
+
+    def store(self, write: Any) -> tuple[str, int]:
+        buffer = io.BytesIO()
+        write(buffer)
+        content = buffer.getvalue()
+        key = hashlib.sha256(content).hexdigest()
+        self.blobs[key] = content
+        return key, len(content)
+
+    def open(self, key: str) -> io.BytesIO:
+        return io.BytesIO(self.blobs[key])
+
+    def upload_file(self, path: str) -> tuple[str, int]:
+        raise NotImplementedError
+
+    def download_to(self, key: str, destination: str) -> None:
+        raise NotImplementedError
+
+
+def blob_round_trip(value: Any, threshold: int = 0) -> Any:
+    codec = ValueCodec(MemoryBlobs(), threshold)
+    encoded = codec.dump(value)
+    wired = msgspec.json.decode(msgspec.json.encode(encoded), type=protocol.Value)
+    return codec.load(wired)
+
+
+@settings(deadline=None)  # timing varies with the machine's load, not the code
+@given(values)
+def test_values_round_trip_through_blobs(value: Any) -> None:
+    assert same(blob_round_trip(value), value)
+
+
+@settings(deadline=None)  # timing varies with the machine's load, not the code
+@given(values, st.integers(min_value=0, max_value=400))
+def test_values_round_trip_at_any_threshold(value: Any, threshold: int) -> None:
+    codec = ValueCodec(MemoryBlobs(), threshold)
+    encoded = codec.dump(value)
+    inline = serialize(value)
+    if inline.size <= threshold:
+        assert encoded == inline  # small values stay inline, exactly as serialize makes them
+    else:
+        assert encoded.blob is not None and encoded.data is None
+        assert (encoded.executions, encoded.assets) == (inline.executions, inline.assets)
+    assert same(codec.load(encoded), value)
+
+
+@settings(deadline=None)  # timing varies with the machine's load, not the code
+@given(values)
+def test_blob_values_display_like_inline_ones(value: Any) -> None:
+    blobs = MemoryBlobs()
+    encoded = ValueCodec(blobs, 0).dump(value)
+    assert encoded.blob is not None
+    inline = value_blob_as_inline(encoded, blobs.open(encoded.blob))
+    assert to_display(inline) == to_display(serialize(value))
+
+
+def test_the_default_threshold_is_200_bytes() -> None:
+    codec = ValueCodec(MemoryBlobs())
+    assert codec.dump("x" * 190).data == "x" * 190
+    big = codec.dump("x" * 300)
+    assert big.blob is not None and big.size > 300
+
+
+def test_without_a_blob_store_everything_is_inline() -> None:
+    encoded = ValueCodec().dump(b"x" * 10_000)
+    assert encoded.blob is None and encoded.data == {"$": "bytes", "v": _b64(b"x" * 10_000)}
+    with pytest.raises(ValueError, match="not configured"):
+        ValueCodec().load(protocol.Value(format="json", blob="ab" * 32, size=9))
+
+
+def test_large_binary_payloads_are_raw_segments_not_base64() -> None:
+    blobs = MemoryBlobs()
+    data = bytes(range(256)) * 4096  # 1 MiB
+    encoded = ValueCodec(blobs).dump({"payload": data, "n": 1})
+    content = blobs.blobs[encoded.blob or ""]
+    assert len(content) < len(data) + 200  # no base64 inflation
+    assert content.startswith(b"coflux-value/1\n")
+    assert data in content
+    back = ValueCodec(blobs).load(encoded)
+    assert back == {"payload": data, "n": 1} and type(back["payload"]) is bytes
+
+
+def test_bytearray_segments_come_back_writable() -> None:
+    back = blob_round_trip(bytearray(b"abc" * 100))
+    assert type(back) is bytearray
+    back[0] = ord("z")
+
+
+class Matrix:
+    """Pickles its buffer out of band (protocol 5), like a NumPy array."""
+
+    def __init__(self, data: bytearray) -> None:
+        self.data = data
+
+    def __reduce_ex__(self, protocol: int) -> Any:
+        return (Matrix, (pickle.PickleBuffer(self.data),))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Matrix) and bytes(other.data) == bytes(self.data)
+
+
+def test_pickle_out_of_band_buffers_become_segments() -> None:
+    blobs = MemoryBlobs()
+    matrix = Matrix(bytearray(b"\x01\x02" * 50_000))
+    encoded = ValueCodec(blobs).dump([matrix])
+    assert encoded.label is None  # a list holding a pickled value
+    content = blobs.blobs[encoded.blob or ""]
+    assert bytes(matrix.data) in content
+    back = ValueCodec(blobs).load(encoded)
+    assert back == [matrix]
+    # Inline, the buffer travels in-band as base64 and comes back the same.
+    assert round_trip(matrix) == matrix
+
+
+def test_a_truncated_or_foreign_blob_is_refused() -> None:
+    blobs = MemoryBlobs()
+    encoded = ValueCodec(blobs).dump(b"x" * 1000)
+    key = encoded.blob or ""
+    blobs.blobs[key] = blobs.blobs[key][:-10]
+    with pytest.raises(ValueError, match="truncated"):
+        ValueCodec(blobs).load(encoded)
+    blobs.blobs[key] = b"something else"
+    with pytest.raises(ValueError, match="not a Coflux value blob"):
+        ValueCodec(blobs).load(encoded)
+
+
+def test_asset_handles_carry_their_description() -> None:
+    asset = Asset("a1", kind="file", path="out/r.csv", size=3, file_count=1, metadata={"$": "x"})
+    encoded = serialize({"asset": asset})
+    assert encoded.assets == ("a1",)
+    back = deserialize(encoded)["asset"]
+    assert back == asset
+    assert (back.kind, back.path, back.size, back.file_count, back.metadata) == (
+        "file", "out/r.csv", 3, 1, {"$": "x"}
+    )  # fmt: skip
+    assert to_display(encoded) == {"asset": "<asset a1>"}
+    assert pickle.loads(pickle.dumps(asset)).path == "out/r.csv"
+
+
+def test_log_values_never_fail() -> None:
+    class Unpicklable:
+        def __reduce__(self) -> Any:
+            raise TypeError("no")
+
+        def __repr__(self) -> str:
+            return "<unpicklable>"
+
+    assert deserialize(log_value(Unpicklable())) == "<unpicklable>"
+    assert deserialize(log_value({1, 2})) == {1, 2}
+
+
+# --- Pydantic (the real thing) --------------------------------------------------------
+
+
+class Address(pydantic.BaseModel):
+    city: str
+    zip: str | None = None
+
+
+class Person(pydantic.BaseModel):
+    name: str
+    born: dt.date
+    tags: set[str] = set()
+    address: Address | None = None
+    score: Decimal = Decimal("0")
+
+
+people = st.builds(
+    Person,
+    name=st.text(max_size=10),
+    born=st.dates(),
+    tags=st.sets(st.text(max_size=5), max_size=3),
+    address=st.none() | st.builds(Address, city=st.text(max_size=5)),
+    score=st.decimals(allow_nan=False, allow_infinity=False, places=3),
+)
+
+
+@settings(deadline=None)  # timing varies with the machine's load, not the code
+@given(st.lists(people, max_size=3))
+def test_pydantic_models_round_trip_by_class_path(value: list[Person]) -> None:
+    back = round_trip(value)
+    assert back == value
+    assert all(type(p) is Person and type(p.born) is dt.date for p in back)
+    assert blob_round_trip(value) == value
+
+
+def test_pydantic_models_are_validated_on_load() -> None:
+    encoded = serialize(Person(name="Ada", born=dt.date(1815, 12, 10)))
+    assert encoded.data["c"] == f"{__name__}:Person"
+    tampered = msgspec.structs.replace(
+        encoded, data={**encoded.data, "v": {**encoded.data["v"], "born": "not a date"}}
+    )
+    with pytest.raises(pydantic.ValidationError):
+        deserialize(tampered)

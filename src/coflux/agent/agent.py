@@ -12,14 +12,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import shutil
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 
 from coflux import protocol
+from coflux.agent.blobs import BlobSettings
 from coflux.agent.connection import Connection, ConnectionRejected, Targets, format_targets
 from coflux.agent.pool import Pool
 from coflux.agent.settings import AgentSettings
 from coflux.agent.watcher import watch
-from coflux.client import Client, ServerUnavailable
+from coflux.client import Client, ServerUnavailable, base_url
 
 logger = logging.getLogger(__name__)
 
@@ -64,11 +68,23 @@ class _Agent:
         self.stop = stop
         self.kill = kill
         self.connection = Connection(settings)
+        # Executors move large values and asset files to and from the server's
+        # blob store themselves, sharing one cache on disk.
+        self.blob_dir = Path(settings.blob_cache_dir or tempfile.mkdtemp(prefix="coflux-blobs-"))
+        self.own_blob_dir = settings.blob_cache_dir is None
+        blobs = BlobSettings(
+            url=base_url(settings.host),
+            token=settings.token,
+            cache_dir=self.blob_dir,
+            cache_size=settings.blob_cache_size,
+            threshold=settings.blob_threshold,
+        )
         self.pool = Pool(
             list(settings.repositories),
             concurrency=settings.concurrency,
             isolate=settings.isolate,
             send=self.connection.send,
+            blobs=blobs,
         )
         self.pool_stopped = False
 
@@ -86,6 +102,10 @@ class _Agent:
         targets = targets_of(manifests)
         self.connection.set_targets(targets)
         logger.info("reloaded; hosting: %s", format_targets(targets))
+
+    def remove_blob_dir(self) -> None:
+        if self.own_blob_dir:
+            shutil.rmtree(self.blob_dir, ignore_errors=True)
 
     async def stop_pool(self, grace: float) -> None:
         if not self.pool_stopped:
@@ -137,7 +157,11 @@ async def run(
         ApiError: registering the manifests was refused.
     """
     agent = _Agent(settings, stop or asyncio.Event(), kill or asyncio.Event())
-    manifests = await agent.pool.start()
+    try:
+        manifests = await agent.pool.start()
+    except BaseException:
+        agent.remove_blob_dir()
+        raise
     try:
         agent.connection.set_targets(targets_of(manifests))
         if settings.register:
@@ -151,3 +175,4 @@ async def run(
         # (refused, failed, cancelled): nothing is worth waiting for. Shielded
         # so that a cancelled agent still kills its executor processes.
         await asyncio.shield(agent.stop_pool(0))
+        agent.remove_blob_dir()

@@ -10,7 +10,8 @@ This module owns:
   executions the agent still holds;
 * the outbox: a message whose loss would lose work stays in ``_outstanding``
   until its answer arrives (``Complete`` until ``Ack``, ``Submit`` until
-  ``Submitted``, ``GetResult`` until ``ResultReady``) and is resent, in the
+  ``Submitted``, ``GetResult`` until ``ResultReady``, ``PersistAsset`` and
+  ``RestoreAsset`` until ``AssetReply``) and is resent, in the
   order first sent, after every reconnect. The server de-duplicates submissions
   by ``(parent_execution_id, call_index)``, so resending is safe. Logs are
   best-effort: buffered (bounded) while disconnected;
@@ -75,7 +76,9 @@ class PoolLike(Protocol):
 
     async def execute(self, command: protocol.Execute) -> None: ...
 
-    def deliver(self, message: protocol.Submitted | protocol.ResultReady) -> None: ...
+    def deliver(
+        self, message: protocol.Submitted | protocol.ResultReady | protocol.AssetReply
+    ) -> None: ...
 
     async def abort(self, execution_id: str) -> None: ...
 
@@ -97,6 +100,11 @@ def _outbox_key(message: protocol.AgentMessage) -> _Key | None:
             return ("submit", request_id)
         case protocol.GetResult(request_id=request_id):
             return ("get_result", request_id)
+        case (
+            protocol.PersistAsset(request_id=request_id)
+            | protocol.RestoreAsset(request_id=request_id)
+        ):
+            return ("asset", request_id)
         case _:
             return None
 
@@ -419,6 +427,9 @@ class Connection:
                     pool.deliver(message)
             case protocol.ResultReady(request_id=request_id):
                 if self._outstanding.pop(("get_result", request_id), None) is not None:
+                    pool.deliver(message)
+            case protocol.AssetReply(request_id=request_id):
+                if self._outstanding.pop(("asset", request_id), None) is not None:
                     pool.deliver(message)
             case protocol.Ack(execution_ids=execution_ids):
                 for execution_id in execution_ids:

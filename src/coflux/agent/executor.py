@@ -14,6 +14,12 @@ A reader thread owns the receiving side: it queues ``Execute`` commands for the
 main thread and hands ``Submitted``/``ResultReady`` replies to the calls waiting
 for them, while user code runs. When the socket closes the process exits.
 
+Values: with ``--blob-url`` and ``--blob-cache`` (and the token in the
+environment variable ``coflux.agent.blobs.TOKEN_ENV``, removed before user code
+is imported), values above ``--blob-threshold`` bytes are uploaded to the
+server's blob store by this process and read back through the agent's shared
+cache (``coflux.agent.blobs``); without them every value travels inline.
+
 Output: fds 1 and 2 are pipes the pool reads line by line. At the end of each
 execution Python's streams are flushed and an end marker (``OUTPUT_END`` + the
 execution id) is written to both fds *before* ``Complete`` is sent, so the pool
@@ -40,7 +46,9 @@ from types import TracebackType
 from typing import Any
 
 from coflux import protocol, serialization
+from coflux.agent import blobs
 from coflux.sdk import context
+from coflux.sdk.context import Suspension
 from coflux.sdk.manifest import build_manifest, find_targets, load_repository
 from coflux.sdk.target import Target
 
@@ -58,10 +66,10 @@ class _Reply:
 
     def __init__(self) -> None:
         self._event = threading.Event()
-        self._message: protocol.Submitted | protocol.ResultReady | None = None
+        self._message: context.Reply | None = None
         self._closed = False
 
-    def resolve(self, message: protocol.Submitted | protocol.ResultReady) -> None:
+    def resolve(self, message: context.Reply) -> None:
         self._message = message
         self._event.set()
 
@@ -69,7 +77,7 @@ class _Reply:
         self._closed = True
         self._event.set()
 
-    def wait(self, timeout: float | None) -> protocol.Submitted | protocol.ResultReady | None:
+    def wait(self, timeout: float | None) -> context.Reply | None:
         if not self._event.wait(timeout):
             return None
         if self._message is None:
@@ -95,7 +103,7 @@ class Connection:
         with self._send_lock:  # user threads may log while the main thread sends
             self._sock.sendall(HEADER.pack(len(payload)) + payload)
 
-    def request(self, make: Callable[[int], protocol.Submit | protocol.GetResult]) -> _Reply:
+    def request(self, make: Callable[[int], context.Request]) -> _Reply:
         reply = _Reply()
         with self._lock:
             request_id = self._next_id
@@ -129,7 +137,7 @@ class Connection:
             match command:
                 case protocol.Execute():
                     self._commands.put(command)
-                case protocol.Submitted() | protocol.ResultReady():
+                case protocol.Submitted() | protocol.ResultReady() | protocol.AssetReply():
                     with self._lock:
                         reply = self._pending.pop(command.request_id, None)
                     if reply is not None:
@@ -169,6 +177,7 @@ class Executor:
         connection: the socket to the agent.
         targets: the loaded targets by (repository, name).
         workdir: where fresh working directories are made (one per execution).
+        values: serialises arguments and results (through the blob store, if any).
     """
 
     def __init__(
@@ -176,8 +185,10 @@ class Executor:
         connection: Connection,
         targets: dict[tuple[str, str], Target[..., Any]],
         workdir: str | None,
+        values: serialization.ValueCodec | None = None,
     ) -> None:
         self._connection = connection
+        self._values = values or serialization.ValueCodec()
         self._targets = targets
         self._workdir = workdir
         self._cwd = os.getcwd()
@@ -198,16 +209,23 @@ class Executor:
     def run(self, command: protocol.Execute) -> protocol.ReportedOutcome:
         """Run one execution in a fresh working directory and report its outcome."""
         directory = tempfile.mkdtemp(prefix=f"{command.execution_id}-", dir=self._workdir)
-        ctx = context.ExecutionContext(command.execution_id, self._connection)
+        ctx = context.ExecutionContext(
+            command.execution_id,
+            self._connection,
+            values=self._values,
+            working_dir=Path(directory),
+        )
         token = context.activate(ctx)
         try:
             os.chdir(directory)
             target = self._target(command)
             arguments = [
-                serialization.deserialize(value, resolve_execution=ctx.handle)
+                self._values.load(value, resolve_execution=ctx.handle)
                 for value in command.arguments
             ]
-            return protocol.Succeeded(value=serialization.serialize(target.invoke(arguments)))
+            return protocol.Succeeded(value=self._values.dump(target.invoke(arguments)))
+        except Suspension as suspension:
+            return protocol.Suspended(due_at=suspension.due_at, waiting_for=suspension.waiting_for)
         except BaseException as e:  # user code may raise anything, SystemExit included
             return protocol.Failed(error=error_info(e))
         finally:
@@ -254,6 +272,17 @@ def _load(
     return manifests, targets
 
 
+def _values(args: argparse.Namespace) -> serialization.ValueCodec:
+    """The value codec: with the agent's blob store and cache, when it has one."""
+    # Popped before user code is imported: executions need not see the token.
+    token = os.environ.pop(blobs.TOKEN_ENV, None)
+    if args.blob_url is None or args.blob_cache is None:
+        return serialization.ValueCodec(threshold=args.blob_threshold)
+    cache = blobs.BlobCache(Path(args.blob_cache), args.blob_cache_size or blobs.DEFAULT_CACHE_SIZE)
+    client = blobs.BlobClient(args.blob_url, token, cache)
+    return serialization.ValueCodec(client, args.blob_threshold)
+
+
 def _line_buffered() -> None:
     # Output should reach the pool (and the user's log view) as it is printed.
     for stream in (sys.stdout, sys.stderr):
@@ -272,8 +301,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--fd", type=int, required=True)
     parser.add_argument("--workdir", default=None)
     parser.add_argument("--repository", action="append", default=[])
+    parser.add_argument("--blob-url", default=None)
+    parser.add_argument("--blob-cache", default=None)
+    parser.add_argument("--blob-cache-size", type=int, default=None)
+    parser.add_argument("--blob-threshold", type=int, default=serialization.DEFAULT_THRESHOLD)
     args = parser.parse_args(argv)
     _line_buffered()
+    values = _values(args)
     connection = Connection(socket.socket(fileno=args.fd))
     try:
         manifests, targets = _load(args.repository)
@@ -284,7 +318,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     connection.start_reader()
     # ConnectionError: the agent went away while we were reporting.
     with contextlib.suppress(ConnectionError):
-        Executor(connection, targets, args.workdir).serve()
+        Executor(connection, targets, args.workdir, values).serve()
     return 0
 
 

@@ -27,7 +27,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 
 from coflux import protocol
@@ -103,6 +103,8 @@ class ExecutorProcess:
         repositories: list[str],
         workdir: Path,
         on_log: Callable[[protocol.LogEntry], None],
+        options: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
     ) -> ExecutorProcess:
         """Start an executor process; it begins importing the repositories.
 
@@ -112,6 +114,8 @@ class ExecutorProcess:
             repositories: repository specs for it to import.
             workdir: its working directory (created here, removed when it ends).
             on_log: receives the log entries of its executions' output.
+            options: more command-line options for ``coflux.agent.executor``.
+            env: more environment variables for it.
 
         Returns:
             The process; await ``run`` next, and ``wait_ready`` for its manifests.
@@ -121,7 +125,7 @@ class ExecutorProcess:
         """
         try:
             workdir.mkdir()
-            process, reader, writer = await _start_process(workdir, repositories)
+            process, reader, writer = await _start_process(workdir, repositories, options, env)
         except OSError as e:
             shutil.rmtree(workdir, ignore_errors=True)
             raise ExecutorStartError(f"could not start an executor: {e}") from e
@@ -324,17 +328,21 @@ class ExecutorProcess:
 
 
 async def _start_process(
-    workdir: Path, repositories: list[str]
+    workdir: Path,
+    repositories: list[str],
+    options: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
 ) -> tuple[asyncio.subprocess.Process, asyncio.StreamReader, asyncio.StreamWriter]:
     parent, child = socket.socketpair()
     try:
         process = await asyncio.create_subprocess_exec(
             *_command(child.fileno(), workdir, repositories),
+            *options,
             pass_fds=(child.fileno(),),
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
-            env=_environment(),
+            env={**_environment(), **(env or {})},
             start_new_session=True,  # terminal signals are the agent's to handle
         )
     except BaseException:

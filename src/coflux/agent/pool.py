@@ -18,8 +18,9 @@ execution (the executor resets cwd, environment and context in between); with
 The pool is the executors' only link to the agent's connection, through the
 ``send`` callable it is given:
 
-* ``Submit``/``GetResult`` from an executor are forwarded with ``request_id``
-  rewritten to a pool-wide counter; ``deliver`` routes the server's replies back.
+* ``Submit``/``GetResult``/``PersistAsset``/``RestoreAsset`` from an executor
+  are forwarded with ``request_id`` rewritten to a pool-wide counter;
+  ``deliver`` routes the server's replies back.
 * ``Complete`` is forwarded once the execution's output has been read (the
   executor writes an end marker to stdout and stderr before sending it).
 * ``LogMessage`` entries and stdout/stderr lines become batched ``Logs``.
@@ -47,6 +48,7 @@ from typing import Any
 import msgspec
 
 from coflux import protocol
+from coflux.agent.blobs import BlobSettings
 from coflux.agent.executors import ExecutorProcess, ExecutorStartError
 
 __all__ = ["ExecutorSnapshot", "ExecutorStartError", "Pool"]
@@ -103,6 +105,7 @@ class Pool:
             ``concurrency`` in total). Two, so that a workflow and the task it
             calls first both start without waiting for a process to start.
         abort_grace: seconds between SIGTERM and SIGKILL when aborting.
+        blobs: how executors reach the blob store; ``None`` keeps values inline.
     """
 
     def __init__(
@@ -114,6 +117,7 @@ class Pool:
         send: Callable[[protocol.AgentMessage], None],
         warm: int = 2,
         abort_grace: float = 5.0,
+        blobs: BlobSettings | None = None,
     ) -> None:
         if concurrency < 1 or warm < 0:
             raise ValueError(f"need concurrency >= 1 and warm >= 0 (got {concurrency}, {warm})")
@@ -123,6 +127,7 @@ class Pool:
         self._send = send
         self._warm = warm
         self._abort_grace = abort_grace
+        self._blobs = blobs
         self._logs = _LogBatcher(send)
         self._root: Path | None = None
         self._numbers = itertools.count(1)
@@ -192,7 +197,9 @@ class Pool:
         executor.begin(command)
         self._top_up()  # replace the spare just taken, before the next request needs it
 
-    def deliver(self, message: protocol.Submitted | protocol.ResultReady) -> None:
+    def deliver(
+        self, message: protocol.Submitted | protocol.ResultReady | protocol.AssetReply
+    ) -> None:
         """Route a reply from the server to the executor that made the request.
 
         Args:
@@ -333,6 +340,8 @@ class Pool:
             repositories=self._repositories,
             workdir=self._root / f"executor-{number}",
             on_log=self._logs.add,
+            options=self._blobs.executor_args() if self._blobs else (),
+            env=self._blobs.executor_env() if self._blobs else None,
         )
         self._executors.add(executor)
         self._track(self._supervise(executor), f"executor {number}")
@@ -424,7 +433,12 @@ class Pool:
 
     async def _handle(self, executor: ExecutorProcess, message: protocol.ExecutorMessage) -> None:
         match message:
-            case protocol.Submit() | protocol.GetResult():
+            case (
+                protocol.Submit()
+                | protocol.GetResult()
+                | protocol.PersistAsset()
+                | protocol.RestoreAsset()
+            ):
                 if executor.execution_id is not None:
                     request_id = next(self._request_ids)
                     self._requests[request_id] = (executor, message.request_id)

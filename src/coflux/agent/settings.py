@@ -7,7 +7,23 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from coflux.agent.blobs import DEFAULT_CACHE_SIZE
+from coflux.serialization import DEFAULT_THRESHOLD
+
 _KEY = re.compile(r"^[A-Za-z0-9_.\-]+$")
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number of bytes, not {raw!r}") from None
+    if value < 0:
+        raise ValueError(f"{name} must not be negative")
+    return value
 
 
 def default_concurrency() -> int:
@@ -23,6 +39,13 @@ class AgentSettings:
     ``register`` posts the manifests to the server on start and after reloads;
     ``watch`` reloads the pool when the repositories' source files change;
     ``isolate`` runs each execution in a fresh process.
+
+    Blobs (read from the environment by default): values whose encoding is
+    longer than ``blob_threshold`` bytes (``COFLUX_BLOB_THRESHOLD``) go to the
+    server's blob store; the agent's executors share a cache of blobs in
+    ``blob_cache_dir`` (``COFLUX_BLOB_CACHE_DIR``; default: a temporary
+    directory removed when the agent stops) of at most ``blob_cache_size``
+    bytes (``COFLUX_BLOB_CACHE_SIZE``).
     """
 
     host: str
@@ -39,6 +62,15 @@ class AgentSettings:
     reconnect_delay_max: float = 2.0
     stop_grace: float = 10.0  # seconds running executions get to finish on stop
     ack_grace: float = 5.0  # seconds to wait for completions to be acknowledged on stop
+    blob_threshold: int = field(
+        default_factory=lambda: _env_int("COFLUX_BLOB_THRESHOLD", DEFAULT_THRESHOLD)
+    )
+    blob_cache_dir: str | None = field(
+        default_factory=lambda: os.environ.get("COFLUX_BLOB_CACHE_DIR") or None
+    )
+    blob_cache_size: int = field(
+        default_factory=lambda: _env_int("COFLUX_BLOB_CACHE_SIZE", DEFAULT_CACHE_SIZE)
+    )
 
 
 def parse_provides(items: Iterable[str]) -> dict[str, tuple[str, ...]]:

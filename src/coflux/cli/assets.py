@@ -1,52 +1,61 @@
-"""``coflux assets restore``: download an asset's files into a directory.
+"""``coflux assets``: inspect an asset, and restore its files into a directory.
 
-An asset is a list of entries (a relative path and a blob key); no entry may
-land outside the restore directory, whatever the server or a peer recorded.
+An asset is a list of entries (a relative path and a blob key). Restoring
+checks every entry before writing anything (``coflux.sdk.assets.safe_destination``:
+no absolute paths, no ``..``, no symlink leading outside the directory), so a
+bad asset changes nothing; each file is streamed to a temporary file, checked
+against its key, and renamed into place.
 """
 
 from __future__ import annotations
 
-from pathlib import Path, PurePosixPath
-from typing import Any
+import contextlib
+import os
+import tempfile
+from pathlib import Path
 
 import click
 
 from coflux.cli.context import CliState, api_options, pass_state
-from coflux.cli.output import CliError, info, out
-
-
-def safe_destination(root: Path, relative: str) -> Path:
-    """``root / relative``, refusing absolute paths and ``..`` escapes.
-
-    Raises:
-        CliError: the path would leave ``root``.
-    """
-    parts = PurePosixPath(relative.replace("\\", "/"))
-    destination = (root / parts).resolve()
-    if parts.is_absolute() or not destination.is_relative_to(root.resolve()):
-        raise CliError(f"refusing to restore {relative!r}: it is outside {root}")
-    return destination
-
-
-def _entries(asset: Any) -> list[tuple[str, str]]:
-    entries = asset.get("entries") if isinstance(asset, dict) else None
-    if not isinstance(entries, list):
-        raise CliError("unexpected answer from the server: the asset has no entries")
-    pairs: list[tuple[str, str]] = []
-    for entry in entries:
-        if not (
-            isinstance(entry, dict)
-            and isinstance(entry.get("path"), str)
-            and isinstance(entry.get("blob"), str)
-        ):
-            raise CliError("unexpected answer from the server: malformed asset entry")
-        pairs.append((entry["path"], entry["blob"]))
-    return pairs
+from coflux.cli.output import CliError, emit_json, info, out, table
+from coflux.client import Client
+from coflux.sdk.assets import UnsafeAssetPath, asset_path_problem, safe_destination
 
 
 @click.group()
 def assets() -> None:
     """Work with assets that executions persisted."""
+
+
+@assets.command("inspect")
+@click.argument("asset_id")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@api_options
+@pass_state
+def inspect(state: CliState, asset_id: str, as_json: bool) -> None:
+    """Show ASSET_ID: what it is, and its files."""
+    with state.client() as client:
+        asset = client.get_asset(state.project(), asset_id)
+    if as_json:
+        emit_json(asset)
+        return
+    info(
+        f"asset {asset.id}: {asset.kind} {asset.path!r} from execution {asset.execution_id},"
+        f" {asset.file_count} file{'s' if asset.file_count != 1 else ''}, {asset.size} bytes"
+    )
+    table(["PATH", "SIZE", "BLOB"], [[e.path, str(e.size), e.blob[:12]] for e in asset.entries])
+
+
+def _download(client: Client, key: str, destination: Path) -> None:
+    descriptor, name = tempfile.mkstemp(dir=destination.parent, prefix=".coflux-")
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            client.download_blob(key, file)
+        # Replaces whatever is there (a symlink included) instead of writing through it.
+        os.replace(name, destination)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(name)
 
 
 @assets.command("restore")
@@ -61,13 +70,21 @@ def assets() -> None:
 @api_options
 @pass_state
 def restore(state: CliState, asset_id: str, directory: Path) -> None:
-    """Restore ASSET_ID's files into a directory; prints the directory."""
+    """Restore ASSET_ID's files into a directory; prints the restored path."""
     with state.client() as client:
-        entries = _entries(client.get_asset(state.project(), asset_id))
-        # Check every path before writing anything, so a bad asset changes nothing.
-        targets = [(safe_destination(directory, path), blob) for path, blob in entries]
-        for destination, blob in targets:
+        asset = client.get_asset(state.project(), asset_id)
+        problem = asset_path_problem(asset.path)
+        if problem is not None:
+            raise CliError(f"refusing to restore asset {asset_id} ({asset.path!r}): {problem}")
+        try:
+            # Check every path before writing anything, so a bad asset changes nothing.
+            plan = [(safe_destination(directory, e.path), e.blob) for e in asset.entries]
+        except UnsafeAssetPath as e:
+            raise CliError(str(e)) from None
+        directory.mkdir(parents=True, exist_ok=True)
+        for destination, blob in plan:
             destination.parent.mkdir(parents=True, exist_ok=True)
-            destination.write_bytes(client.get_blob(blob))
-    info(f"restored {len(targets)} file{'s' if len(targets) != 1 else ''}")
-    out(str(directory.resolve()))
+            _download(client, blob, destination)
+    info(f"restored {len(plan)} file{'s' if len(plan) != 1 else ''}")
+    restored = directory if asset.path == "." else directory / asset.path
+    out(str(restored.resolve()))

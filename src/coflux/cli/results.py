@@ -46,7 +46,7 @@ def report(client: Client, project: str, result: RunResult) -> int:
     run_id = result.run_id
     match result.outcome:
         case protocol.Succeeded(value=value):
-            out(display_json(value))
+            out(display_json(client.resolve_value(value)))  # a large result is a blob
             return 0
         case protocol.Failed(error=error):
             _report_failure(client, project, run_id, error)

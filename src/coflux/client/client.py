@@ -12,9 +12,11 @@ server holds those requests open on purpose.
 from __future__ import annotations
 
 import enum
+import hashlib
+import tempfile
 import time
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -31,7 +33,8 @@ from coflux.client.models import (
     RunResult,
     Submission,
 )
-from coflux.store.base import EnvironmentView, ProjectInfo, RunSummary, RunView
+from coflux.serialization import value_blob_as_inline
+from coflux.store.base import EnvironmentView, ProjectInfo, RunAssets, RunSummary, RunView
 
 T = TypeVar("T")
 
@@ -297,11 +300,55 @@ class Client:
         path = f"/api/projects/{_seg(project)}/steps/{_seg(step_id)}/rerun"
         return self._call(RerunStarted, "POST", path, body=body).execution_id
 
-    def get_asset(self, project: str, asset_id: str) -> Any:
-        return self._json("GET", f"/api/projects/{_seg(project)}/assets/{_seg(asset_id)}")
+    def get_asset(self, project: str, asset_id: str) -> protocol.AssetInfo:
+        """An asset with its files (entries: path, size, blob key)."""
+        path = f"/api/projects/{_seg(project)}/assets/{_seg(asset_id)}"
+        return self._call(protocol.AssetInfo, "GET", path)
+
+    def list_run_assets(self, project: str, run_id: str) -> RunAssets:
+        """The assets a run's executions persisted, and the restores they made."""
+        return self._call(RunAssets, "GET", f"{self._run_path(project, run_id)}/assets")
 
     def get_blob(self, key: str) -> bytes:
+        """A (small) blob's whole content; use ``download_blob`` for large ones."""
         return self._request("GET", f"/blobs/{_seg(key)}").content
+
+    def download_blob(self, key: str, file: IO[bytes]) -> None:
+        """Stream a blob into ``file``, checking that it hashes to its key.
+
+        Raises:
+            ApiError: the server refused (unknown key: 404), or the content
+                that arrived does not match the key.
+            ServerUnavailable: the transfer failed.
+        """
+        digest = hashlib.sha256()
+        try:
+            with self._http.stream("GET", f"/blobs/{_seg(key)}") as response:
+                if response.status_code >= 400:
+                    response.read()
+                    raise _api_error(response)
+                for chunk in response.iter_bytes(1024 * 1024):
+                    digest.update(chunk)
+                    file.write(chunk)
+        except httpx.TimeoutException:
+            raise ServerUnavailable(self.host, "the download timed out") from None
+        except httpx.TransportError as e:
+            raise ServerUnavailable(self.host, str(e) or type(e).__name__) from None
+        if digest.hexdigest() != key:
+            raise ApiError(502, "corrupt_blob", f"blob {key} arrived with another content")
+
+    def resolve_value(self, value: protocol.Value) -> protocol.Value:
+        """The inline form of a value stored in the blob store (others are returned as
+        they are), for display: bytes as base64, pickled values still only labelled."""
+        if value.blob is None or value.data is not None:
+            return value
+        with tempfile.TemporaryFile() as file:
+            self.download_blob(value.blob, file)
+            file.seek(0)
+            try:
+                return value_blob_as_inline(value, file)
+            except ValueError as e:
+                raise ApiError(502, "bad_blob", f"blob {value.blob}: {e}") from None
 
     def start_sensor(
         self,

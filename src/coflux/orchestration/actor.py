@@ -23,14 +23,27 @@ from typing import Any
 from coflux import protocol
 from coflux.errors import CofluxError, NotFound
 from coflux.orchestration import core
-from coflux.orchestration.effects import Effect, Fact, LogsRecorded, Resolve, Send
+from coflux.orchestration.effects import (
+    AssetRecorded,
+    AssetRestored,
+    Effect,
+    Fact,
+    LogsRecorded,
+    PassThrough,
+    Resolve,
+    Send,
+)
 from coflux.orchestration.events import (
     Assign,
     AwaitOutcome,
+    CacheHit,
     Event,
     ForgetWaiter,
+    LookupRequired,
+    Lookups,
     RequestResult,
     RerunStep,
+    ScheduleStep,
     StepRecord,
     SubmitRun,
     Tick,
@@ -52,7 +65,7 @@ class ExistingRun:
 
 @dataclass(slots=True)
 class _Call:
-    event: Event | LogsRecorded
+    event: Event | PassThrough
     future: asyncio.Future[Any] | None
     on_error: Callable[[CofluxError], None] | None = None
 
@@ -95,7 +108,7 @@ class ProjectActor:
 
     # --- callers -----------------------------------------------------------------
 
-    async def call(self, event: Event) -> Any:
+    async def call(self, event: Event | PassThrough) -> Any:
         """Apply ``event`` and return its effects once they are durable.
 
         Raises:
@@ -106,7 +119,7 @@ class ProjectActor:
         return await future
 
     def post(
-        self, event: Event | LogsRecorded, on_error: Callable[[CofluxError], None] | None = None
+        self, event: Event | PassThrough, on_error: Callable[[CofluxError], None] | None = None
     ) -> None:
         """Queue ``event`` without waiting; ``on_error`` hears if it is refused."""
         self._inbox.put_nowait(_Call(event, None, on_error))
@@ -166,7 +179,17 @@ class ProjectActor:
         self._collect(core.apply(self._state, Assign(), now)[1], batch)
         await self._flush(batch)
 
-    async def _handle(self, event: Event | LogsRecorded, now: float, batch: _Batch) -> Any:
+    async def _handle(self, event: Event | PassThrough, now: float, batch: _Batch) -> Any:
+        if isinstance(event, AssetRecorded | AssetRestored):
+            # Checked here, not at commit: a fact naming an unknown execution
+            # would fail the whole batch's foreign keys.
+            execution_id = (
+                event.asset.execution_id if isinstance(event, AssetRecorded) else event.execution_id
+            )
+            if execution_id not in self._state.executions:
+                raise NotFound("unknown_execution", f"execution {execution_id} is not running")
+            batch.facts.append(event)
+            return None
         if isinstance(event, LogsRecorded):
             batch.facts.append(event)
             return None
@@ -187,9 +210,27 @@ class ProjectActor:
             if execution_id not in self._state.executions:
                 await self._answer_from_store(event, execution_id, batch)
                 return None
-        effects = core.apply(self._state, event, now)[1]
+        try:
+            effects = core.apply(self._state, event, now)[1]
+        except LookupRequired as required:
+            assert isinstance(event, ScheduleStep)  # the only event that asks
+            lookups = await self._look_up(required, batch)
+            effects = core.apply(self._state, dataclasses.replace(event, lookups=lookups), now)[1]
         self._collect(effects, batch)
         return effects
+
+    async def _look_up(self, required: LookupRequired, batch: _Batch) -> Lookups:
+        """Answer a cache or memo look-up from the store (after writing what is pending)."""
+        await self._flush(batch)
+        cache = None
+        if required.cache is not None:
+            key, environment_ids, since = required.cache
+            found = await asyncio.to_thread(self._store.find_cached, key, environment_ids, since)
+            cache = CacheHit(*found) if found is not None else None
+        memo = None
+        if required.memo is not None:
+            memo = await asyncio.to_thread(self._store.find_memoised, *required.memo)
+        return Lookups(cache, memo)
 
     def _collect(self, effects: list[Effect], batch: _Batch) -> None:
         for effect in effects:

@@ -71,6 +71,8 @@ class StepCreated(Fact, frozen=True, tag="step"):
     arguments: tuple[protocol.Value, ...]
     options: protocol.TargetOptions
     at: float
+    cache_key: str | None = None
+    memo_key: str | None = None
 
 
 class ExecutionCreated(Fact, frozen=True, tag="execution"):
@@ -103,6 +105,25 @@ class OutcomeRecorded(Fact, frozen=True, tag="outcome"):
 class LogsRecorded(Fact, frozen=True, tag="logs"):
     entries: tuple[protocol.LogEntry, ...]
     run_ids: tuple[str, ...]  # the run of each entry, in the same order
+
+
+class AssetRecorded(Fact, frozen=True, tag="asset"):
+    """An execution persisted an asset (its files are already in the blob store)."""
+
+    asset: protocol.AssetInfo
+    run_id: str
+    at: float
+
+
+class AssetRestored(Fact, frozen=True, tag="asset_restored"):
+    asset_id: str
+    execution_id: str
+    run_id: str
+    at: float
+
+
+PassThrough = LogsRecorded | AssetRecorded | AssetRestored
+"""Facts the actor records as they come (after a check), without the core."""
 
 
 class Send(msgspec.Struct, frozen=True):

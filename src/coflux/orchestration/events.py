@@ -79,12 +79,46 @@ class DisconnectSession:
 
 
 @dataclass(frozen=True, slots=True)
+class CacheHit:
+    execution_id: str
+    outcome: protocol.Outcome | None  # None while it is still running
+
+
+@dataclass(frozen=True, slots=True)
+class Lookups:
+    """What the store found for a call that memory could not answer (see ``LookupRequired``)."""
+
+    cache: CacheHit | None = None
+    memo: str | None = None  # the execution a memoised equal call already has
+
+
+@dataclass(frozen=True, slots=True)
 class ScheduleStep:
     """A call from a running execution; ``new_run_id`` names the run a workflow call starts."""
 
     session_id: str
     submit: protocol.Submit
     new_run_id: str | None = None
+    lookups: Lookups | None = None
+
+
+class LookupRequired(Exception):
+    """Raised by the core (changing nothing) when a call needs the store's history.
+
+    The actor answers by looking up the cache key in the given environments
+    (results completed at or after ``since``) and/or the memo key in the run, then
+    applies the event again with ``lookups`` filled in.
+    """
+
+    def __init__(
+        self,
+        *,
+        cache: tuple[str, tuple[str, ...], float] | None,
+        memo: tuple[str, str] | None,
+    ) -> None:
+        super().__init__("the call needs a look-up in the store")
+        self.cache = cache
+        self.memo = memo
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,10 @@ from coflux.orchestration.states import ExecutionState, transition
 
 S = ExecutionState
 
+# States in which an execution stands in for another one (its successor): it is
+# terminal, but its run is not done with it until the other one's outcome exists.
+STANDING_IN = frozenset({S.SPAWNED, S.CACHED, S.DEFERRED})
+
 
 def active_execution(state: ProjectState, execution_id: str) -> Execution:
     execution = state.executions.get(execution_id)
@@ -39,6 +43,8 @@ def add_execution(
     """Put a new execution in memory, queued, and record it."""
     execution.waiting_for = waited_on(execution.arguments, execution.options)
     state.executions[execution.id] = execution
+    if execution.cache_key is not None:
+        state.cache_index.setdefault(execution.cache_key, []).append(execution.id)
     run.executions.add(execution.id)
     run.unfinished.add(execution.id)
     state.queue[execution.id] = None
@@ -81,11 +87,13 @@ def new_attempt(
         state=S.QUEUED,
         created_at=now,
         due_at=due_at,
-        origin=previous.origin,
+        cache_key=previous.cache_key,
     )
     run = state.runs[previous.run_id]
     add_execution(state, run, execution, effects)
     previous.successor = execution.id
+    execution.followers, previous.followers = previous.followers, []
+    execution.waiters, previous.waiters = previous.waiters, set()
     if run.root_execution_id == previous.id:
         run.root_execution_id = execution.id
     return execution
@@ -104,14 +112,28 @@ def set_state(
     if new is not S.QUEUED:
         state.queue.pop(execution.id, None)
         state.delayed.pop(execution.id, None)
-    if new.terminal:
+        if execution.defer_key is not None:
+            key = (execution.environment_id, execution.defer_key)
+            if state.deferrable.get(key) == execution.id:
+                del state.deferrable[key]
+    if new is not S.ASSIGNED and new is not S.QUEUED:
+        execution.completed_at = now
         if execution.session_id is not None:
             session = state.sessions.get(execution.session_id)
             if session is not None:
                 session.executions.discard(execution.id)
-        # A spawned execution stays unfinished until the run it started ends.
-        if new is not S.SPAWNED:
+        if new not in STANDING_IN:
             state.runs[execution.run_id].unfinished.discard(execution.id)
+
+
+def link(state: ProjectState, follower: Execution, leader: Execution) -> None:
+    """Make ``follower`` stand in for ``leader``: its waiters and outcome follow it."""
+    follower.successor = leader.id
+    leader.followers.append(follower.id)
+    leader.followers.extend(follower.followers)
+    follower.followers = []
+    leader.waiters |= follower.waiters
+    follower.waiters = set()
 
 
 def latest(state: ProjectState, execution: Execution) -> Execution:

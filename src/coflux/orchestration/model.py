@@ -90,13 +90,18 @@ class Execution:
     children: dict[int, str] = field(default_factory=dict)  # call_index -> execution id
     waiters: set[Waiter] = field(default_factory=set)
     outcome: protocol.Outcome | None = None  # set once terminal
-    # The execution that carries on for this one: its retry, its manual re-run,
-    # or (for a spawned execution) the root of the run it started. Waiters follow it.
+    completed_at: float | None = None
+    # The execution that carries on for this one: its retry or manual re-run, the
+    # root of the run it spawned, the cached execution it reuses, or the newer call
+    # that replaced it (defer). Waiters follow it.
     successor: str | None = None
-    # For the root of a spawned run: the spawned execution in the caller's run.
-    origin: str | None = None
+    # Executions standing in for this one (spawned, cached, deferred ones, in any
+    # run): they take this execution's final outcome as their own.
+    followers: list[str] = field(default_factory=list)
     # Executions whose outcomes must exist before this one is assigned (``wait``).
     waiting_for: tuple[str, ...] = ()
+    cache_key: str | None = None
+    defer_key: str | None = None
 
 
 @dataclass(slots=True)
@@ -108,6 +113,7 @@ class Run:
     idempotency_key: str | None = None
     unfinished: set[str] = field(default_factory=set)  # non-terminal execution ids
     executions: set[str] = field(default_factory=set)  # every execution held in memory
+    memo: dict[str, str] = field(default_factory=dict)  # memo key -> execution id
 
 
 @dataclass(slots=True)
@@ -123,6 +129,10 @@ class ProjectState:
     # Queued executions that are not due yet, with their due time.
     delayed: dict[str, float] = field(default_factory=dict)
     idempotency_keys: dict[str, str] = field(default_factory=dict)  # of runs in memory
+    # Cache key -> executions in memory with that key (oldest first).
+    cache_index: dict[str, list[str]] = field(default_factory=dict)
+    # (environment id, defer key) -> the queued execution a newer equal call replaces.
+    deferrable: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def environment_named(self, name: str) -> Environment | None:
         # Archived environments keep their rows but give up their names.

@@ -43,8 +43,7 @@ def finish(
     if new in (S.FAILED, S.ABANDONED):
         delay = retries.retry_delay(execution.options.retries, execution.attempt)
     if delay is not None:
-        retry = new_attempt(state, execution, execution.environment_id, now, now + delay, effects)
-        retry.waiters, execution.waiters = execution.waiters, set()
+        new_attempt(state, execution, execution.environment_id, now, now + delay, effects)
         return
     settle(state, execution, outcome, now, effects)
 
@@ -56,19 +55,21 @@ def settle(
     now: float,
     effects: list[Effect],
 ) -> None:
-    """Deliver a final outcome to the waiters and to the spawning execution."""
+    """Deliver a final outcome to the waiters and to the executions standing in for it."""
     for waiter in sorted(execution.waiters, key=repr):
         effects.append(deliver(waiter, execution.id, outcome))
     execution.waiters.clear()
-    if execution.origin is not None:
-        # The run started by a spawned execution ended: that is the spawned one's outcome.
-        effects.append(OutcomeRecorded(execution.origin, run_of(execution.origin), outcome, now))
-        origin = state.executions.get(execution.origin)
-        if origin is not None:
-            origin.outcome = outcome
-            settle(state, origin, outcome, now, effects)
-            state.runs[origin.run_id].unfinished.discard(origin.id)
-            release_run_if_done(state, origin.run_id)
+    followers, execution.followers = execution.followers, []
+    for follower_id in followers:
+        # A spawned, cached or deferred execution takes this outcome as its own,
+        # recorded even if its run already left memory.
+        effects.append(OutcomeRecorded(follower_id, run_of(follower_id), outcome, now))
+        follower = state.executions.get(follower_id)
+        if follower is not None:
+            follower.outcome = outcome
+            settle(state, follower, outcome, now, effects)
+            state.runs[follower.run_id].unfinished.discard(follower.id)
+            release_run_if_done(state, follower.run_id)
     release_run_if_done(state, execution.run_id)
 
 
@@ -85,10 +86,20 @@ def release_run_if_done(state: ProjectState, run_id: str) -> None:
     if run is None or run.unfinished:
         return
     for execution_id in run.executions:
-        del state.executions[execution_id]
+        execution = state.executions.pop(execution_id)
+        if execution.cache_key is not None:
+            _unindex(state.cache_index, execution.cache_key, execution_id)
     if run.idempotency_key is not None:
         state.idempotency_keys.pop(run.idempotency_key, None)
     del state.runs[run_id]
+
+
+def _unindex(index: dict[str, list[str]], key: str, execution_id: str) -> None:
+    entries = index.get(key)
+    if entries is not None and execution_id in entries:
+        entries.remove(execution_id)
+        if not entries:
+            del index[key]
 
 
 def add_waiter(
@@ -121,9 +132,30 @@ def complete(
             "not_assigned",
             f"execution {execution.id} is not assigned to session {event.session_id}",
         )
-    new = S.SUCCEEDED if isinstance(event.outcome, protocol.Succeeded) else S.FAILED
-    finish(state, execution, new, event.outcome, now, effects)
+    match event.outcome:
+        case protocol.Suspended(due_at=due_at, waiting_for=waiting_for):
+            suspend(state, execution, due_at, waiting_for, now, effects)
+        case protocol.Succeeded():
+            finish(state, execution, S.SUCCEEDED, event.outcome, now, effects)
+        case protocol.Failed():
+            finish(state, execution, S.FAILED, event.outcome, now, effects)
     effects.append(ack)
+
+
+def suspend(
+    state: ProjectState,
+    execution: Execution,
+    due_at: float | None,
+    waiting_for: tuple[str, ...],
+    now: float,
+    effects: list[Effect],
+) -> None:
+    """The execution suspended itself: the next attempt of its step takes over."""
+    set_state(state, execution, S.SUSPENDED, now, effects)
+    resumed = new_attempt(
+        state, execution, execution.environment_id, now, max(now, due_at or now), effects
+    )
+    resumed.waiting_for = tuple(dict.fromkeys(resumed.waiting_for + waiting_for))
 
 
 def abandon(state: ProjectState, execution: Execution, now: float, effects: list[Effect]) -> None:
@@ -138,7 +170,9 @@ def cancel(state: ProjectState, root: Execution, now: float, effects: list[Effec
         execution = pending.pop()
         if not execution.state.terminal:
             found.append(execution)
-        related = [*execution.children.values(), execution.successor]
+        related = list(execution.children.values())
+        if execution.state is S.SPAWNED and execution.successor is not None:
+            related.append(execution.successor)  # the spawned run is a descendant
         pending.extend(state.executions[e] for e in related if e in state.executions)
     for execution in found:
         session_id = execution.session_id if execution.state is S.ASSIGNED else None

@@ -14,10 +14,17 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from coflux import protocol
-from coflux.errors import NotFound
+from coflux.errors import Conflict, NotFound
 from coflux.orchestration import events as ev
 from coflux.orchestration.actor import ExistingRun, ProjectActor
-from coflux.orchestration.effects import ExecutionCreated, ExecutionTransitioned, Fact, LogsRecorded
+from coflux.orchestration.effects import (
+    AssetRecorded,
+    AssetRestored,
+    ExecutionCreated,
+    ExecutionTransitioned,
+    Fact,
+    LogsRecorded,
+)
 from coflux.orchestration.model import Session, run_of
 from coflux.orchestration.recovery import restore
 from coflux.orchestration.states import EnvironmentStatus, ExecutionState
@@ -26,6 +33,7 @@ from coflux.store.base import (
     LogView,
     ProjectInfo,
     ProjectStore,
+    RunAssets,
     RunSummary,
     RunView,
 )
@@ -59,6 +67,7 @@ class Project:
         publish: Callable[[str, Sequence[Fact]], None],
     ) -> None:
         self.store = store
+        self._clock = clock
         self.info: ProjectInfo = store.info()
         state = restore(store.load_snapshot(), session_timeout=session_timeout, now=clock())
         self.actor = ProjectActor(
@@ -190,6 +199,44 @@ class Project:
     def record_logs(self, entries: tuple[protocol.LogEntry, ...]) -> None:
         run_ids = tuple(run_of(entry.execution_id) for entry in entries)
         self.actor.post(LogsRecorded(entries, run_ids))
+
+    # --- assets ------------------------------------------------------------------
+
+    async def persist_asset(self, asset: protocol.AssetInfo) -> protocol.AssetInfo:
+        """Record an asset whose files are in the blob store; returns it as recorded.
+
+        Raises:
+            NotFound: its execution is not running.
+            BadRequest: its id belongs to another execution's asset.
+        """
+        fact = AssetRecorded(asset, run_of(asset.execution_id), self._clock())
+        await self.actor.call(fact)
+        recorded = await self._read(self.store.get_asset, asset.id)
+        if recorded is None or recorded.execution_id != asset.execution_id:
+            raise Conflict("asset_id_taken", f"asset id {asset.id} is already taken")
+        return recorded
+
+    async def restore_asset(self, execution_id: str, asset_id: str) -> protocol.AssetInfo:
+        """An asset's entries, recording that ``execution_id`` restored it.
+
+        Raises:
+            NotFound: no such asset, or the execution is not running.
+        """
+        asset = await self.get_asset(asset_id)
+        await self.actor.call(
+            AssetRestored(asset_id, execution_id, run_of(execution_id), self._clock())
+        )
+        return asset
+
+    async def get_asset(self, asset_id: str) -> protocol.AssetInfo:
+        asset = await self._read(self.store.get_asset, asset_id)
+        if asset is None:
+            raise NotFound("unknown_asset", f"asset {asset_id} does not exist")
+        return asset
+
+    async def list_run_assets(self, run_id: str) -> RunAssets:
+        await self.get_run(run_id)
+        return await self._read(self.store.list_run_assets, run_id)
 
 
 def _cancelled(effects: list[Any]) -> list[str]:

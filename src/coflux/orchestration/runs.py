@@ -1,10 +1,17 @@
 """Runs and their steps: submitting a workflow, calls from executions, re-runs.
 
 A run starts with one step (the workflow). Each call made by a running execution
-adds a step to the same run, except a call of a *workflow*, which starts a
-separate run: the caller's step is then *spawned* and carries on as the new
-run's root. A step can be re-run by hand, in the run's environment or one
-derived from it, as a new execution of the same step.
+adds a step to the same run, except:
+
+* a memoised call equal to an earlier one in the run reuses that execution (no step);
+* a call of a *workflow* starts a separate run: the caller's step is *spawned*;
+* a cached call equal to a pending, running or recent successful one in this
+  environment or a base of it becomes a *cached* step that takes that outcome;
+* a deferrable call replaces an equal one still queued, which becomes *deferred*.
+
+Spawned, cached and deferred executions stand in for another execution (their
+successor) and receive its final outcome. A step can be re-run by hand, in the
+run's environment or one derived from it, as a new execution of the same step.
 """
 
 from __future__ import annotations
@@ -12,9 +19,23 @@ from __future__ import annotations
 from coflux import protocol
 from coflux.errors import BadRequest, Conflict, NotFound
 from coflux.orchestration import environments
-from coflux.orchestration.effects import Effect, RunCreated, Send, StepCreated
-from coflux.orchestration.events import RerunStep, ScheduleStep, SubmitRun
-from coflux.orchestration.executions import active_execution, add_execution, set_state
+from coflux.orchestration.effects import Effect, OutcomeRecorded, RunCreated, Send, StepCreated
+from coflux.orchestration.events import (
+    CacheHit,
+    LookupRequired,
+    RerunStep,
+    ScheduleStep,
+    SubmitRun,
+)
+from coflux.orchestration.executions import (
+    STANDING_IN,
+    active_execution,
+    add_execution,
+    latest,
+    link,
+    set_state,
+)
+from coflux.orchestration.keys import StepKeys, step_keys
 from coflux.orchestration.model import Execution, ProjectState, Run
 from coflux.orchestration.states import EnvironmentStatus, ExecutionState
 
@@ -101,7 +122,9 @@ def create_step(
     options: protocol.TargetOptions,
     now: float,
     effects: list[Effect],
+    keys: StepKeys | None = None,
 ) -> Execution:
+    keys = keys or StepKeys()
     run.step_count += 1
     number = run.step_count
     step_id = f"{run.id}:{number}"
@@ -109,7 +132,7 @@ def create_step(
     effects.append(
         StepCreated(
             step_id, run.id, number, parent_id, call_index, repository, target, type_,
-            arguments, options, now,
+            arguments, options, now, keys.cache, keys.memo,
         )
     )  # fmt: skip
     execution = Execution(
@@ -130,16 +153,25 @@ def create_step(
         state=S.QUEUED,
         created_at=now,
         due_at=now + options.delay,
+        cache_key=keys.cache,
     )
     add_execution(state, run, execution, effects)
     if parent is not None and call_index is not None:
         parent.children[call_index] = execution.id
+    if keys.memo is not None:
+        run.memo.setdefault(keys.memo, execution.id)
     return execution
 
 
 def schedule_step(
     state: ProjectState, event: ScheduleStep, now: float, effects: list[Effect]
 ) -> None:
+    """A call from a running execution: reuse a memoised step, link to a cached
+    execution, replace a deferred one, spawn a run, or create a plain new step.
+
+    Raises:
+        LookupRequired: memory cannot answer a cache or memo look-up (nothing changed).
+    """
     submit = event.submit
     parent = active_execution(state, submit.parent_execution_id)
     if parent.state is not S.ASSIGNED or parent.session_id != event.session_id:
@@ -158,13 +190,107 @@ def schedule_step(
     if submit.type == "workflow" and event.new_run_id is None:
         raise BadRequest("missing_run_id", "a workflow call needs the id of the run it starts")
     run = state.runs[parent.run_id]
+    keys = step_keys(submit.repository, submit.target, submit.arguments, submit.options)
+    memo_hit, cache_hit = _look_up(state, event, parent, keys, now)
+    if memo_hit is not None:
+        # Memo: an equal call in this run already has an execution; no new step.
+        parent.children[submit.call_index] = memo_hit
+        effects.append(Send(event.session_id, protocol.Submitted(submit.request_id, memo_hit)))
+        return
     child = create_step(
         state, run, parent, submit.call_index, submit.repository, submit.target, submit.type,
-        submit.arguments, submit.options, now, effects,
+        submit.arguments, submit.options, now, effects, keys,
     )  # fmt: skip
-    if submit.type == "workflow" and event.new_run_id is not None:
+    if cache_hit is not None:
+        _use_cached(state, child, cache_hit, now, effects)
+    elif submit.type == "workflow" and event.new_run_id is not None:
         _spawn(state, child, event.new_run_id, now, effects)
+    elif keys.defer is not None:
+        _replace_deferred(state, child, keys.defer, now, effects)
     effects.append(Send(event.session_id, protocol.Submitted(submit.request_id, child.id)))
+
+
+def _look_up(
+    state: ProjectState, event: ScheduleStep, parent: Execution, keys: StepKeys, now: float
+) -> tuple[str | None, CacheHit | None]:
+    """The memo and cache hits for a call: from memory, else from ``event.lookups``."""
+    run = state.runs[parent.run_id]
+    memo_hit = _usable(state, run.memo.get(keys.memo)) if keys.memo is not None else None
+    cache = event.submit.options.cache
+    cache_hit = None
+    if keys.cache is not None and cache is not None:
+        ancestry = tuple(environments.ancestry(state, parent.environment_id))
+        since = now - cache.max_age if cache.max_age is not None else 0.0
+        cache_hit = _cached_in_memory(state, keys.cache, ancestry, since)
+        if cache_hit is None and memo_hit is None and event.lookups is None:
+            memo_query = (run.id, keys.memo) if keys.memo is not None else None
+            raise LookupRequired(cache=(keys.cache, ancestry, since), memo=memo_query)
+    elif keys.memo is not None and memo_hit is None and event.lookups is None:
+        raise LookupRequired(cache=None, memo=(run.id, keys.memo))
+    if event.lookups is not None:
+        memo_hit = memo_hit or event.lookups.memo
+        cache_hit = cache_hit or event.lookups.cache
+    return memo_hit, cache_hit
+
+
+def _usable(state: ProjectState, execution_id: str | None) -> str | None:
+    """A memoised execution can be reused unless it failed or was cancelled."""
+    if execution_id is None or execution_id not in state.executions:
+        return execution_id
+    outcome = latest(state, state.executions[execution_id]).outcome
+    return execution_id if outcome is None or isinstance(outcome, protocol.Succeeded) else None
+
+
+def _cached_in_memory(
+    state: ProjectState, key: str, ancestry: tuple[str, ...], since: float
+) -> CacheHit | None:
+    """The newest execution in memory with ``key`` that a call may reuse.
+
+    Pending and running executions count (equal concurrent calls share one
+    execution); failed ones never do; finished ones only if recent enough.
+    """
+    for execution_id in reversed(state.cache_index.get(key, ())):
+        candidate = state.executions[execution_id]
+        if candidate.environment_id not in ancestry or candidate.state in STANDING_IN:
+            continue
+        outcome = candidate.outcome
+        if outcome is None or (
+            isinstance(outcome, protocol.Succeeded) and (candidate.completed_at or 0.0) >= since
+        ):
+            return CacheHit(candidate.id, outcome)
+    return None
+
+
+def _use_cached(
+    state: ProjectState, child: Execution, hit: CacheHit, now: float, effects: list[Effect]
+) -> None:
+    """The new step reuses a cached execution: it is *cached* and takes its outcome."""
+    set_state(state, child, S.CACHED, now, effects)
+    leader = state.executions.get(hit.execution_id)
+    if leader is not None and leader.outcome is None:
+        link(state, child, leader)
+        return
+    outcome = leader.outcome if leader is not None else hit.outcome
+    if outcome is None:
+        raise ValueError(f"cache hit {hit.execution_id} has no outcome")  # pragma: no cover
+    child.successor = hit.execution_id
+    child.outcome = outcome
+    effects.append(OutcomeRecorded(child.id, child.run_id, outcome, now))
+    state.runs[child.run_id].unfinished.discard(child.id)
+
+
+def _replace_deferred(
+    state: ProjectState, child: Execution, key: str, now: float, effects: list[Effect]
+) -> None:
+    """Defer: a queued equal call is replaced by this newer one, whose waiters it gets."""
+    child.defer_key = key
+    index = (child.environment_id, key)
+    previous_id = state.deferrable.get(index)
+    state.deferrable[index] = child.id
+    previous = state.executions.get(previous_id) if previous_id is not None else None
+    if previous is not None and previous.state is S.QUEUED:
+        set_state(state, previous, S.DEFERRED, now, effects)
+        link(state, previous, child)
 
 
 def _spawn(
@@ -176,8 +302,7 @@ def _spawn(
         state, run_id, caller_step.environment_id, caller_step.repository, caller_step.target,
         caller_step.arguments, caller_step.options, None, now, effects,
     )  # fmt: skip
-    root.origin = caller_step.id
-    caller_step.successor = root.id
+    link(state, caller_step, root)
 
 
 def rerun_step(state: ProjectState, event: RerunStep, now: float, effects: list[Effect]) -> None:

@@ -11,28 +11,32 @@ the agent through a ``Channel``, which the executor implements over its socket
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextvars import ContextVar, Token
+from pathlib import Path
 from typing import Any, Protocol
 
 from coflux import errors, protocol
 from coflux.sdk.handles import Execution
-from coflux.serialization import deserialize, serialize
+from coflux.serialization import ValueCodec, log_value
 
 __all__ = [
     "Channel",
     "ExecutionContext",
     "PendingReply",
+    "Suspension",
     "activate",
     "current",
     "require",
     "reset",
 ]
 
-Reply = protocol.Submitted | protocol.ResultReady
+Reply = protocol.Submitted | protocol.ResultReady | protocol.AssetReply
+Request = protocol.Submit | protocol.GetResult | protocol.PersistAsset | protocol.RestoreAsset
 
 
 class PendingReply(Protocol):
@@ -52,7 +56,7 @@ class Channel(Protocol):
 
     def send(self, message: protocol.ExecutorMessage) -> None: ...
 
-    def request(self, make: Callable[[int], protocol.Submit | protocol.GetResult]) -> PendingReply:
+    def request(self, make: Callable[[int], Request]) -> PendingReply:
         """Send the message ``make(request_id)`` and return its pending reply."""
         ...
 
@@ -63,11 +67,24 @@ class ExecutionContext:
     Args:
         execution_id: the id of the running execution.
         channel: the connection to the agent.
+        values: serialises arguments and results (default: everything inline).
+        working_dir: the execution's working directory (default: the current one),
+            where assets are persisted from and restored to.
     """
 
-    def __init__(self, execution_id: str, channel: Channel) -> None:
+    def __init__(
+        self,
+        execution_id: str,
+        channel: Channel,
+        *,
+        values: ValueCodec | None = None,
+        working_dir: Path | None = None,
+    ) -> None:
         self.execution_id = execution_id
         self._channel = channel
+        # How values are (de)serialised: through the blob store when the agent has one.
+        self.values = values or ValueCodec()
+        self.working_dir = working_dir or Path.cwd()
         # Calls are numbered from 0 per execution; the server de-duplicates on
         # (execution, call_index) when a submission is resent after a reconnect.
         self._call_index = itertools.count()
@@ -88,7 +105,7 @@ class ExecutionContext:
         Raises:
             Exception: the server refused the submission (rebuilt from its error).
         """
-        values = tuple(serialize(argument) for argument in arguments)
+        values = tuple(self.values.dump(argument) for argument in arguments)
         with self._lock:
             call_index = next(self._call_index)
         reply = self._channel.request(
@@ -131,7 +148,15 @@ class ExecutionContext:
                     )
                 )
                 self._results[execution_id] = pending
-        reply = pending.wait(timeout)
+        limit = _suspense.get()
+        if timeout is None and limit is not None:
+            # Inside ``cf.suspense``: rather than wait longer than the limit, end this
+            # execution; it runs again once the awaited result exists.
+            reply = pending.wait(limit)
+            if reply is None:
+                raise Suspension(waiting_for=(execution_id,))
+        else:
+            reply = pending.wait(timeout)
         if reply is None:
             raise TimeoutError(f"execution {execution_id} did not finish within {timeout} s")
         if not isinstance(reply, protocol.ResultReady):
@@ -141,7 +166,7 @@ class ExecutionContext:
     def _unwrap(self, execution_id: str, outcome: protocol.Outcome) -> Any:
         match outcome:
             case protocol.Succeeded(value=value):
-                return deserialize(value, resolve_execution=self.handle)
+                return self.values.load(value, resolve_execution=self.handle)
             case protocol.Failed(error=error):
                 raise errors.rebuild_remote_error(error.type, error.message, error.traceback)
             case protocol.Cancelled():
@@ -166,12 +191,46 @@ class ExecutionContext:
             timestamp=time.time(),
             level=level,
             template=template,
-            values={name: serialize(value) for name, value in values.items()},
+            values={name: log_value(value) for name, value in values.items()},
         )
         self._channel.send(protocol.LogMessage(entry=entry))
 
+    def asset_request(
+        self, make: Callable[[int], protocol.PersistAsset | protocol.RestoreAsset]
+    ) -> protocol.AssetReply:
+        """Send an asset request (see ``coflux.sdk.assets``) and wait for its answer."""
+        reply = self._channel.request(make).wait(None)
+        if not isinstance(reply, protocol.AssetReply):
+            raise RuntimeError(f"expected an AssetReply, got {reply!r}")
+        return reply
+
+
+class Suspension(BaseException):
+    """Ends the running execution to run it again later (``cf.suspend``/``cf.suspense``).
+
+    A ``BaseException``, so that user code catching ``Exception`` cannot swallow it;
+    the executor reports it as a ``protocol.Suspended`` outcome.
+    """
+
+    def __init__(self, *, due_at: float | None = None, waiting_for: tuple[str, ...] = ()) -> None:
+        super().__init__("execution suspended")
+        self.due_at = due_at
+        self.waiting_for = waiting_for
+
 
 _current: ContextVar[ExecutionContext | None] = ContextVar("coflux_execution", default=None)
+# Seconds a ``.result()`` may wait inside ``cf.suspense`` before suspending.
+_suspense: ContextVar[float | None] = ContextVar("coflux_suspense", default=None)
+
+
+@contextlib.contextmanager
+def suspense(limit: float) -> Iterator[None]:
+    """Within the block, a ``.result()`` that waits longer than ``limit`` suspends."""
+    token = _suspense.set(limit)
+    try:
+        yield
+    finally:
+        _suspense.reset(token)
 
 
 def current() -> ExecutionContext | None:

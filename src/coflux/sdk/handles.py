@@ -6,11 +6,17 @@ submitted it, an already-known local outcome (outside an execution), or none at
 all. An unbound handle (one that was unpickled or deserialised without a
 resolver) finds the current execution context the first time it is waited on,
 which is what lets handles be passed between executions and resolve lazily.
+
+An ``Asset`` names files an execution persisted (``cf.persist_asset``) and
+carries their description, so a receiver can inspect it before restoring it.
 """
 
 from __future__ import annotations
 
+import os
 import uuid
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar, cast
 
 T = TypeVar("T")
@@ -128,38 +134,118 @@ class Execution(Generic[T]):
 
 
 class Asset:
-    """A reference to files persisted by an execution.
+    """A reference to files (a file or a directory) that an execution persisted.
 
-    Assets are not supported yet: this handle exists so that the API is in
-    place; ``restore`` raises ``NotImplementedError`` until assets arrive.
+    Returned by ``cf.persist_asset``; can be passed to other executions (as an
+    argument or inside a result), which ``restore`` it into their working
+    directory. Equal assets have equal ids.
+
+    Attributes are ``None`` on a handle made from an id alone.
     """
 
-    __slots__ = ("_id",)
+    __slots__ = ("_file_count", "_id", "_kind", "_metadata", "_path", "_size")
 
-    def __init__(self, asset_id: str) -> None:
+    def __init__(
+        self,
+        asset_id: str,
+        *,
+        kind: str | None = None,
+        path: str | None = None,
+        size: int | None = None,
+        file_count: int | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> None:
         self._id = asset_id
+        self._kind = kind
+        self._path = path
+        self._size = size
+        self._file_count = file_count
+        self._metadata = dict(metadata) if metadata is not None else None
 
     @property
     def id(self) -> str:
         """The asset's id."""
         return self._id
 
-    def restore(self, to: str | None = None) -> Any:
-        """Restore the asset's files into ``to`` (default: the working directory).
+    @property
+    def kind(self) -> str | None:
+        """``"file"`` or ``"directory"``."""
+        return self._kind
+
+    @property
+    def path(self) -> str | None:
+        """Where the asset was, relative to the persisting execution's working
+        directory (``"."`` for the whole directory); restored to the same place."""
+        return self._path
+
+    @property
+    def size(self) -> int | None:
+        """Total size of its files, in bytes."""
+        return self._size
+
+    @property
+    def file_count(self) -> int | None:
+        """How many files it holds."""
+        return self._file_count
+
+    @property
+    def metadata(self) -> dict[str, Any] | None:
+        """What was recorded about it (e.g. ``content_type``, ``match``)."""
+        return None if self._metadata is None else dict(self._metadata)
+
+    def info(self) -> dict[str, Any] | None:
+        """Its attributes as plain JSON (``None`` if only the id is known)."""
+        if self._kind is None:
+            return None
+        return {
+            "kind": self._kind,
+            "path": self._path,
+            "size": self._size,
+            "file_count": self._file_count,
+            "metadata": self._metadata or {},
+        }
+
+    @classmethod
+    def from_info(cls, asset_id: str, info: Mapping[str, Any] | None) -> Asset:
+        """The inverse of ``info()``."""
+        if not info:
+            return cls(asset_id)
+        return cls(
+            asset_id,
+            kind=info.get("kind"),
+            path=info.get("path"),
+            size=info.get("size"),
+            file_count=info.get("file_count"),
+            metadata=info.get("metadata"),
+        )
+
+    def restore(self, to: str | os.PathLike[str] | None = None) -> Path:
+        """Restore the asset's files into the working directory (or ``to``).
+
+        Files land at the same relative paths they had when persisted: a file
+        persisted as ``out/report.csv`` is restored to ``TO/out/report.csv``.
 
         Args:
-            to: the directory to restore into.
+            to: the directory to restore into, relative to the execution's
+                working directory (default: the working directory itself).
 
         Returns:
-            The path of the restored files.
+            The restored file or directory.
 
         Raises:
-            NotImplementedError: always, for now.
+            RuntimeError: not inside a Coflux execution.
+            coflux.sdk.assets.UnsafeAssetPath: an entry would land outside the
+                restore directory (an absolute path, ``..``, or a symlink
+                pointing outside); nothing is written then.
         """
-        raise NotImplementedError("Asset.restore arrives with assets")
+        # Imported here because those modules import this one.
+        from coflux.sdk.assets import restore
+        from coflux.sdk.context import require
+
+        return restore(require(f"restoring asset {self._id}"), self, to)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (Asset, (self._id,))
+        return (Asset.from_info, (self._id, self.info()))
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Asset) and other._id == self._id
@@ -168,4 +254,6 @@ class Asset:
         return hash(("asset", self._id))
 
     def __repr__(self) -> str:
-        return f"Asset({self._id!r})"
+        if self._path is None:
+            return f"Asset({self._id!r})"
+        return f"Asset({self._id!r}, kind={self._kind!r}, path={self._path!r})"

@@ -3,9 +3,10 @@
 Logging works everywhere: inside an execution an entry goes to the agent (the
 template and the serialised values, so UIs can render and filter them); outside
 one it goes to the standard ``logging`` module, so plain runs and tests still
-show it. Suspension, checkpoints and assets are not built yet: they exist with
-their final signatures and raise ``NotImplementedError`` naming the feature,
-rather than silently doing nothing.
+show it. Assets are persisted and restored by ``coflux.sdk.assets``. Suspension
+ends the execution with a ``context.Suspension`` the executor reports. Checkpoints
+are not built yet: ``checkpoint`` exists with its final signature and raises
+``NotImplementedError`` rather than silently doing nothing.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import datetime as dt
 import logging
 import os
 import string
+import time
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -92,8 +94,9 @@ def log_error(template: str, **values: Any) -> None:
 def suspense(timeout: float | dt.timedelta | None = None) -> AbstractContextManager[None]:
     """Suspend the execution if a ``.result()`` inside the block waits too long.
 
-    Inside the block, waiting longer than ``timeout`` for a result suspends this
-    execution; it is re-run from the start once the awaited result exists.
+    Inside the block, waiting longer than ``timeout`` for a result ends this
+    execution as *suspended*; it is run again from the start once the awaited
+    result exists (memoised calls made before are not executed again).
 
     Args:
         timeout: seconds (or a ``timedelta``) to wait before suspending; ``None``
@@ -103,22 +106,35 @@ def suspense(timeout: float | dt.timedelta | None = None) -> AbstractContextMana
         A context manager.
 
     Raises:
-        NotImplementedError: always, until suspension arrives.
+        RuntimeError: outside an execution.
     """
-    raise NotImplementedError("cf.suspense arrives with suspension")
+    context.require("cf.suspense")
+    seconds = timeout.total_seconds() if isinstance(timeout, dt.timedelta) else timeout
+    return context.suspense(max(0.0, seconds or 0.0))
 
 
 def suspend(delay_or_datetime: float | dt.timedelta | dt.datetime | None = None) -> NoReturn:
-    """End this execution now and re-run it later.
+    """End this execution now and run it again later, from the start.
 
     Args:
-        delay_or_datetime: when to re-run: a delay in seconds, a ``timedelta``
-            or a ``datetime``; ``None`` re-runs as soon as possible.
+        delay_or_datetime: when to run again: a delay in seconds, a ``timedelta``
+            or a ``datetime`` (naive ones are local time); ``None`` runs it again
+            as soon as possible.
 
     Raises:
-        NotImplementedError: always, until suspension arrives.
+        RuntimeError: outside an execution.
     """
-    raise NotImplementedError("cf.suspend arrives with suspension")
+    context.require("cf.suspend")
+    match delay_or_datetime:
+        case None:
+            due_at = None
+        case dt.datetime():
+            due_at = delay_or_datetime.timestamp()
+        case dt.timedelta():
+            due_at = time.time() + delay_or_datetime.total_seconds()
+        case _:
+            due_at = time.time() + float(delay_or_datetime)
+    raise context.Suspension(due_at=due_at)
 
 
 def checkpoint(*args: Any) -> None:
@@ -136,17 +152,28 @@ def checkpoint(*args: Any) -> None:
 def persist_asset(path: str | os.PathLike[str] | None = None, *, match: str | None = None) -> Asset:
     """Persist a file or a directory so that other executions can restore it.
 
+    Each file is uploaded to the blob store; the asset is recorded against this
+    execution. Paths inside the working directory are kept relative to it, so
+    restoring puts files back at the same relative paths.
+
     Args:
-        path: the file or directory (default: the execution's working directory).
-        match: a glob filtering the files of a directory.
+        path: the file or directory, relative to the working directory
+            (default: the whole working directory).
+        match: a glob filtering the files of a directory, relative to it
+            (``"*.csv"``; ``"**/*.csv"`` for every level).
 
     Returns:
-        A handle to the asset, which can be passed to other executions.
+        A handle to the asset (id, kind, path, size, file count, metadata),
+        which can be passed to other executions.
 
     Raises:
-        NotImplementedError: always, until assets arrive.
+        RuntimeError: not inside a Coflux execution.
+        FileNotFoundError: ``path`` does not exist.
+        ValueError: ``match`` was given for a single file.
     """
-    raise NotImplementedError("cf.persist_asset arrives with assets")
+    from coflux.sdk import assets
+
+    return assets.persist(context.require("persisting an asset"), path, match)
 
 
 def restore_asset(asset: Asset, to: str | os.PathLike[str] | None = None) -> Path:
@@ -154,12 +181,15 @@ def restore_asset(asset: Asset, to: str | os.PathLike[str] | None = None) -> Pat
 
     Args:
         asset: the asset handle.
-        to: the directory to restore into (default: the working directory).
+        to: the directory to restore into, relative to the working directory
+            (default: the working directory).
 
     Returns:
-        The path of the restored files.
+        The restored file or directory.
 
     Raises:
-        NotImplementedError: always, until assets arrive.
+        RuntimeError: not inside a Coflux execution.
+        coflux.sdk.assets.UnsafeAssetPath: an entry would land outside the
+            restore directory; nothing is written.
     """
-    raise NotImplementedError("cf.restore_asset arrives with assets")
+    return asset.restore(to)

@@ -10,12 +10,13 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Match, Route, WebSocketRoute
+from starlette.types import Scope
 
 from coflux import protocol
 from coflux.blobs.filesystem import FilesystemBlobStore
-from coflux.server.api import agents, blobs, environments, projects, runs
+from coflux.server.api import agents, assets, blobs, environments, projects, runs
 from coflux.server.context import ServerContext
 from coflux.server.gateway import agent_endpoint
 from coflux.server.live import live_endpoint
@@ -24,7 +25,7 @@ from coflux.server.projects import Projects
 from coflux.server.routes import ApiRoute, Query, endpoint, error_response
 from coflux.server.sessions import SessionRegistry
 from coflux.server.topics import Topics
-from coflux.store.base import EnvironmentView, ProjectInfo, RunSummary, RunView
+from coflux.store.base import EnvironmentView, ProjectInfo, RunAssets, RunSummary, RunView
 
 P = "/api/projects/{project}"
 E = P + "/environments/{environment}"
@@ -53,6 +54,8 @@ API: list[ApiRoute] = [
         Query("execution", str, "only this execution"), Query("after", int, "cursor: the last log id seen"), WAIT)),
     ApiRoute("POST", P + "/steps/{step_id}/rerun", runs.rerun_step, "Re-run a step (in its run's environment or one based on it)", runs.Rerun, runs.RerunStarted, 201),
     ApiRoute("POST", R + "/cancel", runs.cancel_run, "Cancel a run", response=runs.CancelResult),
+    ApiRoute("GET", R + "/assets", assets.list_run_assets, "Assets persisted in a run, and restores", response=RunAssets),
+    ApiRoute("GET", P + "/assets/{asset_id}", assets.get_asset, "An asset and its files", response=protocol.AssetInfo),
     ApiRoute("POST", P + "/executions/{execution_id}/cancel", runs.cancel_execution, "Cancel an execution and its descendants", response=runs.CancelResult),
 ]  # fmt: skip
 
@@ -65,18 +68,58 @@ def _package_version() -> str:
 
 
 STATIC = Path(__file__).parent / "static"
+# Vite names the files under assets/ by content hash, so they can be cached forever.
+IMMUTABLE = {"Cache-Control": "public, max-age=31536000, immutable"}
+NO_CACHE = {"Cache-Control": "no-cache"}
+
+
+def _is_studio_path(path: str) -> bool:
+    return not any(path == p or path.startswith(p + "/") for p in ("/api", "/blobs"))
+
+
+class StudioRoute(Route):
+    """GET of any path outside /api and /blobs: one of Studio's files, else index.html.
+
+    Studio routes on the client (``/projects/...``), so every such path answers
+    with the app, which then opens that screen: deep links work after a reload.
+    API and blob paths never reach this route, so their 404/405 stay JSON.
+    """
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] != "http" or not _is_studio_path(scope["path"]):
+            return Match.NONE, {}
+        return super().matches(scope)
+
+
+def _static_file(path: str) -> Path | None:
+    """The built file at ``path``, or None; nothing outside the static directory."""
+    if not path or "\x00" in path:
+        return None
+    root = STATIC.resolve()
+    candidate = (root / path).resolve()
+    if not candidate.is_relative_to(root) or not candidate.is_file():
+        return None
+    return candidate
 
 
 async def studio(request: Request) -> Response:
     index = STATIC / "index.html"
-    if index.exists():
-        return HTMLResponse(index.read_text())
-    return HTMLResponse(
-        "<!doctype html><title>Coflux</title><h1>Coflux</h1>"
-        "<p>The server is running. Studio (the web UI) is not built in this install: "
-        "run <code>npm ci &amp;&amp; npm run build</code> in <code>studio/</code>.</p>"
-        "<p>The API is described at <a href='/api/openapi.json'>/api/openapi.json</a>.</p>"
-    )
+    if not index.exists():
+        return HTMLResponse(
+            "<!doctype html><title>Coflux</title><h1>Coflux</h1>"
+            "<p>The server is running. Studio (the web UI) is not built in this install: "
+            "run <code>npm ci &amp;&amp; npm run build</code> in <code>studio/</code>.</p>"
+            "<p>The API is described at <a href='/api/openapi.json'>/api/openapi.json</a>.</p>"
+        )
+    path: str = request.path_params.get("path", "")
+    file = _static_file(path)
+    if file is not None:
+        headers = IMMUTABLE if path.startswith("assets/") else NO_CACHE
+        return FileResponse(file, headers=headers)
+    if path.startswith("assets/"):
+        # A missing build file is a 404, not the app (whose HTML would not parse as JS).
+        return error_response(404, "not_found", f"no such file: /{path}")
+    return HTMLResponse(index.read_text(), headers=NO_CACHE)
 
 
 async def not_found(request: Request, exc: Exception) -> Response:
@@ -118,7 +161,9 @@ def create_app(data_dir: Path, *, session_timeout: float, tokens: frozenset[str]
         WebSocketRoute("/api/live", live_endpoint),
         Route("/blobs/{key}", blobs.put_blob, methods=["PUT"]),
         Route("/blobs/{key}", blobs.get_blob, methods=["GET"]),
-        Route("/", studio),
+        # Raw content, so outside the JSON route table (see docs/api.md).
+        Route(P + "/assets/{asset_id}/files/{path:path}", assets.download_file, methods=["GET"]),
+        StudioRoute("/{path:path}", studio, methods=["GET", "HEAD"]),
     ]
     app = Starlette(
         routes=routes,

@@ -13,14 +13,18 @@ import asyncio
 import contextlib
 import itertools
 import logging
+from collections.abc import Coroutine
+from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from coflux import protocol
+from coflux.blobs.base import BlobStore
 from coflux.errors import BadRequest, CofluxError
 from coflux.orchestration import events as ev
 from coflux.orchestration.effects import Send
 from coflux.orchestration.project import Project, new_id
+from coflux.server.api import assets
 from coflux.server.context import ServerContext
 from coflux.server.sessions import Outbox
 
@@ -129,7 +133,7 @@ async def _read(websocket: WebSocket, project: Project, session_id: str, outbox:
         raw = data.get("bytes") or data.get("text") or b""
         try:
             message = protocol.decode_agent_message(raw)
-            _dispatch(project, session_id, message, outbox)
+            _dispatch(project, session_id, message, outbox, websocket.app.state.context.blobs)
         except (protocol.ProtocolError, BadRequest) as e:
             logger.warning("session %s sent a bad message: %s", session_id, e)
             await _close(websocket, protocol.CLOSE_BAD_MESSAGE, f"bad message: {e}")
@@ -137,7 +141,11 @@ async def _read(websocket: WebSocket, project: Project, session_id: str, outbox:
 
 
 def _dispatch(
-    project: Project, session_id: str, message: protocol.AgentMessage, outbox: Outbox
+    project: Project,
+    session_id: str,
+    message: protocol.AgentMessage,
+    outbox: Outbox,
+    blobs: BlobStore,
 ) -> None:
     actor = project.actor
     match message:
@@ -179,3 +187,21 @@ def _dispatch(
             actor.post(ev.CancelExecution(execution_id), refuse_cancel)
         case protocol.Logs(entries=entries):
             project.record_logs(entries)
+        case protocol.PersistAsset() | protocol.RestoreAsset():
+            # Answered once recorded; the reader goes on meanwhile.
+            _answer_later(assets.answer_request(project, blobs, message), outbox)
+
+
+_answering: set[asyncio.Task[None]] = set()  # strong references to running answers
+
+
+def _answer_later(answer: Coroutine[Any, Any, protocol.ServerMessage], outbox: Outbox) -> None:
+    async def run() -> None:
+        try:
+            outbox.put(await answer)
+        except Exception:
+            logger.exception("answering an agent request failed")
+
+    task = asyncio.create_task(run())
+    _answering.add(task)
+    task.add_done_callback(_answering.discard)

@@ -3,8 +3,9 @@
 A client sends one subscription:
 
 * ``{"subscribe": "run", "project": P, "run_id": R}``: the run as it is now, then
-  every fact about the run as it is committed (log entries included), and a final
-  ``ended`` message once the run's first step has finished;
+  every fact about the run as it is committed (log entries included), with an
+  ``ended`` message each time the run's first step finishes (a re-run can bring
+  the run back), until the client leaves;
 * ``{"subscribe": "project", "project": P}``: the project's environments now, then
   every fact of the project except log entries, until the client leaves.
 
@@ -15,6 +16,7 @@ harmless to clients).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from typing import Literal
@@ -103,9 +105,27 @@ async def live_endpoint(websocket: WebSocket) -> None:
                 subscription.close()
 
 
+async def _until_disconnected(websocket: WebSocket) -> None:
+    """Return when the client leaves (it sends nothing after subscribing)."""
+    while (await websocket.receive())["type"] != "websocket.disconnect":
+        pass
+
+
+async def _next_facts(subscription: Subscription, left: asyncio.Task[None]) -> list[Fact] | None:
+    """The next batch of facts, or None once the client has left."""
+    getting = asyncio.ensure_future(subscription.queue.get())
+    await asyncio.wait({getting, left}, return_when=asyncio.FIRST_COMPLETED)
+    if getting.done():
+        return getting.result()
+    getting.cancel()
+    return None
+
+
 async def _stream_run(
     websocket: WebSocket, project: Project, run_id: str, subscription: Subscription
 ) -> None:
+    """The run, then its facts; ``ended`` once its first step finished, and facts
+    still after that (a re-run brings it back) until the client leaves."""
     try:
         run = await project.get_run(run_id)
     except BadRequest as e:
@@ -113,13 +133,20 @@ async def _stream_run(
         return
     await websocket.send_bytes(_encoder.encode(RunSnapshot(run)))
     root_step = run.steps[0].id
-    while run.completed_at is None:
-        facts = await subscription.queue.get()
-        await websocket.send_bytes(_encoder.encode(FactsMessage("run", facts)))
-        if any(getattr(f, "execution_id", "").startswith(root_step + ":") for f in facts):
-            run = await project.get_run(run_id)
-    await websocket.send_bytes(_encoder.encode(RunEnded()))
-    await websocket.close()
+    ended = run.completed_at is not None
+    if ended:
+        await websocket.send_bytes(_encoder.encode(RunEnded()))
+    left = asyncio.create_task(_until_disconnected(websocket))
+    try:
+        while (facts := await _next_facts(subscription, left)) is not None:
+            await websocket.send_bytes(_encoder.encode(FactsMessage("run", facts)))
+            if any(getattr(f, "execution_id", "").startswith(root_step + ":") for f in facts):
+                run = await project.get_run(run_id)
+                if run.completed_at is not None and not ended:
+                    await websocket.send_bytes(_encoder.encode(RunEnded()))
+                ended = run.completed_at is not None
+    finally:
+        left.cancel()
 
 
 async def _stream_project(
@@ -133,6 +160,9 @@ async def _stream_project(
     await websocket.send_bytes(
         _encoder.encode(ProjectSnapshotMessage(ProjectSnapshot(environments)))
     )
-    while True:
-        facts = await subscription.queue.get()
-        await websocket.send_bytes(_encoder.encode(FactsMessage("project", facts)))
+    left = asyncio.create_task(_until_disconnected(websocket))
+    try:
+        while (facts := await _next_facts(subscription, left)) is not None:
+            await websocket.send_bytes(_encoder.encode(FactsMessage("project", facts)))
+    finally:
+        left.cancel()

@@ -13,7 +13,7 @@ backend produces exactly the same shapes (checked by one contract test suite).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 import msgspec
 
@@ -106,6 +106,32 @@ class LogView(View, frozen=True):
     values: dict[str, protocol.Value]
 
 
+class AssetSummary(View, frozen=True):
+    """An asset without its entries (``protocol.AssetInfo`` has them)."""
+
+    id: str
+    execution_id: str
+    kind: str
+    path: str
+    size: int
+    file_count: int
+    metadata: dict[str, Any]
+    created_at: float
+
+
+class AssetRestoreView(View, frozen=True):
+    asset_id: str
+    execution_id: str  # the execution that restored it
+    at: float
+
+
+class RunAssets(View, frozen=True):
+    """The assets a run's executions persisted, and every restore they made."""
+
+    assets: list[AssetSummary]
+    restores: list[AssetRestoreView]
+
+
 class ActiveExecution(View, frozen=True):
     """An execution that had not reached a terminal state, with its step."""
 
@@ -171,6 +197,18 @@ class ProjectStore(Protocol):
         """
         ...
 
+    def find_cached(
+        self, key: str, environment_ids: Sequence[str], since: float
+    ) -> tuple[str, protocol.Outcome] | None:
+        """The newest execution that succeeded with cache key ``key`` in one of the
+        environments, finished at or after ``since``, with its outcome."""
+        ...
+
+    def find_memoised(self, run_id: str, key: str) -> str | None:
+        """The execution an earlier call with memo key ``key`` has in the run, unless
+        it failed or was cancelled."""
+        ...
+
     def find_run_by_idempotency_key(self, key: str) -> str | None: ...
 
     def list_environments(self) -> list[EnvironmentView]: ...
@@ -203,6 +241,14 @@ class ProjectStore(Protocol):
         limit: int = 1000,
     ) -> list[LogView]:
         """Log entries of a run in the order they were recorded, after cursor ``after``."""
+        ...
+
+    def get_asset(self, asset_id: str) -> protocol.AssetInfo | None:
+        """An asset with its entries, or None if there is no such asset."""
+        ...
+
+    def list_run_assets(self, run_id: str) -> RunAssets:
+        """Assets persisted in a run (oldest first), and the restores made in it."""
         ...
 
     def close(self) -> None: ...

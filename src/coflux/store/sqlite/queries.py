@@ -157,3 +157,34 @@ WHERE e.id = ?
 ORDER BY latest.attempt DESC
 LIMIT 1
 """
+
+# The newest execution that succeeded (itself, not by standing in for another)
+# for a cache key, in the given environments, finished at or after a time.
+# ``{environments}`` is replaced by one placeholder per environment id.
+CACHE_HIT = """
+SELECT e.id, o.outcome
+FROM steps AS s
+JOIN executions AS e ON e.step_id = s.id
+JOIN outcomes AS o ON o.execution_id = e.id
+WHERE s.cache_key = ?
+  AND e.environment_id IN ({environments})
+  AND o.at >= ?
+  AND json_extract(o.outcome, '$.tag') = 'succeeded'
+  AND EXISTS (
+    SELECT 1 FROM execution_transitions AS t
+    WHERE t.execution_id = e.id AND t.state = 'succeeded'
+  )
+ORDER BY o.at DESC
+LIMIT 1
+"""
+
+# The latest execution of the first step of a run with a memo key, and its outcome.
+MEMO_HIT = """
+SELECT e.id, o.outcome
+FROM steps AS s
+JOIN executions AS e ON e.step_id = s.id
+LEFT JOIN outcomes AS o ON o.execution_id = e.id
+WHERE s.run_id = ? AND s.memo_key = ?
+ORDER BY s.number, e.attempt DESC
+LIMIT 1
+"""

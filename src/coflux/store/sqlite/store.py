@@ -34,11 +34,12 @@ from coflux.store.base import (
     EnvironmentView,
     LogView,
     ProjectInfo,
+    RunAssets,
     RunSummary,
     RunView,
     Snapshot,
 )
-from coflux.store.sqlite import snapshot, views, writes
+from coflux.store.sqlite import assets, snapshot, views, writes
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -242,6 +243,16 @@ class SqliteProjectStore:
         with self._reading() as conn:
             return views.get_step_outcome(conn, execution_id)
 
+    def find_cached(
+        self, key: str, environment_ids: Sequence[str], since: float
+    ) -> tuple[str, protocol.Outcome] | None:
+        with self._reading() as conn:
+            return views.find_cached(conn, key, environment_ids, since)
+
+    def find_memoised(self, run_id: str, key: str) -> str | None:
+        with self._reading() as conn:
+            return views.find_memoised(conn, run_id, key)
+
     def find_run_by_idempotency_key(self, key: str) -> str | None:
         with self._reading() as conn:
             return views.find_run_by_idempotency_key(conn, key)
@@ -278,6 +289,14 @@ class SqliteProjectStore:
     def run_of_execution(self, execution_id: str) -> str | None:
         with self._reading() as conn:
             return views.run_of_execution(conn, execution_id)
+
+    def get_asset(self, asset_id: str) -> protocol.AssetInfo | None:
+        with self._reading() as conn:
+            return assets.get_asset(conn, asset_id)
+
+    def list_run_assets(self, run_id: str) -> RunAssets:
+        with self._reading() as conn:
+            return assets.list_run_assets(conn, run_id)
 
     def list_logs(
         self,

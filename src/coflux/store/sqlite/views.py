@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from coflux import protocol
@@ -267,6 +268,25 @@ def get_outcome(conn: sqlite3.Connection, execution_id: str) -> protocol.Outcome
 def get_step_outcome(conn: sqlite3.Connection, execution_id: str) -> protocol.Outcome | None:
     row = conn.execute(queries.STEP_OUTCOME, (execution_id,)).fetchone()
     return None if row is None or row[0] is None else codecs.decode_outcome(row[0])
+
+
+def find_cached(
+    conn: sqlite3.Connection, key: str, environment_ids: Sequence[str], since: float
+) -> tuple[str, protocol.Outcome] | None:
+    placeholders = ", ".join("?" for _ in environment_ids)
+    query = queries.CACHE_HIT.format(environments=placeholders)
+    row = conn.execute(query, (key, *environment_ids, since)).fetchone()
+    return None if row is None else (str(row[0]), codecs.decode_outcome(row[1]))
+
+
+def find_memoised(conn: sqlite3.Connection, run_id: str, key: str) -> str | None:
+    row = conn.execute(queries.MEMO_HIT, (run_id, key)).fetchone()
+    if row is None:
+        return None
+    # A memoised call that failed or was cancelled is not reused.
+    if row[1] is not None and not isinstance(codecs.decode_outcome(row[1]), protocol.Succeeded):
+        return None
+    return str(row[0])
 
 
 def find_run_by_idempotency_key(conn: sqlite3.Connection, key: str) -> str | None:

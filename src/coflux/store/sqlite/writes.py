@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from coflux.orchestration.effects import (
+    AssetRecorded,
+    AssetRestored,
     EnvironmentRecorded,
     ExecutionCreated,
     ExecutionTransitioned,
@@ -26,6 +28,7 @@ from coflux.orchestration.effects import (
     StepCreated,
 )
 from coflux.store import codecs
+from coflux.store.sqlite import assets
 
 
 def write_facts(conn: sqlite3.Connection, facts: Sequence[Fact]) -> None:
@@ -108,8 +111,8 @@ def _runs(conn: sqlite3.Connection, facts: Sequence[RunCreated]) -> None:
 def _steps(conn: sqlite3.Connection, facts: Sequence[StepCreated]) -> None:
     conn.executemany(
         "INSERT INTO steps (id, run_id, number, parent_execution_id, call_index, repository,"
-        " target, type, arguments, options, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " target, type, arguments, options, created_at, cache_key, memo_key)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             (
                 f.step_id,
@@ -123,6 +126,8 @@ def _steps(conn: sqlite3.Connection, facts: Sequence[StepCreated]) -> None:
                 codecs.encode(f.arguments),
                 codecs.encode(f.options),
                 f.at,
+                f.cache_key,
+                f.memo_key,
             )
             for f in facts
         ],
@@ -195,4 +200,6 @@ _WRITERS: dict[type[Fact], Callable[[sqlite3.Connection, Sequence[Any]], None]] 
     ExecutionTransitioned: _transitions,
     OutcomeRecorded: _outcomes,
     LogsRecorded: _logs,
+    AssetRecorded: assets.write_assets,
+    AssetRestored: assets.write_restores,
 }

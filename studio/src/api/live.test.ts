@@ -1,0 +1,104 @@
+// @vitest-environment happy-dom
+import { describe, expect, it } from "vitest";
+import { type ConnectionStatus, type SocketLike, subscribe } from "./live";
+
+class FakeSocket implements SocketLike {
+  binaryType = "blob";
+  readyState = 0;
+  onopen: ((event: unknown) => void) | null = null;
+  onmessage: ((event: { data: unknown }) => void) | null = null;
+  onclose: ((event: unknown) => void) | null = null;
+  onerror: ((event: unknown) => void) | null = null;
+  sent: string[] = [];
+  closed = false;
+  send(data: string) {
+    this.sent.push(data);
+  }
+  close() {
+    this.closed = true;
+  }
+  open() {
+    this.readyState = 1;
+    this.onopen?.({});
+  }
+  receive(message: unknown) {
+    this.onmessage?.({ data: new TextEncoder().encode(JSON.stringify(message)).buffer });
+  }
+  drop() {
+    this.readyState = 3;
+    this.onclose?.({});
+  }
+}
+
+function harness() {
+  const sockets: FakeSocket[] = [];
+  const scheduled: Array<() => void> = [];
+  const statuses: ConnectionStatus[] = [];
+  const snapshots: unknown[] = [];
+  const facts: unknown[] = [];
+  const stop = subscribe<{ n: number }>(
+    { subscribe: "project", project: "demo" },
+    {
+      snapshot: (s) => snapshots.push(s),
+      facts: (f) => facts.push(...f),
+      status: (s) => statuses.push(s),
+    },
+    {
+      createSocket: () => {
+        const socket = new FakeSocket();
+        sockets.push(socket);
+        return socket;
+      },
+      schedule: (fn) => scheduled.push(fn),
+      cancelSchedule: () => undefined,
+    },
+  );
+  return { sockets, scheduled, statuses, snapshots, facts, stop };
+}
+
+describe("live subscriptions", () => {
+  it("subscribes on open, then takes a snapshot and facts", () => {
+    const h = harness();
+    h.sockets[0]!.open();
+    expect(JSON.parse(h.sockets[0]!.sent[0]!)).toEqual({ subscribe: "project", project: "demo" });
+    h.sockets[0]!.receive({ topic: "project", snapshot: { n: 1 } });
+    h.sockets[0]!.receive({ topic: "project", facts: [{ fact: "run" }] });
+    expect(h.snapshots).toEqual([{ n: 1 }]);
+    expect(h.facts).toEqual([{ fact: "run" }]);
+    expect(h.statuses).toEqual(["connecting", "live"]);
+  });
+
+  it("shows a lost connection and recovers with a fresh snapshot", () => {
+    const h = harness();
+    h.sockets[0]!.open();
+    h.sockets[0]!.receive({ topic: "project", snapshot: { n: 1 } });
+    h.sockets[0]!.drop();
+    expect(h.statuses.at(-1)).toBe("reconnecting");
+    expect(h.scheduled).toHaveLength(1);
+    h.scheduled[0]!();
+    h.sockets[1]!.drop(); // the server is still down
+    h.scheduled[1]!();
+    h.sockets[2]!.open();
+    h.sockets[2]!.receive({ topic: "project", snapshot: { n: 2 } });
+    expect(h.snapshots).toEqual([{ n: 1 }, { n: 2 }]);
+    expect(h.statuses.at(-1)).toBe("live");
+  });
+
+  it("does not reconnect after the topic ended or refused", () => {
+    const h = harness();
+    h.sockets[0]!.open();
+    h.sockets[0]!.receive({ topic: "run", ended: true });
+    h.sockets[0]!.drop();
+    expect(h.scheduled).toHaveLength(0);
+    expect(h.statuses.at(-1)).toBe("ended");
+  });
+
+  it("waits for a connecting socket to open before closing it (no browser error)", () => {
+    const h = harness();
+    h.stop();
+    expect(h.sockets[0]!.closed).toBe(false);
+    h.sockets[0]!.open();
+    expect(h.sockets[0]!.closed).toBe(true);
+    expect(h.sockets[0]!.sent).toEqual([]);
+  });
+});

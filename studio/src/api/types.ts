@@ -1,0 +1,316 @@
+/**
+ * The shapes the server sends and accepts, mirrored from `coflux/store/base.py`
+ * (views), `coflux/protocol.py` (values, outcomes, manifests) and
+ * `coflux/orchestration/effects.py` (facts streamed on live topics).
+ *
+ * msgspec omits fields that hold their default on protocol records, so those are
+ * optional here.
+ */
+
+export type ExecutionState =
+  | "queued"
+  | "assigned"
+  | "succeeded"
+  | "failed"
+  | "abandoned"
+  | "cancelled"
+  | "suspended"
+  | "cached"
+  | "deferred"
+  | "spawned";
+
+export type TargetType = "workflow" | "task" | "sensor";
+export type LogLevel = "debug" | "info" | "warning" | "error" | "stdout" | "stderr";
+
+export interface Value {
+  format: "json" | "pickle";
+  data?: unknown;
+  blob?: string | null;
+  size?: number;
+  label?: string | null;
+  executions?: string[];
+  assets?: string[];
+}
+
+export interface ErrorInfo {
+  type: string;
+  message: string;
+  traceback?: string;
+}
+
+export type Outcome =
+  | { tag: "succeeded"; value: Value }
+  | { tag: "failed"; error: ErrorInfo }
+  | { tag: "cancelled" }
+  | { tag: "abandoned" };
+
+export interface Parameter {
+  name: string;
+  annotation?: string | null;
+  default?: string | null;
+  kind?: "positional" | "var_positional" | "keyword";
+}
+
+export interface TargetOptions {
+  wait?: number[];
+  cache?: { max_age?: number | null; params?: number[] | null; namespace?: string | null; version?: string | null } | null;
+  retries?: { limit: number; delay_min?: number; delay_max?: number } | null;
+  defer?: { params?: number[] | null } | null;
+  delay?: number;
+  memo?: number[] | null;
+  requires?: Record<string, string[]>;
+}
+
+export interface TargetDefinition {
+  name: string;
+  type: TargetType;
+  parameters?: Parameter[];
+  docstring?: string | null;
+  options?: TargetOptions;
+}
+
+export interface Manifest {
+  repository: string;
+  targets?: TargetDefinition[];
+}
+
+export interface LogEntry {
+  execution_id: string;
+  timestamp: number;
+  level: LogLevel;
+  template: string;
+  values?: Record<string, Value>;
+}
+
+// --- views -------------------------------------------------------------------
+
+export interface ProjectInfo {
+  id: string;
+  name: string;
+  created_at: number;
+}
+
+export type EnvironmentStatus = "active" | "paused" | "archived";
+
+export interface EnvironmentView {
+  id: string;
+  name: string;
+  base: string | null;
+  status: EnvironmentStatus;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface TransitionView {
+  state: ExecutionState;
+  at: number;
+  session_id?: string | null;
+}
+
+export interface ExecutionView {
+  id: string;
+  attempt: number;
+  state: ExecutionState;
+  environment: string;
+  created_at: number;
+  assigned_at: number | null;
+  completed_at: number | null;
+  session_id: string | null;
+  outcome: Outcome | null;
+  transitions: TransitionView[];
+}
+
+export interface StepView {
+  id: string;
+  number: number;
+  repository: string;
+  target: string;
+  type: TargetType;
+  parent_execution: string | null;
+  call_index: number | null;
+  arguments: Value[];
+  created_at: number;
+  executions: ExecutionView[];
+  options?: TargetOptions;
+}
+
+export interface RunSummary {
+  id: string;
+  environment: string;
+  repository: string;
+  target: string;
+  state: ExecutionState;
+  created_at: number;
+  completed_at: number | null;
+}
+
+export interface RunView extends RunSummary {
+  idempotency_key: string | null;
+  steps: StepView[];
+}
+
+export interface LogView extends LogEntry {
+  id: number;
+  run_id: string;
+}
+
+export interface AgentView {
+  session_id: string;
+  connected: boolean;
+  expires_at: number | null;
+  concurrency: number;
+  provides: Record<string, string[]>;
+  targets: Record<string, string[]>;
+  executions: string[];
+}
+
+export interface AssetEntry {
+  path: string;
+  size: number;
+  blob: string;
+}
+
+export interface AssetView {
+  id: string;
+  execution_id: string;
+  kind: "file" | "directory";
+  path: string;
+  size: number;
+  file_count: number;
+  metadata?: Record<string, unknown>;
+  entries: AssetEntry[];
+}
+
+export interface AssetSummary {
+  id: string;
+  execution_id: string;
+  kind: "file" | "directory";
+  path: string;
+  size: number;
+  file_count: number;
+  created_at: number;
+}
+
+export interface RunAssets {
+  assets: AssetSummary[];
+  restores: Array<{ asset_id: string; execution_id: string; at: number }>;
+}
+
+// --- facts (live deltas) -------------------------------------------------------
+
+export interface EnvironmentFact {
+  fact: "environment";
+  environment_id: string;
+  name: string;
+  base_id: string | null;
+  status: EnvironmentStatus;
+  at: number;
+}
+
+export interface ManifestFact {
+  fact: "manifest";
+  environment_id: string;
+  manifest: Manifest;
+  at: number;
+}
+
+export interface SessionFact {
+  fact: "session";
+  session_id: string;
+  environment_id: string;
+  concurrency: number;
+  provides: Record<string, string[]>;
+  at: number;
+}
+
+export interface RunFact {
+  fact: "run";
+  run_id: string;
+  environment_id: string;
+  repository: string;
+  target: string;
+  idempotency_key: string | null;
+  at: number;
+}
+
+export interface StepFact {
+  fact: "step";
+  step_id: string;
+  run_id: string;
+  number: number;
+  parent_execution_id: string | null;
+  call_index: number | null;
+  repository: string;
+  target: string;
+  type: TargetType;
+  arguments: Value[];
+  options: TargetOptions;
+  at: number;
+}
+
+export interface ExecutionFact {
+  fact: "execution";
+  execution_id: string;
+  step_id: string;
+  run_id: string;
+  attempt: number;
+  environment_id: string;
+  due_at: number;
+  at: number;
+}
+
+export interface TransitionFact {
+  fact: "transition";
+  execution_id: string;
+  run_id: string;
+  state: ExecutionState;
+  session_id: string | null;
+  at: number;
+}
+
+export interface OutcomeFact {
+  fact: "outcome";
+  execution_id: string;
+  run_id: string;
+  outcome: Outcome;
+  at: number;
+}
+
+export interface LogsFact {
+  fact: "logs";
+  entries: LogEntry[];
+  run_ids: string[];
+}
+
+export interface AssetFact {
+  fact: "asset";
+  asset: AssetView;
+  run_id: string;
+  at: number;
+}
+
+export interface AssetRestoredFact {
+  fact: "asset_restored";
+  asset_id: string;
+  execution_id: string;
+  run_id: string;
+  at: number;
+}
+
+export type Fact =
+  | EnvironmentFact
+  | ManifestFact
+  | SessionFact
+  | RunFact
+  | StepFact
+  | ExecutionFact
+  | TransitionFact
+  | OutcomeFact
+  | LogsFact
+  | AssetFact
+  | AssetRestoredFact;
+
+export interface ErrorDetail {
+  reason: string;
+  message: string;
+}

@@ -1,0 +1,46 @@
+/**
+ * A modal dialog on the native `<dialog>` element: focus is trapped inside, Escape
+ * closes it, and focus returns to what opened it.
+ */
+
+import type { ComponentChildren } from "preact";
+import { useEffect, useRef } from "preact/hooks";
+
+interface Props {
+  title: string;
+  onClose(): void;
+  children: ComponentChildren;
+  wide?: boolean;
+}
+
+export function Dialog({ title, onClose, children, wide }: Props) {
+  const ref = useRef<HTMLDialogElement>(null);
+  useEffect(() => {
+    const dialog = ref.current;
+    const opener = document.activeElement as HTMLElement | null;
+    if (dialog && !dialog.open && typeof dialog.showModal === "function") dialog.showModal();
+    return () => {
+      if (dialog?.open) dialog.close();
+      opener?.focus?.();
+    };
+  }, []);
+  return (
+    <dialog
+      ref={ref}
+      class={`dialog${wide ? " wide" : ""}`}
+      aria-labelledby="dialog-title"
+      onCancel={(event) => {
+        event.preventDefault();
+        onClose();
+      }}
+    >
+      <header class="dialog-header">
+        <h2 id="dialog-title">{title}</h2>
+        <button type="button" class="icon ghost" aria-label="Close" onClick={onClose}>
+          ✕
+        </button>
+      </header>
+      <div class="dialog-body">{children}</div>
+    </dialog>
+  );
+}

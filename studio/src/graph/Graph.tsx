@@ -1,0 +1,260 @@
+/**
+ * The run graph: the layout drawn in SVG, zoomable (Ctrl/⌘ + wheel, buttons, +/-)
+ * and pannable (drag, wheel, arrow keys with Shift). Only nodes and edges on
+ * screen are rendered, so a run of thousands of steps stays responsive.
+ *
+ * Keyboard: the graph is one tab stop; arrows move the selection (left: caller,
+ * right: callee, up/down: neighbours in the column), Enter expands a group.
+ */
+
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
+import { useNow } from "../components/useNow";
+import type { RunModel } from "../model/run";
+import {
+  callPaths,
+  clippedPath,
+  dependencyEdgesInView,
+  dependencyRoute,
+  type Direction,
+  layoutRun,
+  NODE_H,
+  NODE_W,
+  neighbour,
+  nodesInView,
+} from "./layout";
+import { GroupNode, StepNode } from "./Node";
+import { clampScale, fit, reveal, type Transform, visibleRect, zoomAt } from "./viewport";
+
+interface Props {
+  model: RunModel;
+  structure: number;
+  active: boolean;
+  selectedStep: string | null;
+  onSelect(stepId: string, how: "click" | "key"): void;
+}
+
+const KEYS: Record<string, Direction> = { ArrowLeft: "left", ArrowRight: "right", ArrowUp: "up", ArrowDown: "down" };
+
+export function Graph({ model, structure, active, selectedStep, onSelect }: Props) {
+  const [expanded, setExpanded] = useState<ReadonlySet<string>>(() => new Set());
+  // eslint-disable-next-line react-hooks/exhaustive-deps
+  const layout = useMemo(() => layoutRun(model, expanded), [model, structure, expanded]);
+  const container = useRef<HTMLDivElement>(null);
+  const [size, setSize] = useState({ w: 0, h: 0 });
+  const [t, setT] = useState<Transform>({ x: 24, y: 24, k: 1 });
+  const touched = useRef(false); // the user moved the view: stop auto-fitting
+  const drag = useRef<{ x: number; y: number; tx: number; ty: number; moved: boolean } | null>(null);
+  const revealNext = useRef<string | null>(null); // a node to bring into view after a relayout
+  const now = useNow(active);
+  const selectedKey = selectedStep ? (layout.nodeOfStep.get(selectedStep) ?? null) : null;
+
+  useLayoutEffect(() => {
+    const el = container.current;
+    if (!el) return;
+    const measure = () => setSize({ w: el.clientWidth, h: el.clientHeight });
+    measure();
+    const observer = new ResizeObserver(measure);
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, []);
+
+  // Until the user moves it, the view follows the graph as it fills in.
+  useLayoutEffect(() => {
+    if (!touched.current && size.w > 0) setT(fit(layout.width, layout.height, size.w, size.h));
+  }, [layout, size.w, size.h]);
+
+  // After a group opens or closes, keep its first node in view (the layout moved).
+  useLayoutEffect(() => {
+    const key = revealNext.current;
+    const node = key ? layout.byKey.get(key) : undefined;
+    revealNext.current = null;
+    if (node && size.w > 0) setT((c) => reveal(c, { x: node.x, y: node.y, width: NODE_W, height: NODE_H }, size.w, size.h));
+  }, [layout, size.w, size.h]);
+
+  // Bring the selected node into view (deep links, keyboard moves).
+  useEffect(() => {
+    if (!selectedKey || size.w === 0) return;
+    const node = layout.byKey.get(selectedKey);
+    if (node) setT((current) => reveal(current, { x: node.x, y: node.y, width: NODE_W, height: NODE_H }, size.w, size.h));
+  }, [selectedKey, layout, size.w, size.h]);
+
+  useEffect(() => {
+    const el = container.current;
+    if (!el) return;
+    const onWheel = (event: WheelEvent) => {
+      event.preventDefault();
+      touched.current = true;
+      const rect = el.getBoundingClientRect();
+      if (event.ctrlKey || event.metaKey) {
+        const factor = Math.exp(-event.deltaY * 0.002);
+        setT((c) => zoomAt(c, factor, event.clientX - rect.left, event.clientY - rect.top));
+      } else {
+        setT((c) => ({ ...c, x: c.x - event.deltaX, y: c.y - event.deltaY }));
+      }
+    };
+    el.addEventListener("wheel", onWheel, { passive: false });
+    return () => el.removeEventListener("wheel", onWheel);
+  }, []);
+
+  const zoom = (factor: number) => {
+    touched.current = true;
+    setT((c) => zoomAt(c, factor, size.w / 2, size.h / 2));
+  };
+  const refit = () => {
+    touched.current = false;
+    setT(fit(layout.width, layout.height, size.w, size.h, 0.2));
+  };
+
+  const toggleGroup = (key: string) => {
+    const next = new Set(expanded);
+    const group = layout.byKey.get(key);
+    if (next.has(key)) next.delete(key);
+    else next.add(key);
+    // Expanding: show the first member; collapsing (from a member): show the group.
+    revealNext.current = group?.kind === "group" ? (group.members[0]?.id ?? null) : key;
+    touched.current = true;
+    setExpanded(next);
+  };
+
+  const activate = (target: Element | null) => {
+    const collapse = target?.closest("[data-collapse]")?.getAttribute("data-collapse");
+    if (collapse) return toggleGroup(collapse);
+    const group = target?.closest("[data-group]")?.getAttribute("data-group");
+    if (group) return toggleGroup(group);
+    const step = target?.closest("[data-step]")?.getAttribute("data-step");
+    if (step) onSelect(step, "click");
+  };
+
+  const onPointerDown = (event: PointerEvent) => {
+    if (event.button !== 0) return;
+    drag.current = { x: event.clientX, y: event.clientY, tx: t.x, ty: t.y, moved: false };
+  };
+  const onPointerMove = (event: PointerEvent) => {
+    const d = drag.current;
+    if (!d) return;
+    const dx = event.clientX - d.x;
+    const dy = event.clientY - d.y;
+    if (!d.moved && Math.hypot(dx, dy) < 4) return;
+    if (!d.moved) (event.currentTarget as HTMLElement).setPointerCapture(event.pointerId);
+    d.moved = true;
+    touched.current = true;
+    setT((c) => ({ ...c, x: d.tx + dx, y: d.ty + dy }));
+  };
+  const onPointerUp = (event: PointerEvent) => {
+    const d = drag.current;
+    drag.current = null;
+    if (d && !d.moved) activate(event.target as Element);
+  };
+
+  const onKeyDown = (event: KeyboardEvent) => {
+    const direction = KEYS[event.key];
+    if (direction && event.shiftKey) {
+      event.preventDefault();
+      touched.current = true;
+      const step = 80;
+      const dx = direction === "left" ? step : direction === "right" ? -step : 0;
+      const dy = direction === "up" ? step : direction === "down" ? -step : 0;
+      setT((c) => ({ ...c, x: c.x + dx, y: c.y + dy }));
+    } else if (direction) {
+      event.preventDefault();
+      const from = selectedKey ?? layout.nodes[0]?.key;
+      if (!from) return;
+      const next = selectedKey ? neighbour(layout, from, direction) : from;
+      const node = next ? layout.byKey.get(next) : undefined;
+      if (node) onSelect(node.kind === "group" ? (node.members[0]?.id ?? node.step.id) : node.step.id, "key");
+    } else if (event.key === "Enter" || event.key === " ") {
+      const node = selectedKey ? layout.byKey.get(selectedKey) : undefined;
+      if (node?.kind === "group") {
+        event.preventDefault();
+        toggleGroup(node.key);
+      }
+    } else if (event.key === "+" || event.key === "=") zoom(1.25);
+    else if (event.key === "-") zoom(0.8);
+    else if (event.key === "0") refit();
+  };
+
+  const view = visibleRect(t, size.w, size.h);
+  const nodes = nodesInView(layout, view);
+  const calls = callPaths(layout, view, nodes);
+  const dependencies = dependencyEdgesInView(layout, nodes, selectedKey);
+  const hiddenSteps = model.order.length - layout.nodes.filter((n) => n.kind === "step").length;
+
+  return (
+    <div class="graph">
+      <div
+        ref={container}
+        class="graph-canvas"
+        tabIndex={0}
+        role="group"
+        aria-roledescription="graph"
+        aria-label={`Steps of the run: ${model.order.length}. Arrow keys select steps; Shift+arrows pan; + and - zoom; 0 fits.`}
+        onPointerDown={onPointerDown}
+        onPointerMove={onPointerMove}
+        onPointerUp={onPointerUp}
+        onPointerCancel={() => (drag.current = null)}
+        onKeyDown={onKeyDown}
+      >
+        <svg width={size.w} height={size.h} class="graph-svg">
+          <defs>
+            <marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
+              <path d="M0,0 L10,5 L0,10 z" class="arrow-head" />
+            </marker>
+          </defs>
+          <g transform={`translate(${t.x},${t.y}) scale(${t.k})`}>
+            {calls.map((call) => (
+              <path key={call.key} d={call.d} class="edge call" marker-end={call.arrow ? "url(#arrow)" : undefined} />
+            ))}
+            {dependencies.map((edge) => {
+              const route = dependencyRoute(layout, edge);
+              const path = route && clippedPath(route, view);
+              return path ? (
+                <path key={`dep:${edge.from}>${edge.to}`} d={path.d} class="edge dependency" marker-end={path.endVisible ? "url(#arrow)" : undefined} />
+              ) : null;
+            })}
+            {nodes.map((node) =>
+              node.kind === "group" ? (
+                <GroupNode key={node.key} node={node} selected={node.key === selectedKey} />
+              ) : (
+                <StepNode key={node.key} node={node} selected={node.key === selectedKey} now={now} />
+              ),
+            )}
+          </g>
+        </svg>
+      </div>
+      <div class="graph-tools" role="toolbar" aria-label="Graph view">
+        <button type="button" class="icon" aria-label="Zoom in" title="Zoom in (+)" onClick={() => zoom(1.25)}>
+          +
+        </button>
+        <button type="button" class="icon" aria-label="Zoom out" title="Zoom out (-)" onClick={() => zoom(0.8)}>
+          −
+        </button>
+        <button type="button" class="small" aria-label="Fit to view" title="Fit (0)" onClick={refit}>
+          Fit
+        </button>
+        {expanded.size > 0 && (
+          <button type="button" class="small" onClick={() => setExpanded(new Set())}>
+            Collapse groups
+          </button>
+        )}
+        <span class="graph-zoom faint" aria-live="off">
+          {Math.round(clampScale(t.k) * 100)}%
+        </span>
+      </div>
+      <div class="graph-legend faint" aria-hidden="true">
+        <span>
+          <svg width="26" height="8">
+            <line x1="0" y1="4" x2="26" y2="4" class="edge call" />
+          </svg>{" "}
+          call
+        </span>
+        <span>
+          <svg width="26" height="8">
+            <line x1="0" y1="4" x2="26" y2="4" class="edge dependency" />
+          </svg>{" "}
+          result used
+        </span>
+        {hiddenSteps > 0 && <span>{hiddenSteps.toLocaleString("en-GB")} steps in collapsed groups</span>}
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,205 @@
+/**
+ * One run, live: the run topic's snapshot and facts applied to a `RunModel`, log
+ * lines gathered from live facts and (once someone looks at logs) from the logs
+ * endpoint, and the project topic's facts applied too, so a step re-run after the
+ * run's topic has ended still shows up.
+ *
+ * Renders are coalesced to one per animation frame however fast facts arrive.
+ */
+
+import { useEffect, useMemo, useState } from "preact/hooks";
+import { ApiError, api } from "../api/http";
+import { type ConnectionStatus, subscribe } from "../api/live";
+import type { ErrorDetail, Fact, RunAssets, RunView } from "../api/types";
+import { addLines, emptyLogBook, type LogBook } from "../model/logs";
+import { applyFacts, fromSnapshot, hasActiveExecutions, type RunModel } from "../model/run";
+import { reportStatus } from "./connection";
+import type { ProjectLive } from "./project";
+
+export interface RunState {
+  model: RunModel | null;
+  logs: LogBook;
+  logsLoading: boolean;
+  status: ConnectionStatus;
+  error: ErrorDetail | null;
+  tick: number;
+}
+
+export class RunLive {
+  model: RunModel | null = null;
+  logs: LogBook = emptyLogBook();
+  logsWanted = false;
+  logsLoading = false;
+  status: ConnectionStatus = "connecting";
+  error: ErrorDetail | null = null;
+  ended = false;
+  tick = 0;
+  /** The run's assets (persisted and restored), once asked for; null until loaded. */
+  assets: RunAssets | null = null;
+  assetsMissing = false;
+  private assetsWanted = false;
+  private listeners = new Set<() => void>();
+  private frame: number | null = null;
+  private stops: Array<() => void> = [];
+  private logFetch: Promise<void> | null = null;
+  private refetchLogsAgain = false;
+  private closed = false;
+
+  constructor(
+    readonly project: ProjectLive,
+    readonly runId: string,
+  ) {
+    this.stops.push(
+      subscribe<RunView>(
+        { subscribe: "run", project: project.project, run_id: runId },
+        {
+          snapshot: (view) => {
+            this.model = fromSnapshot(view);
+            this.error = null;
+            // A snapshot after a reconnect: fetch the log lines sent meanwhile.
+            if (this.logsWanted) this.fetchLogs();
+            this.changed();
+          },
+          facts: (facts) => this.apply(facts),
+          ended: () => {
+            this.ended = true;
+            this.changed();
+          },
+          error: (error) => {
+            this.error = error;
+            this.changed();
+          },
+          status: (status) => {
+            reportStatus(this, status);
+            this.status = status;
+            this.changed();
+          },
+        },
+      ),
+    );
+    this.stops.push(project.onFactsListen((facts) => this.applyProjectFacts(facts)));
+  }
+
+  private apply(facts: Fact[]): void {
+    if (!this.model) return;
+    if (this.assetsWanted && facts.some((f) => (f.fact === "asset" || f.fact === "asset_restored") && f.run_id === this.runId)) {
+      this.fetchAssets();
+    }
+    const applied = applyFacts(this.model, facts, this.project.envName);
+    const newLogs = applied.logs.length > 0 && addLines(this.logs, applied.logs);
+    if (applied.changed || newLogs) this.changed();
+  }
+
+  private applyProjectFacts(facts: Fact[]): void {
+    if (!this.model) return;
+    const mine = facts.some((f) => "run_id" in f && f.run_id === this.runId);
+    if (!mine) return;
+    this.apply(facts);
+    // The run topic ends with the run; later work (a re-run) has no live log
+    // lines, so fetch them as its facts arrive.
+    if (this.ended && this.logsWanted) this.fetchLogs();
+  }
+
+  /** Load the run's assets (once), then keep them current. */
+  wantAssets(): void {
+    if (this.assetsWanted) return;
+    this.assetsWanted = true;
+    this.fetchAssets();
+  }
+
+  private fetchAssets(): void {
+    api.listRunAssets(this.project.project, this.runId).then(
+      (assets) => {
+        this.assets = assets;
+        this.changed();
+      },
+      (e: unknown) => {
+        // An older server has no such endpoint: assets then come only from values.
+        if (e instanceof ApiError && e.endpointMissing) this.assetsMissing = true;
+        this.changed();
+      },
+    );
+  }
+
+  /** Load the log lines recorded so far (once), then keep them current. */
+  wantLogs(): void {
+    if (this.logsWanted) return;
+    this.logsWanted = true;
+    this.fetchLogs();
+  }
+
+  private fetchLogs(): void {
+    if (this.logFetch) {
+      this.refetchLogsAgain = true;
+      return;
+    }
+    this.logsLoading = true;
+    this.changed();
+    this.logFetch = (async () => {
+      try {
+        // Pages of up to 1,000 lines, from the last cursor seen.
+        for (;;) {
+          const page = await api.getLogs(this.project.project, this.runId, this.logs.cursor);
+          if (this.closed) return;
+          addLines(this.logs, page.logs);
+          if (page.logs.length < 1000) break;
+        }
+      } catch {
+        // Shown as missing lines; the next fact or reconnect fetches again.
+      } finally {
+        this.logFetch = null;
+        this.logsLoading = false;
+        this.changed();
+        if (this.refetchLogsAgain && !this.closed) {
+          this.refetchLogsAgain = false;
+          this.fetchLogs();
+        }
+      }
+    })();
+  }
+
+  get active(): boolean {
+    return this.model !== null && hasActiveExecutions(this.model);
+  }
+
+  private changed(): void {
+    if (this.frame !== null || this.closed) return;
+    const flush = () => {
+      this.frame = null;
+      this.tick++;
+      for (const listener of this.listeners) listener();
+    };
+    if (typeof requestAnimationFrame === "function" && document.visibilityState !== "hidden") {
+      this.frame = requestAnimationFrame(flush);
+    } else {
+      this.frame = setTimeout(flush, 16) as unknown as number;
+    }
+  }
+
+  listen(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const stop of this.stops) stop();
+    reportStatus(this, null);
+  }
+}
+
+/** The live run; the component re-renders (at most once a frame) as it changes. */
+export function useRunLive(project: ProjectLive, runId: string): RunLive {
+  const live = useMemo(() => new RunLive(project, runId), [project, runId]);
+  const [, setTick] = useState(0);
+  useEffect(() => {
+    const stop = live.listen(() => setTick(live.tick));
+    return () => {
+      stop();
+      live.close();
+    };
+  }, [live]);
+  return live;
+}

@@ -1,0 +1,90 @@
+/** The projects of this server: list, create. */
+
+import { useState } from "preact/hooks";
+import { api } from "../api/http";
+import { Link } from "../components/Link";
+import { Empty, ErrorNotice, Loading } from "../components/Notice";
+import { useAsync } from "../components/useAsync";
+import { formatDateTime } from "../model/format";
+import { href, navigate } from "../router";
+
+export function ProjectsPage() {
+  const projects = useAsync(() => api.listProjects(), []);
+  return (
+    <main class="page narrow">
+      <div class="page-head">
+        <h1>Projects</h1>
+      </div>
+      <CreateProject />
+      {projects.error && <ErrorNotice error={projects.error} />}
+      {projects.loading && !projects.data && <Loading />}
+      {projects.data?.length === 0 && <Empty>No projects yet: create one above.</Empty>}
+      {projects.data && projects.data.length > 0 && (
+        <div class="card">
+          <table class="data" aria-label="Projects">
+            <thead>
+              <tr>
+                <th>Name</th>
+                <th>Id</th>
+                <th>Created</th>
+              </tr>
+            </thead>
+            <tbody>
+              {projects.data.map((p) => (
+                <tr key={p.id}>
+                  <td>
+                    <Link to={{ page: "project", project: p.name }}>{p.name}</Link>
+                  </td>
+                  <td class="mono faint">{p.id}</td>
+                  <td class="muted">{formatDateTime(p.created_at)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </main>
+  );
+}
+
+function CreateProject() {
+  const [name, setName] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const project = await api.createProject(name.trim());
+      navigate(href({ page: "project", project: project.name }));
+    } catch (e) {
+      setError((e as Error).message);
+      setBusy(false);
+    }
+  };
+  return (
+    <form class="card form-inline" onSubmit={submit} aria-label="Create a project">
+      <div class="field grow">
+        <label for="project-name">New project</label>
+        <input
+          id="project-name"
+          value={name}
+          placeholder="e.g. analytics"
+          autoComplete="off"
+          aria-invalid={error ? "true" : undefined}
+          aria-describedby={error ? "project-error" : undefined}
+          onInput={(e) => setName((e.target as HTMLInputElement).value)}
+        />
+      </div>
+      <button type="submit" class="primary" disabled={busy || name.trim() === ""}>
+        Create project
+      </button>
+      {error && (
+        <p id="project-error" class="field-error full" role="alert">
+          {error}
+        </p>
+      )}
+    </form>
+  );
+}

@@ -1,0 +1,218 @@
+/**
+ * A run, live: its header (state, times, counts, Cancel), the graph, timeline or
+ * logs, and the step panel of the selected step. The URL holds the view and the
+ * step, so every step has a link.
+ */
+
+import { useEffect, useState } from "preact/hooks";
+import { api } from "../api/http";
+import { Link } from "../components/Link";
+import { ErrorNotice, Loading } from "../components/Notice";
+import { StateBadge } from "../components/StateBadge";
+import { useNow } from "../components/useNow";
+import { Graph } from "../graph/Graph";
+import { useManifests } from "../live/data";
+import type { ProjectLive } from "../live/project";
+import { useProjectState } from "../live/project";
+import { useRunLive } from "../live/run";
+import { LogsView } from "../logs/LogsView";
+import { withDescendants } from "../model/environments";
+import { formatDateTime, formatDuration } from "../model/format";
+import { countSteps, type RunModel, runCompletedAt, runState } from "../model/run";
+import { isActive } from "../model/states";
+import { href, navigate, type Route, type RunView } from "../router";
+import { StepPanel } from "../step/StepPanel";
+import { Timeline } from "../timeline/Timeline";
+
+interface Props {
+  live: ProjectLive;
+  route: Extract<Route, { page: "run" }>;
+}
+
+const VIEWS: Array<{ view: RunView; label: string }> = [
+  { view: "graph", label: "Graph" },
+  { view: "timeline", label: "Timeline" },
+  { view: "logs", label: "Logs" },
+];
+
+export function RunPage({ live, route }: Props) {
+  const run = useRunLive(live, route.run);
+  const { envs } = useProjectState(live);
+  const model = run.model;
+  const manifests = useManifests(live, model?.environment ?? route.environment);
+  const stepId = route.step !== null ? `${route.run}:${route.step}` : null;
+  const step = stepId && model ? model.steps.get(stepId) : undefined;
+  const [logStep, setLogStep] = useState<string | null>(null);
+  const stepOpen = route.step !== null;
+  useEffect(() => {
+    if (stepOpen) run.wantAssets();
+  }, [run, stepOpen]);
+
+  const stepRoute = (id: string): Route => ({ ...route, step: Number(id.split(":")[1]) });
+  const select = (id: string | null, how: "click" | "key" = "click") => {
+    const to = id === null ? { ...route, step: null } : stepRoute(id);
+    navigate(href(to), { replace: how === "key" });
+  };
+  const closePanel = () => {
+    select(null);
+    // The panel's focus goes with it: hand it back to the view.
+    requestAnimationFrame(() => document.querySelector<HTMLElement>(".graph-canvas, .timeline-scroll, .logs-scroll")?.focus());
+  };
+
+  if (run.error) {
+    return (
+      <main class="page">
+        <ErrorNotice error={run.error.message} />
+      </main>
+    );
+  }
+  if (!model) {
+    return (
+      <main class="page">
+        <Loading label="Loading run…" />
+      </main>
+    );
+  }
+  const parameters = step
+    ? manifests.data?.find((m) => m.repository === step.repository)?.targets?.find((t) => t.name === step.target)?.parameters
+    : undefined;
+  const environments = envs ? withDescendants(envs, model.environment) : [];
+  const active = run.active;
+
+  return (
+    <div
+      class={`run-page${step ? " with-panel" : ""}`}
+      onKeyDown={(e) => {
+        if (e.key === "Escape" && step) closePanel();
+      }}
+    >
+      <RunHeader project={live.project} model={model} active={active} version={model.version} />
+      <div class="run-tabs" role="tablist" aria-label="Run views">
+        {VIEWS.map(({ view, label }) => (
+          <Link
+            key={view}
+            role="tab"
+            aria-selected={route.view === view}
+            class={`run-tab${route.view === view ? " current" : ""}`}
+            to={{ ...route, view }}
+          >
+            {label}
+          </Link>
+        ))}
+        {route.view === "logs" && logStep && (
+          <span class="row log-scope">
+            <span class="faint">only</span>
+            <span class="mono">{model.steps.get(logStep)?.target ?? logStep}</span>
+            <button type="button" class="small ghost" onClick={() => setLogStep(null)}>
+              show whole run
+            </button>
+          </span>
+        )}
+      </div>
+      <div class="run-body">
+        <section class="run-main" role="tabpanel" aria-label={route.view}>
+          {route.view === "graph" && (
+            <Graph model={model} structure={model.structure} active={active} selectedStep={stepId} onSelect={(id, how) => select(id, how)} />
+          )}
+          {route.view === "timeline" && (
+            <Timeline model={model} version={model.version} active={active} selectedStep={stepId} onSelect={(id) => select(id)} />
+          )}
+          {route.view === "logs" && <LogsView live={run} model={model} stepId={logStep} stepRoute={stepRoute} />}
+        </section>
+        {step && (
+          <StepPanel
+            key={step.id}
+            project={live.project}
+            runAssets={run.assets}
+            model={model}
+            step={step}
+            parameters={parameters}
+            environments={environments}
+            stepRoute={stepRoute}
+            onClose={closePanel}
+            onShowLogs={() => {
+              setLogStep(step.id);
+              navigate(href({ ...route, view: "logs" }));
+            }}
+          />
+        )}
+        {stepId && !step && (
+          <aside class="step-panel">
+            <div class="step-body">
+              <ErrorNotice error={`Step ${stepId} is not part of this run (yet).`} />
+            </div>
+          </aside>
+        )}
+      </div>
+    </div>
+  );
+}
+
+function RunHeader({ project, model, active, version }: { project: string; model: RunModel; active: boolean; version: number }) {
+  const now = useNow(active);
+  const state = runState(model);
+  const completed = runCompletedAt(model);
+  const counts = countSteps(model);
+  const [cancelling, setCancelling] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  void version;
+  return (
+    <header class="run-header">
+      <div class="run-title">
+        <div class="faint mono">
+          {model.repository} · run {model.id}
+        </div>
+        <h1 class="mono">{model.target}</h1>
+      </div>
+      <StateBadge state={state} />
+      <dl class="run-facts">
+        <div>
+          <dt>Environment</dt>
+          <dd>{model.environment}</dd>
+        </div>
+        <div>
+          <dt>Started</dt>
+          <dd>{formatDateTime(model.createdAt)}</dd>
+        </div>
+        <div>
+          <dt>Duration</dt>
+          <dd>{formatDuration((completed ?? now) - model.createdAt)}</dd>
+        </div>
+        <div>
+          <dt>Steps</dt>
+          <dd>
+            {counts.total.toLocaleString("en-GB")}
+            {counts.active > 0 && <span class="faint"> · {counts.active} active</span>}
+            {counts.failed > 0 && <span class="faint"> · {counts.failed} failed</span>}
+          </dd>
+        </div>
+      </dl>
+      <span class="spacer" />
+      {isActive(state) && (
+        <button
+          type="button"
+          class="danger"
+          disabled={cancelling}
+          onClick={async () => {
+            setCancelling(true);
+            setError(null);
+            try {
+              await api.cancelRun(project, model.id);
+            } catch (e) {
+              setError((e as Error).message);
+            } finally {
+              setCancelling(false);
+            }
+          }}
+        >
+          ⊘ Cancel run
+        </button>
+      )}
+      {error && (
+        <p class="field-error" role="alert">
+          {error}
+        </p>
+      )}
+    </header>
+  );
+}

@@ -1,0 +1,70 @@
+// @vitest-environment happy-dom
+import { act } from "preact/test-utils";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { fromSnapshot } from "../model/run";
+import { RUN, run, step } from "../test/fixtures";
+import { flush, mount } from "../test/mount";
+import { StepPanel } from "./StepPanel";
+
+function failedRun() {
+  const view = run([step(1, "main", null), step(2, "divide", `${RUN}:1:1`, [], "failed")]);
+  view.steps[1]!.executions[0]!.outcome = {
+    tag: "failed",
+    error: { type: "builtins.ZeroDivisionError", message: "division by zero", traceback: "Traceback (most recent call last):\n  ..." },
+  };
+  return fromSnapshot(view);
+}
+
+function panel(model = failedRun(), id = `${RUN}:2`) {
+  return mount(
+    <StepPanel
+      project="demo"
+      runAssets={null}
+      model={model}
+      step={model.steps.get(id)!}
+      parameters={[{ name: "a" }]}
+      environments={[]}
+      stepRoute={(stepId) => ({ page: "run", project: "demo", environment: "production", run: RUN, step: Number(stepId.split(":")[1]), view: "graph" })}
+      onClose={() => undefined}
+      onShowLogs={() => undefined}
+    />,
+  );
+}
+
+afterEach(() => {
+  vi.unstubAllGlobals();
+});
+
+describe("StepPanel", () => {
+  it("shows an error with its type, message and traceback, and the caller", () => {
+    const root = panel();
+    expect(root.querySelector("[aria-label=Error]")?.textContent).toContain("builtins.ZeroDivisionError: division by zero");
+    expect(root.querySelector(".traceback")?.textContent).toContain("Traceback");
+    expect(root.textContent).toContain("Called by");
+    expect(root.querySelector("table[aria-label=Executions] [data-execution]")?.textContent).toContain("failed");
+  });
+
+  it("says plainly when the server cannot re-run steps", async () => {
+    const fetch = vi.fn(async () => new Response(JSON.stringify({ error: { reason: "not_found", message: "no such endpoint" } }), { status: 404 }));
+    vi.stubGlobal("fetch", fetch);
+    const root = panel();
+    const button = [...root.querySelectorAll("button")].find((b) => b.textContent?.includes("Re-run"))!;
+    act(() => button.click());
+    await flush();
+    await flush();
+    expect(fetch).toHaveBeenCalledWith(`/api/projects/demo/steps/${RUN}%3A2/rerun`, expect.objectContaining({ method: "POST" }));
+    expect(root.querySelector("[role=alert]")?.textContent).toMatch(/Re-run is not available on this server/);
+  });
+
+  it("re-runs in the chosen environment", async () => {
+    const fetch = vi.fn(async () => new Response(JSON.stringify({ execution_id: `${RUN}:2:2` }), { status: 201 }));
+    vi.stubGlobal("fetch", fetch);
+    const root = panel();
+    const button = [...root.querySelectorAll("button")].find((b) => b.textContent?.includes("Re-run"))!;
+    act(() => button.click());
+    await flush();
+    await flush();
+    expect(JSON.parse((fetch.mock.calls[0] as unknown as [string, RequestInit])[1].body as string)).toEqual({ environment: null });
+    expect(root.textContent).toContain(`Started execution ${RUN}:2:2`);
+  });
+});
