@@ -264,6 +264,13 @@ class CancelExecution(Message, frozen=True, tag="cancel"):
     from_execution_id: str
 
 
+class Checkpoint(Message, frozen=True, tag="checkpoint"):
+    """A running sensor's progress: it restarts with these arguments."""
+
+    execution_id: str
+    arguments: tuple[Value, ...]
+
+
 class Logs(Message, frozen=True, tag="logs"):
     entries: tuple[LogEntry, ...]
 
@@ -299,6 +306,7 @@ AgentMessage = (
     | GetResult
     | Complete
     | CancelExecution
+    | Checkpoint
     | Logs
     | PersistAsset
     | RestoreAsset
@@ -383,6 +391,7 @@ ExecutorMessage = (
     | Submit
     | GetResult
     | CancelExecution
+    | Checkpoint
     | Complete
     | LogMessage
     | PersistAsset

@@ -246,13 +246,10 @@ def test_sensors_are_targets_of_type_sensor() -> None:
     assert plain.type == "sensor"
 
 
-def test_checkpoint_is_not_built_yet() -> None:
-    with pytest.raises(NotImplementedError, match="arrives with sensors"):
-        cf.checkpoint(1)
-
-
-@pytest.mark.parametrize("call", [lambda: cf.suspense(5), lambda: cf.suspend()])
-def test_suspension_outside_an_execution_is_an_error(call: Any) -> None:
+@pytest.mark.parametrize(
+    "call", [lambda: cf.suspense(5), lambda: cf.suspend(), lambda: cf.checkpoint(1)]
+)
+def test_suspension_and_checkpoints_outside_an_execution_are_errors(call: Any) -> None:
     with pytest.raises(RuntimeError, match="only possible inside a Coflux execution"):
         call()
 

@@ -487,3 +487,68 @@ def test_suspense_resumes_once_the_awaited_result_exists() -> None:
     assert ("r1:1:2", S.QUEUED) in states(effects) and ("r1:1:2", S.ASSIGNED) not in states(effects)
     effects = h.complete(session, "r1:2:1")
     assert ("r1:1:2", S.ASSIGNED) in states(effects)
+
+
+# --- sensors ------------------------------------------------------------------------
+
+
+def start_sensor(h: Harness) -> str:
+    sensor = P.Manifest(
+        repository="watch",
+        targets=(
+            P.TargetDefinition(
+                name="poll", type="sensor", parameters=(P.Parameter(name="cursor"),)
+            ),
+        ),
+    )
+    h.apply(ev.RegisterManifests("production", (sensor,)))
+    session, _ = h.connect(targets={"watch": ("poll",)})
+    h.apply(ev.SubmitRun("s1", "production", "watch", "poll", (value(0),), None, "sensor"))
+    return session
+
+
+def test_a_sensor_restarts_with_its_last_checkpoint_when_it_ends() -> None:
+    h = Harness()
+    h.setup()
+    session = start_sensor(h)
+    h.apply(ev.RecordCheckpoint(session, "s1:1:1", (value(5),)))
+    effects = h.complete(session, "s1:1:1")
+    assert states(effects)[-1] == ("s1:1:2", S.ASSIGNED)
+    (execute,) = messages(effects, P.Execute)
+    assert execute.arguments == (value(5),)
+    created = next(e for e in effects if isinstance(e, ExecutionCreated))
+    assert created.arguments == (value(5),)
+
+
+def test_a_failed_or_abandoned_sensor_restarts_after_a_pause() -> None:
+    h = Harness(session_timeout=1)
+    h.setup()
+    session = start_sensor(h)
+    fail(h, session, "s1:1:1")
+    assert h.state.executions["s1:1:2"].due_at == h.now + 1.0
+    h.now += 1.0
+    assert ("s1:1:2", S.ASSIGNED) in states(h.apply(ev.Tick()))
+    h.apply(ev.DisconnectSession(session, h.connections))
+    h.now += 1.5
+    effects = h.apply(ev.Tick())
+    assert ("s1:1:2", S.ABANDONED) in states(effects)
+    assert ("s1:1:3", S.QUEUED) in states(effects)
+    assert "s1" in h.state.runs  # a sensor never ends by itself
+
+
+def test_stopping_a_sensor_cancels_it_for_good() -> None:
+    h = Harness()
+    h.setup()
+    start_sensor(h)
+    effects = h.apply(ev.CancelRun("s1"))
+    assert states(effects) == [("s1:1:1", S.CANCELLED)]
+    assert h.state.runs == {}
+
+
+def test_checkpoints_only_come_from_a_running_sensor() -> None:
+    h = Harness()
+    h.setup()
+    session = start_sensor(h)
+    h.refused(ev.RecordCheckpoint("other", "s1:1:1", ()), Conflict)
+    h.submit("r1")
+    h.refused(ev.RecordCheckpoint(session, "r1:1:1", ()), Conflict)

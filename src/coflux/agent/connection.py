@@ -193,7 +193,7 @@ class Connection:
             case protocol.Logs(entries=entries) if self._live is None:
                 self._buffer_logs(entries)
                 return
-            case protocol.CancelExecution() if self._live is None:
+            case protocol.CancelExecution() | protocol.Checkpoint() if self._live is None:
                 self._queued.append(message)
                 return
             case protocol.Hello():
@@ -371,7 +371,7 @@ class Connection:
         while queue is not None and not queue.empty():
             message = queue.get_nowait()
             match message:
-                case protocol.CancelExecution():
+                case protocol.CancelExecution() | protocol.Checkpoint():
                     self._queued.append(message)
                 case protocol.Logs(entries=entries):
                     self._buffer_logs(entries)

@@ -443,7 +443,7 @@ class Pool:
                     request_id = next(self._request_ids)
                     self._requests[request_id] = (executor, message.request_id)
                     self._send(msgspec.structs.replace(message, request_id=request_id))
-            case protocol.CancelExecution():
+            case protocol.CancelExecution() | protocol.Checkpoint():
                 if executor.execution_id is not None:
                     self._send(message)
             case protocol.LogMessage(entry=entry):

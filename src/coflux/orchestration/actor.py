@@ -48,7 +48,7 @@ from coflux.orchestration.events import (
     SubmitRun,
     Tick,
 )
-from coflux.orchestration.model import ProjectState, Session, run_of
+from coflux.orchestration.model import Execution, ProjectState, Run, Session, run_of
 from coflux.store.base import ProjectStore, RunView
 
 logger = logging.getLogger(__name__)
@@ -138,6 +138,15 @@ class ProjectActor:
             return None
         finally:
             self._waiting.pop(token, None)
+
+    def sensors(self) -> list[tuple[Run, Execution]]:
+        """Running sensors: each sensor run with its current execution (copies)."""
+        found = []
+        for run in self._state.runs.values():
+            root = self._state.executions.get(run.root_execution_id)
+            if root is not None and root.type == "sensor":
+                found.append((copy.copy(run), copy.copy(root)))
+        return found
 
     def sessions(self) -> list[Session]:
         """The agent sessions as they stand (read-only; copies, safe to keep)."""

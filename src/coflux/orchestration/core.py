@@ -29,6 +29,7 @@ from coflux.orchestration.events import (
     DisconnectSession,
     Event,
     ForgetWaiter,
+    RecordCheckpoint,
     RegisterManifests,
     RequestResult,
     RerunStep,
@@ -65,6 +66,8 @@ def apply(state: ProjectState, event: Event, now: float) -> tuple[ProjectState, 
             runs.schedule_step(state, event, now, effects)
         case RerunStep():
             runs.rerun_step(state, event, now, effects)
+        case RecordCheckpoint():
+            runs.record_checkpoint(state, event, now, effects)
         case ConnectSession():
             sessions.connect_session(state, event, now, effects)
         case DeclareTargets():

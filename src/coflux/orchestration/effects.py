@@ -83,6 +83,18 @@ class ExecutionCreated(Fact, frozen=True, tag="execution"):
     environment_id: str
     due_at: float
     at: float
+    # Set when the attempt runs with other arguments than its step's (a sensor
+    # restarted from its last checkpoint).
+    arguments: tuple[protocol.Value, ...] | None = None
+
+
+class CheckpointRecorded(Fact, frozen=True, tag="checkpoint"):
+    """A running sensor's progress: the arguments it restarts with."""
+
+    execution_id: str
+    run_id: str
+    arguments: tuple[protocol.Value, ...]
+    at: float
 
 
 class ExecutionTransitioned(Fact, frozen=True, tag="transition"):

@@ -8,6 +8,7 @@ Environments are named by name, as users name them; the core resolves names.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from coflux import protocol
 from coflux.orchestration.states import EnvironmentStatus
@@ -44,12 +45,22 @@ class RegisterManifests:
 
 @dataclass(frozen=True, slots=True)
 class SubmitRun:
+    """Start a run of a workflow, or of a sensor (``kind``), which the server keeps running."""
+
     run_id: str
     environment: str
     repository: str
     target: str
     arguments: tuple[protocol.Value, ...]
     idempotency_key: str | None = None
+    kind: Literal["workflow", "sensor"] = "workflow"
+
+
+@dataclass(frozen=True, slots=True)
+class RecordCheckpoint:
+    session_id: str
+    execution_id: str
+    arguments: tuple[protocol.Value, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +225,7 @@ Event = (
     | DeclareTargets
     | DisconnectSession
     | ScheduleStep
+    | RecordCheckpoint
     | RerunStep
     | RequestResult
     | AwaitOutcome

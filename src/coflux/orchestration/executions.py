@@ -38,9 +38,14 @@ def waited_on(
 
 
 def add_execution(
-    state: ProjectState, run: Run, execution: Execution, effects: list[Effect]
+    state: ProjectState,
+    run: Run,
+    execution: Execution,
+    effects: list[Effect],
+    own_arguments: tuple[protocol.Value, ...] | None = None,
 ) -> None:
-    """Put a new execution in memory, queued, and record it."""
+    """Put a new execution in memory, queued, and record it (with ``own_arguments``
+    when it runs with other arguments than its step's)."""
     execution.waiting_for = waited_on(execution.arguments, execution.options)
     state.executions[execution.id] = execution
     if execution.cache_key is not None:
@@ -53,7 +58,7 @@ def add_execution(
     effects.append(
         ExecutionCreated(
             execution.id, execution.step_id, run.id, execution.attempt,
-            execution.environment_id, execution.due_at, execution.created_at,
+            execution.environment_id, execution.due_at, execution.created_at, own_arguments,
         )
     )  # fmt: skip
     effects.append(
@@ -68,8 +73,12 @@ def new_attempt(
     now: float,
     due_at: float,
     effects: list[Effect],
+    arguments: tuple[protocol.Value, ...] | None = None,
 ) -> Execution:
-    """A new execution of ``previous``'s step; ``previous`` now leads to it."""
+    """A new execution of ``previous``'s step; ``previous`` now leads to it.
+
+    ``arguments`` replace the step's (a sensor restarting from its checkpoint).
+    """
     attempt = previous.attempt + 1
     execution = Execution(
         id=f"{previous.step_id}:{attempt}",
@@ -81,7 +90,7 @@ def new_attempt(
         repository=previous.repository,
         target=previous.target,
         type=previous.type,
-        arguments=previous.arguments,
+        arguments=arguments if arguments is not None else previous.arguments,
         options=previous.options,
         parent_id=previous.parent_id,
         state=S.QUEUED,
@@ -90,7 +99,7 @@ def new_attempt(
         cache_key=previous.cache_key,
     )
     run = state.runs[previous.run_id]
-    add_execution(state, run, execution, effects)
+    add_execution(state, run, execution, effects, arguments)
     previous.successor = execution.id
     execution.followers, previous.followers = previous.followers, []
     execution.waiters, previous.waiters = previous.waiters, set()

@@ -102,6 +102,7 @@ class Execution:
     waiting_for: tuple[str, ...] = ()
     cache_key: str | None = None
     defer_key: str | None = None
+    checkpoint: tuple[protocol.Value, ...] | None = None  # a sensor's restart arguments
 
 
 @dataclass(slots=True)

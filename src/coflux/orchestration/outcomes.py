@@ -26,6 +26,8 @@ from coflux.orchestration.states import ExecutionState
 
 S = ExecutionState
 
+SENSOR_RESTART_DELAY = 1.0  # seconds before restarting a sensor that failed
+
 
 def finish(
     state: ProjectState,
@@ -39,6 +41,15 @@ def finish(
     set_state(state, execution, new, now, effects)
     execution.outcome = outcome
     effects.append(OutcomeRecorded(execution.id, execution.run_id, outcome, now))
+    if execution.type == "sensor":
+        # A sensor is kept running: it restarts from its last checkpoint, after a
+        # pause if it failed (so a sensor that always fails does not spin).
+        pause = 0.0 if new is S.SUCCEEDED else SENSOR_RESTART_DELAY
+        new_attempt(
+            state, execution, execution.environment_id, now, now + pause, effects,
+            execution.checkpoint,
+        )  # fmt: skip
+        return
     delay = None
     if new in (S.FAILED, S.ABANDONED):
         delay = retries.retry_delay(execution.options.retries, execution.attempt)

@@ -25,7 +25,7 @@ from coflux.orchestration.effects import (
     Fact,
     LogsRecorded,
 )
-from coflux.orchestration.model import Session, run_of
+from coflux.orchestration.model import Execution, Run, Session, run_of
 from coflux.orchestration.recovery import restore
 from coflux.orchestration.states import EnvironmentStatus, ExecutionState
 from coflux.store.base import (
@@ -146,6 +146,33 @@ class Project:
         if isinstance(answer, ExistingRun):
             return answer.run_id, False
         return run_id, True
+
+    async def start_sensor(
+        self,
+        environment: str,
+        repository: str,
+        target: str,
+        arguments: tuple[protocol.Value, ...],
+    ) -> str:
+        """Start a sensor; returns its id (the id of the run that keeps it going)."""
+        run_id = new_id()
+        event = ev.SubmitRun(run_id, environment, repository, target, arguments, None, "sensor")
+        await self.actor.call(event)
+        return run_id
+
+    async def list_sensors(self, environment: str | None) -> list[tuple[Run, Execution]]:
+        """The running sensors (of one environment, if given), oldest first."""
+        environment_id = await self._environment_id(environment) if environment else None
+        return [
+            (run, execution)
+            for run, execution in self.actor.sensors()
+            if environment_id is None or run.environment_id == environment_id
+        ]
+
+    async def stop_sensor(self, sensor_id: str) -> list[str]:
+        if not any(run.id == sensor_id for run, _ in self.actor.sensors()):
+            raise NotFound("unknown_sensor", f"sensor {sensor_id} is not running")
+        return _cancelled(await self.actor.call(ev.CancelRun(sensor_id)))
 
     async def list_runs(self, **filters: Any) -> list[RunSummary]:
         environment = filters.pop("environment", None)

@@ -46,6 +46,7 @@ def restore(snapshot: Snapshot, *, session_timeout: float, now: float) -> Projec
             created_at=active.created_at,
             due_at=active.due_at,
             session_id=active.session_id,
+            checkpoint=active.checkpoint,
         )
         state.executions[execution.id] = execution
         run = state.runs[execution.run_id]

@@ -19,10 +19,18 @@ from __future__ import annotations
 from coflux import protocol
 from coflux.errors import BadRequest, Conflict, NotFound
 from coflux.orchestration import environments
-from coflux.orchestration.effects import Effect, OutcomeRecorded, RunCreated, Send, StepCreated
+from coflux.orchestration.effects import (
+    CheckpointRecorded,
+    Effect,
+    OutcomeRecorded,
+    RunCreated,
+    Send,
+    StepCreated,
+)
 from coflux.orchestration.events import (
     CacheHit,
     LookupRequired,
+    RecordCheckpoint,
     RerunStep,
     ScheduleStep,
     SubmitRun,
@@ -70,17 +78,17 @@ def submit_run(state: ProjectState, event: SubmitRun, now: float, effects: list[
             f"'{environment.name}'",
         )
     definition = next((t for t in manifest.targets if t.name == event.target), None)
-    if definition is None or definition.type != "workflow":
+    if definition is None or definition.type != event.kind:
         raise NotFound(
             "unknown_target",
-            f"repository '{event.repository}' has no workflow '{event.target}'",
+            f"repository '{event.repository}' has no {event.kind} '{event.target}'",
         )
     check_arguments(definition, len(event.arguments))
     if event.run_id in state.runs:
         raise Conflict("duplicate_run", f"run {event.run_id} already exists")
     start_run(
         state, event.run_id, environment.id, event.repository, event.target,
-        event.arguments, definition.options, event.idempotency_key, now, effects,
+        event.arguments, definition.options, event.idempotency_key, now, effects, event.kind,
     )  # fmt: skip
 
 
@@ -95,6 +103,7 @@ def start_run(
     idempotency_key: str | None,
     now: float,
     effects: list[Effect],
+    kind: protocol.TargetType = "workflow",
 ) -> Execution:
     """Create a run and its first step; returns the step's execution."""
     run = Run(run_id, environment_id, root_execution_id="", step_count=0)
@@ -104,7 +113,7 @@ def start_run(
         state.idempotency_keys[idempotency_key] = run.id
     effects.append(RunCreated(run.id, environment_id, repository, target, idempotency_key, now))
     root = create_step(
-        state, run, None, None, repository, target, "workflow", arguments, options, now, effects
+        state, run, None, None, repository, target, kind, arguments, options, now, effects
     )
     run.root_execution_id = root.id
     return root
@@ -347,6 +356,18 @@ def rerun_step(state: ProjectState, event: RerunStep, now: float, effects: list[
         current.successor = execution.id
     if record.number == 1:
         run.root_execution_id = execution.id
+
+
+def record_checkpoint(
+    state: ProjectState, event: RecordCheckpoint, now: float, effects: list[Effect]
+) -> None:
+    execution = active_execution(state, event.execution_id)
+    if execution.state is not S.ASSIGNED or execution.session_id != event.session_id:
+        raise Conflict("not_running", f"execution {execution.id} is not running in this session")
+    if execution.type != "sensor":
+        raise BadRequest("not_a_sensor", f"execution {execution.id} is not a sensor")
+    execution.checkpoint = event.arguments
+    effects.append(CheckpointRecorded(execution.id, execution.run_id, event.arguments, now))
 
 
 def _rerun_environment(state: ProjectState, name: str | None, run_environment: str) -> str:

@@ -180,6 +180,11 @@ class ExecutionContext:
             protocol.CancelExecution(execution_id=execution_id, from_execution_id=self.execution_id)
         )
 
+    def checkpoint(self, arguments: Sequence[Any]) -> None:
+        """Record the arguments this (sensor) execution restarts with."""
+        values = tuple(self.values.dump(argument) for argument in arguments)
+        self._channel.send(protocol.Checkpoint(execution_id=self.execution_id, arguments=values))
+
     def handle(self, execution_id: str) -> Execution[Any]:
         """A handle bound to this context (used when deserialising values)."""
         return Execution(execution_id, self)

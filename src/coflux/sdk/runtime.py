@@ -4,9 +4,8 @@ Logging works everywhere: inside an execution an entry goes to the agent (the
 template and the serialised values, so UIs can render and filter them); outside
 one it goes to the standard ``logging`` module, so plain runs and tests still
 show it. Assets are persisted and restored by ``coflux.sdk.assets``. Suspension
-ends the execution with a ``context.Suspension`` the executor reports. Checkpoints
-are not built yet: ``checkpoint`` exists with its final signature and raises
-``NotImplementedError`` rather than silently doing nothing.
+ends the execution with a ``context.Suspension`` the executor reports; a checkpoint
+records the arguments a sensor restarts with.
 """
 
 from __future__ import annotations
@@ -138,15 +137,15 @@ def suspend(delay_or_datetime: float | dt.timedelta | dt.datetime | None = None)
 
 
 def checkpoint(*args: Any) -> None:
-    """Record a sensor's progress: on restart it receives these arguments.
+    """Record a sensor's progress: when it restarts, it receives these arguments.
 
     Args:
-        *args: the arguments the sensor restarts with.
+        *args: the arguments the sensor restarts with (its parameters, in order).
 
     Raises:
-        NotImplementedError: always, until sensors arrive.
+        RuntimeError: outside an execution.
     """
-    raise NotImplementedError("cf.checkpoint arrives with sensors")
+    context.require("cf.checkpoint").checkpoint(args)
 
 
 def persist_asset(path: str | os.PathLike[str] | None = None, *, match: str | None = None) -> Asset:

@@ -16,7 +16,7 @@ from starlette.types import Scope
 
 from coflux import protocol
 from coflux.blobs.filesystem import FilesystemBlobStore
-from coflux.server.api import agents, assets, blobs, environments, projects, runs
+from coflux.server.api import agents, assets, blobs, environments, projects, runs, sensors
 from coflux.server.context import ServerContext
 from coflux.server.gateway import agent_endpoint
 from coflux.server.live import live_endpoint
@@ -48,6 +48,9 @@ API: list[ApiRoute] = [
     ApiRoute("GET", P + "/runs", runs.list_runs, "List runs, newest first", response=list[RunSummary], query=(
         Query("environment", str, "environment name"), Query("repository", str, "repository"),
         Query("target", str, "target name"), Query("limit", int, "at most this many (default 100)"))),
+    ApiRoute("POST", P + "/sensors", sensors.start_sensor, "Start a sensor (kept running by the server)", sensors.StartSensor, sensors.SensorStarted, 201),
+    ApiRoute("GET", P + "/sensors", sensors.list_sensors, "List running sensors", response=list[sensors.SensorView], query=(Query("environment", str, "environment name"),)),
+    ApiRoute("POST", P + "/sensors/{sensor_id}/stop", sensors.stop_sensor, "Stop a sensor", response=sensors.SensorStopped),
     ApiRoute("GET", R, runs.get_run, "Inspect a run: steps, executions, states, times", response=RunView),
     ApiRoute("GET", R + "/result", runs.get_result, "A run's outcome, optionally waiting for it", response=runs.RunResult, query=(WAIT,)),
     ApiRoute("GET", R + "/logs", runs.get_logs, "A run's logs after a cursor, optionally waiting", response=runs.LogPage, query=(

@@ -185,6 +185,14 @@ def _dispatch(
                 logger.info("session %s: cancel of %s refused: %s", session_id, execution_id, error)
 
             actor.post(ev.CancelExecution(execution_id), refuse_cancel)
+        case protocol.Checkpoint(execution_id=execution_id, arguments=arguments):
+
+            def refuse_checkpoint(error: CofluxError) -> None:
+                logger.warning(
+                    "session %s: checkpoint of %s refused: %s", session_id, execution_id, error
+                )
+
+            actor.post(ev.RecordCheckpoint(session_id, execution_id, arguments), refuse_checkpoint)
         case protocol.Logs(entries=entries):
             project.record_logs(entries)
         case protocol.PersistAsset() | protocol.RestoreAsset():

@@ -152,6 +152,7 @@ class ActiveExecution(View, frozen=True):
     options: protocol.TargetOptions
     parent_execution_id: str | None
     call_index: int | None
+    checkpoint: tuple[protocol.Value, ...] | None = None  # a sensor's latest
 
 
 class ActiveRun(View, frozen=True):

@@ -114,8 +114,12 @@ SELECT e.id, e.step_id, e.run_id, s.number, e.attempt, e.environment_id, t.state
            WHERE execution_id = e.id AND session_id IS NOT NULL
            ORDER BY id DESC LIMIT 1
        ),
-       e.created_at, e.due_at, s.repository, s.target, s.type, s.arguments, s.options,
-       s.parent_execution_id, s.call_index
+       e.created_at, e.due_at, s.repository, s.target, s.type,
+       coalesce(e.arguments, s.arguments), s.options, s.parent_execution_id, s.call_index,
+       (
+           SELECT arguments FROM checkpoints
+           WHERE execution_id = e.id ORDER BY id DESC LIMIT 1
+       )
 FROM active_executions a
 CROSS JOIN executions e ON e.id = a.execution_id
 CROSS JOIN steps s ON s.id = e.step_id

@@ -82,6 +82,7 @@ def _active_execution(row: Any) -> ActiveExecution:
         options,
         parent,
         call_index,
+        checkpoint,
     ) = row
     return ActiveExecution(
         execution_id=execution_id,
@@ -102,4 +103,5 @@ def _active_execution(row: Any) -> ActiveExecution:
         options=codecs.decode_options(options),
         parent_execution_id=parent,
         call_index=call_index,
+        checkpoint=None if checkpoint is None else codecs.decode_arguments(checkpoint),
     )

@@ -16,6 +16,7 @@ from typing import Any
 from coflux.orchestration.effects import (
     AssetRecorded,
     AssetRestored,
+    CheckpointRecorded,
     EnvironmentRecorded,
     ExecutionCreated,
     ExecutionTransitioned,
@@ -137,15 +138,31 @@ def _steps(conn: sqlite3.Connection, facts: Sequence[StepCreated]) -> None:
 def _executions(conn: sqlite3.Connection, facts: Sequence[ExecutionCreated]) -> None:
     conn.executemany(
         "INSERT INTO executions (id, step_id, run_id, attempt, environment_id, due_at,"
-        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        " created_at, arguments) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [
-            (f.execution_id, f.step_id, f.run_id, f.attempt, f.environment_id, f.due_at, f.at)
+            (
+                f.execution_id,
+                f.step_id,
+                f.run_id,
+                f.attempt,
+                f.environment_id,
+                f.due_at,
+                f.at,
+                None if f.arguments is None else codecs.encode(f.arguments),
+            )
             for f in facts
         ],
     )
     conn.executemany(
         "INSERT INTO active_executions (execution_id) VALUES (?)",
         [(f.execution_id,) for f in facts],
+    )
+
+
+def _checkpoints(conn: sqlite3.Connection, facts: Sequence[CheckpointRecorded]) -> None:
+    conn.executemany(
+        "INSERT INTO checkpoints (execution_id, run_id, arguments, at) VALUES (?, ?, ?, ?)",
+        [(f.execution_id, f.run_id, codecs.encode(f.arguments), f.at) for f in facts],
     )
 
 
@@ -197,6 +214,7 @@ _WRITERS: dict[type[Fact], Callable[[sqlite3.Connection, Sequence[Any]], None]] 
     RunCreated: _runs,
     StepCreated: _steps,
     ExecutionCreated: _executions,
+    CheckpointRecorded: _checkpoints,
     ExecutionTransitioned: _transitions,
     OutcomeRecorded: _outcomes,
     LogsRecorded: _logs,

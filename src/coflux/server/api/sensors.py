@@ -1,0 +1,64 @@
+"""Sensors: start, list and stop the long-running targets the server keeps going."""
+
+from __future__ import annotations
+
+import msgspec
+
+from coflux import protocol
+from coflux.orchestration.project import Project
+from coflux.server.routes import Call
+
+
+class StartSensor(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    environment: str
+    repository: str
+    target: str
+    arguments: tuple[protocol.Value, ...] = ()
+
+
+class SensorStarted(msgspec.Struct, frozen=True):
+    sensor_id: str
+
+
+class SensorView(msgspec.Struct, frozen=True):
+    id: str  # the id of the run that keeps the sensor going
+    repository: str
+    target: str
+    execution_id: str  # the current execution (each restart is a new one)
+    state: str
+    arguments: tuple[protocol.Value, ...]  # what it runs with now (its last checkpoint)
+
+
+class SensorStopped(msgspec.Struct, frozen=True):
+    cancelled: list[str]
+
+
+def _project(call: Call) -> Project:
+    return call.context.projects.get(call.path["project"])
+
+
+async def start_sensor(call: Call) -> SensorStarted:
+    body: StartSensor = call.body
+    sensor_id = await _project(call).start_sensor(
+        body.environment, body.repository, body.target, body.arguments
+    )
+    return SensorStarted(sensor_id)
+
+
+async def list_sensors(call: Call) -> list[SensorView]:
+    sensors = await _project(call).list_sensors(call.query_str("environment"))
+    return [
+        SensorView(
+            run.id,
+            e.repository,
+            e.target,
+            e.id,
+            e.state.value,
+            e.checkpoint if e.checkpoint is not None else e.arguments,
+        )
+        for run, e in sensors
+    ]
+
+
+async def stop_sensor(call: Call) -> SensorStopped:
+    return SensorStopped(await _project(call).stop_sensor(call.path["sensor_id"]))
