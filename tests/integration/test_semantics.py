@@ -268,3 +268,25 @@ def test_requires_routes_to_an_agent_that_provides_the_tags(cluster: Cluster) ->
     agents = cluster.api("GET", "/api/projects/test/environments/production/agents").json()
     gpu_session = next(a["session_id"] for a in agents if a["provides"])
     assert execution["session_id"] == gpu_session
+
+
+def test_execution_cancel_from_code_cancels_the_child(cluster: Cluster) -> None:
+    cluster.start_agent(SEMANTICS)
+    done = cluster.cli("submit", "semantics", "cancels_its_child", "600", "--wait")
+    assert json.loads(done.stdout) == "cancelled", done.stderr
+    run_id = json.loads(cluster.cli("runs", "list", "--json").stdout)[0]["id"]
+    assert [e["state"] for e in executions(cluster, run_id, "slow")] == ["cancelled"]
+
+
+def test_rerunning_a_workflow_reuses_its_memoised_steps(cluster: Cluster, tmp_path: Path) -> None:
+    cluster.start_agent(SEMANTICS)
+    counter, marker = tmp_path / "counter", tmp_path / "marker"
+    args = [json.dumps(str(counter)), json.dumps(str(marker))]
+    failed = cluster.cli("submit", "semantics", "memo_then_fragile", *args, "--wait")
+    assert failed.returncode == 1 and "marker missing" in failed.stderr
+    run_id = json.loads(cluster.cli("runs", "list", "--json").stdout)[0]["id"]
+    marker.write_text("present")
+    assert cluster.cli("runs", "rerun", f"{run_id}:1").returncode == 0
+    done = cluster.cli("runs", "result", run_id, "--wait")
+    assert json.loads(done.stdout) == "fixed", done.stderr
+    assert count(counter) == 1  # the memoised step was reused by the re-run

@@ -160,3 +160,29 @@ def on_gpu() -> str:
 @cf.workflow
 def needs_gpu() -> str:
     return on_gpu()
+
+
+@cf.workflow
+def cancels_its_child(seconds: float) -> str:
+    """Starts a slow task, cancels it, and reports what waiting on it raises."""
+    execution = slow.submit(seconds)
+    execution.cancel()
+    try:
+        execution.result()
+    except cf.ExecutionCancelled:
+        return "cancelled"
+    return "not cancelled"
+
+
+@cf.task
+def fails_once(marker: str) -> str:
+    """Fails while the marker file is missing (the test creates it, then re-runs)."""
+    if not Path(marker).exists():
+        raise RuntimeError("marker missing")
+    return "fixed"
+
+
+@cf.workflow
+def memo_then_fragile(counter: str, marker: str) -> str:
+    counted(counter)
+    return fails_once(marker)
