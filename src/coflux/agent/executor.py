@@ -194,6 +194,7 @@ class Executor:
         self._cwd = os.getcwd()
         self._environ = dict(os.environ)
         self._streams = (sys.stdout, sys.stderr)
+        self._spare_directory: str | None = None
 
     def serve(self) -> None:
         """Run executions until the socket closes."""
@@ -207,8 +208,9 @@ class Executor:
             self._connection.busy = False
 
     def run(self, command: protocol.Execute) -> protocol.ReportedOutcome:
-        """Run one execution in a fresh working directory and report its outcome."""
-        directory = tempfile.mkdtemp(prefix=f"{command.execution_id}-", dir=self._workdir)
+        """Run one execution in a fresh (empty) working directory and report its outcome."""
+        directory = self._spare_directory or tempfile.mkdtemp(dir=self._workdir)
+        self._spare_directory = None
         ctx = context.ExecutionContext(
             command.execution_id,
             self._connection,
@@ -231,6 +233,18 @@ class Executor:
         finally:
             context.reset(token)
             self._reset()
+            self._clean_up(directory)
+
+    def _clean_up(self, directory: str) -> None:
+        # An execution that left its directory empty hands it on as is: as good as
+        # fresh, and it spares a directory creation and removal per execution.
+        try:
+            empty = not os.listdir(directory)
+        except OSError:
+            empty = False
+        if empty:
+            self._spare_directory = directory
+        else:
             shutil.rmtree(directory, ignore_errors=True)
 
     def _target(self, command: protocol.Execute) -> Target[..., Any]:

@@ -100,15 +100,15 @@ class ExecutionContext:
         options: protocol.TargetOptions,
         arguments: Sequence[Any],
     ) -> Execution[Any]:
-        """Schedule a call of a target as a step and return its handle.
+        """Schedule a call of a target as a step and return its handle at once.
 
-        Raises:
-            Exception: the server refused the submission (rebuilt from its error).
+        The submission is not waited for, so that many can be in flight together;
+        the handle's ``id`` (and so ``result()``) waits for the server's reply.
         """
         values = tuple(self.values.dump(argument) for argument in arguments)
         with self._lock:
             call_index = next(self._call_index)
-        reply = self._channel.request(
+        pending = self._channel.request(
             lambda request_id: protocol.Submit(
                 request_id=request_id,
                 parent_execution_id=self.execution_id,
@@ -119,15 +119,20 @@ class ExecutionContext:
                 arguments=values,
                 options=options,
             )
-        ).wait(None)
-        if not isinstance(reply, protocol.Submitted):
-            raise RuntimeError(f"expected a Submitted reply, got {reply!r}")
-        if reply.error is not None:
-            error = reply.error
-            raise errors.rebuild_remote_error(error.type, error.message, error.traceback)
-        if reply.execution_id is None:
-            raise RuntimeError(f"submission of {repository}:{target} returned no execution")
-        return Execution(reply.execution_id, self)
+        )
+
+        def execution_id() -> str:
+            reply = pending.wait(None)
+            if not isinstance(reply, protocol.Submitted):
+                raise RuntimeError(f"expected a Submitted reply, got {reply!r}")
+            if reply.error is not None:
+                error = reply.error
+                raise errors.rebuild_remote_error(error.type, error.message, error.traceback)
+            if reply.execution_id is None:
+                raise RuntimeError(f"submission of {repository}:{target} returned no execution")
+            return reply.execution_id
+
+        return Execution(execution_id, self)
 
     def result(self, execution_id: str, timeout: float | None) -> Any:
         """Wait for an execution's outcome (the ``ExecutionBackend`` interface).

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar, cast
 
@@ -55,10 +55,15 @@ class Execution(Generic[T]):
     target or returned from one.
     """
 
-    __slots__ = ("_backend", "_id")
+    __slots__ = ("_backend", "_id", "_pending_id")
 
-    def __init__(self, execution_id: str, backend: ExecutionBackend | None = None) -> None:
-        self._id = execution_id
+    def __init__(
+        self, execution_id: str | Callable[[], str], backend: ExecutionBackend | None = None
+    ) -> None:
+        # A submission does not wait for the server's reply (so many can be in
+        # flight at once); the id is then resolved the first time it is needed.
+        self._id: str | None = execution_id if isinstance(execution_id, str) else None
+        self._pending_id = None if isinstance(execution_id, str) else execution_id
         self._backend = backend
 
     @classmethod
@@ -76,7 +81,14 @@ class Execution(Generic[T]):
 
     @property
     def id(self) -> str:
-        """The execution's id."""
+        """The execution's id (waits for the server to confirm a fresh submission).
+
+        Raises:
+            Exception: the server refused the submission (rebuilt from its error).
+        """
+        if self._id is None:
+            assert self._pending_id is not None
+            self._id = self._pending_id()
         return self._id
 
     def result(self) -> T:
@@ -90,7 +102,7 @@ class Execution(Generic[T]):
             ExecutionCancelled: the execution was cancelled.
             ExecutionAbandoned: its agent went away.
         """
-        return cast(T, self._bound().result(self._id, None))
+        return cast(T, self._bound().result(self.id, None))
 
     def poll(self, timeout: float) -> T:
         """Wait at most ``timeout`` seconds for the result.
@@ -105,32 +117,32 @@ class Execution(Generic[T]):
             TimeoutError: the execution has not finished within ``timeout``.
             Exception: as ``result()``.
         """
-        return cast(T, self._bound().result(self._id, timeout))
+        return cast(T, self._bound().result(self.id, timeout))
 
     def cancel(self) -> None:
         """Ask the server to cancel the execution (and its unfinished descendants)."""
-        self._bound().cancel(self._id)
+        self._bound().cancel(self.id)
 
     def _bound(self) -> ExecutionBackend:
         if self._backend is None:
             # Imported here because the context module imports this one.
             from coflux.sdk import context
 
-            self._backend = context.require(f"waiting for execution {self._id}")
+            self._backend = context.require(f"waiting for execution {self.id}")
         return self._backend
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Only the id travels; the receiver binds the handle to its own context.
-        return (Execution, (self._id,))
+        return (Execution, (self.id,))
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Execution) and other._id == self._id
+        return isinstance(other, Execution) and other.id == self.id
 
     def __hash__(self) -> int:
-        return hash(("execution", self._id))
+        return hash(("execution", self.id))
 
     def __repr__(self) -> str:
-        return f"Execution({self._id!r})"
+        return f"Execution({self.id!r})"
 
 
 class Asset:
@@ -248,7 +260,7 @@ class Asset:
         return (Asset.from_info, (self._id, self.info()))
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Asset) and other._id == self._id
+        return isinstance(other, Asset) and other.id == self.id
 
     def __hash__(self) -> int:
         return hash(("asset", self._id))
