@@ -6,6 +6,7 @@ import json
 
 from tests.support.cluster import REPOS, Cluster
 from tests.support.eventually import eventually
+from tests.support.runs import executions
 
 FLOWS = REPOS / "flows.py"
 
@@ -47,3 +48,11 @@ def test_cancelling_a_finished_run_changes_nothing(cluster: Cluster) -> None:
     before = step_states(cluster, run_id)
     cluster.cli("runs", "cancel", run_id)
     assert step_states(cluster, run_id) == before == [["succeeded"]]
+
+
+def test_execution_cancel_from_code_cancels_the_child(cluster: Cluster) -> None:
+    cluster.start_agent(REPOS / "semantics.py")
+    done = cluster.cli("submit", "semantics", "cancels_its_child", "600", "--wait")
+    assert json.loads(done.stdout) == "cancelled", done.stderr
+    run_id = json.loads(cluster.cli("runs", "list", "--json").stdout)[0]["id"]
+    assert [e["state"] for e in executions(cluster, run_id, "slow")] == ["cancelled"]
