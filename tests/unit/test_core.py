@@ -116,6 +116,29 @@ class Harness:
         return self.apply(ev.CompleteExecution(session, execution_id, outcome))
 
 
+def submission(
+    parent: str,
+    index: int,
+    *,
+    request_id: int | None = None,
+    target: str = "shout",
+    type: P.TargetType = "task",
+    arguments: tuple[P.Value, ...] = (value("x"),),
+    **options: object,
+) -> P.Submit:
+    """A call of ``hello.<target>`` from ``parent``, as an executor would send it."""
+    return P.Submit(
+        request_id=index + 100 if request_id is None else request_id,
+        parent_execution_id=parent,
+        call_index=index,
+        repository="hello",
+        target=target,
+        type=type,
+        arguments=arguments,
+        options=P.TargetOptions(**options),  # type: ignore[arg-type]
+    )
+
+
 def sends(effects: list[Effect]) -> list[Send]:
     return [e for e in effects if isinstance(e, Send)]
 

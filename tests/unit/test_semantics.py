@@ -10,18 +10,14 @@ from coflux.orchestration import events as ev
 from coflux.orchestration.effects import ExecutionCreated, OutcomeRecorded, Resolve, RunCreated
 from coflux.orchestration.retries import retry_delay
 from coflux.orchestration.states import EnvironmentStatus, ExecutionState
-from tests.unit.test_core import Harness, messages, states, value
+from tests.unit.test_core import Harness, messages, states, submission, value
 
 S = ExecutionState
 FAILED = P.Failed(P.ErrorInfo(type="builtins.ValueError", message="flaky"))
 
 
 def call(h: Harness, session: str, parent: str, index: int, **options: object) -> list:  # type: ignore[type-arg]
-    submit = P.Submit(
-        request_id=index + 100, parent_execution_id=parent, call_index=index,
-        repository="hello", target="shout", type="task", arguments=(value("x"),),
-        options=P.TargetOptions(**options),  # type: ignore[arg-type]
-    )  # fmt: skip
+    submit = submission(parent, index, **options)
     return h.apply(ev.ScheduleStep(session, submit))
 
 
@@ -136,10 +132,7 @@ def test_cancelled_executions_are_not_retried() -> None:
 
 
 def spawn(h: Harness, session: str, parent: str, index: int, run_id: str) -> list:  # type: ignore[type-arg]
-    submit = P.Submit(
-        request_id=1, parent_execution_id=parent, call_index=index, repository="hello",
-        target="greet", type="workflow", arguments=(value("x"),),
-    )  # fmt: skip
+    submit = submission(parent, index, request_id=1, target="greet", type="workflow")
     return h.apply(ev.ScheduleStep(session, submit, run_id))
 
 
@@ -182,10 +175,7 @@ def test_a_workflow_call_without_a_run_id_is_refused() -> None:
     h.setup()
     session, _ = h.connect()
     h.submit("r1")
-    submit = P.Submit(
-        request_id=1, parent_execution_id="r1:1:1", call_index=0, repository="hello",
-        target="greet", type="workflow", arguments=(),
-    )  # fmt: skip
+    submit = submission("r1:1:1", 0, request_id=1, target="greet", type="workflow", arguments=())
     h.refused(ev.ScheduleStep(session, submit), BadRequest)
 
 
@@ -210,10 +200,7 @@ def test_an_execution_waits_for_the_executions_in_its_waited_arguments() -> None
     h.submit("r1")
     call(h, session, "r1:1:1", 0)
     handle = P.Value(format="json", data={"$": "execution", "v": "r1:2:1"}, executions=("r1:2:1",))
-    submit = P.Submit(
-        request_id=1, parent_execution_id="r1:1:1", call_index=1, repository="hello",
-        target="shout", type="task", arguments=(handle,), options=P.TargetOptions(wait=(0,)),
-    )  # fmt: skip
+    submit = submission("r1:1:1", 1, request_id=1, arguments=(handle,), wait=(0,))
     effects = h.apply(ev.ScheduleStep(session, submit))
     assert ("r1:3:1", S.QUEUED) in states(effects) and ("r1:3:1", S.ASSIGNED) not in states(effects)
     effects = h.complete(session, "r1:2:1")
@@ -225,11 +212,21 @@ def test_an_execution_waits_for_the_executions_in_its_waited_arguments() -> None
 
 def record(h: Harness, step: str, latest: str, attempt: int, **extra: object) -> ev.StepRecord:
     fields: dict[str, object] = dict(
-        run_id="r1", run_environment="production", run_step_count=2, root_execution_id="r1:1:1",
-        step_id=step, number=int(step.split(":")[1]), repository="hello", target="shout",
-        type="task", arguments=(value("x"),), options=P.TargetOptions(),
-        parent_execution_id="r1:1:1", latest_execution_id=latest, latest_attempt=attempt,
-    )  # fmt: skip
+        run_id="r1",
+        run_environment="production",
+        run_step_count=2,
+        root_execution_id="r1:1:1",
+        step_id=step,
+        number=int(step.split(":")[1]),
+        repository="hello",
+        target="shout",
+        type="task",
+        arguments=(value("x"),),
+        options=P.TargetOptions(),
+        parent_execution_id="r1:1:1",
+        latest_execution_id=latest,
+        latest_attempt=attempt,
+    )
     fields.update(extra)
     return ev.StepRecord(**fields)  # type: ignore[arg-type]
 
@@ -311,11 +308,9 @@ CACHE = P.CacheOptions()
 def cached_call(
     h: Harness, session: str, parent: str, index: int, arg: object = "x", **extra: object
 ) -> list:  # type: ignore[type-arg]
-    submit = P.Submit(
-        request_id=index + 100, parent_execution_id=parent, call_index=index,
-        repository="hello", target="shout", type="task", arguments=(value(arg),),
-        options=P.TargetOptions(cache=extra.pop("cache", CACHE), **extra),  # type: ignore[arg-type]
-    )  # fmt: skip
+    submit = submission(
+        parent, index, arguments=(value(arg),), cache=extra.pop("cache", CACHE), **extra
+    )
     return h.apply(ev.ScheduleStep(session, submit))
 
 
@@ -324,10 +319,7 @@ def test_a_cache_miss_asks_the_store_and_changes_nothing() -> None:
     h.setup()
     session, _ = h.connect()
     h.submit("r1")
-    submit = P.Submit(
-        request_id=1, parent_execution_id="r1:1:1", call_index=0, repository="hello",
-        target="shout", type="task", arguments=(value("x"),), options=P.TargetOptions(cache=CACHE),
-    )  # fmt: skip
+    submit = submission("r1:1:1", 0, request_id=1, cache=CACHE)
     error = h.refused(ev.ScheduleStep(session, submit), ev.LookupRequired)
     assert isinstance(error, ev.LookupRequired) and error.memo is None
     assert error.cache is not None and error.cache[1] == ("id-production",)
@@ -340,10 +332,11 @@ def test_concurrent_equal_calls_share_one_execution() -> None:
     h.setup()
     session, _ = h.connect()
     h.submit("r1")
-    h.apply(ev.ScheduleStep(session, P.Submit(
-        request_id=1, parent_execution_id="r1:1:1", call_index=0, repository="hello",
-        target="shout", type="task", arguments=(value("x"),), options=P.TargetOptions(cache=CACHE),
-    ), lookups=ev.Lookups()))  # fmt: skip
+    h.apply(
+        ev.ScheduleStep(
+            session, submission("r1:1:1", 0, request_id=1, cache=CACHE), lookups=ev.Lookups()
+        )
+    )
     effects = cached_call(h, session, "r1:1:1", 1)  # found in memory: no look-up needed
     assert states(effects) == [("r1:3:1", S.QUEUED), ("r1:3:1", S.CACHED)]
     h.apply(
@@ -363,10 +356,7 @@ def test_a_cache_hit_from_the_store_is_cached_at_once() -> None:
     session, _ = h.connect()
     h.submit("r1")
     outcome = P.Succeeded(value("old"))
-    submit = P.Submit(
-        request_id=1, parent_execution_id="r1:1:1", call_index=0, repository="hello",
-        target="shout", type="task", arguments=(value("x"),), options=P.TargetOptions(cache=CACHE),
-    )  # fmt: skip
+    submit = submission("r1:1:1", 0, request_id=1, cache=CACHE)
     lookups = ev.Lookups(cache=ev.CacheHit("r0:2:1", outcome))
     effects = h.apply(ev.ScheduleStep(session, submit, lookups=lookups))
     assert states(effects) == [("r1:2:1", S.QUEUED), ("r1:2:1", S.CACHED)]
@@ -383,15 +373,16 @@ def test_a_failed_execution_is_not_a_cache_hit() -> None:
     h.setup()
     session, _ = h.connect(concurrency=10)
     h.submit("r1")
-    h.apply(ev.ScheduleStep(session, P.Submit(
-        request_id=1, parent_execution_id="r1:1:1", call_index=0, repository="hello",
-        target="shout", type="task", arguments=(value("x"),), options=P.TargetOptions(cache=CACHE),
-    ), lookups=ev.Lookups()))  # fmt: skip
+    h.apply(
+        ev.ScheduleStep(
+            session, submission("r1:1:1", 0, request_id=1, cache=CACHE), lookups=ev.Lookups()
+        )
+    )
     fail(h, session, "r1:2:1")
-    h.refused(ev.ScheduleStep(session, P.Submit(
-        request_id=2, parent_execution_id="r1:1:1", call_index=1, repository="hello",
-        target="shout", type="task", arguments=(value("x"),), options=P.TargetOptions(cache=CACHE),
-    )), ev.LookupRequired)  # fmt: skip
+    h.refused(
+        ev.ScheduleStep(session, submission("r1:1:1", 1, request_id=2, cache=CACHE)),
+        ev.LookupRequired,
+    )
 
 
 # --- memo ---------------------------------------------------------------------------
@@ -402,15 +393,9 @@ def test_an_equal_memoised_call_reuses_the_execution_without_a_new_step() -> Non
     h.setup()
     session, _ = h.connect()
     h.submit("r1")
-    first = P.Submit(
-        request_id=1, parent_execution_id="r1:1:1", call_index=0, repository="hello",
-        target="shout", type="task", arguments=(value("x"),), options=P.TargetOptions(memo=(0,)),
-    )  # fmt: skip
+    first = submission("r1:1:1", 0, request_id=1, memo=(0,))
     h.apply(ev.ScheduleStep(session, first, lookups=ev.Lookups()))
-    second = P.Submit(
-        request_id=2, parent_execution_id="r1:1:1", call_index=1, repository="hello",
-        target="shout", type="task", arguments=(value("x"),), options=P.TargetOptions(memo=(0,)),
-    )  # fmt: skip
+    second = submission("r1:1:1", 1, request_id=2, memo=(0,))
     effects = h.apply(ev.ScheduleStep(session, second))
     assert messages(effects, P.Submitted) == [P.Submitted(2, "r1:2:1")]
     assert not [e for e in effects if isinstance(e, ExecutionCreated)]
@@ -422,10 +407,7 @@ def test_a_memo_hit_found_in_the_store_is_reused() -> None:
     h.setup()
     session, _ = h.connect()
     h.submit("r1")
-    submit = P.Submit(
-        request_id=1, parent_execution_id="r1:1:1", call_index=0, repository="hello",
-        target="shout", type="task", arguments=(value("x"),), options=P.TargetOptions(memo=(0,)),
-    )  # fmt: skip
+    submit = submission("r1:1:1", 0, request_id=1, memo=(0,))
     error = h.refused(ev.ScheduleStep(session, submit), ev.LookupRequired)
     assert isinstance(error, ev.LookupRequired) and error.memo is not None and error.memo[0] == "r1"
     effects = h.apply(ev.ScheduleStep(session, submit, lookups=ev.Lookups(memo="r1:7:1")))
