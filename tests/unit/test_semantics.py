@@ -534,3 +534,23 @@ def test_checkpoints_only_come_from_a_running_sensor() -> None:
     h.refused(ev.RecordCheckpoint("other", "s1:1:1", ()), Conflict)
     h.submit("r1")
     h.refused(ev.RecordCheckpoint(session, "r1:1:1", ()), Conflict)
+
+
+def test_a_result_older_than_the_max_age_is_not_a_cache_hit() -> None:
+    h = Harness()
+    h.setup()
+    session, _ = h.connect(concurrency=10)
+    h.submit("r1")
+    aged = P.CacheOptions(max_age=60)
+    first = submission("r1:1:1", 0, cache=aged)
+    h.apply(ev.ScheduleStep(session, first, lookups=ev.Lookups()))
+    h.complete(session, "r1:2:1")
+    h.now += 30
+    effects = h.apply(ev.ScheduleStep(session, submission("r1:1:1", 1, cache=aged)))
+    assert ("r1:3:1", S.CACHED) in states(effects)  # 30 s old: a hit
+    h.now += 31
+    error = h.refused(
+        ev.ScheduleStep(session, submission("r1:1:1", 2, cache=aged)), ev.LookupRequired
+    )
+    assert isinstance(error, ev.LookupRequired) and error.cache is not None
+    assert error.cache[2] == h.now - 60  # the store is asked for results since then
