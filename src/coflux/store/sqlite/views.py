@@ -28,6 +28,10 @@ from coflux.store.base import (
 from coflux.store.sqlite import queries
 
 _QUEUED = ExecutionState.QUEUED.value
+_ASSIGNED = ExecutionState.ASSIGNED.value
+# Plain strings, looked up once: enum attribute access is slow in the loops that
+# build views of runs with thousands of executions.
+_TERMINAL = frozenset(state.value for state in ExecutionState if state.terminal)
 
 
 def project_info(conn: sqlite3.Connection) -> ProjectInfo | None:
@@ -109,7 +113,7 @@ def _status(state: str | None, at: float | None) -> tuple[str, float | None]:
     """
     if state is None or at is None:
         return _QUEUED, None
-    return state, at if ExecutionState(state).terminal else None
+    return state, at if state in _TERMINAL else None
 
 
 def get_run(conn: sqlite3.Connection, run_id: str) -> RunView | None:
@@ -210,7 +214,7 @@ def _execution_view(
     # clock stepped back between two batches.
     latest = max(transitions, default=None)
     state, completed_at = _status(latest.state, latest.at) if latest else (_QUEUED, None)
-    assigned = [t.at for t in transitions if t.state == ExecutionState.ASSIGNED.value]
+    assigned = [t.at for t in transitions if t.state == _ASSIGNED]
     # The session that ran it: the latest transition that names one (`assigned`,
     # or a terminal one the agent reported).
     sessions = [t for t in transitions if t.session_id is not None]
