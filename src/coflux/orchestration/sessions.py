@@ -96,8 +96,15 @@ def assign(state: ProjectState, now: float, effects: list[Effect]) -> None:
     """Assign due executions, oldest first, to matching sessions with free capacity."""
     if not state.queue:
         return
+    # Once every session is full nothing more can be assigned: stop instead of
+    # walking the rest of a long queue (this runs after every batch of events).
+    free = sum(
+        s.concurrency - len(s.executions) for s in state.sessions.values() if s.has_capacity()
+    )
     stuck: set[tuple[str, str, str]] = set()  # routes with no capacity in this pass
     for execution_id in list(state.queue):
+        if free <= 0:
+            return
         execution = state.executions[execution_id]
         if execution.due_at > now:
             continue
@@ -115,6 +122,7 @@ def assign(state: ProjectState, now: float, effects: list[Effect]) -> None:
             continue
         set_state(state, execution, S.ASSIGNED, now, effects, session.id)
         session.executions.add(execution.id)
+        free -= 1
         execution.session_id = session.id
         effects.append(
             Send(
