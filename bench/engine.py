@@ -1,0 +1,295 @@
+"""Engine benchmarks: our overhead per step, through the real server, agent and API.
+
+Each workload is its own function and starts its own server and agent
+(``ours.Engine``: durable SQLite in a fresh data directory), so any one can be
+run alone:
+
+- ``fanout``: a workflow submits N trivial steps and waits for them all
+  (N = 1,000 and 10,000): wall time from the run's submission to its result,
+  tasks/s, peak RSS of the server's and the agent's process trees (sampled at 20 Hz).
+- ``chain``: a workflow calls 200 trivial steps one after another: ms per step.
+- ``dispatch``: ready -> started latency of 1,000 steps, run one at a time while
+  another run submits ~100 steps/s. "Ready" is the step's recorded ``created_at``
+  (``coflux runs inspect --json``), "started" the time the task function itself
+  returns (taken at its entry). Also caller -> started and assigned -> started.
+- ``cold``: from nothing to the hello workflow's first result: server start, API
+  answering, project and environment created, agent start (registered, connected),
+  then ``coflux submit hello print_greeting '"Joe"' --wait``. Median of 5.
+- ``history``: 100,000 steps recorded as ten 10,000-step fan-outs; at 10k, 50k
+  and 100k steps: server RSS, and the time of ``runs list`` and of ``runs inspect``
+  of the first 10,000-step run (the ``coflux`` command, and the API call alone).
+
+Run with ``bench/run engine [--only fanout,chain] [--quick]``. A full run writes
+bench/results/engine.json and .md (a subset updates only its own sections); a
+``--quick`` run (smaller N, for iterating) writes to bench/work/results/ instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+# Run as a script: our sibling modules, and the repository root for tests.support.
+sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parents[1])]
+
+import engine_report  # noqa: E402
+from measure import (  # noqa: E402
+    RESULTS,
+    WORK,
+    PeakRss,
+    cpu_seconds,
+    distribution,
+    machine,
+    median,
+    poll,
+    status_kb,
+)
+from ours import PROJECT, Engine  # noqa: E402
+from tests.support.cluster import EXAMPLES, Process, base_env, coflux_command, free_port  # noqa: E402
+
+# Full and --quick sizes of every workload.
+SIZES: dict[str, dict[str, Any]] = {
+    "full": {
+        "fanout": [1_000, 10_000], "chain": 200, "dispatch": (1_000, 100.0), "cold": 5,
+        "history": (10_000, 10, [1, 5, 10]),
+    },
+    "quick": {
+        "fanout": [100, 1_000], "chain": 50, "dispatch": (200, 100.0), "cold": 2,
+        "history": (1_000, 10, [1, 5, 10]),
+    },
+}  # fmt: skip
+WARM_UP = 10  # steps run once before measuring: first use of every code path
+
+
+def fanout(n: int) -> dict[str, Any]:
+    """One workflow submits ``n`` echo steps, then waits for every result."""
+    with Engine() as engine:
+        engine.run("fanout", WARM_UP)
+        before = cpu_seconds(**engine.pids)
+        with PeakRss(engine.pids) as rss:
+            wall, run_id = engine.run("fanout", n)
+        after = cpu_seconds(**engine.pids)
+        recorded = engine.api.get(f"/api/projects/{PROJECT}/runs/{run_id}").json()["steps"]
+    succeeded = sum(s["executions"][-1]["state"] == "succeeded" for s in recorded)
+    return {
+        "n": n,
+        "wall_s": round(wall, 3),
+        "tasks_per_s": round(n / wall, 1),
+        "peak_rss_mb": rss.peaks,
+        # Where the time went: CPU seconds each part used during the run.
+        "cpu_s": {role: round(after[role] - before[role], 2) for role in after},
+        # Read back from the store after the run: every step is durably recorded.
+        "recorded_steps": len(recorded),
+        "succeeded_steps": succeeded,
+    }
+
+
+def chain(n: int) -> dict[str, Any]:
+    """One workflow calls ``n`` echo steps sequentially: wall time / ``n`` per step."""
+    with Engine() as engine:
+        engine.run("chain", WARM_UP)
+        wall, _ = engine.run("chain", n)
+    return {"n": n, "wall_s": round(wall, 3), "ms_per_step": round(wall / n * 1000, 3)}
+
+
+def _probe_samples(run: dict[str, Any]) -> dict[str, list[float]]:
+    """Per stamp step, from its record: ready, assigned and caller times vs its start."""
+    samples: dict[str, list[float]] = {"ready": [], "assigned": [], "called": []}
+    for step in run["steps"]:
+        if step["target"] != "stamp":
+            continue
+        execution = step["executions"][-1]
+        started = execution["outcome"]["value"]["data"]  # time.time() at the task's entry
+        samples["ready"].append(started - execution["created_at"])
+        samples["assigned"].append(started - execution["assigned_at"])
+        samples["called"].append(started - step["arguments"][0]["data"])
+    return samples
+
+
+def _load_rate(run: dict[str, Any], since: float, until: float) -> float:
+    """Steps per second the load run actually created between ``since`` and ``until``."""
+    created = [s["created_at"] for s in run["steps"] if s["target"] == "echo"]
+    return round(sum(since <= t <= until for t in created) / (until - since), 1)
+
+
+def dispatch(samples: int, rate: float) -> dict[str, Any]:
+    """Ready -> started latency of ``samples`` steps under ``rate`` steps/s of load."""
+    with Engine() as engine:
+        engine.run("fanout", WARM_UP)
+        # The load runs far longer than the probe needs and is cancelled after it.
+        load_id = engine.submit("load", rate, 3600.0)
+        time.sleep(1.0)  # let the load reach its rate before sampling
+        since = time.time()
+        wall, probe_id = engine.run("probe", samples)
+        until = time.time()
+        engine.cancel(load_id)
+        probe, load = engine.inspect(probe_id), engine.inspect(load_id)
+    latencies = _probe_samples(probe)
+    return {
+        "samples": len(latencies["ready"]),
+        "probe_wall_s": round(wall, 3),
+        "load_steps_per_s": _load_rate(load, since, until),
+        "ready_to_start_ms": distribution(latencies["ready"], 1000),
+        "assigned_to_start_ms": distribution(latencies["assigned"], 1000),
+        "call_to_start_ms": distribution(latencies["called"], 1000),
+    }
+
+
+def _cold_once(workdir: Path) -> dict[str, float]:
+    """One cold start, phase by phase (seconds since the server was spawned)."""
+    port = free_port()
+    url, env = f"http://127.0.0.1:{port}", base_env()
+    server_args = ["server", "--port", str(port), "--data-dir", str(workdir / "data")]
+    server = Process(coflux_command(*server_args), env, workdir)
+    agent: Process | None = None
+    phases: dict[str, float] = {}
+    started = time.perf_counter()
+    server.start()
+    try:
+        with httpx.Client(base_url=url, timeout=10) as client:
+            poll(lambda: _answers(client, server), timeout=30)
+            phases["server_ready"] = time.perf_counter() - started
+            client.post("/api/projects", json={"name": PROJECT}).raise_for_status()
+            environments = f"/api/projects/{PROJECT}/environments"
+            client.post(environments, json={"name": "production"}).raise_for_status()
+        env.update(COFLUX_HOST=f"127.0.0.1:{port}", COFLUX_PROJECT=PROJECT)
+        env["COFLUX_ENVIRONMENT"] = "production"
+        hello = str(EXAMPLES / "hello.py")
+        agent = Process(coflux_command("agent", "--register", hello), env, workdir)
+        agent.start()
+        poll(lambda: _connected(agent), timeout=30)
+        phases["agent_connected"] = time.perf_counter() - started
+        submit = coflux_command("submit", "hello", "print_greeting", '"Joe"', "--wait")
+        done = subprocess.run(submit, env=env, cwd=workdir, capture_output=True, text=True)
+        phases["first_result"] = time.perf_counter() - started
+        if done.returncode != 0 or json.loads(done.stdout) != "Hello, Joe!":
+            raise RuntimeError(f"hello failed: {done.stdout!r} {done.stderr[-2000:]}")
+    finally:
+        for process in (agent, server):
+            if process is not None:
+                process.stop()
+    return {name: round(seconds, 3) for name, seconds in phases.items()}
+
+
+def _answers(client: httpx.Client, server: Process) -> bool:
+    if server.popen.poll() is not None:
+        raise RuntimeError(f"server exited:\n{server.output.text()}")
+    try:
+        return client.get("/api/projects").status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def _connected(agent: Process) -> bool:
+    if agent.popen.poll() is not None:
+        raise RuntimeError(f"agent exited:\n{agent.output.text()}")
+    return agent.output.count("connected to") >= 1
+
+
+def cold(runs: int) -> dict[str, Any]:
+    """Median over ``runs`` cold starts, each in a fresh data directory."""
+    samples = []
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory(prefix="coflux-cold-") as tmp:
+            samples.append(_cold_once(Path(tmp)))
+    return {
+        "runs": runs,
+        "first_result_s": median([s["first_result"] for s in samples]),
+        "phases_median_s": {name: median([s[name] for s in samples]) for name in samples[0]},
+        "samples": samples,
+    }
+
+
+def _timed(action: Callable[[], object], repeat: int = 3) -> float:
+    """Median wall time of ``action`` over ``repeat`` calls, in ms."""
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - started)
+    return round(statistics.median(times) * 1000, 1)
+
+
+def _history_point(engine: Engine, steps: int, inspected: str) -> dict[str, Any]:
+    """Server memory and read times, with ``steps`` steps recorded so far."""
+    server = engine.pids["server"]
+    runs_path = f"/api/projects/{PROJECT}/runs"
+    return {
+        "steps": steps,
+        "server_rss_mb": round(status_kb(server, "VmRSS") / 1024, 1),
+        "server_peak_rss_mb": round(status_kb(server, "VmHWM") / 1024, 1),
+        "runs_list_cli_ms": _timed(lambda: engine.cli("runs", "list")),
+        "runs_list_api_ms": _timed(lambda: engine.api.get(runs_path).raise_for_status()),
+        "runs_inspect_cli_ms": _timed(lambda: engine.cli("runs", "inspect", inspected)),
+        "runs_inspect_api_ms": _timed(
+            lambda: engine.api.get(f"{runs_path}/{inspected}").raise_for_status()
+        ),
+    }
+
+
+def history(per_run: int, runs: int, checkpoints: list[int]) -> dict[str, Any]:
+    """Record ``runs`` fan-outs of ``per_run`` steps; measure after the ``checkpoints``-th."""
+    points, rates = [], []
+    with Engine() as engine:
+        first: str | None = None
+        steps = 0
+        for number in range(1, runs + 1):
+            wall, run_id = engine.run("fanout", per_run)
+            first = first or run_id
+            steps += per_run + 1  # the workflow's own step too
+            rates.append(round(per_run / wall, 1))
+            if number in checkpoints:
+                points.append(_history_point(engine, steps, first))
+    return {"steps_per_run": per_run + 1, "points": points, "fanout_tasks_per_s": rates}
+
+
+def run_workloads(names: list[str], sizes: dict[str, Any]) -> dict[str, Any]:
+    """Run the named workloads at ``sizes``; one result section per workload."""
+    sections: dict[str, Any] = {}
+    for name in names:
+        print(f"engine: {name} ...", file=sys.stderr, flush=True)
+        started = time.time()
+        size = sizes[name]
+        if name == "fanout":
+            result: Any = {str(n): fanout(n) for n in size}
+        elif name == "dispatch":
+            result = dispatch(*size)
+        elif name == "history":
+            result = history(*size)
+        else:
+            result = {"chain": chain, "cold": cold}[name](size)
+        sections[name] = {**result, "measured_at": round(started), "took_s": round(time.time() - started, 1)}  # fmt: skip
+    return sections
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--only", default=",".join(SIZES["full"]), help="comma-separated workloads")
+    parser.add_argument("--quick", action="store_true", help="smaller N, results in bench/work")
+    options = parser.parse_args()
+    names = [n for n in options.only.split(",") if n]
+    unknown = set(names) - set(SIZES["full"])
+    if unknown:
+        parser.error(f"unknown workloads: {', '.join(sorted(unknown))}")
+    mode = "quick" if options.quick else "full"
+    directory = WORK / "results" if options.quick else RESULTS
+    previous = directory / "engine.json"
+    data = json.loads(previous.read_text()) if previous.exists() else {}
+    facts = machine()  # before the run: the code as it was measured
+    data.setdefault("workloads", {}).update(run_workloads(names, SIZES[mode]))
+    data.update(mode=mode, machine=facts)
+    engine_report.write_report(directory, data)
+
+
+if __name__ == "__main__":
+    main()

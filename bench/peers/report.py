@@ -1,0 +1,133 @@
+"""The peers benchmark's ratios and Markdown report.
+
+Every ratio is ours / peer on the measure as reported: for tasks/s above 1 means
+ours is ahead; for ms per step and seconds to a first result below 1 does.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from measure import table, write  # bench/ is on the path: the runner puts it there
+
+Measure = tuple[str, list[str], str, bool]  # label, path to the number, unit, higher is better
+
+
+def measures(sizes: dict[str, Any]) -> list[Measure]:
+    """The compared measures, for the sizes of this run (a --quick run has smaller ones)."""
+    found: list[Measure] = [
+        (f"fan-out {n:,}", ["fanout", str(n), "tasks_per_s"], "tasks/s", True)
+        for n in sizes["fanout"]
+    ]
+    found.append((f"chain {sizes['chain']}", ["chain", "ms_per_step"], "ms/step", False))
+    found.append(("cold start", ["cold", "first_result_s"], "s", False))
+    return found
+
+
+def _read(section: dict[str, Any], path: list[str]) -> float | None:
+    node: Any = section
+    for key in path:
+        if not isinstance(node, dict):
+            return None
+        node = node.get(key)
+    return node if isinstance(node, int | float) else None
+
+
+def ratios(ours: dict[str, Any], theirs: dict[str, Any], sizes: dict[str, Any]) -> dict[str, Any]:
+    """ours / peer for each measure both sides have, and whether ours is ahead."""
+    found: dict[str, Any] = {}
+    for label, path, _, higher in measures(sizes):
+        mine, other = _read(ours, path), _read(theirs, path)
+        if mine is None or other is None or other == 0:
+            continue
+        ratio = mine / other
+        found[label] = {"ours_over_peer": round(ratio, 3), "ours_ahead": ratio > 1 if higher else ratio < 1}  # fmt: skip
+    return found
+
+
+def _cell(section: dict[str, Any], path: list[str]) -> str:
+    value = _read(section, path)
+    if value is not None:
+        return f"{value:g}"
+    error = section.get(path[0], {})
+    error = error.get(path[1], error) if isinstance(error, dict) and len(path) > 2 else error
+    return "failed" if isinstance(error, dict) and "error" in error else "-"
+
+
+def comparison(peers: dict[str, Any], sizes: dict[str, Any]) -> str:
+    rows: list[list[object]] = []
+    for label, path, unit, _ in measures(sizes):
+        for peer, found in peers.items():
+            if found["status"] != "measured":
+                continue
+            ratio = found["ratios"].get(label)
+            rows.append([
+                label, f"{peer} {found['version']}", unit, _cell(found["theirs"], path),
+                _cell(found["ours"], path),
+                "-" if ratio is None else ratio["ours_over_peer"],
+                "-" if ratio is None else ("yes" if ratio["ours_ahead"] else "**no**"),
+            ])  # fmt: skip
+    header = ["workload", "peer", "unit", "peer", "ours (same pair)", "ours / peer", "ours ahead"]
+    return table(header, rows)
+
+
+def lead(peers: dict[str, Any], sizes: dict[str, Any]) -> str:
+    """The issue's target: ahead of every peer on fan-out and chain."""
+    rows: list[list[object]] = []
+    for peer, found in peers.items():
+        if found["status"] != "measured":
+            rows.append([peer, "not measured", "-"])
+            continue
+        wanted = [label for label, *_ in measures(sizes) if label != "cold start"]
+        behind = [k for k in wanted if not found["ratios"].get(k, {}).get("ours_ahead", False)]
+        rows.append([peer, "met" if not behind else "**not met**", ", ".join(behind) or "-"])
+    return table(["peer", "ahead on fan-out and chain", "behind on"], rows)
+
+
+def failures(peers: dict[str, Any]) -> list[str]:
+    lines = []
+    for peer, found in peers.items():
+        if found["status"] != "measured":
+            lines.append(f"- **{peer}**: {found['status']}: {found['reason']}")
+            continue
+        for side in ("ours", "theirs"):
+            for key, section in found[side].items():
+                parts = section.values() if key == "fanout" else [section]
+                for part in parts:
+                    if isinstance(part, dict) and "error" in part:
+                        lines.append(f"- {peer}, {side}, {key}: {part['error']}")
+    return lines
+
+
+def render(data: dict[str, Any]) -> str:
+    machine, peers = data["machine"], data["peers"]
+    problems = failures(peers)
+    lines = [
+        "# Peers on our workloads",
+        "",
+        f"Produced by `bench/run peers` ({data['mode']} mode) on Python {machine['python']}, "
+        f"{machine['cpus']} CPUs, {machine['memory_gb']} GB, commit {machine.get('commit')}"
+        f"{' with uncommitted changes under src/' if machine.get('src_modified') else ''}; "
+        "see `docs/benchmarks.md`. "
+        "Ours is measured right before each peer, workload by workload, so each ratio "
+        "compares numbers taken moments apart. Ratios are ours / peer: above 1 is ahead "
+        "for tasks/s, below 1 is ahead for ms/step and seconds.",
+        "",
+        "## Target: ahead of every peer on fan-out and chain",
+        "",
+        lead(peers, data["sizes"]),
+        "",
+        "## Pair by pair",
+        "",
+        comparison(peers, data["sizes"]),
+    ]
+    if problems:
+        lines += ["", "## Not measured", "", *problems]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(directory: Path, data: dict[str, Any]) -> None:
+    markdown = render(data)
+    write(directory, "peers", data, markdown)
+    print(markdown)
