@@ -2,7 +2,9 @@
 
 Three conversations use these records:
 
-* agent -> server and server -> agent, over the agent WebSocket (JSON);
+* agent -> server and server -> agent, over the agent WebSocket (JSON); a
+  frame carries one message or an array of messages, so a busy sender writes
+  whatever it has queued in one frame (``encode_frame``, ``decode_*_frame``);
 * executor -> agent and agent -> executor, over a socket pair (msgpack,
   length-prefixed frames);
 * the manifest and value shapes that the HTTP API and the store reuse.
@@ -18,11 +20,12 @@ connection that speaks another version with ``CLOSE_PROTOCOL_MISMATCH``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import msgspec
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2  # 2: frames may carry arrays of messages
 
 # WebSocket close codes the server uses to end an agent connection with a reason.
 CLOSE_PROTOCOL_MISMATCH = 4001
@@ -405,8 +408,12 @@ ExecutorCommand = Execute | Submitted | ResultReady | AssetReply
 
 _json_encoder = msgspec.json.Encoder()
 _msgpack_encoder = msgspec.msgpack.Encoder()
-_agent_decoder: msgspec.json.Decoder[AgentMessage] = msgspec.json.Decoder(AgentMessage)
-_server_decoder: msgspec.json.Decoder[ServerMessage] = msgspec.json.Decoder(ServerMessage)
+_agent_decoder: msgspec.json.Decoder[AgentMessage | list[AgentMessage]] = msgspec.json.Decoder(
+    AgentMessage | list[AgentMessage]
+)
+_server_decoder: msgspec.json.Decoder[ServerMessage | list[ServerMessage]] = msgspec.json.Decoder(
+    ServerMessage | list[ServerMessage]
+)
 _executor_message_decoder: msgspec.msgpack.Decoder[ExecutorMessage] = msgspec.msgpack.Decoder(
     ExecutorMessage
 )
@@ -427,18 +434,33 @@ def encode_msgpack(message: Record) -> bytes:
     return _msgpack_encoder.encode(message)
 
 
-def decode_agent_message(data: bytes | str) -> AgentMessage:
-    try:
-        return _agent_decoder.decode(data)
-    except msgspec.DecodeError as e:
-        raise ProtocolError(str(e)) from None
+def encode_frame(messages: Sequence[Record]) -> bytes:
+    """One WebSocket frame: a single message as is, several as a JSON array."""
+    if len(messages) == 1:
+        return _json_encoder.encode(messages[0])
+    return _json_encoder.encode(messages)
 
 
-def decode_server_message(data: bytes | str) -> ServerMessage:
+def decode_agent_frame(data: bytes | str) -> list[AgentMessage]:
+    """The messages of one frame from an agent (one, or an array; never empty)."""
+    return _frame(_agent_decoder, data)
+
+
+def decode_server_frame(data: bytes | str) -> list[ServerMessage]:
+    """The messages of one frame from the server (one, or an array; never empty)."""
+    return _frame(_server_decoder, data)
+
+
+def _frame(decoder: msgspec.json.Decoder[Any], data: bytes | str) -> list[Any]:
     try:
-        return _server_decoder.decode(data)
+        decoded = decoder.decode(data)
     except msgspec.DecodeError as e:
         raise ProtocolError(str(e)) from None
+    if not isinstance(decoded, list):
+        return [decoded]
+    if not decoded:
+        raise ProtocolError("an empty frame")
+    return decoded
 
 
 def decode_executor_message(data: bytes) -> ExecutorMessage:

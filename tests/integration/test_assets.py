@@ -132,7 +132,8 @@ async def test_agents_cannot_record_assets_that_escape(cluster: Cluster) -> None
     ]  # fmt: skip
     async with websockets.connect(f"ws://{cluster.server.host}/api/agent") as ws:
         await ws.send(protocol.encode_json(hello))
-        assert isinstance(protocol.decode_server_message(await ws.recv()), protocol.Welcome)
+        (welcome,) = protocol.decode_server_frame(await ws.recv())
+        assert isinstance(welcome, protocol.Welcome)
         for number, (entry, path) in enumerate(bad, start=1):
             request = protocol.PersistAsset(
                 request_id=number,
@@ -143,7 +144,7 @@ async def test_agents_cannot_record_assets_that_escape(cluster: Cluster) -> None
                 entries=(protocol.AssetEntry(path=entry, size=1, blob=key),),
             )
             await ws.send(protocol.encode_json(request))
-            reply = protocol.decode_server_message(await asyncio.wait_for(ws.recv(), 10))
+            (reply,) = protocol.decode_server_frame(await asyncio.wait_for(ws.recv(), 10))
             assert isinstance(reply, protocol.AssetReply) and reply.asset is None
             assert reply.error is not None and "unsafe_asset_path" not in reply.error.message
             assert "asset path" in reply.error.message or "asset entry" in reply.error.message
@@ -152,6 +153,6 @@ async def test_agents_cannot_record_assets_that_escape(cluster: Cluster) -> None
             99, "nope:1:1", "asset0099", "file", "a.txt", (protocol.AssetEntry("a.txt", 1, key),)
         )
         await ws.send(protocol.encode_json(good))
-        reply = protocol.decode_server_message(await asyncio.wait_for(ws.recv(), 10))
+        (reply,) = protocol.decode_server_frame(await asyncio.wait_for(ws.recv(), 10))
         assert isinstance(reply, protocol.AssetReply) and reply.error is not None
     assert cluster.api("GET", "/api/projects/test/assets/asset0001").status_code == 404

@@ -66,7 +66,7 @@ async def test_unknown_project_and_environment_are_refused(cluster: Cluster) -> 
 async def test_a_malformed_message_after_the_handshake_closes_the_session(cluster: Cluster) -> None:
     async with websockets.connect(f"ws://{cluster.server.host}/api/agent") as ws:
         await ws.send(hello())
-        welcome = protocol.decode_server_message(await ws.recv())
+        (welcome,) = protocol.decode_server_frame(await ws.recv())
         assert isinstance(welcome, protocol.Welcome)
         await ws.send(b'{"tag": "complete", "execution_id": 5}')
         with pytest.raises(websockets.ConnectionClosed):

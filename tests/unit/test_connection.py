@@ -65,7 +65,7 @@ class FakeServer:
         self.port = 0
 
     async def handler(self, ws: ServerConnection) -> None:
-        message = protocol.decode_agent_message(await ws.recv())
+        (message,) = protocol.decode_agent_frame(await ws.recv())
         assert isinstance(message, protocol.Hello)
         session = Session(ws, message)
         self.sessions.append(session)
@@ -75,7 +75,7 @@ class FakeServer:
         resumed = message.session_id == "s1"
         await session.send(protocol.Welcome(session_id="s1", resumed=resumed))
         async for raw in ws:
-            session.received.append(protocol.decode_agent_message(raw))
+            session.received.extend(protocol.decode_agent_frame(raw))
 
     def connected(self, count: int) -> Callable[[], bool]:
         return lambda: len(self.sessions) >= count

@@ -51,6 +51,7 @@ FATAL_CLOSE_CODES: Mapping[int, str] = {
 HANDSHAKE_TIMEOUT = 10.0
 LOG_BUFFER_LIMIT = 10_000  # log entries kept while disconnected; older ones are dropped
 LOG_BATCH = 200  # entries per Logs message when flushing the buffer
+MAX_FRAME = 1000  # messages written in one WebSocket frame at most
 
 Targets = dict[str, tuple[str, ...]]
 _Key = tuple[str, object]
@@ -132,6 +133,7 @@ class Connection:
         self._logs: deque[protocol.LogEntry] = deque()
         self._logs_dropped = 0
         self._live: asyncio.Queue[protocol.AgentMessage] | None = None  # set while connected
+        self._unsent: list[protocol.AgentMessage] = []  # the frame being written
         self._ws: ClientConnection | None = None
         self._stopping = asyncio.Event()
         self._acked = asyncio.Event()  # set while no Complete awaits its Ack
@@ -275,7 +277,13 @@ class Connection:
         headers = {"Authorization": f"Bearer {settings.token}"} if settings.token else None
         try:
             async with connect(
-                agent_url(settings.host), additional_headers=headers, proxy=None, max_size=None
+                agent_url(settings.host),
+                additional_headers=headers,
+                proxy=None,
+                max_size=None,
+                # Values above the blob threshold do not travel here; compressing the
+                # small messages that do costs more CPU than it saves bytes.
+                compression=None,
             ) as ws:
                 self._ws = ws
                 try:
@@ -309,7 +317,8 @@ class Connection:
     async def _handshake(self, ws: ClientConnection, pool: PoolLike) -> None:
         await ws.send(protocol.encode_json(self._hello(pool)), text=True)
         raw = await asyncio.wait_for(ws.recv(), HANDSHAKE_TIMEOUT)
-        welcome = protocol.decode_server_message(raw)
+        # The first assignments may share the Welcome's frame: handled once resumed.
+        welcome, *following = protocol.decode_server_frame(raw)
         if not isinstance(welcome, protocol.Welcome):
             raise protocol.ProtocolError(f"expected welcome, got {type(welcome).__name__}")
         if self._session_id is not None and not welcome.resumed:
@@ -330,6 +339,8 @@ class Connection:
         )
         self._resume()
         self.connected.set()
+        for message in following:
+            self._handle(message, pool)
 
     def _hello(self, pool: PoolLike) -> protocol.Hello:
         s = self._settings
@@ -368,8 +379,10 @@ class Connection:
     def _disconnected(self) -> None:
         """Keep what the dead connection had not sent yet (tracked ones are resent anyway)."""
         queue, self._live = self._live, None
+        unsent, self._unsent = self._unsent, []
         while queue is not None and not queue.empty():
-            message = queue.get_nowait()
+            unsent.append(queue.get_nowait())
+        for message in unsent:
             match message:
                 case protocol.CancelExecution() | protocol.Checkpoint():
                     self._queued.append(message)
@@ -396,8 +409,12 @@ class Connection:
     ) -> None:
         try:
             while True:
-                message = await queue.get()
-                await ws.send(protocol.encode_json(message), text=True)
+                # Whatever queued up while the last frame was written goes out as one frame.
+                messages = self._unsent = [await queue.get()]
+                while not queue.empty() and len(messages) < MAX_FRAME:
+                    messages.append(queue.get_nowait())
+                await ws.send(protocol.encode_frame(messages), text=True)
+                self._unsent = []
         except websockets.ConnectionClosed:
             return  # the reader sees the close too, and ends this connection
 
@@ -405,10 +422,14 @@ class Connection:
 
     def _receive(self, raw: str | bytes, pool: PoolLike) -> None:
         try:
-            message = protocol.decode_server_message(raw)
+            messages = protocol.decode_server_frame(raw)
         except protocol.ProtocolError as e:
-            logger.error("ignoring an undecodable message from the server: %s", e)
+            logger.error("ignoring an undecodable frame from the server: %s", e)
             return
+        for message in messages:
+            self._handle(message, pool)
+
+    def _handle(self, message: protocol.ServerMessage, pool: PoolLike) -> None:
         try:
             self._dispatch(message, pool)
         except Exception:

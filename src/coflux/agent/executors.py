@@ -175,9 +175,13 @@ class ExecutorProcess:
         Returns:
             Whether both were seen in time.
         """
-        waits = [event.wait() for event in self._output_ended.values()]
+        pending = [event for event in self._output_ended.values() if not event.is_set()]
+        if not pending:  # the usual case: the markers came before the completion
+            return True
         try:
-            await asyncio.wait_for(asyncio.gather(*waits), _OUTPUT_WAIT)
+            async with asyncio.timeout(_OUTPUT_WAIT):
+                for event in pending:
+                    await event.wait()
         except TimeoutError:
             return False
         return True

@@ -42,12 +42,15 @@ async def agent_endpoint(websocket: WebSocket) -> None:
         return
     try:
         frame = await asyncio.wait_for(websocket.receive(), HELLO_TIMEOUT)
-        hello = protocol.decode_agent_message(frame.get("bytes") or frame.get("text") or b"")
+        first = protocol.decode_agent_frame(frame.get("bytes") or frame.get("text") or b"")
     except (TimeoutError, protocol.ProtocolError, WebSocketDisconnect) as e:
         await _close(websocket, protocol.CLOSE_BAD_HANDSHAKE, f"expected a hello message: {e}")
         return
-    if not isinstance(hello, protocol.Hello):
-        await _close(websocket, protocol.CLOSE_BAD_HANDSHAKE, "the first message must be hello")
+    hello = first[0]
+    if len(first) != 1 or not isinstance(hello, protocol.Hello):
+        await _close(
+            websocket, protocol.CLOSE_BAD_HANDSHAKE, "the first frame must be one hello message"
+        )
         return
     if hello.protocol_version != protocol.PROTOCOL_VERSION:
         reason = (
@@ -114,12 +117,14 @@ async def _serve_session(
 
 
 async def _write(websocket: WebSocket, outbox: Outbox) -> None:
+    # Whatever queued up while the last frame was written goes out as one frame.
     while True:
-        message = await outbox.queue.get()
-        if message is None:  # replaced by a newer connection
+        messages = await outbox.take()
+        if messages:
+            await websocket.send_bytes(protocol.encode_frame(messages))
+        if outbox.closed and outbox.empty:  # replaced by a newer connection
             await _close(websocket, 1000, "replaced by a newer connection")
             return
-        await websocket.send_bytes(protocol.encode_json(message))
 
 
 async def _read(websocket: WebSocket, project: Project, session_id: str, outbox: Outbox) -> None:
@@ -132,8 +137,8 @@ async def _read(websocket: WebSocket, project: Project, session_id: str, outbox:
             return
         raw = data.get("bytes") or data.get("text") or b""
         try:
-            message = protocol.decode_agent_message(raw)
-            _dispatch(project, session_id, message, outbox, websocket.app.state.context.blobs)
+            for message in protocol.decode_agent_frame(raw):
+                _dispatch(project, session_id, message, outbox, websocket.app.state.context.blobs)
         except (protocol.ProtocolError, BadRequest) as e:
             logger.warning("session %s sent a bad message: %s", session_id, e)
             await _close(websocket, protocol.CLOSE_BAD_MESSAGE, f"bad message: {e}")

@@ -27,5 +27,11 @@ def serve(host: str, port: int, data_dir: Path, session_timeout: float, tokens: 
     app = create_app(data_dir, session_timeout=session_timeout, tokens=frozenset(tokens))
     logger.info("serving on http://%s:%d with data in %s", host, port, data_dir.resolve())
     uvicorn.run(
-        app, host=host, port=port, log_level="warning", ws="websockets-sansio", lifespan="on"
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        ws="websockets-sansio",
+        ws_per_message_deflate=False,  # agent messages are small; values go to blobs
+        lifespan="on",
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 
 from coflux import protocol
 
@@ -16,16 +17,42 @@ logger = logging.getLogger(__name__)
 
 
 class Outbox:
-    """The queue of messages waiting to be written to one agent connection."""
+    """The messages waiting to be written to one agent connection.
+
+    The writer takes everything queued at once (``take``), so messages that
+    pile up while a frame is being written leave together in the next frame.
+    """
+
+    MAX_FRAME = 1000  # messages per take: bounds one frame's size
 
     def __init__(self) -> None:
-        self.queue: asyncio.Queue[protocol.ServerMessage | None] = asyncio.Queue()
+        self._messages: deque[protocol.ServerMessage] = deque()
+        self._ready = asyncio.Event()
+        self.closed = False
 
     def put(self, message: protocol.ServerMessage) -> None:
-        self.queue.put_nowait(message)
+        if not self.closed:
+            self._messages.append(message)
+            self._ready.set()
+
+    @property
+    def empty(self) -> bool:
+        return not self._messages
 
     def close(self) -> None:
-        self.queue.put_nowait(None)
+        """No more messages: the writer sends what is queued, then closes."""
+        self.closed = True
+        self._ready.set()
+
+    async def take(self) -> list[protocol.ServerMessage]:
+        """Wait for messages (or the close), and take up to ``MAX_FRAME`` of them."""
+        await self._ready.wait()
+        messages = self._messages
+        count = min(len(messages), self.MAX_FRAME)
+        taken = [messages.popleft() for _ in range(count)]
+        if not messages and not self.closed:
+            self._ready.clear()
+        return taken
 
 
 class SessionRegistry:
