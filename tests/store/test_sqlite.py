@@ -15,8 +15,10 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
+from coflux.server.app import create_app
 from coflux.store import migrate
 from coflux.store.sqlite import queries
 from coflux.store.sqlite.store import MIGRATIONS, SqliteProjectStore
@@ -163,6 +165,9 @@ def test_failed_batch_leaves_the_file_unchanged(store: SqliteProjectStore, path:
 _KILLED_WRITER = """
 import os, signal, sys
 from pathlib import Path
+import httpx
+
+from coflux.server.app import create_app
 from coflux.store.sqlite.store import SqliteProjectStore
 from tests.store.facts import T0, finished_run
 
@@ -192,3 +197,24 @@ def test_appended_batch_survives_kill_9(path: Path) -> None:
         assert (run.state, len(run.steps)) == ("succeeded", 2)
     finally:
         store.close()
+
+
+@pytest.mark.parametrize(("fsync", "level"), [(False, 1), (True, 2)])  # NORMAL, FULL
+def test_commits_are_fsynced_only_when_asked(tmp_path: Path, fsync: bool, level: int) -> None:
+    path = tmp_path / "p.sqlite"
+    store = SqliteProjectStore.create(path, "p1", "demo", T0, fsync=fsync)
+    assert store._writer.execute("PRAGMA synchronous").fetchone() == (level,)
+    store.close()
+    reopened = SqliteProjectStore.open(path, fsync=fsync)
+    assert reopened._writer.execute("PRAGMA synchronous").fetchone() == (level,)
+    reopened.close()
+
+
+async def test_the_server_option_reaches_every_project_store(tmp_path: Path) -> None:
+    app = create_app(tmp_path, session_timeout=5, tokens=frozenset(), fsync=True)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            assert (await client.post("/api/projects", json={"name": "demo"})).status_code == 201
+        store = app.state.context.projects.get("demo").store
+        assert store._writer.execute("PRAGMA synchronous").fetchone() == (2,)

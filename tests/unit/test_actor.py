@@ -123,6 +123,23 @@ async def test_outcomes_of_finished_executions_come_from_the_store(fx: Fixture) 
     await stop(task)
 
 
+async def test_agents_waiting_on_finished_executions_get_outcomes_from_the_store(
+    fx: Fixture,
+) -> None:
+    fx.store.outcomes["old:1:1"] = P.Succeeded(P.Value(format="json", data=1))
+    task = await running(fx)
+    for request_id, execution_id in ((7, "old:1:1"), (8, "never:1:1")):
+        request = P.GetResult(request_id, execution_id, from_execution_id="r:1:1")
+        fx.actor.post(ev.RequestResult("s1", request))
+    await asyncio.sleep(0.05)
+    await stop(task)
+    assert fx.sent[0] == ("s1", P.ResultReady(7, "old:1:1", fx.store.outcomes["old:1:1"]))
+    session, unknown = fx.sent[1]
+    assert isinstance(unknown, P.ResultReady) and isinstance(unknown.outcome, P.Failed)
+    assert (session, unknown.request_id, unknown.outcome.error.type) == ("s1", 8, "NotFound")
+    assert "never:1:1 does not exist" in unknown.outcome.error.message
+
+
 async def test_an_idempotency_key_recorded_earlier_returns_the_existing_run(fx: Fixture) -> None:
     fx.store.keys["k"] = "earlier"
     task = await running(fx)

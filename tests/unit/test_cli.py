@@ -324,12 +324,18 @@ def test_agent_rejects_bad_provides(api: FakeApi, agent_runs: list[AgentSettings
 
 def test_server_has_its_own_host_option(monkeypatch: pytest.MonkeyPatch, api: FakeApi) -> None:
     calls: list[tuple[Any, ...]] = []
-    monkeypatch.setattr("coflux.server.main.serve", lambda *args: calls.append(args))
+    monkeypatch.setattr(
+        "coflux.server.main.serve", lambda *args, **options: calls.append((*args, options))
+    )
     result = api.invoke(
         "--host", "api:1", "server", "--host", "0.0.0.0", "--port", "9000",
         env={"COFLUX_SERVER_TOKENS": "a, b,"},
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert calls == [("0.0.0.0", 9000, Path(".coflux"), 30.0, ["a", "b"])]
+    assert calls == [("0.0.0.0", 9000, Path(".coflux"), 30.0, ["a", "b"], {"fsync": False})]
     assert api.invoke("server", "--token", "t").exit_code == 0
     assert calls[-1][4] == ["t"]
+    assert api.invoke("server", "--fsync").exit_code == 0
+    assert calls[-1][5] == {"fsync": True}
+    assert api.invoke("server", env={"COFLUX_SERVER_FSYNC": "1"}).exit_code == 0
+    assert calls[-1][5] == {"fsync": True}

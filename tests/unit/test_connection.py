@@ -187,19 +187,23 @@ async def test_resends_unanswered_messages_after_reconnect(
     await eventually_async(lambda: len(pool.delivered) == 1)
     await first.ws.close(1012, "restarting")
 
-    # The completion and the result request were not answered: both come back.
+    # The completion and the result request were not answered: both come back. The
+    # submission was, but its outcome was not: it is asked for (with its request id).
     await eventually_async(server.connected(2))
     second = server.sessions[1]
     assert set(second.hello.executing) == {"r1:1:1", "r1:2:1"}
-    await eventually_async(lambda: len(second.received) == 2)
-    assert second.received == [complete, get_result]
-    ready = protocol.ResultReady(
-        request_id=7, execution_id="r1:3:1", outcome=protocol.Succeeded(value=VALUE)
-    )
+    await eventually_async(lambda: len(second.received) == 3)
+    asked = protocol.GetResult(request_id=8, execution_id="r1:3:1", from_execution_id="r1:1:1")
+    assert second.received == [complete, get_result, asked]
+    outcome = protocol.Succeeded(value=VALUE)
+    ready = protocol.ResultReady(request_id=7, execution_id="r1:3:1", outcome=outcome)
+    submitted_ready = protocol.ResultReady(request_id=8, execution_id="r1:3:1", outcome=outcome)
     await second.send(protocol.Ack(execution_ids=("r1:2:1",)))
     await second.send(ready)
+    await second.send(submitted_ready)
+    await second.send(submitted_ready)  # a second answer (after a resend) is dropped
     assert await connection.flush(5)
-    await eventually_async(lambda: pool.delivered[-1] == ready)
+    await eventually_async(lambda: pool.delivered[-2:] == [ready, submitted_ready])
     await second.ws.close(1012, "restarting")
 
     # Everything was answered: after the next Hello, the first message is a new one.
@@ -213,6 +217,7 @@ async def test_resends_unanswered_messages_after_reconnect(
     )
     connection.send(logs)
     await eventually_async(lambda: third.received == [logs])
+    assert len(pool.delivered) == 3  # Submitted, and one of each ResultReady
 
 
 async def test_logs_sent_while_disconnected_are_buffered(server: FakeServer) -> None:

@@ -45,6 +45,19 @@ class FakeChannel:
         self.replies.append(reply)
         return reply
 
+    def submit(self, make: Callable[[int], protocol.Submit]) -> tuple[FakeReply, FakeReply]:
+        """Like the server: ``Submitted``, then the outcome unasked (if ``respond`` has one)."""
+        message = make(len(self.sent) + 1)
+        self.sent.append(message)
+        submitted = self.respond(message)
+        outcome = None
+        if isinstance(submitted, protocol.Submitted) and submitted.execution_id is not None:
+            ask = protocol.GetResult(message.request_id, submitted.execution_id, "E0")
+            outcome = self.respond(ask)
+        reply = FakeReply(outcome)
+        self.replies.append(reply)
+        return FakeReply(submitted), reply
+
     def of(self, kind: type[Any]) -> list[Any]:
         return [m for m in self.sent if isinstance(m, kind)]
 
@@ -114,8 +127,8 @@ def test_calls_become_submissions_and_results(run_in: Callable[[FakeChannel], An
     assert submits[0].repository == __name__
     assert [[deserialize(v) for v in s.arguments] for s in submits] == [[5, 2], [5, 3]]
     assert submits[0].options.retries == protocol.RetryOptions(limit=2)
-    gets = channel.of(protocol.GetResult)
-    assert [(g.execution_id, g.from_execution_id) for g in gets] == [("C0", "E0"), ("C1", "E0")]
+    # The outcomes of submitted calls come unasked: no GetResult.
+    assert channel.of(protocol.GetResult) == []
 
 
 def test_a_submission_refused_by_the_server_raises(run_in: Callable[[FakeChannel], Any]) -> None:
@@ -155,7 +168,9 @@ def test_unsuccessful_outcomes_raise(
     assert isinstance(raised.value, cf.ExecutionError) or hasattr(raised.value, "remote_traceback")
 
 
-def test_poll_times_out_then_resumes_the_same_request(run_in: Callable[[FakeChannel], Any]) -> None:
+def test_poll_times_out_then_resumes_waiting_for_the_same_reply(
+    run_in: Callable[[FakeChannel], Any],
+) -> None:
     channel = FakeChannel(server({}))
     run_in(channel)
     handle = double.submit(1)
@@ -166,7 +181,7 @@ def test_poll_times_out_then_resumes_the_same_request(run_in: Callable[[FakeChan
     )
     assert handle.poll(0.01) == 2
     assert handle.result() == 2
-    assert len(channel.of(protocol.GetResult)) == 1
+    assert channel.of(protocol.GetResult) == []
 
 
 def test_cancel_asks_the_server(run_in: Callable[[FakeChannel], Any]) -> None:
@@ -186,8 +201,12 @@ def test_handles_in_results_resolve_lazily_in_this_context(
     run_in(channel)
     result = double(1)
     assert result["later"].id == "X9"
-    assert [g.execution_id for g in channel.of(protocol.GetResult)] == ["C0"]
+    assert channel.of(protocol.GetResult) == []
+    # Not submitted here, so its result is asked for.
     assert result["later"].result() == "done"
+    assert [(g.execution_id, g.from_execution_id) for g in channel.of(protocol.GetResult)] == [
+        ("X9", "E0")
+    ]
 
 
 def test_handles_pass_as_arguments_and_unpickle_unbound(

@@ -7,10 +7,18 @@ import pytest
 from coflux import protocol as P
 from coflux.errors import BadRequest, Conflict, NotFound
 from coflux.orchestration import events as ev
-from coflux.orchestration.effects import ExecutionCreated, OutcomeRecorded, Resolve, RunCreated
+from coflux.orchestration.effects import (
+    ExecutionCreated,
+    OutcomeRecorded,
+    ReadOutcome,
+    Resolve,
+    RunCreated,
+    Send,
+)
+from coflux.orchestration.model import SessionWaiter
 from coflux.orchestration.retries import retry_delay
 from coflux.orchestration.states import EnvironmentStatus, ExecutionState
-from tests.unit.test_core import Harness, messages, states, submission, value
+from tests.unit.test_core import Harness, messages, results, states, submission, value
 
 S = ExecutionState
 FAILED = P.Failed(P.ErrorInfo(type="builtins.ValueError", message="flaky"))
@@ -70,8 +78,11 @@ def test_a_failed_execution_is_retried_after_its_delay_and_waiters_follow() -> N
     h.now += 10
     h.apply(ev.Tick())
     effects = h.complete(session, "r1:2:3", "finally")
-    assert messages(effects, P.ResultReady) == [
-        P.ResultReady(7, "r1:2:3", P.Succeeded(value("finally")))
+    outcome = P.Succeeded(value("finally"))
+    # The caller's submission (100) and its request (7) both hear the final outcome.
+    assert results(effects) == [
+        P.ResultReady(7, "r1:2:3", outcome),
+        P.ResultReady(100, "r1:2:3", outcome),
     ]
 
 
@@ -153,7 +164,10 @@ def test_calling_a_workflow_spawns_a_separate_run_that_the_caller_can_wait_on() 
     )
     effects = h.complete(session, "r2:1:1", "spawned result")
     outcome = P.Succeeded(value("spawned result"))
-    assert messages(effects, P.ResultReady) == [P.ResultReady(9, "r2:1:1", outcome)]
+    assert results(effects) == [
+        P.ResultReady(1, "r2:1:1", outcome),
+        P.ResultReady(9, "r2:1:1", outcome),
+    ]
     assert OutcomeRecorded("r1:2:1", "r1", outcome, h.now) in effects
     assert "r2" not in h.state.runs
 
@@ -346,7 +360,12 @@ def test_concurrent_equal_calls_share_one_execution() -> None:
     )
     effects = h.complete(session, "r1:2:1", "LOUD")
     outcome = P.Succeeded(value("LOUD"))
-    assert messages(effects, P.ResultReady) == [P.ResultReady(5, "r1:2:1", outcome)]
+    # Both submissions (1 and 101) hear the shared execution's outcome, and the request (5).
+    assert results(effects) == [
+        P.ResultReady(1, "r1:2:1", outcome),
+        P.ResultReady(5, "r1:2:1", outcome),
+        P.ResultReady(101, "r1:2:1", outcome),
+    ]
     assert OutcomeRecorded("r1:3:1", "r1", outcome, h.now) in effects
 
 
@@ -412,6 +431,8 @@ def test_a_memo_hit_found_in_the_store_is_reused() -> None:
     assert isinstance(error, ev.LookupRequired) and error.memo is not None and error.memo[0] == "r1"
     effects = h.apply(ev.ScheduleStep(session, submit, lookups=ev.Lookups(memo="r1:7:1")))
     assert messages(effects, P.Submitted) == [P.Submitted(1, "r1:7:1")]
+    # It left memory, so it has finished: its outcome is read from the store for the caller.
+    assert ReadOutcome(SessionWaiter(session, 1), "r1:7:1") in effects
 
 
 # --- defer --------------------------------------------------------------------------
@@ -554,3 +575,35 @@ def test_a_result_older_than_the_max_age_is_not_a_cache_hit() -> None:
     )
     assert isinstance(error, ev.LookupRequired) and error.cache is not None
     assert error.cache[2] == h.now - 60  # the store is asked for results since then
+
+
+# --- results of calls ------------------------------------------------------------------
+
+
+def test_a_caller_hears_the_outcome_of_each_call_unasked() -> None:
+    h = Harness()
+    h.setup()
+    session, _ = h.connect()
+    h.submit("r1")
+    call(h, session, "r1:1:1", 0)
+    call(h, session, "r1:1:1", 1)
+    effects = h.complete(session, "r1:3:1", "second")
+    # The submission's request id (101) carries the outcome; nobody asked for it.
+    assert results(effects) == [P.ResultReady(101, "r1:3:1", P.Succeeded(value("second")))]
+    effects = h.complete(session, "r1:2:1", "first")
+    assert results(effects) == [P.ResultReady(100, "r1:2:1", P.Succeeded(value("first")))]
+
+
+def test_a_call_that_reuses_a_finished_execution_gets_its_outcome_with_the_reply() -> None:
+    h = Harness()
+    h.setup()
+    session, _ = h.connect()
+    h.submit("r1")
+    h.apply(ev.ScheduleStep(session, submission("r1:1:1", 0, memo=(0,)), lookups=ev.Lookups()))
+    h.complete(session, "r1:2:1", "done")
+    effects = h.apply(ev.ScheduleStep(session, submission("r1:1:1", 1, memo=(0,))))
+    replies = [e.message for e in effects if isinstance(e, Send)]
+    assert replies == [
+        P.Submitted(101, "r1:2:1"),  # first the id, then the outcome
+        P.ResultReady(101, "r1:2:1", P.Succeeded(value("done"))),
+    ]

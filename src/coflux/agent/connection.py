@@ -12,7 +12,10 @@ This module owns:
   until its answer arrives (``Complete`` until ``Ack``, ``Submit`` until
   ``Submitted``, ``GetResult`` until ``ResultReady``, ``PersistAsset`` and
   ``RestoreAsset`` until ``AssetReply``) and is resent, in the
-  order first sent, after every reconnect. The server de-duplicates submissions
+  order first sent, after every reconnect. A submission's outcome comes unasked
+  (a ``ResultReady`` with its request id); until it does, a ``GetResult`` for it
+  waits in ``_outstanding`` too, sent only after a reconnect (the server drops
+  what it sends to a disconnected session). The server de-duplicates submissions
   by ``(parent_execution_id, call_index)``, so resending is safe. Logs are
   best-effort: buffered (bounded) while disconnected;
 * dispatch of server messages to the executor pool, through ``PoolLike``.
@@ -136,7 +139,8 @@ class Connection:
         self._unsent: list[protocol.AgentMessage] = []  # the frame being written
         self._ws: ClientConnection | None = None
         self._stopping = asyncio.Event()
-        self._acked = asyncio.Event()  # set while no Complete awaits its Ack
+        self._unacked: set[str] = set()  # executions whose Complete awaits its Ack
+        self._acked = asyncio.Event()  # set while _unacked is empty
         self._acked.set()
         self._accepting = True
         self._tasks: set[asyncio.Task[None]] = set()
@@ -188,6 +192,7 @@ class Connection:
         if key is not None:
             self._outstanding[key] = message
             if key[0] == "complete":
+                self._unacked.add(str(key[1]))
                 self._acked.clear()
         match message:
             case protocol.Declare(targets=targets):
@@ -344,7 +349,6 @@ class Connection:
 
     def _hello(self, pool: PoolLike) -> protocol.Hello:
         s = self._settings
-        unacked = {key[1] for key in self._outstanding if key[0] == "complete"}
         return protocol.Hello(
             protocol_version=protocol.PROTOCOL_VERSION,
             project=s.project,
@@ -353,7 +357,7 @@ class Connection:
             concurrency=s.concurrency,
             provides=dict(s.provides),
             targets=dict(self._targets),
-            executing=tuple(sorted(set(pool.executing()) | {str(i) for i in unacked})),
+            executing=tuple(sorted(pool.executing() | self._unacked)),
         )
 
     def _resume(self) -> None:
@@ -442,9 +446,15 @@ class Connection:
                 self._execute(message, pool)
             case protocol.Abort(execution_id=execution_id):
                 self._spawn(pool.abort(execution_id), f"abort of {execution_id}")
-            case protocol.Submitted(request_id=request_id):
+            case protocol.Submitted(request_id=request_id, execution_id=execution_id):
                 # Only the first answer counts: a resend can be answered twice.
-                if self._outstanding.pop(("submit", request_id), None) is not None:
+                submit = self._outstanding.pop(("submit", request_id), None)
+                if submit is not None:
+                    assert isinstance(submit, protocol.Submit)
+                    if execution_id is not None:  # accepted: its outcome follows
+                        self._outstanding[("get_result", request_id)] = protocol.GetResult(
+                            request_id, execution_id, submit.parent_execution_id
+                        )
                     pool.deliver(message)
             case protocol.ResultReady(request_id=request_id):
                 if self._outstanding.pop(("get_result", request_id), None) is not None:
@@ -455,7 +465,8 @@ class Connection:
             case protocol.Ack(execution_ids=execution_ids):
                 for execution_id in execution_ids:
                     self._outstanding.pop(("complete", execution_id), None)
-                if not any(key[0] == "complete" for key in self._outstanding):
+                    self._unacked.discard(execution_id)
+                if not self._unacked:
                     self._acked.set()
             case protocol.Welcome():
                 logger.warning("ignoring an unexpected welcome (session %s)", message.session_id)
@@ -469,7 +480,7 @@ class Connection:
         elif (
             execution_id in self._starting
             or execution_id in pool.executing()
-            or ("complete", execution_id) in self._outstanding
+            or execution_id in self._unacked
         ):
             logger.debug("execution %s is already held; ignoring a repeated execute", execution_id)
         else:

@@ -12,7 +12,9 @@ exits 1), then runs one ``Execute`` at a time, in its main thread.
 
 A reader thread owns the receiving side: it queues ``Execute`` commands for the
 main thread and hands ``Submitted``/``ResultReady`` replies to the calls waiting
-for them, while user code runs. When the socket closes the process exits.
+for them, while user code runs (a submission is answered twice: ``Submitted``,
+then ``ResultReady`` with the same request id once the call has an outcome).
+When the socket closes the process exits.
 
 Values: with ``--blob-url`` and ``--blob-cache`` (and the token in the
 environment variable ``coflux.agent.blobs.TOKEN_ENV``, removed before user code
@@ -93,7 +95,8 @@ class Connection:
         self._file = sock.makefile("rb")
         self._send_lock = threading.Lock()
         self._lock = threading.Lock()
-        self._pending: dict[int, _Reply] = {}
+        self._pending: dict[int, _Reply] = {}  # request id -> its (first) reply
+        self._outcomes: dict[int, _Reply] = {}  # submission's request id -> its ResultReady
         self._next_id = 1
         self._commands: queue.SimpleQueue[protocol.Execute | None] = queue.SimpleQueue()
         self.busy = False
@@ -111,6 +114,21 @@ class Connection:
             self._pending[request_id] = reply
         self.send(make(request_id))
         return reply
+
+    def submit(self, make: Callable[[int], protocol.Submit]) -> tuple[_Reply, _Reply]:
+        submitted, outcome = _Reply(), _Reply()
+        with self._lock:
+            request_id = self._next_id
+            self._next_id += 1
+            self._pending[request_id] = submitted
+            self._outcomes[request_id] = outcome
+        self.send(make(request_id))
+        return submitted, outcome
+
+    def forget_outcomes(self) -> None:
+        """Stop waiting for the outcomes of the last execution's calls (it ended)."""
+        with self._lock:
+            self._outcomes.clear()
 
     def next_command(self) -> protocol.Execute | None:
         """The next execution to run; ``None`` once the socket has closed."""
@@ -138,11 +156,19 @@ class Connection:
                 case protocol.Execute():
                     self._commands.put(command)
                 case protocol.Submitted() | protocol.ResultReady() | protocol.AssetReply():
-                    with self._lock:
-                        reply = self._pending.pop(command.request_id, None)
-                    if reply is not None:
+                    if (reply := self._reply_to(command)) is not None:
                         reply.resolve(command)
         self._closed()
+
+    def _reply_to(self, command: context.Reply) -> _Reply | None:
+        request_id = command.request_id
+        with self._lock:
+            if isinstance(command, protocol.Submitted) and command.execution_id is None:
+                self._outcomes.pop(request_id, None)  # refused: no outcome will follow
+            reply = self._pending.pop(request_id, None)
+            if reply is None and isinstance(command, protocol.ResultReady):
+                reply = self._outcomes.pop(request_id, None)
+            return reply
 
     def _closed(self) -> None:
         # The agent is gone: nobody can receive a result any more. An idle
@@ -152,7 +178,8 @@ class Connection:
             os._exit(0)
         with self._lock:
             pending, self._pending = self._pending, {}
-        for reply in pending.values():
+            outcomes, self._outcomes = self._outcomes, {}
+        for reply in [*pending.values(), *outcomes.values()]:
             reply.close()
         self._commands.put(None)
 
@@ -201,6 +228,7 @@ class Executor:
         while (command := self._connection.next_command()) is not None:
             self._connection.busy = True
             outcome = self.run(command)
+            self._connection.forget_outcomes()
             self._end_output(command.execution_id)
             self._connection.send(
                 protocol.Complete(execution_id=command.execution_id, outcome=outcome)

@@ -20,7 +20,8 @@ The pool is the executors' only link to the agent's connection, through the
 
 * ``Submit``/``GetResult``/``PersistAsset``/``RestoreAsset`` from an executor
   are forwarded with ``request_id`` rewritten to a pool-wide counter;
-  ``deliver`` routes the server's replies back.
+  ``deliver`` routes the server's replies back (a submission's two: ``Submitted``
+  and later ``ResultReady``). An execution's routes go when it ends.
 * ``Complete`` is forwarded once the execution's output has been read (the
   executor writes an end marker to stdout and stderr before sending it).
 * ``LogMessage`` entries and stdout/stderr lines become batched ``Logs``.
@@ -139,7 +140,9 @@ class Pool:
         self._by_execution: dict[str, ExecutorProcess] = {}
         self._waiting: set[str] = set()  # executions waiting for an executor
         self._aborted_early: set[str] = set()
+        # Pool-wide request id -> the executor that made the request, and its own id.
         self._requests: dict[int, tuple[ExecutorProcess, int]] = {}
+        self._routes: dict[ExecutorProcess, set[int]] = {}  # the same, by executor
         self._tasks: set[asyncio.Task[Any]] = set()
         self._wakeup = asyncio.Event()
         self._start_failure: ExecutorStartError | None = None
@@ -205,13 +208,15 @@ class Pool:
         Args:
             message: the reply; its ``request_id`` is one this pool sent.
         """
-        route = self._requests.pop(message.request_id, None)
+        request_id = message.request_id
+        route = self._requests.get(request_id)
         if route is None:
-            logger.debug("no executor waits for request %d (dropped)", message.request_id)
+            logger.debug("no executor waits for request %d (dropped)", request_id)
             return
         executor, local_id = route
-        if executor.execution_id is None:
-            return  # its execution was aborted
+        if not (isinstance(message, protocol.Submitted) and message.execution_id is not None):
+            del self._requests[request_id]  # the last reply to this request
+            self._routes.get(executor, set()).discard(request_id)
         executor.write(msgspec.structs.replace(message, request_id=local_id))
 
     async def abort(self, execution_id: str) -> None:
@@ -231,6 +236,7 @@ class Pool:
             return
         logger.info("aborting execution %s (executor %d)", execution_id, executor.number)
         executor.execution_id = None
+        self._forget_requests(executor)
         executor.retiring = True
         await executor.terminate(self._abort_grace)
 
@@ -422,9 +428,7 @@ class Pool:
             self._by_execution.pop(execution_id, None)
             logger.warning("execution %s: %s", execution_id, description)
             self._fail(execution_id, "coflux.ExecutorDied", description)
-        for request_id, (owner, _) in list(self._requests.items()):
-            if owner is executor:
-                del self._requests[request_id]
+        self._forget_requests(executor)
         self._notify()
         if executor.is_ready:  # a start failure must not start another one, forever
             self._top_up()
@@ -442,6 +446,7 @@ class Pool:
                 if executor.execution_id is not None:
                     request_id = next(self._request_ids)
                     self._requests[request_id] = (executor, message.request_id)
+                    self._routes.setdefault(executor, set()).add(request_id)
                     self._send(msgspec.structs.replace(message, request_id=request_id))
             case protocol.CancelExecution() | protocol.Checkpoint():
                 if executor.execution_id is not None:
@@ -463,6 +468,7 @@ class Pool:
         self._logs.flush()  # the execution's logs go before its completion
         self._send(message)
         executor.execution_id = None
+        self._forget_requests(executor)
         self._by_execution.pop(execution_id, None)
         if self._isolate:
             self._retire(executor)
@@ -472,6 +478,12 @@ class Pool:
         self._top_up()
 
     # --- helpers --------------------------------------------------------------
+
+    def _forget_requests(self, executor: ExecutorProcess) -> None:
+        """Drop the routes of an executor's execution: it ended, nobody waits for replies."""
+        for request_id in self._routes.get(executor, ()):
+            self._requests.pop(request_id, None)
+        self._routes.pop(executor, None)
 
     def _fail(self, execution_id: str, error_type: str, message: str) -> None:
         self._logs.flush()

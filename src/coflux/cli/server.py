@@ -37,8 +37,24 @@ from coflux.cli.output import setup_logging
     multiple=True,
     help="Require this API token (repeatable) [env COFLUX_SERVER_TOKENS, comma-separated].",
 )
+@click.option(
+    "--fsync/--no-fsync",
+    default=False,
+    show_default=True,
+    envvar="COFLUX_SERVER_FSYNC",
+    help=(
+        "fsync every commit: recorded work then survives an OS crash or power loss too "
+        "(it always survives the server process dying). Costs ~0.4 ms per commit."
+        " [env COFLUX_SERVER_FSYNC]"
+    ),
+)
 def server(
-    host: str, port: int, data_dir: Path, session_timeout: float, tokens: tuple[str, ...]
+    host: str,
+    port: int,
+    data_dir: Path,
+    session_timeout: float,
+    tokens: tuple[str, ...],
+    fsync: bool,
 ) -> None:
     """Run the Coflux server (API, agent gateway, Studio)."""
     if not tokens:
@@ -47,4 +63,4 @@ def server(
     # Imported here: the server stack (Starlette, uvicorn, store) is only for this command.
     from coflux.server.main import serve
 
-    serve(host, port, data_dir, session_timeout, [t for t in tokens if t])
+    serve(host, port, data_dir, session_timeout, [t for t in tokens if t], fsync=fsync)

@@ -6,8 +6,8 @@ the batch to the store in one transaction (group commit), and only then performs
 the deliveries and answers the callers. So an agent never hears of anything the
 store does not have, and a burst of N events costs one commit, not N.
 
-Events for executions that already left memory (their run finished) are answered
-from the store here, after the facts queued so far are committed.
+Waiters on executions that already left memory (their run finished) get the
+outcome from the store here (``ReadOutcome``), after the batch's facts are committed.
 """
 
 from __future__ import annotations
@@ -26,10 +26,12 @@ from coflux.orchestration import core
 from coflux.orchestration.effects import (
     AssetRecorded,
     AssetRestored,
+    Delivery,
     Effect,
     Fact,
     LogsRecorded,
     PassThrough,
+    ReadOutcome,
     Resolve,
     Send,
 )
@@ -41,19 +43,32 @@ from coflux.orchestration.events import (
     ForgetWaiter,
     LookupRequired,
     Lookups,
-    RequestResult,
     RerunStep,
     ScheduleStep,
     StepRecord,
     SubmitRun,
     Tick,
 )
-from coflux.orchestration.model import Execution, ProjectState, Run, Session, run_of
+from coflux.orchestration.model import (
+    Execution,
+    ProjectState,
+    Run,
+    Session,
+    SessionWaiter,
+    Waiter,
+    run_of,
+)
+from coflux.orchestration.outcomes import deliver
 from coflux.store.base import ProjectStore, RunView
 
 logger = logging.getLogger(__name__)
 
 MAX_BATCH = 2000
+# Batches of up to this many facts are committed on the loop: handing a small
+# commit to a thread and back costs more than the commit itself (mostly its
+# fsync, which releases the GIL anyway). Larger ones go to a thread, so the
+# server keeps reading (and queueing the next batch) while they are written.
+INLINE_COMMIT = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +88,7 @@ class _Call:
 @dataclass(slots=True)
 class _Batch:
     facts: list[Fact] = field(default_factory=list)
-    deliveries: list[Send | Resolve] = field(default_factory=list)
+    deliveries: list[Delivery] = field(default_factory=list)
     answers: list[tuple[asyncio.Future[Any], Any]] = field(default_factory=list)
 
 
@@ -210,15 +225,6 @@ class ProjectActor:
             await self._flush(batch)  # the step's latest execution may not be written yet
             run = await asyncio.to_thread(self._store.get_run, run_of(event.step_id))
             event = dataclasses.replace(event, record=step_record(run, event.step_id))
-        if isinstance(event, RequestResult | AwaitOutcome):
-            execution_id = (
-                event.request.execution_id
-                if isinstance(event, RequestResult)
-                else event.execution_id
-            )
-            if execution_id not in self._state.executions:
-                await self._answer_from_store(event, execution_id, batch)
-                return None
         try:
             effects = core.apply(self._state, event, now)[1]
         except LookupRequired as required:
@@ -243,10 +249,10 @@ class ProjectActor:
 
     def _collect(self, effects: list[Effect], batch: _Batch) -> None:
         for effect in effects:
-            if isinstance(effect, Send | Resolve):
-                batch.deliveries.append(effect)
-            else:
+            if isinstance(effect, Fact):
                 batch.facts.append(effect)
+            else:
+                batch.deliveries.append(effect)
 
     async def _find_run(self, key: str, batch: _Batch) -> str | None:
         existing = self._state.idempotency_keys.get(key)
@@ -255,18 +261,31 @@ class ProjectActor:
             existing = await asyncio.to_thread(self._store.find_run_by_idempotency_key, key)
         return existing
 
-    async def _answer_from_store(
-        self, event: RequestResult | AwaitOutcome, execution_id: str, batch: _Batch
+    def _stored_outcomes(self, execution_ids: set[str]) -> dict[str, protocol.Outcome | None]:
+        return {id_: self._store.get_step_outcome(id_) for id_ in execution_ids}
+
+    def _deliver_stored(
+        self, waiter: Waiter, execution_id: str, outcome: protocol.Outcome | None
     ) -> None:
-        await self._flush(batch)  # the outcome may be among the facts not yet written
-        outcome = await asyncio.to_thread(self._store.get_step_outcome, execution_id)
-        if outcome is None:
-            raise NotFound("unknown_execution", f"execution {execution_id} does not exist")
-        if isinstance(event, RequestResult):
-            message = protocol.ResultReady(event.request.request_id, execution_id, outcome)
-            batch.deliveries.append(Send(event.session_id, message))
+        """Deliver an outcome read from the store; an unknown execution is an error."""
+        if outcome is not None:
+            match deliver(waiter, execution_id, outcome):
+                case Send(session_id=session_id, message=message):
+                    self._send(session_id, message)
+                case Resolve(token=token):
+                    future = self._waiting.get(token)
+                    if future is not None and not future.done():
+                        future.set_result(outcome)
+            return
+        error = NotFound("unknown_execution", f"execution {execution_id} does not exist")
+        if isinstance(waiter, SessionWaiter):
+            info = protocol.ErrorInfo(type=type(error).__name__, message=str(error))
+            failed = protocol.ResultReady(waiter.request_id, execution_id, protocol.Failed(info))
+            self._send(waiter.session_id, failed)
         else:
-            batch.deliveries.append(Resolve(event.token, execution_id, outcome))
+            future = self._waiting.get(waiter.token)
+            if future is not None and not future.done():
+                future.set_exception(error)
 
     async def _flush(self, batch: _Batch) -> None:
         """Commit the batch's facts, then deliver and answer; leaves the batch empty."""
@@ -274,16 +293,24 @@ class ProjectActor:
             facts, batch.facts = batch.facts, []
             # A failure here leaves memory ahead of disk: let it crash the actor
             # (the project is then reloaded from the store) rather than carry on.
-            await asyncio.to_thread(self._store.append, facts)
+            if len(facts) <= INLINE_COMMIT:
+                self._store.append(facts)
+            else:
+                await asyncio.to_thread(self._store.append, facts)
             self._publish(facts)
         deliveries, batch.deliveries = batch.deliveries, []
+        wanted = {d.execution_id for d in deliveries if isinstance(d, ReadOutcome)}
+        stored = await asyncio.to_thread(self._stored_outcomes, wanted) if wanted else {}
         for delivery in deliveries:
-            if isinstance(delivery, Send):
-                self._send(delivery.session_id, delivery.message)
-            else:
-                future = self._waiting.get(delivery.token)
-                if future is not None and not future.done():
-                    future.set_result(delivery.outcome)
+            match delivery:
+                case Send(session_id=session_id, message=message):
+                    self._send(session_id, message)
+                case Resolve(token=token, outcome=outcome):
+                    future = self._waiting.get(token)
+                    if future is not None and not future.done():
+                        future.set_result(outcome)
+                case ReadOutcome(waiter=waiter, execution_id=execution_id):
+                    self._deliver_stored(waiter, execution_id, stored.get(execution_id))
         answers, batch.answers = batch.answers, []
         for future, answer in answers:
             if not future.done():

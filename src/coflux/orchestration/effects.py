@@ -6,8 +6,8 @@ Two kinds of effect:
   store. The actor writes every fact of a batch of events in one transaction,
   before it performs any other effect, so nothing is ever sent that is not
   durable. Facts are append-only: a state change is a new row with its time.
-* **deliveries** (``Send``, ``Resolve``): messages to connected agents and
-  answers to callers waiting inside this server process.
+* **deliveries** (``Send``, ``Resolve``, ``ReadOutcome``): messages to connected
+  agents and answers to callers waiting inside this server process.
 
 Facts double as the deltas published on live topics.
 """
@@ -17,6 +17,7 @@ from __future__ import annotations
 import msgspec
 
 from coflux import protocol
+from coflux.orchestration.model import Waiter
 from coflux.orchestration.states import EnvironmentStatus, ExecutionState
 
 
@@ -153,5 +154,17 @@ class Resolve(msgspec.Struct, frozen=True):
     outcome: protocol.Outcome
 
 
-Delivery = Send | Resolve
+class ReadOutcome(msgspec.Struct, frozen=True):
+    """Deliver to ``waiter`` the outcome of an execution that has left memory.
+
+    Only finished work leaves memory, so the store has the outcome; the actor
+    reads it (after committing the batch's facts) and delivers it as ``deliver``
+    would have.
+    """
+
+    waiter: Waiter
+    execution_id: str
+
+
+Delivery = Send | Resolve | ReadOutcome
 Effect = Fact | Delivery

@@ -12,9 +12,9 @@ from __future__ import annotations
 from coflux import protocol
 from coflux.errors import Conflict
 from coflux.orchestration import retries
-from coflux.orchestration.effects import Effect, OutcomeRecorded, Resolve, Send
+from coflux.orchestration.effects import Effect, OutcomeRecorded, ReadOutcome, Resolve, Send
 from coflux.orchestration.events import CompleteExecution
-from coflux.orchestration.executions import active_execution, latest, new_attempt, set_state
+from coflux.orchestration.executions import latest, new_attempt, set_state
 from coflux.orchestration.model import (
     Execution,
     ProjectState,
@@ -116,7 +116,13 @@ def _unindex(index: dict[str, list[str]], key: str, execution_id: str) -> None:
 def add_waiter(
     state: ProjectState, execution_id: str, waiter: Waiter, effects: list[Effect]
 ) -> None:
-    execution = latest(state, active_execution(state, execution_id))
+    """Deliver the execution's final outcome to ``waiter``: now if it has one, else
+    once it has (an execution no longer in memory has one: the store holds it)."""
+    found = state.executions.get(execution_id)
+    if found is None:
+        effects.append(ReadOutcome(waiter, execution_id))
+        return
+    execution = latest(state, found)
     if execution.outcome is not None:
         effects.append(deliver(waiter, execution.id, execution.outcome))
     else:

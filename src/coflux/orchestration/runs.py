@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from coflux import protocol
 from coflux.errors import BadRequest, Conflict, NotFound
-from coflux.orchestration import environments
+from coflux.orchestration import environments, outcomes
 from coflux.orchestration.effects import (
     CheckpointRecorded,
     Effect,
@@ -44,7 +44,7 @@ from coflux.orchestration.executions import (
     set_state,
 )
 from coflux.orchestration.keys import StepKeys, step_keys
-from coflux.orchestration.model import Execution, ProjectState, Run
+from coflux.orchestration.model import Execution, ProjectState, Run, SessionWaiter
 from coflux.orchestration.states import EnvironmentStatus, ExecutionState
 
 S = ExecutionState
@@ -191,7 +191,7 @@ def schedule_step(
     existing = parent.children.get(submit.call_index)
     if existing is not None:
         # A resent submission (after a reconnect): answer with what exists.
-        effects.append(Send(event.session_id, protocol.Submitted(submit.request_id, existing)))
+        _answer(state, event, existing, effects)
         return
     environments.check_target_name(submit.repository, submit.target)
     if submit.type == "sensor":
@@ -204,7 +204,7 @@ def schedule_step(
     if memo_hit is not None:
         # Memo: an equal call in this run already has an execution; no new step.
         parent.children[submit.call_index] = memo_hit
-        effects.append(Send(event.session_id, protocol.Submitted(submit.request_id, memo_hit)))
+        _answer(state, event, memo_hit, effects)
         return
     child = create_step(
         state, run, parent, submit.call_index, submit.repository, submit.target, submit.type,
@@ -216,7 +216,22 @@ def schedule_step(
         _spawn(state, child, event.new_run_id, now, effects)
     elif keys.defer is not None:
         _replace_deferred(state, child, keys.defer, now, effects)
-    effects.append(Send(event.session_id, protocol.Submitted(submit.request_id, child.id)))
+    _answer(state, event, child.id, effects)
+
+
+def _answer(
+    state: ProjectState, event: ScheduleStep, execution_id: str, effects: list[Effect]
+) -> None:
+    """Reply with the step's execution, then its outcome once it has one.
+
+    The outcome comes unasked, as a ``ResultReady`` with the submission's request
+    id, so a caller waiting for it costs no request (``GetResult`` is for
+    executions the caller did not submit, and for asking again after a reconnect).
+    """
+    request_id = event.submit.request_id
+    effects.append(Send(event.session_id, protocol.Submitted(request_id, execution_id)))
+    waiter = SessionWaiter(event.session_id, request_id)
+    outcomes.add_waiter(state, execution_id, waiter, effects)
 
 
 def _look_up(

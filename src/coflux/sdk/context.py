@@ -3,8 +3,10 @@
 The executor process activates one ``ExecutionContext`` per execution in a
 ``ContextVar`` (never a module global, so that threads and tasks started by user
 code with a copied context see the right one, and nothing leaks between
-executions). The context turns target calls into ``protocol.Submit`` requests,
-waits for results with ``protocol.GetResult``, and sends log entries. It talks to
+executions). The context turns target calls into ``protocol.Submit`` requests
+(the server answers each twice: ``Submitted`` with the execution's id, then
+``ResultReady`` once it has an outcome), asks for other executions' results with
+``protocol.GetResult``, and sends log entries. It talks to
 the agent through a ``Channel``, which the executor implements over its socket
 (and tests can fake).
 """
@@ -60,6 +62,11 @@ class Channel(Protocol):
         """Send the message ``make(request_id)`` and return its pending reply."""
         ...
 
+    def submit(self, make: Callable[[int], protocol.Submit]) -> tuple[PendingReply, PendingReply]:
+        """Send the submission ``make(request_id)``; its two pending replies:
+        ``Submitted``, then ``ResultReady`` (unless the submission was refused)."""
+        ...
+
 
 class ExecutionContext:
     """Everything an execution needs to call targets and log.
@@ -108,7 +115,7 @@ class ExecutionContext:
         values = tuple(self.values.dump(argument) for argument in arguments)
         with self._lock:
             call_index = next(self._call_index)
-        pending = self._channel.request(
+        submitted, outcome = self._channel.submit(
             lambda request_id: protocol.Submit(
                 request_id=request_id,
                 parent_execution_id=self.execution_id,
@@ -122,7 +129,7 @@ class ExecutionContext:
         )
 
         def execution_id() -> str:
-            reply = pending.wait(None)
+            reply = submitted.wait(None)
             if not isinstance(reply, protocol.Submitted):
                 raise RuntimeError(f"expected a Submitted reply, got {reply!r}")
             if reply.error is not None:
@@ -130,6 +137,8 @@ class ExecutionContext:
                 raise errors.rebuild_remote_error(error.type, error.message, error.traceback)
             if reply.execution_id is None:
                 raise RuntimeError(f"submission of {repository}:{target} returned no execution")
+            with self._lock:  # its outcome is on its way: no need to ask for it
+                self._results.setdefault(reply.execution_id, outcome)
             return reply.execution_id
 
         return Execution(execution_id, self)

@@ -137,11 +137,13 @@ async def method_not_allowed(request: Request, exc: Exception) -> Response:
     )
 
 
-def create_app(data_dir: Path, *, session_timeout: float, tokens: frozenset[str]) -> Starlette:
+def create_app(
+    data_dir: Path, *, session_timeout: float, tokens: frozenset[str], fsync: bool = False
+) -> Starlette:
     sessions = SessionRegistry()
     topics = Topics()
     project_registry = Projects(
-        data_dir, session_timeout=session_timeout, clock=time.time,
+        data_dir, session_timeout=session_timeout, fsync=fsync, clock=time.time,
         send=sessions.send, publish=topics.publish,
     )  # fmt: skip
     openapi = build_openapi(API, _package_version())

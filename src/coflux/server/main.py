@@ -12,7 +12,14 @@ from coflux.server.app import create_app
 logger = logging.getLogger(__name__)
 
 
-def serve(host: str, port: int, data_dir: Path, session_timeout: float, tokens: list[str]) -> None:
+def serve(
+    host: str,
+    port: int,
+    data_dir: Path,
+    session_timeout: float,
+    tokens: list[str],
+    fsync: bool = False,
+) -> None:
     """Serve until interrupted (blocking).
 
     Args:
@@ -22,9 +29,13 @@ def serve(host: str, port: int, data_dir: Path, session_timeout: float, tokens: 
         session_timeout: seconds an agent may be unreachable before its running
             executions are abandoned.
         tokens: when non-empty, every request must carry one of these tokens.
+        fsync: fsync every commit, so that recorded work also survives an OS crash
+            or power loss (without it, it survives the server process dying).
     """
     data_dir.mkdir(parents=True, exist_ok=True)
-    app = create_app(data_dir, session_timeout=session_timeout, tokens=frozenset(tokens))
+    app = create_app(
+        data_dir, session_timeout=session_timeout, tokens=frozenset(tokens), fsync=fsync
+    )
     logger.info("serving on http://%s:%d with data in %s", host, port, data_dir.resolve())
     uvicorn.run(
         app,

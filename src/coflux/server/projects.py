@@ -31,12 +31,14 @@ class Projects:
         data_dir: Path,
         *,
         session_timeout: float,
+        fsync: bool = False,
         clock: Callable[[], float],
         send: Callable[[str, str, protocol.ServerMessage], None],
         publish: Callable[[str, Sequence[Fact]], None],
     ) -> None:
         self._directory = data_dir / "projects"
         self._session_timeout = session_timeout
+        self._fsync = fsync
         self._clock = clock
         self._send = send
         self._publish = publish
@@ -46,7 +48,7 @@ class Projects:
     async def start(self) -> None:
         self._directory.mkdir(parents=True, exist_ok=True)
         for path in sorted(self._directory.glob("*.sqlite")):
-            store = await asyncio.to_thread(SqliteProjectStore.open, path)
+            store = await asyncio.to_thread(SqliteProjectStore.open, path, fsync=self._fsync)
             self._add(store)
         logger.info("opened %d project(s) in %s", len(self._projects), self._directory)
 
@@ -91,6 +93,6 @@ class Projects:
             project_id = new_id(8)
             path = self._directory / f"{project_id}.sqlite"
             store = await asyncio.to_thread(
-                SqliteProjectStore.create, path, project_id, name, self._clock()
+                SqliteProjectStore.create, path, project_id, name, self._clock(), fsync=self._fsync
             )
             return self._add(store).info
