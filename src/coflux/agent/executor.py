@@ -64,24 +64,39 @@ _PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)
 
 
 class _Reply:
-    """A reply the main thread (or a user thread) is waiting for."""
+    """A reply the main thread (or a user thread) is waiting for.
+
+    A workflow may have thousands of calls in flight, each with two replies, so
+    this is a bare lock (held until the reply comes) rather than an ``Event``
+    (a condition and a lock of its own per instance).
+    """
+
+    __slots__ = ("_done", "_message", "_settled")
 
     def __init__(self) -> None:
-        self._event = threading.Event()
+        self._done = threading.Lock()
+        self._done.acquire()  # released once, when settled
         self._message: context.Reply | None = None
-        self._closed = False
+        self._settled = False
 
     def resolve(self, message: context.Reply) -> None:
-        self._message = message
-        self._event.set()
+        self._settle(message)
 
     def close(self) -> None:
-        self._closed = True
-        self._event.set()
+        self._settle(None)
+
+    def _settle(self, message: context.Reply | None) -> None:
+        # Called by the reader thread only, after taking the reply out of its table.
+        if not self._settled:
+            self._message = message  # before _settled: waiters read it once that is set
+            self._settled = True
+            self._done.release()
 
     def wait(self, timeout: float | None) -> context.Reply | None:
-        if not self._event.wait(timeout):
-            return None
+        if not self._settled:
+            if not self._done.acquire(timeout=-1 if timeout is None else timeout):
+                return None
+            self._done.release()  # let every other waiter through too
         if self._message is None:
             raise ConnectionError("the connection to the agent closed")
         return self._message
