@@ -92,6 +92,7 @@ class ExecutorProcess:
         # Nobody may be awaiting it when the process dies: mark it retrieved.
         self._ready.add_done_callback(lambda f: f.cancelled() or f.exception())
         self._output_ended: dict[str, asyncio.Event] = {}
+        self._unwritten: list[bytes] = []  # frames written at the end of this loop turn
         self._startup_output: list[str] = []
 
     @classmethod
@@ -187,10 +188,23 @@ class ExecutorProcess:
         return True
 
     def write(self, command: protocol.ExecutorCommand) -> None:
-        """Send a command, unless the socket is already closing (then it is dropped)."""
+        """Send a command, unless the socket is already closing (then it is dropped).
+
+        Commands written in one turn of the event loop (say, the replies to a
+        workflow's many calls that came in one frame) leave in one write.
+        """
+        if self._writer.is_closing():
+            return
+        payload = protocol.encode_msgpack(command)
+        if not self._unwritten:
+            asyncio.get_running_loop().call_soon(self._write_out)
+        self._unwritten.append(HEADER.pack(len(payload)))
+        self._unwritten.append(payload)
+
+    def _write_out(self) -> None:
+        data, self._unwritten = b"".join(self._unwritten), []
         if not self._writer.is_closing():
-            payload = protocol.encode_msgpack(command)
-            self._writer.write(HEADER.pack(len(payload)) + payload)
+            self._writer.write(data)
 
     def signal(self, signum: int) -> None:
         # Executors lead their own process group, so this also reaches the
