@@ -235,6 +235,7 @@ class Executor:
         self._workdir = workdir
         self._cwd = os.getcwd()
         self._environ = dict(os.environ)
+        self._environ_raw = dict(_raw_environ())  # the same, as compared cheaply in _reset
         self._streams = (sys.stdout, sys.stderr)
         self._spare_directory: str | None = None
 
@@ -299,12 +300,14 @@ class Executor:
     def _reset(self) -> None:
         """Undo what an execution may have changed in the process."""
         os.chdir(self._cwd)
+        sys.stdout, sys.stderr = self._streams
+        if _raw_environ() == self._environ_raw:
+            return  # untouched (the usual case): nothing to undo
         for name in set(os.environ) - set(self._environ):
             del os.environ[name]
         for name, value in self._environ.items():
             if os.environ.get(name) != value:
                 os.environ[name] = value
-        sys.stdout, sys.stderr = self._streams
 
     def _end_output(self, execution_id: str) -> None:
         marker = OUTPUT_END + execution_id.encode() + b"\n"
@@ -314,6 +317,12 @@ class Executor:
                 os.write(fd, marker)
             except (OSError, ValueError):  # user code closed the stream
                 pass
+
+
+def _raw_environ() -> dict[bytes, bytes]:
+    # CPython keeps os.environ's contents encoded in ``_data``; comparing that dict
+    # is one C call, where comparing os.environ decodes every name and value.
+    return os.environ._data  # type: ignore[attr-defined,no-any-return]
 
 
 def _load(
