@@ -45,9 +45,10 @@ def test_a_killed_agent_s_task_is_retried_on_another_agent(cluster: Cluster) -> 
         20,
     )
     # The task allows one retry: once the first agent is silent past the session
-    # timeout, its execution is abandoned and retried on the second agent.
-    cluster.start_agent(SEMANTICS)
+    # timeout, its execution is abandoned and retried on the second agent. (Killed
+    # before the second starts: the task takes a second, and must not finish first.)
     first.kill9()
+    cluster.start_agent(SEMANTICS)
     eventually(
         lambda: (
             [e["state"] for e in executions(cluster, run_id, "long_with_retry")]

@@ -233,6 +233,16 @@ def test_list_runs_filters_orders_and_limits(store: ProjectStore) -> None:
     ]
 
 
+def test_a_run_summary_matches_its_listing_and_reads_no_steps(store: ProjectStore) -> None:
+    store.append([environment(), *start_run("A", T0 + 1), *start_run("B", T0 + 2)])
+    assert store.get_run_summary("A") == store.list_runs(limit=10)[1]
+    assert store.get_run_summary("nope") is None
+    store.append(succeed("A:1:1", T0 + 4))
+    summary = store.get_run_summary("A")
+    assert summary is not None
+    assert (summary.id, summary.state, summary.completed_at) == ("A", "succeeded", T0 + 5)
+
+
 def test_point_lookups(store: ProjectStore) -> None:
     store.append(finished_run())
     assert store.run_of_execution("R1:2:2") == "R1"

@@ -49,6 +49,7 @@ from coflux.orchestration.events import (
     SubmitRun,
     Tick,
 )
+from coflux.orchestration.executions import latest
 from coflux.orchestration.model import (
     Execution,
     ProjectState,
@@ -162,6 +163,20 @@ class ProjectActor:
             if root is not None and root.type == "sensor":
                 found.append((copy.copy(run), copy.copy(root)))
         return found
+
+    def root_execution(self, run_id: str) -> str | None:
+        """The latest execution of a run's first step; None once the run left memory."""
+        run = self._state.runs.get(run_id)
+        if run is None:
+            return None
+        executions = self._state.executions
+        root = executions.get(run.root_execution_id)
+        if root is None:  # restored after a restart without its first attempt
+            roots = [executions[e] for e in run.executions if executions[e].step_number == 1]
+            if not roots:
+                return None
+            root = max(roots, key=lambda e: e.attempt)
+        return latest(self._state, root).id
 
     def sessions(self) -> list[Session]:
         """The agent sessions as they stand (read-only; copies, safe to keep)."""

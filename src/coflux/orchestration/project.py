@@ -186,15 +186,23 @@ class Project:
             raise NotFound("unknown_run", f"run {run_id} does not exist")
         return run
 
-    async def wait_run(self, run_id: str, timeout: float) -> RunView:
-        """The run, after waiting up to ``timeout`` seconds for its outcome."""
-        run = await self.get_run(run_id)
+    async def run_result(
+        self, run_id: str, timeout: float
+    ) -> tuple[RunSummary, protocol.Outcome | None]:
+        """The run and its outcome (None while it has none), after waiting up to
+        ``timeout`` seconds for one. Reads no steps: as cheap for a run of 10,000
+        steps as for one."""
+        run = await self._read(self.store.get_run_summary, run_id)
+        if run is None:
+            raise NotFound("unknown_run", f"run {run_id} does not exist")
         if run.completed_at is None and timeout > 0:
-            root = run.steps[0].executions[-1].id
-            outcome = await self.actor.wait_outcome(root, timeout)
-            if outcome is not None:
-                run = await self.get_run(run_id)
-        return run
+            root = self.actor.root_execution(run_id)
+            if root is not None and await self.actor.wait_outcome(root, timeout) is not None:
+                run = await self._read(self.store.get_run_summary, run_id) or run
+        if run.completed_at is None:
+            return run, None
+        # The outcome of the root step's latest execution (named by its first).
+        return run, await self._read(self.store.get_step_outcome, f"{run_id}:1:1")
 
     async def rerun_step(self, step_id: str, environment: str | None) -> str:
         """Run a step again; returns the new execution's id."""

@@ -231,6 +231,10 @@ class ProjectStore(Protocol):
 
     def get_run(self, run_id: str) -> RunView | None: ...
 
+    def get_run_summary(self, run_id: str) -> RunSummary | None:
+        """One run as ``list_runs`` shows it: without its steps, so cheap at any size."""
+        ...
+
     def run_of_execution(self, execution_id: str) -> str | None: ...
 
     def list_logs(

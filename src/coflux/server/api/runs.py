@@ -78,8 +78,7 @@ async def get_run(call: Call) -> RunView:
 
 async def get_result(call: Call) -> RunResult:
     wait = call.query_float("wait", 0.0, MAX_WAIT)
-    run = await _project(call).wait_run(call.path["run_id"], wait)
-    outcome = run.steps[0].executions[-1].outcome if run.completed_at is not None else None
+    run, outcome = await _project(call).run_result(call.path["run_id"], wait)
     return RunResult(run.id, run.state, outcome)
 
 

@@ -294,6 +294,10 @@ class SqliteProjectStore:
         with self._reading() as conn:
             return views.get_run(conn, run_id)
 
+    def get_run_summary(self, run_id: str) -> RunSummary | None:
+        with self._reading() as conn:
+            return views.get_run_summary(conn, run_id)
+
     def run_of_execution(self, execution_id: str) -> str | None:
         with self._reading() as conn:
             return views.run_of_execution(conn, execution_id)

@@ -83,11 +83,21 @@ def list_runs(
     # dict above, never from the caller.
     chosen = {column: value for column, value in filters.items() if value is not None}
     where = " AND ".join(f"{column} = :{column}" for column in chosen) or "1"
-    sql = queries.list_runs(where)
+    return _run_summaries(conn, where, {**chosen, "limit": limit})
+
+
+def get_run_summary(conn: sqlite3.Connection, run_id: str) -> RunSummary | None:
+    found = _run_summaries(conn, "id = :id", {"id": run_id, "limit": 1})
+    return found[0] if found else None
+
+
+def _run_summaries(
+    conn: sqlite3.Connection, where: str, parameters: dict[str, Any]
+) -> list[RunSummary]:
     names = environment_names(conn)
     summaries = []
     for run_id, env_id, repo, tgt, created_at, state, at in conn.execute(
-        sql, {**chosen, "limit": limit}
+        queries.list_runs(where), parameters
     ):
         state, completed_at = _status(state, at)
         summaries.append(
