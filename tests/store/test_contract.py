@@ -233,6 +233,20 @@ def test_list_runs_filters_orders_and_limits(store: ProjectStore) -> None:
     ]
 
 
+def test_transitions_are_listed_in_the_order_recorded_even_if_the_clock_stepped_back(
+    store: ProjectStore,
+) -> None:
+    store.append([environment(), *start_run("R1", T0)])
+    store.append([transition("R1:1:1", Q.ASSIGNED, T0 + 5, "s1")])
+    store.append([transition("R1:1:1", Q.SUCCEEDED, T0 + 4)])  # the clock went back
+    run = store.get_run("R1")
+    assert run is not None
+    (execution,) = run.steps[0].executions
+    assert [t.state for t in execution.transitions] == ["queued", "assigned", "succeeded"]
+    assert (execution.state, execution.completed_at) == ("succeeded", T0 + 4)
+    assert (execution.assigned_at, execution.session_id) == (T0 + 5, "s1")
+
+
 def test_a_run_summary_matches_its_listing_and_reads_no_steps(store: ProjectStore) -> None:
     store.append([environment(), *start_run("A", T0 + 1), *start_run("B", T0 + 2)])
     assert store.get_run_summary("A") == store.list_runs(limit=10)[1]

@@ -79,15 +79,24 @@ SELECT id, number, parent_execution_id, call_index, repository, target, type,
 FROM steps WHERE run_id = ? ORDER BY number
 """
 
+# Every execution of a run, one row each, with its outcome and its transitions as
+# a JSON array of TransitionView objects in append order (the subquery reads them
+# in the order of the (execution_id, id) index). Aggregating here rather than
+# returning a row per transition keeps the Python work per execution small.
 EXECUTIONS_OF_RUN = """
-SELECT id, step_id, attempt, environment_id, created_at
-FROM executions WHERE run_id = ? ORDER BY step_id, attempt
-"""
-
-# execution_id, then (id, state, at, session_id): the shape views.py unpacks.
-TRANSITIONS_OF_RUN = """
-SELECT execution_id, id, state, at, session_id
-FROM execution_transitions WHERE run_id = ? ORDER BY at, id
+SELECT e.id, e.step_id, e.attempt, e.environment_id, e.created_at, o.outcome, (
+    SELECT json_group_array(
+        json_object('state', t.state, 'at', t.at, 'session_id', t.session_id)
+    )
+    FROM (
+        SELECT state, at, session_id FROM execution_transitions
+        WHERE execution_id = e.id ORDER BY id
+    ) AS t
+)
+FROM executions AS e
+LEFT JOIN outcomes AS o ON o.execution_id = e.id
+WHERE e.run_id = ?
+ORDER BY e.step_id, e.attempt
 """
 
 _LOG_COLUMNS = "id, run_id, execution_id, timestamp, level, template, template_values"

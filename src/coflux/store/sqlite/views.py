@@ -10,7 +10,9 @@ from __future__ import annotations
 import sqlite3
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any
+
+import msgspec
 
 from coflux import protocol
 from coflux.orchestration.states import ExecutionState
@@ -170,32 +172,15 @@ def get_run(conn: sqlite3.Connection, run_id: str) -> RunView | None:
     )
 
 
-class _Transition(NamedTuple):
-    id: int
-    state: str
-    at: float
-    session_id: str | None
+_transitions = msgspec.json.Decoder(list[TransitionView])
 
 
 def _executions_of_run(
     conn: sqlite3.Connection, run_id: str, names: dict[str, str]
 ) -> dict[str, list[ExecutionView]]:
-    """The run's executions by step id, each step's ordered by attempt.
-
-    Four queries for the whole run rather than a few per step, so a run of
-    thousands of steps reads in a handful of index range scans.
-    """
-    transitions: dict[str, list[_Transition]] = defaultdict(list)
-    for execution_id, *transition in conn.execute(queries.TRANSITIONS_OF_RUN, (run_id,)):
-        transitions[execution_id].append(_Transition(*transition))
-    outcomes = {
-        execution_id: codecs.decode_outcome(text)
-        for execution_id, text in conn.execute(
-            "SELECT execution_id, outcome FROM outcomes WHERE run_id = ?", (run_id,)
-        )
-    }
+    """The run's executions by step id, each step's ordered by attempt (one query)."""
     by_step: dict[str, list[ExecutionView]] = defaultdict(list)
-    for execution_id, step_id, attempt, env_id, created_at in conn.execute(
+    for execution_id, step_id, attempt, env_id, created_at, outcome, transitions in conn.execute(
         queries.EXECUTIONS_OF_RUN, (run_id,)
     ):
         by_step[step_id].append(
@@ -204,8 +189,8 @@ def _executions_of_run(
                 attempt,
                 names.get(env_id, env_id),
                 created_at,
-                transitions.get(execution_id, []),
-                outcomes.get(execution_id),
+                _transitions.decode(transitions),
+                codecs.decode_outcome(outcome) if outcome is not None else None,
             )
         )
     return by_step
@@ -216,31 +201,33 @@ def _execution_view(
     attempt: int,
     environment: str,
     created_at: float,
-    transitions: list[_Transition],
+    transitions: list[TransitionView],
     outcome: protocol.Outcome | None,
 ) -> ExecutionView:
-    """One execution from its transitions, given ordered by time."""
-    # "Latest" is by append order (the id), which is also time order unless the
-    # clock stepped back between two batches.
-    latest = max(transitions, default=None)
-    state, completed_at = _status(latest.state, latest.at) if latest else (_QUEUED, None)
-    assigned = [t.at for t in transitions if t.state == _ASSIGNED]
-    # The session that ran it: the latest transition that names one (`assigned`,
-    # or a terminal one the agent reported).
-    sessions = [t for t in transitions if t.session_id is not None]
+    """One execution from its transitions, given in append order."""
+    state, completed_at = _QUEUED, None
+    assigned_at = session_id = None
+    for transition in transitions:
+        if transition.state == _ASSIGNED:
+            assigned_at = transition.at
+        # The session that ran it: the latest transition that names one
+        # (`assigned`, or a terminal one the agent reported).
+        if transition.session_id is not None:
+            session_id = transition.session_id
+    if transitions:
+        latest = transitions[-1]
+        state, completed_at = _status(latest.state, latest.at)
     return ExecutionView(
         id=execution_id,
         attempt=attempt,
         state=state,
         environment=environment,
         created_at=created_at,
-        assigned_at=assigned[-1] if assigned else None,
+        assigned_at=assigned_at,
         completed_at=completed_at,
-        session_id=max(sessions).session_id if sessions else None,
+        session_id=session_id,
         outcome=outcome,
-        transitions=[
-            TransitionView(state=t.state, at=t.at, session_id=t.session_id) for t in transitions
-        ],
+        transitions=transitions,
     )
 
 
