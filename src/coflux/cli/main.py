@@ -7,34 +7,44 @@ stderr and exit code 1; usage errors keep click's message and exit code 2.
 
 from __future__ import annotations
 
-import importlib.metadata
+import importlib
 from typing import Any
 
 import click
 
-from coflux.cli.agent import agent
-from coflux.cli.assets import assets
-from coflux.cli.configure import configure
 from coflux.cli.context import OPTION_HELP, CliState
-from coflux.cli.environments import environments
 from coflux.cli.output import CliError
-from coflux.cli.projects import projects
-from coflux.cli.register import register
-from coflux.cli.runs import runs
-from coflux.cli.sensors import sensors
-from coflux.cli.server import server
-from coflux.cli.submit import submit
 from coflux.errors import CofluxError
 
-
-def _version() -> str:
-    try:
-        return importlib.metadata.version("coflux")
-    except importlib.metadata.PackageNotFoundError:  # running from a source tree
-        return "unknown"
+# Each command's module is imported only when that command runs (or help lists
+# them all): `coflux runs inspect` need not load the server, the agent or asyncio.
+COMMANDS = {
+    "server": "coflux.cli.server:server",
+    "configure": "coflux.cli.configure:configure",
+    "projects": "coflux.cli.projects:projects",
+    "environments": "coflux.cli.environments:environments",
+    "register": "coflux.cli.register:register",
+    "agent": "coflux.cli.agent:agent",
+    "submit": "coflux.cli.submit:submit",
+    "runs": "coflux.cli.runs:runs",
+    "assets": "coflux.cli.assets:assets",
+    "sensors": "coflux.cli.sensors:sensors",
+}
 
 
 class _Coflux(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, name = target.split(":")
+        command = getattr(importlib.import_module(module), name)
+        assert isinstance(command, click.Command)
+        return command
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -47,7 +57,8 @@ class _Coflux(click.Group):
 @click.option("--project", envvar="COFLUX_PROJECT", help=OPTION_HELP["project"])
 @click.option("--environment", envvar="COFLUX_ENVIRONMENT", help=OPTION_HELP["environment"])
 @click.option("--token", envvar="COFLUX_TOKEN", help=OPTION_HELP["token"])
-@click.version_option(_version(), message="%(prog)s %(version)s")
+# The version is looked up when asked for (importlib.metadata is slow to import).
+@click.version_option(package_name="coflux", message="%(prog)s %(version)s")
 @click.pass_context
 def cli(
     ctx: click.Context,
@@ -63,21 +74,6 @@ def cli(
     """
     state = ctx.ensure_object(CliState)
     state.flags = {"host": host, "project": project, "environment": environment, "token": token}
-
-
-for command in (
-    server,
-    configure,
-    projects,
-    environments,
-    register,
-    agent,
-    submit,
-    runs,
-    assets,
-    sensors,
-):
-    cli.add_command(command)
 
 
 def main() -> None:
