@@ -6,6 +6,8 @@ server; ``test_cli_runs.py`` uses it too.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -339,3 +341,25 @@ def test_server_has_its_own_host_option(monkeypatch: pytest.MonkeyPatch, api: Fa
     assert calls[-1][5] == {"fsync": True}
     assert api.invoke("server", env={"COFLUX_SERVER_FSYNC": "1"}).exit_code == 0
     assert calls[-1][5] == {"fsync": True}
+
+
+def test_a_command_imports_only_what_it_needs_and_the_version_is_shown() -> None:
+    script = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from coflux.cli.main import cli\n"
+        "result = CliRunner().invoke(cli, ['runs', '--help'])\n"
+        "assert result.exit_code == 0, result.output\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('coflux.cli.', 'coflux.server',"
+        " 'coflux.agent', 'asyncio'))))\n"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout
+    assert "coflux.cli.runs" in loaded
+    for heavy in ("coflux.cli.agent", "coflux.cli.server", "coflux.server", "coflux.agent"):
+        assert f"'{heavy}" not in loaded
+    version = subprocess.run(
+        [sys.executable, "-m", "coflux", "--version"], capture_output=True, text=True, check=True
+    )
+    assert version.stdout.startswith("coflux ")
