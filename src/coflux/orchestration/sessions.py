@@ -102,9 +102,12 @@ def assign(state: ProjectState, now: float, effects: list[Effect]) -> None:
         s.concurrency - len(s.executions) for s in state.sessions.values() if s.has_capacity()
     )
     stuck: set[tuple[str, str, str]] = set()  # routes with no capacity in this pass
-    for execution_id in list(state.queue):
+    chosen: list[tuple[Execution, Session]] = []
+    # The queue is walked in place (assigning takes an execution out of it, so that
+    # happens after the walk): copying a queue of 10,000 per batch showed in profiles.
+    for execution_id in state.queue:
         if free <= 0:
-            return
+            break
         execution = state.executions[execution_id]
         if execution.due_at > now:
             continue
@@ -120,9 +123,11 @@ def assign(state: ProjectState, now: float, effects: list[Effect]) -> None:
             if not execution.options.requires:
                 stuck.add(route)
             continue
-        set_state(state, execution, S.ASSIGNED, now, effects, session.id)
-        session.executions.add(execution.id)
+        session.executions.add(execution.id)  # find_session sees its capacity shrink
         free -= 1
+        chosen.append((execution, session))
+    for execution, session in chosen:
+        set_state(state, execution, S.ASSIGNED, now, effects, session.id)
         execution.session_id = session.id
         effects.append(
             Send(
