@@ -15,6 +15,8 @@ run alone:
 - ``cold``: from nothing to the hello workflow's first result: server start, API
   answering, project and environment created, agent start (registered, connected),
   then ``coflux submit hello print_greeting '"Joe"' --wait``. Median of 5.
+- ``fsync``: the fan-out of 10,000 and the chain again with ``coflux server
+  --fsync`` (SQLite fsyncs every commit), what durability across power loss costs.
 - ``history``: 100,000 steps recorded as ten 10,000-step fan-outs; at 10k, 50k
   and 100k steps: server RSS, and the time of ``runs list`` and of ``runs inspect``
   of the first 10,000-step run (the ``coflux`` command, and the API call alone).
@@ -61,14 +63,14 @@ from tests.support.cluster import EXAMPLES, Process, base_env, coflux_command, f
 SIZES: dict[str, dict[str, Any]] = {
     "full": {
         "fanout": [1_000, 10_000], "chain": 200, "dispatch": (1_000, 100.0), "cold": 5,
-        "history": (10_000, 10, [1, 5, 10]),
+        "history": (10_000, 10, [1, 5, 10]), "fsync": (10_000, 200),
     },
     "quick": {
         "fanout": [100, 1_000], "chain": 50, "dispatch": (200, 100.0), "cold": 2,
-        "history": (1_000, 10, [1, 5, 10]),
+        "history": (1_000, 10, [1, 5, 10]), "fsync": (1_000, 50),
     },
 }  # fmt: skip
-WARM_UP = 10  # steps run once before measuring: first use of every code path
+WARM_UP = 100  # steps run once before measuring: every code path used, every executor started
 
 
 def fanout(n: int) -> dict[str, Any]:
@@ -100,6 +102,20 @@ def chain(n: int) -> dict[str, Any]:
         engine.run("chain", WARM_UP)
         wall, _ = engine.run("chain", n)
     return {"n": n, "wall_s": round(wall, 3), "ms_per_step": round(wall / n * 1000, 3)}
+
+
+def fsync(sizes: tuple[int, int]) -> dict[str, Any]:
+    """The fan-out and the chain again, with `coflux server --fsync` (every commit fsynced)."""
+    fanout_n, chain_n = sizes
+    with Engine(server_args=("--fsync",)) as engine:
+        engine.run("fanout", WARM_UP)
+        fanout_wall, _ = engine.run("fanout", fanout_n)
+        engine.run("chain", WARM_UP)
+        chain_wall, _ = engine.run("chain", chain_n)
+    return {
+        "fanout": {"n": fanout_n, "wall_s": round(fanout_wall, 3), "tasks_per_s": round(fanout_n / fanout_wall, 1)},
+        "chain": {"n": chain_n, "wall_s": round(chain_wall, 3), "ms_per_step": round(chain_wall / chain_n * 1000, 3)},
+    }  # fmt: skip
 
 
 def _probe_samples(run: dict[str, Any]) -> dict[str, list[float]]:
@@ -267,7 +283,7 @@ def run_workloads(names: list[str], sizes: dict[str, Any]) -> dict[str, Any]:
         elif name == "history":
             result = history(*size)
         else:
-            result = {"chain": chain, "cold": cold}[name](size)
+            result = {"chain": chain, "cold": cold, "fsync": fsync}[name](size)
         sections[name] = {**result, "measured_at": round(started), "took_s": round(time.time() - started, 1)}  # fmt: skip
     return sections
 

@@ -108,12 +108,22 @@ def history(section: dict[str, Any]) -> str:
     return note + table(header, rows)
 
 
+def fsync(section: dict[str, Any]) -> str:
+    fanout, chain = section["fanout"], section["chain"]
+    return (
+        "Every commit fsynced (survives power loss, not just the server dying): "
+        f"fan-out of {fanout['n']:,} at **{fanout['tasks_per_s']} tasks/s**, "
+        f"chain of {chain['n']} at **{chain['ms_per_step']} ms per step**."
+    )
+
+
 SECTIONS: list[tuple[str, str, Callable[[dict[str, Any]], str]]] = [
     ("fanout", "Fan-out", fanout),
     ("chain", "Chain", lambda s: f"{s['n']} sequential steps in {s['wall_s']} s: **{s['ms_per_step']} ms per step**."),
     ("dispatch", "Dispatch latency", dispatch),
     ("cold", "Cold start", cold),
     ("history", "History", history),
+    ("fsync", "With `coflux server --fsync`", fsync),
 ]  # fmt: skip
 
 

@@ -123,6 +123,30 @@ class PeakRss:
         self.peaks = {role: round(mb, 1) for role, mb in self.peaks.items()}
 
 
+def _busy_and_total_ticks() -> tuple[int, int]:
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def settle(idle: float = 0.9, window: float = 0.5, timeout: float = 20.0) -> float:
+    """Wait until the machine is idle (at least ``idle`` of the CPU time over ``window``
+    seconds), at most ``timeout`` seconds; the idle fraction last seen.
+
+    A workload that just ended can leave the machine busy for seconds (processes
+    exiting, gigabytes of shared memory being freed): whatever is measured next
+    would pay for it.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        busy_before, total_before = _busy_and_total_ticks()
+        time.sleep(window)
+        busy_after, total_after = _busy_and_total_ticks()
+        fraction = 1 - (busy_after - busy_before) / max(1, total_after - total_before)
+        if fraction >= idle or time.monotonic() >= deadline:
+            return fraction
+
+
 def percentile(samples: list[float], q: float) -> float:
     """Nearest-rank percentile (``q`` in 0..100) of a non-empty list."""
     ordered = sorted(samples)

@@ -36,8 +36,9 @@ def value(data: Any) -> dict[str, Any]:
 class Engine:
     """A server and one agent, with the project and environment the runs go to."""
 
-    def __init__(self, agent_args: tuple[str, ...] = ()) -> None:
+    def __init__(self, agent_args: tuple[str, ...] = (), server_args: tuple[str, ...] = ()) -> None:
         self.agent_args = agent_args
+        self.server_args = server_args
         self._tmp = tempfile.TemporaryDirectory(prefix="coflux-bench-")
         self.workdir = Path(self._tmp.name)
         self.cluster: Cluster | None = None
@@ -45,7 +46,7 @@ class Engine:
 
     def __enter__(self) -> Engine:
         try:
-            server = Server(self.workdir / "data").start()
+            server = Server(self.workdir / "data", args=self.server_args).start()
             self.cluster = Cluster(server, self.workdir, project=PROJECT, environment=ENVIRONMENT)
             self.client = httpx.Client(base_url=server.url, timeout=120)
             self.client.post("/api/projects", json={"name": PROJECT}).raise_for_status()

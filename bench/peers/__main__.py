@@ -32,7 +32,7 @@ sys.path[:0] = [str(HERE), str(HERE.parent), str(HERE.parents[1])]
 import engine  # noqa: E402
 import report  # noqa: E402
 import venvs  # noqa: E402
-from measure import RESULTS, WORK, machine, median  # noqa: E402
+from measure import RESULTS, WORK, machine, median, settle  # noqa: E402
 from spawn import PeerFailed, redis_server, run_peer  # noqa: E402
 
 PEERS = ["ray", "celery", "dask", "prefect"]
@@ -86,17 +86,26 @@ def pair(peer: str, python: Path, sizes: dict[str, Any]) -> dict[str, Any]:
     """Ours and the peer on every workload, ours first, one workload at a time."""
     ours: dict[str, Any] = {"fanout": {}}
     theirs: dict[str, Any] = {"fanout": {}}
+    # Each measure starts on an idle machine: a peer's processes can keep it busy for
+    # seconds after they exit (Ray frees gigabytes of shared memory), and whichever
+    # side came next would pay for it.
     for n in sizes["fanout"]:
         print(f"peers: {peer} fan-out {n} ...", file=sys.stderr, flush=True)
+        settle()
         found = guarded(engine.fanout, n)
         ours["fanout"][str(n)] = {k: v for k, v in found.items() if k in ("n", "wall_s", "tasks_per_s", "error")}  # fmt: skip
+        settle()
         theirs["fanout"][str(n)] = guarded(warm, python, peer, "fanout", n)
     print(f"peers: {peer} chain ...", file=sys.stderr, flush=True)
+    settle()
     ours["chain"] = guarded(engine.chain, sizes["chain"])
+    settle()
     theirs["chain"] = guarded(warm, python, peer, "chain", sizes["chain"])
     print(f"peers: {peer} cold start ...", file=sys.stderr, flush=True)
+    settle()
     found = guarded(engine.cold, sizes["cold"])
     ours["cold"] = {k: found[k] for k in ("runs", "first_result_s", "error") if k in found}
+    settle()
     theirs["cold"] = guarded(cold, python, peer, sizes["cold"])
     return {"ours": ours, "theirs": theirs}
 

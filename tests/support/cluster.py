@@ -95,6 +95,7 @@ class Server:
     port: int = field(default_factory=free_port)
     session_timeout: float = 3.0
     tokens: Sequence[str] = ()
+    args: Sequence[str] = ()  # more `coflux server` options
     process: Process | None = None
 
     @property
@@ -112,6 +113,7 @@ class Server:
         )  # fmt: skip
         for token in self.tokens:
             args += ["--token", token]
+        args += self.args
         self.process = Process(args, base_env(), self.data_dir.parent)
         self.process.start()
         eventually(self._ready, 20, message=f"server on port {self.port}")
