@@ -237,14 +237,16 @@ def test_transitions_are_listed_in_the_order_recorded_even_if_the_clock_stepped_
     store: ProjectStore,
 ) -> None:
     store.append([environment(), *start_run("R1", T0)])
-    store.append([transition("R1:1:1", Q.ASSIGNED, T0 + 5, "s1")])
-    store.append([transition("R1:1:1", Q.SUCCEEDED, T0 + 4)])  # the clock went back
+    assigned, succeeded = T0 + 5.123456789, T0 + 4.000001  # every digit must survive
+    store.append([transition("R1:1:1", Q.ASSIGNED, assigned, "s1")])
+    store.append([transition("R1:1:1", Q.SUCCEEDED, succeeded)])  # the clock went back
     run = store.get_run("R1")
     assert run is not None
     (execution,) = run.steps[0].executions
     assert [t.state for t in execution.transitions] == ["queued", "assigned", "succeeded"]
-    assert (execution.state, execution.completed_at) == ("succeeded", T0 + 4)
-    assert (execution.assigned_at, execution.session_id) == (T0 + 5, "s1")
+    assert [t.at for t in execution.transitions][1:] == [assigned, succeeded]
+    assert (execution.state, execution.completed_at) == ("succeeded", succeeded)
+    assert (execution.assigned_at, execution.session_id) == (assigned, "s1")
 
 
 def test_a_run_summary_matches_its_listing_and_reads_no_steps(store: ProjectStore) -> None:

@@ -83,11 +83,13 @@ FROM steps WHERE run_id = ? ORDER BY number
 # a JSON array of TransitionView objects in append order (the subquery reads them
 # in the order of the (execution_id, id) index). Aggregating here rather than
 # returning a row per transition keeps the Python work per execution small.
+# SQLite writes a REAL into JSON with 15 significant digits; printf's `%!.17g`
+# keeps every bit of the time.
 EXECUTIONS_OF_RUN = """
 SELECT e.id, e.step_id, e.attempt, e.environment_id, e.created_at, o.outcome, (
-    SELECT json_group_array(
-        json_object('state', t.state, 'at', t.at, 'session_id', t.session_id)
-    )
+    SELECT json_group_array(json_object(
+        'state', t.state, 'at', json(printf('%!.17g', t.at)), 'session_id', t.session_id
+    ))
     FROM (
         SELECT state, at, session_id FROM execution_transitions
         WHERE execution_id = e.id ORDER BY id
