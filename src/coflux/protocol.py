@@ -255,11 +255,20 @@ class GetResult(Message, frozen=True, tag="get_result"):
     from_execution_id: str
 
 
+OutputStream = Literal["stdout", "stderr"]
+
+
 class Complete(Message, frozen=True, tag="complete"):
-    """An execution ended; the agent resends it until the server acknowledges."""
+    """An execution ended; the agent resends it until the server acknowledges.
+
+    ``marked`` is for the agent only (it forwards the message without it): the
+    executor's output streams on which an end-of-output marker follows, because
+    they still held unread output when the execution ended.
+    """
 
     execution_id: str
     outcome: ReportedOutcome
+    marked: tuple[OutputStream, ...] = ()
 
 
 class CancelExecution(Message, frozen=True, tag="cancel"):

@@ -274,6 +274,8 @@ async def test_output_and_logs_arrive_for_the_right_execution_before_it_complete
             "count": 3,
         }
 
+    # Output markers are between the executor and the agent only.
+    assert [m.marked for m in server.of(protocol.Complete)] == [(), ()]
     # Each execution's logs were sent before its completion.
     kinds = [(type(m).__name__, getattr(m, "execution_id", None)) for m in server.sent]
     assert kinds.index(("Complete", "E1")) > 0

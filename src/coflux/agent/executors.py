@@ -72,6 +72,7 @@ class ExecutorProcess:
         process: asyncio.subprocess.Process,
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
+        outputs: dict[str, int],
         workdir: Path,
         on_log: Callable[[protocol.LogEntry], None],
     ) -> None:
@@ -84,6 +85,7 @@ class ExecutorProcess:
         self._process = process
         self._reader = reader
         self._writer = writer
+        self._outputs = outputs  # read ends of its stdout and stderr pipes, by stream
         self._workdir = workdir
         self._on_log = on_log
         self._ready: asyncio.Future[tuple[protocol.Manifest, ...]] = (
@@ -92,6 +94,7 @@ class ExecutorProcess:
         # Nobody may be awaiting it when the process dies: mark it retrieved.
         self._ready.add_done_callback(lambda f: f.cancelled() or f.exception())
         self._output_ended: dict[str, asyncio.Event] = {}
+        self._partial = {"stdout": b"", "stderr": b""}  # each stream's unfinished last line
         self._unwritten: list[bytes] = []  # frames written at the end of this loop turn
         self._startup_output: list[str] = []
 
@@ -126,7 +129,9 @@ class ExecutorProcess:
         """
         try:
             workdir.mkdir()
-            process, reader, writer = await _start_process(workdir, repositories, options, env)
+            process, reader, writer, outputs = await _start_process(
+                workdir, repositories, options, env
+            )
         except OSError as e:
             shutil.rmtree(workdir, ignore_errors=True)
             raise ExecutorStartError(f"could not start an executor: {e}") from e
@@ -137,6 +142,7 @@ class ExecutorProcess:
             process=process,
             reader=reader,
             writer=writer,
+            outputs=outputs,
             workdir=workdir,
             on_log=on_log,
         )
@@ -170,22 +176,33 @@ class ExecutorProcess:
         self._output_ended = {"stdout": asyncio.Event(), "stderr": asyncio.Event()}
         self.write(command)
 
-    async def output_ended(self) -> bool:
-        """Wait (bounded) for the current execution's end markers on stdout and stderr.
+    async def output_ended(self, marked: Sequence[protocol.OutputStream]) -> bool:
+        """Wait (bounded) until the current execution's output has all been handled.
+
+        Args:
+            marked: the streams the executor wrote an end marker to (they held
+                unread output when the execution ended): waited for. On the
+                others everything had been read, so attributed (``_Output``
+                hands each chunk over as it is read), and a last line without
+                a newline is the execution's too.
 
         Returns:
-            Whether both were seen in time.
+            Whether every marker was seen in time.
         """
-        pending = [event for event in self._output_ended.values() if not event.is_set()]
-        if not pending:  # the usual case: the markers came before the completion
-            return True
-        try:
-            async with asyncio.timeout(_OUTPUT_WAIT):
-                for event in pending:
-                    await event.wait()
-        except TimeoutError:
-            return False
-        return True
+        ended = True
+        pending = [self._output_ended[s] for s in marked if not self._output_ended[s].is_set()]
+        if pending:
+            try:
+                async with asyncio.timeout(_OUTPUT_WAIT):
+                    for event in pending:
+                        await event.wait()
+            except TimeoutError:
+                ended = False
+        for level, partial in self._partial.items():
+            if partial and level not in marked:
+                self._partial[level] = b""
+                self._line(level, partial)
+        return ended
 
     def write(self, command: protocol.ExecutorCommand) -> None:
         """Send a command, unless the socket is already closing (then it is dropped).
@@ -245,12 +262,18 @@ class ExecutorProcess:
             grace: seconds it gets to exit after its socket closed, then again
                 between SIGTERM and SIGKILL.
         """
-        assert self._process.stdout is not None and self._process.stderr is not None
-        pumps = [
-            asyncio.create_task(self._pump(self._process.stdout, "stdout")),
-            asyncio.create_task(self._pump(self._process.stderr, "stderr")),
-        ]
+        loop = asyncio.get_running_loop()
+        pipes: list[asyncio.BaseTransport] = []
+        ended: list[asyncio.Future[None]] = []
         try:
+            for level, fd in self._outputs.items():
+                output = _Output(self, level, loop.create_future())
+                transport, _ = await loop.connect_read_pipe(
+                    lambda output=output: output,  # type: ignore[misc]
+                    os.fdopen(fd, "rb", buffering=0),
+                )
+                pipes.append(transport)
+                ended.append(output.ended)
             await self._receive(handle)
             self.retiring = True
             closing()
@@ -259,11 +282,12 @@ class ExecutorProcess:
             except TimeoutError:
                 await self.terminate(grace)
             # Processes that user code started may keep the pipes open: bounded.
-            await asyncio.wait(pumps, timeout=_OUTPUT_WAIT)
+            await asyncio.wait(ended, timeout=_OUTPUT_WAIT)
         finally:
-            for pump in pumps:
-                pump.cancel()
-            await asyncio.gather(*pumps, return_exceptions=True)
+            for pipe in pipes:
+                pipe.close()
+            for fd in list(self._outputs.values())[len(pipes) :]:  # not connected
+                os.close(fd)
             self._writer.close()
             self._ended()
 
@@ -309,17 +333,20 @@ class ExecutorProcess:
 
     # --- output ---------------------------------------------------------------
 
-    async def _pump(self, stream: asyncio.StreamReader, level: str) -> None:
-        buffer = b""
-        while chunk := await stream.read(_READ_CHUNK):
-            *lines, buffer = (buffer + chunk).split(b"\n")
-            for line in lines:
-                self._line(level, line)
-            while len(buffer) > _MAX_LINE:
-                self._line(level, buffer[:_MAX_LINE])
-                buffer = buffer[_MAX_LINE:]
-        if buffer:
-            self._line(level, buffer)
+    def _output(self, level: str, data: bytes) -> None:
+        """Output read from a pipe, attributed as it is read (see ``output_ended``)."""
+        *lines, partial = (self._partial[level] + data).split(b"\n")
+        for line in lines:
+            self._line(level, line)
+        while len(partial) > _MAX_LINE:
+            self._line(level, partial[:_MAX_LINE])
+            partial = partial[_MAX_LINE:]
+        self._partial[level] = partial
+
+    def _output_closed(self, level: str) -> None:
+        if self._partial[level]:
+            self._line(level, self._partial[level])
+            self._partial[level] = b""
 
     def _line(self, level: str, line: bytes) -> None:
         marker = line.find(OUTPUT_END)
@@ -345,31 +372,61 @@ class ExecutorProcess:
             logger.info("executor %d %s: %s", self.number, level, text)
 
 
+class _Output(asyncio.Protocol):
+    """One output pipe of an executor: each chunk is handed over as it is read.
+
+    Not a ``StreamReader`` and a task: those hand data over a turn or two of the
+    loop later, and the pool relies on everything read before an execution's
+    ``Complete`` being attributed before it (``ExecutorProcess.output_ended``).
+    """
+
+    def __init__(self, owner: ExecutorProcess, level: str, ended: asyncio.Future[None]) -> None:
+        self._owner = owner
+        self._level = level
+        self.ended = ended
+
+    def data_received(self, data: bytes) -> None:
+        self._owner._output(self._level, data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._owner._output_closed(self._level)
+        if not self.ended.done():
+            self.ended.set_result(None)
+
+
 async def _start_process(
     workdir: Path,
     repositories: list[str],
     options: Sequence[str] = (),
     env: Mapping[str, str] | None = None,
-) -> tuple[asyncio.subprocess.Process, asyncio.StreamReader, asyncio.StreamWriter]:
+) -> tuple[asyncio.subprocess.Process, asyncio.StreamReader, asyncio.StreamWriter, dict[str, int]]:
+    """Spawn an executor; its process, socket ends and output pipes' read ends."""
     parent, child = socket.socketpair()
+    out_read, out_write = os.pipe()
+    err_read, err_write = os.pipe()
     try:
         process = await asyncio.create_subprocess_exec(
             *_command(child.fileno(), workdir, repositories),
             *options,
             pass_fds=(child.fileno(),),
             stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
+            stdout=out_write,
+            stderr=err_write,
             env={**_environment(), **(env or {})},
             start_new_session=True,  # terminal signals are the agent's to handle
         )
     except BaseException:
+        for fd in (out_read, err_read):
+            os.close(fd)
         parent.close()
         raise
     finally:
-        child.close()  # the child has its copy; ours would keep the socket open after it exits
+        # The child has its copies; ours would keep the socket and pipes open after it exits.
+        child.close()
+        os.close(out_write)
+        os.close(err_write)
     reader, writer = await asyncio.open_unix_connection(sock=parent)
-    return process, reader, writer
+    return process, reader, writer, {"stdout": out_read, "stderr": err_read}
 
 
 def _command(fd: int, workdir: Path, repositories: list[str]) -> list[str]:

@@ -90,7 +90,10 @@ class _LogBatcher:
             self._timer.cancel()
             self._timer = None
         if self._entries:
-            entries, self._entries = tuple(self._entries), []
+            # Output (read from pipes) and structured logs (sent on the socket) reach
+            # the agent by two ways; a batch goes out in the order they were made.
+            entries = tuple(sorted(self._entries, key=lambda e: e.timestamp))
+            self._entries = []
             self._send(protocol.Logs(entries=entries))
 
 
@@ -461,12 +464,12 @@ class Pool:
         execution_id = message.execution_id
         if executor.execution_id != execution_id:
             return  # aborted: it reports nothing
-        if not await executor.output_ended():
+        if not await executor.output_ended(message.marked):
             logger.warning("execution %s: end of output not seen; sending completion", execution_id)
         if executor.execution_id != execution_id:
             return  # aborted while we waited
         self._logs.flush()  # the execution's logs go before its completion
-        self._send(message)
+        self._send(msgspec.structs.replace(message, marked=()))  # the server needs no markers
         executor.execution_id = None
         self._forget_requests(executor)
         self._by_execution.pop(execution_id, None)
