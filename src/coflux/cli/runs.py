@@ -68,8 +68,7 @@ def inspect(state: CliState, run_id: str, as_json: bool) -> None:
     if as_json:
         emit_json(run)
         return
-    for line in run_tree(run):
-        out(line)
+    out("\n".join(run_tree(run)))  # one write: a run can have 10,000 steps
 
 
 @runs.command("result")
