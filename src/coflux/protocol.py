@@ -27,6 +27,8 @@ import msgspec
 
 PROTOCOL_VERSION = 2  # 2: frames may carry arrays of messages
 
+MAX_FRAME_MESSAGES = 1000  # a sender puts at most this many messages in one frame
+
 # WebSocket close codes the server uses to end an agent connection with a reason.
 CLOSE_PROTOCOL_MISMATCH = 4001
 CLOSE_BAD_HANDSHAKE = 4002

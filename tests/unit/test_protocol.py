@@ -40,12 +40,12 @@ def test_a_server_message_is_not_an_agent_frame() -> None:
 
 async def test_the_outbox_hands_over_everything_queued_in_order() -> None:
     outbox = Outbox()
-    acks = [protocol.Ack((f"r:{i}:1",)) for i in range(Outbox.MAX_FRAME + 5)]
+    acks = [protocol.Ack((f"r:{i}:1",)) for i in range(protocol.MAX_FRAME_MESSAGES + 5)]
     for ack in acks:
         outbox.put(ack)
     first = await outbox.take()
     second = await outbox.take()
-    assert first + second == acks and len(first) == Outbox.MAX_FRAME
+    assert first + second == acks and len(first) == protocol.MAX_FRAME_MESSAGES
     assert outbox.empty
     waiting = asyncio.ensure_future(outbox.take())
     await asyncio.sleep(0)

@@ -54,7 +54,6 @@ FATAL_CLOSE_CODES: Mapping[int, str] = {
 HANDSHAKE_TIMEOUT = 10.0
 LOG_BUFFER_LIMIT = 10_000  # log entries kept while disconnected; older ones are dropped
 LOG_BATCH = 200  # entries per Logs message when flushing the buffer
-MAX_FRAME = 1000  # messages written in one WebSocket frame at most
 
 Targets = dict[str, tuple[str, ...]]
 _Key = tuple[str, object]
@@ -415,7 +414,7 @@ class Connection:
             while True:
                 # Whatever queued up while the last frame was written goes out as one frame.
                 messages = self._unsent = [await queue.get()]
-                while not queue.empty() and len(messages) < MAX_FRAME:
+                while not queue.empty() and len(messages) < protocol.MAX_FRAME_MESSAGES:
                     messages.append(queue.get_nowait())
                 await ws.send(protocol.encode_frame(messages), text=True)
                 self._unsent = []

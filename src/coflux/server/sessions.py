@@ -23,8 +23,6 @@ class Outbox:
     pile up while a frame is being written leave together in the next frame.
     """
 
-    MAX_FRAME = 1000  # messages per take: bounds one frame's size
-
     def __init__(self) -> None:
         self._messages: deque[protocol.ServerMessage] = deque()
         self._ready = asyncio.Event()
@@ -45,10 +43,10 @@ class Outbox:
         self._ready.set()
 
     async def take(self) -> list[protocol.ServerMessage]:
-        """Wait for messages (or the close), and take up to ``MAX_FRAME`` of them."""
+        """Wait for messages (or the close); take as many as one frame may carry."""
         await self._ready.wait()
         messages = self._messages
-        count = min(len(messages), self.MAX_FRAME)
+        count = min(len(messages), protocol.MAX_FRAME_MESSAGES)
         taken = [messages.popleft() for _ in range(count)]
         if not messages and not self.closed:
             self._ready.clear()
