@@ -279,19 +279,24 @@ class ProjectActor:
     def _stored_outcomes(self, execution_ids: set[str]) -> dict[str, protocol.Outcome | None]:
         return {id_: self._store.get_step_outcome(id_) for id_ in execution_ids}
 
-    def _deliver_stored(
-        self, waiter: Waiter, execution_id: str, outcome: protocol.Outcome | None
-    ) -> None:
-        """Deliver an outcome read from the store; an unknown execution is an error."""
-        if outcome is not None:
-            match deliver(waiter, execution_id, outcome):
-                case Send(session_id=session_id, message=message):
-                    self._send(session_id, message)
-                case Resolve(token=token):
-                    future = self._waiting.get(token)
-                    if future is not None and not future.done():
-                        future.set_result(outcome)
-            return
+    def _perform(self, delivery: Delivery, stored: dict[str, protocol.Outcome | None]) -> None:
+        """Carry out one delivery (``stored``: outcomes read for ``ReadOutcome``)."""
+        match delivery:
+            case Send(session_id=session_id, message=message):
+                self._send(session_id, message)
+            case Resolve(token=token, outcome=outcome):
+                future = self._waiting.get(token)
+                if future is not None and not future.done():
+                    future.set_result(outcome)
+            case ReadOutcome(waiter=waiter, execution_id=execution_id):
+                found = stored.get(execution_id)
+                if found is not None:
+                    self._perform(deliver(waiter, execution_id, found), stored)
+                else:
+                    self._unknown_execution(waiter, execution_id)
+
+    def _unknown_execution(self, waiter: Waiter, execution_id: str) -> None:
+        """A waiter on an execution the store does not have gets an error."""
         error = NotFound("unknown_execution", f"execution {execution_id} does not exist")
         if isinstance(waiter, SessionWaiter):
             info = protocol.ErrorInfo(type=type(error).__name__, message=str(error))
@@ -317,15 +322,7 @@ class ProjectActor:
         wanted = {d.execution_id for d in deliveries if isinstance(d, ReadOutcome)}
         stored = await asyncio.to_thread(self._stored_outcomes, wanted) if wanted else {}
         for delivery in deliveries:
-            match delivery:
-                case Send(session_id=session_id, message=message):
-                    self._send(session_id, message)
-                case Resolve(token=token, outcome=outcome):
-                    future = self._waiting.get(token)
-                    if future is not None and not future.done():
-                        future.set_result(outcome)
-                case ReadOutcome(waiter=waiter, execution_id=execution_id):
-                    self._deliver_stored(waiter, execution_id, stored.get(execution_id))
+            self._perform(delivery, stored)
         answers, batch.answers = batch.answers, []
         for future, answer in answers:
             if not future.done():
