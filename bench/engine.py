@@ -73,9 +73,9 @@ SIZES: dict[str, dict[str, Any]] = {
 WARM_UP = 100  # steps run once before measuring: every code path used, every executor started
 
 
-def fanout(n: int) -> dict[str, Any]:
+def fanout(n: int, server_args: tuple[str, ...] = ()) -> dict[str, Any]:
     """One workflow submits ``n`` echo steps, then waits for every result."""
-    with Engine() as engine:
+    with Engine(server_args=server_args) as engine:
         engine.run("fanout", WARM_UP)
         before = cpu_seconds(**engine.pids)
         with PeakRss(engine.pids) as rss:
@@ -96,9 +96,9 @@ def fanout(n: int) -> dict[str, Any]:
     }
 
 
-def chain(n: int) -> dict[str, Any]:
+def chain(n: int, server_args: tuple[str, ...] = ()) -> dict[str, Any]:
     """One workflow calls ``n`` echo steps sequentially: wall time / ``n`` per step."""
-    with Engine() as engine:
+    with Engine(server_args=server_args) as engine:
         engine.run("chain", WARM_UP)
         wall, _ = engine.run("chain", n)
     return {"n": n, "wall_s": round(wall, 3), "ms_per_step": round(wall / n * 1000, 3)}
@@ -107,15 +107,7 @@ def chain(n: int) -> dict[str, Any]:
 def fsync(sizes: tuple[int, int]) -> dict[str, Any]:
     """The fan-out and the chain again, with `coflux server --fsync` (every commit fsynced)."""
     fanout_n, chain_n = sizes
-    with Engine(server_args=("--fsync",)) as engine:
-        engine.run("fanout", WARM_UP)
-        fanout_wall, _ = engine.run("fanout", fanout_n)
-        engine.run("chain", WARM_UP)
-        chain_wall, _ = engine.run("chain", chain_n)
-    return {
-        "fanout": {"n": fanout_n, "wall_s": round(fanout_wall, 3), "tasks_per_s": round(fanout_n / fanout_wall, 1)},
-        "chain": {"n": chain_n, "wall_s": round(chain_wall, 3), "ms_per_step": round(chain_wall / chain_n * 1000, 3)},
-    }  # fmt: skip
+    return {"fanout": fanout(fanout_n, ("--fsync",)), "chain": chain(chain_n, ("--fsync",))}
 
 
 def _probe_samples(run: dict[str, Any]) -> dict[str, list[float]]:
