@@ -66,6 +66,7 @@ def assert_error(response: httpx.Response, status: int, reason: str | None = Non
         ("POST", "/api/projects/demo/runs", b'{"environment": "production", "repository": "hello", "target": "greet", "arguments": [{"format": "xml"}]}', 400, "invalid_body"),
         ("POST", "/api/projects/demo/environments/production/manifests", b'{"manifests": [{"repository": "a b"}]}', 400, "invalid_repository"),
         ("GET", "/api/projects/demo/runs/nope", None, 404, "unknown_run"),
+        ("GET", "/api/projects/demo/runs/nope/outline", None, 404, "unknown_run"),
         ("GET", "/api/projects/demo/runs?limit=-1", None, 400, "invalid_query"),
         ("GET", "/api/projects/demo/runs?limit=abc", None, 400, "invalid_query"),
         ("POST", "/api/projects/demo/runs/nope/cancel", None, 404, "unknown_run"),
@@ -115,7 +116,7 @@ async def test_openapi_describes_every_route(api: httpx.AsyncClient) -> None:
     assert document["openapi"].startswith("3.")
     assert "post" in document["paths"]["/api/projects/{project}/runs"]
     schemas = document["components"]["schemas"]
-    assert {"RunView", "SubmitRun", "Manifest", "ErrorBody"} <= set(schemas)
+    assert {"RunView", "RunOutline", "SubmitRun", "Manifest", "ErrorBody"} <= set(schemas)
 
 
 async def test_tokens_are_required_when_configured(secured: httpx.AsyncClient) -> None:

@@ -6,16 +6,14 @@ so the same tests hold for any backend (see ``backends.BACKENDS``).
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 
 from coflux import protocol
+from coflux.orchestration.effects import Fact
 from coflux.orchestration.states import EnvironmentStatus, ExecutionState
-from coflux.store.base import (
-    EnvironmentView,
-    ProjectInfo,
-    ProjectStore,
-    TransitionView,
-)
+from coflux.store.base import ProjectStore
+from coflux.views import EnvironmentView, ProjectInfo, RunOutline, TransitionView
 from tests.store.backends import Backend
 from tests.store.facts import (
     ENV,
@@ -49,6 +47,7 @@ def test_empty_store(store: ProjectStore) -> None:
     assert store.list_environments() == []
     assert store.list_runs() == []
     assert store.get_run("nope") is None
+    assert store.get_run_outline("nope") is None
     assert store.get_outcome("nope:1:1") is None
     assert store.run_of_execution("nope:1:1") is None
     assert store.find_run_by_idempotency_key("k") is None
@@ -247,6 +246,49 @@ def test_transitions_are_listed_in_the_order_recorded_even_if_the_clock_stepped_
     assert [t.at for t in execution.transitions][1:] == [assigned, succeeded]
     assert (execution.state, execution.completed_at) == ("succeeded", succeeded)
     assert (execution.assigned_at, execution.session_id) == (assigned, "s1")
+
+
+def outline_of(store: ProjectStore, run_id: str) -> RunOutline:
+    """The run's full view with the values and transitions left out."""
+    view = store.get_run(run_id)
+    assert view is not None
+    return msgspec.json.decode(msgspec.json.encode(view), type=RunOutline)
+
+
+@pytest.mark.parametrize(
+    "batches",
+    [
+        [finished_run()],  # retried, finished
+        [[environment(), *start_run("R1", T0)]],  # queued
+        [[environment(), *start_run("R1", T0)], [transition("R1:1:1", Q.ASSIGNED, T0 + 1, "s9")]],
+        [[environment(), *start_run("R1", T0)], fail("R1:1:1", T0 + 1)],
+        # A re-run in another environment, which is then renamed.
+        [
+            [environment(), environment(DEV, "dev", T0), *start_run("R1", T0)],
+            succeed("R1:1:1", T0 + 1),
+            attempt("R1:1", 2, T0 + 10, env_id=DEV),
+            [environment(DEV, "renamed", T0 + 11)],
+        ],
+    ],
+    ids=["finished", "queued", "assigned", "failed", "rerun-renamed"],
+)
+def test_a_run_outline_is_its_view_without_values(
+    store: ProjectStore, batches: list[list[Fact]]
+) -> None:
+    for batch in batches:
+        store.append(batch)
+    outline = store.get_run_outline("R1")
+    assert outline == outline_of(store, "R1")
+    assert outline is not None and outline.steps  # and it is not empty
+
+
+def test_a_run_outline_lists_a_step_before_its_first_execution(store: ProjectStore) -> None:
+    store.append([environment(), *start_run("R1", T0)])
+    store.append(step("R1", 2, T0 + 1, parent="R1:1:1", call_index=0)[:1])  # no execution yet
+    outline = store.get_run_outline("R1")
+    assert outline is not None
+    assert [(s.id, len(s.executions)) for s in outline.steps] == [("R1:1", 1), ("R1:2", 0)]
+    assert outline == outline_of(store, "R1")
 
 
 def test_a_run_summary_matches_its_listing_and_reads_no_steps(store: ProjectStore) -> None:

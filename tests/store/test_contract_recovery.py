@@ -13,11 +13,7 @@ import pytest
 from coflux import protocol
 from coflux.orchestration.effects import Fact
 from coflux.orchestration.states import ExecutionState
-from coflux.store.base import (
-    ActiveExecution,
-    ActiveRun,
-    ProjectStore,
-)
+from coflux.store.base import ActiveExecution, ActiveRun, ProjectStore
 from tests.store.backends import Backend
 from tests.store.facts import (
     ENV,

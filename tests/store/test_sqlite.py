@@ -22,7 +22,17 @@ from coflux.server.app import create_app
 from coflux.store import migrate
 from coflux.store.sqlite import queries
 from coflux.store.sqlite.store import MIGRATIONS, SqliteProjectStore
-from tests.store.facts import ENV, T0, environment, register, start_run, step, succeed
+from tests.store.facts import (
+    ENV,
+    T0,
+    busy_run,
+    environment,
+    finished_run,
+    register,
+    start_run,
+    step,
+    succeed,
+)
 
 
 @pytest.fixture
@@ -103,6 +113,25 @@ def test_a_newer_database_is_refused(store: SqliteProjectStore, path: Path) -> N
     with pytest.raises(migrate.SchemaTooNew, match=r"schema version 999.*upgrade Coflux"):
         SqliteProjectStore.open(path)
     assert count(path, "environments") == 1  # untouched
+
+
+def test_current_states_are_filled_in_when_an_older_database_is_migrated(
+    store: SqliteProjectStore, path: Path
+) -> None:
+    store.append([*finished_run(), *busy_run()])
+    before = [store.get_run("R1"), store.get_run("R2"), store.list_runs()]
+    snapshot = store.load_snapshot()
+    store.close()
+    with raw(path) as conn:  # back to what version 4 wrote: no current-state columns
+        for column in ("state", "state_at", "assigned_at", "session_id"):
+            conn.execute(f"ALTER TABLE executions DROP COLUMN {column}")
+        conn.execute("DELETE FROM migrations WHERE version >= 5")
+    migrated = SqliteProjectStore.open(path)
+    try:
+        assert [migrated.get_run("R1"), migrated.get_run("R2"), migrated.list_runs()] == before
+        assert migrated.load_snapshot() == snapshot
+    finally:
+        migrated.close()
 
 
 def test_same_manifest_content_is_stored_once(store: SqliteProjectStore, path: Path) -> None:

@@ -1,7 +1,7 @@
 """The command line: option precedence, coflux.toml, errors, agent/server options.
 
-A fake API (``FakeApi``, an httpx.MockTransport handler) stands in for the
-server; ``test_cli_runs.py`` uses it too.
+A fake API (``FakeApi``, a handler behind ``tests.support.fake_transport``)
+stands in for the server; ``test_cli_runs.py`` uses it too.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from click.testing import CliRunner, Result
 from coflux.agent.settings import AgentSettings, default_concurrency, parse_provides
 from coflux.cli.context import CliState
 from coflux.cli.main import cli
+from tests.support.fake_transport import transport_for
 
 NO_ENV: dict[str, str | None] = {
     name: None
@@ -60,7 +61,7 @@ class FakeApi:
     def invoke(
         self, *args: str, env: Mapping[str, str] | None = None, input: str | None = None
     ) -> Result:
-        state = CliState(transport=httpx.MockTransport(self.handler))
+        state = CliState(transport=transport_for(self.handler))
         runner = CliRunner()
         return runner.invoke(
             cli,

@@ -19,7 +19,7 @@ from coflux.orchestration.states import ExecutionState
 from coflux.serialization import from_json
 from coflux.server.live import FactsMessage, RunEnded
 from coflux.server.live import RunSnapshot as WireSnapshot
-from coflux.store.base import ExecutionView, LogView, RunView, StepView
+from coflux.views import ExecutionView, LogView, RunView, StepView
 from tests.unit.test_cli import FakeApi, one_error_line
 
 RUNS = "/api/projects/p/runs"
@@ -300,7 +300,8 @@ def test_runs_inspect_json_has_the_documented_shape(api: FakeApi) -> None:
 
 
 def test_runs_inspect_draws_the_call_tree(api: FakeApi) -> None:
-    api.on("GET", f"{RUNS}/r1", RUN)
+    # The tree reads the outline (a full view decodes as one: it has every field).
+    api.on("GET", f"{RUNS}/r1/outline", RUN)
     result_ = api.invoke("--project", "p", "runs", "inspect", "r1")
     lines = result_.stdout.splitlines()
     assert lines[0].startswith("run r1  hello.main  failed")

@@ -1,4 +1,4 @@
-"""The HTTP client against an in-process fake API (httpx.MockTransport)."""
+"""The HTTP client against an in-process fake API (``tests.support.fake_transport``)."""
 
 from __future__ import annotations
 
@@ -13,17 +13,18 @@ import pytest
 from coflux import protocol
 from coflux.client import UNSET, ApiError, Client, ServerUnavailable
 from coflux.client.models import RunResult
-from coflux.store.base import EnvironmentView, ProjectInfo
-
-Handler = Callable[[httpx.Request], httpx.Response]
+from coflux.views import EnvironmentView, ProjectInfo
+from tests.support.fake_transport import transport_for
 
 
 def json_response(data: object, status: int = 200) -> httpx.Response:
     return httpx.Response(status, content=msgspec.json.encode(data))
 
 
-def make_client(handler: Handler, token: str | None = None) -> Client:
-    return Client("coflux.test:7777", token, transport=httpx.MockTransport(handler))
+def make_client(
+    handler: Callable[[httpx.Request], httpx.Response], token: str | None = None
+) -> Client:
+    return Client("coflux.test:7777", token, transport=transport_for(handler))
 
 
 def closed_port() -> int:

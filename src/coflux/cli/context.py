@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import click
-import httpx
 
 from coflux.cli.config import Config, ConfigError, read_file, resolve
 from coflux.cli.output import CliError
 from coflux.client import Client
+from coflux.client.transport import HttpTransport, Transport
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -36,10 +36,10 @@ class CliState:
     """``ctx.obj`` of every command.
 
     Args:
-        transport: an httpx transport for the clients the commands build (tests).
+        transport: makes the transport of the clients the commands build (tests).
     """
 
-    transport: httpx.BaseTransport | None = None
+    transport: Callable[[str], Transport] = HttpTransport
     flags: dict[str, str | None] = field(default_factory=dict)  # before the command (or env)
     overrides: dict[str, str] = field(default_factory=dict)  # after the command
 

@@ -7,7 +7,7 @@ import click
 from coflux.cli.context import CliState, api_options, pass_state
 from coflux.cli.output import emit_json, fmt_time, info, table
 from coflux.client import UNSET
-from coflux.store.base import EnvironmentView
+from coflux.views import EnvironmentView
 
 
 @click.group()

@@ -9,7 +9,7 @@ from coflux.cli.output import info
 from coflux.client.live import LiveEvent, RunFacts, RunSnapshot, subscribe_run
 from coflux.errors import CofluxError
 from coflux.orchestration.effects import ExecutionCreated, ExecutionTransitioned, StepCreated
-from coflux.store.base import RunView
+from coflux.views import RunView
 
 
 class StepTracker:

@@ -77,6 +77,4 @@ def setup_logging(level: int = logging.INFO) -> None:
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
     )
-    # One line per HTTP request would drown the agent's own messages.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("watchfiles").setLevel(logging.WARNING)

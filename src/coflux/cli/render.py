@@ -10,9 +10,21 @@ from typing import Any
 from coflux import protocol
 from coflux.cli.output import fmt_clock, fmt_duration, fmt_time
 from coflux.serialization import to_display
-from coflux.store.base import ExecutionView, LogView, RunView, StepView
+from coflux.views import (
+    ExecutionOutline,
+    ExecutionView,
+    LogView,
+    RunOutline,
+    RunView,
+    StepOutline,
+    StepView,
+)
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+# The call tree is drawn the same from a run's outline or its full view.
+AnyRun = RunOutline | RunView
+AnyStep = StepOutline | StepView
 
 
 def display_json(value: protocol.Value) -> str:
@@ -59,13 +71,13 @@ def log_json(entry: LogView) -> dict[str, Any]:
     }
 
 
-def duration(execution: ExecutionView) -> float | None:
+def duration(execution: ExecutionOutline) -> float | None:
     if execution.completed_at is None:
         return None
     return execution.completed_at - (execution.assigned_at or execution.created_at)
 
 
-def _step_line(step: StepView, depth: int) -> str:
+def _step_line(step: AnyStep, depth: int) -> str:
     label = f"{'  ' * depth}{step.id}  {step.repository}.{step.target}"
     if not step.executions:
         return f"{label}  (no executions)"
@@ -74,17 +86,17 @@ def _step_line(step: StepView, depth: int) -> str:
     return f"{label}  {latest.state}  {fmt_duration(duration(latest))}{attempts}"
 
 
-def children_by_step(run: RunView) -> dict[str | None, list[StepView]]:
+def children_by_step(run: AnyRun) -> dict[str | None, list[AnyStep]]:
     """Steps grouped by the step whose execution called them (None: the run's roots)."""
     owner = {e.id: s.id for s in run.steps for e in s.executions}
-    children: dict[str | None, list[StepView]] = {}
+    children: dict[str | None, list[AnyStep]] = {}
     for step in run.steps:
         parent = owner.get(step.parent_execution) if step.parent_execution else None
         children.setdefault(parent, []).append(step)
     return children
 
 
-def run_tree(run: RunView) -> Iterator[str]:
+def run_tree(run: AnyRun) -> Iterator[str]:
     """The run's header line, then its steps as an indented call tree."""
     yield (
         f"run {run.id}  {run.repository}.{run.target}  {run.state}"

@@ -13,7 +13,7 @@ from coflux.cli.render import log_json, log_line, run_tree, step_of
 from coflux.cli.results import finish
 from coflux.client import Client
 from coflux.client.client import MAX_WAIT
-from coflux.store.base import LogView
+from coflux.views import LogView
 
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
@@ -62,12 +62,13 @@ def list_(
 @api_options
 @pass_state
 def inspect(state: CliState, run_id: str, as_json: bool) -> None:
-    """Show a run's steps, executions, states and timings."""
+    """Show a run's steps, executions, states and timings (--json: with values)."""
     with state.client() as client:
-        run = client.get_run(state.project(), run_id)
-    if as_json:
-        emit_json(run)
-        return
+        if as_json:
+            emit_json(client.get_run(state.project(), run_id))
+            return
+        # The tree shows no values: the outline is a fraction of the full view.
+        run = client.get_run_outline(state.project(), run_id)
     out("\n".join(run_tree(run)))  # one write: a run can have 10,000 steps
 
 

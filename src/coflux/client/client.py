@@ -3,7 +3,9 @@
 One method per route. Responses are decoded with msgspec straight into the view
 records of ``coflux.store.base`` / ``coflux.protocol`` (or the envelopes of
 ``coflux.client.models``); an error status becomes ``ApiError`` and a
-transport failure ``ServerUnavailable``, so callers never see httpx exceptions.
+transport failure ``ServerUnavailable``, so callers never see socket errors.
+Requests go through ``coflux.client.transport`` (the standard library's
+``http.client``: cheap to start, which every CLI command is).
 
 Long polls (``wait=``) get a read timeout stretched by the wait, because the
 server holds those requests open on purpose.
@@ -11,15 +13,18 @@ server holds those requests open on purpose.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import hashlib
+import http.client
+import socket
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import IO, Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
-import httpx
 import msgspec
 
 from coflux import protocol
@@ -33,8 +38,9 @@ from coflux.client.models import (
     RunResult,
     Submission,
 )
+from coflux.client.transport import HttpTransport, Response, Transport
 from coflux.serialization import value_blob_as_inline
-from coflux.store.base import EnvironmentView, ProjectInfo, RunAssets, RunSummary, RunView
+from coflux.views import EnvironmentView, ProjectInfo, RunAssets, RunOutline, RunSummary, RunView
 
 T = TypeVar("T")
 
@@ -60,6 +66,13 @@ def _seg(value: str) -> str:
     return quote(value, safe="")
 
 
+@dataclass(frozen=True, slots=True)
+class _Reply:
+    status: int
+    reason: str
+    content: bytes
+
+
 class Client:
     """A client of one Coflux server.
 
@@ -67,7 +80,7 @@ class Client:
         host: ``HOST:PORT`` or a full ``http(s)://`` URL.
         token: sent as ``Authorization: Bearer`` when set.
         timeout: seconds for connecting and for each ordinary request.
-        transport: an httpx transport to use instead of the network (tests).
+        transport: makes the transport to the server's base URL (tests pass a fake).
     """
 
     def __init__(
@@ -76,14 +89,15 @@ class Client:
         token: str | None = None,
         timeout: float = 30.0,
         *,
-        transport: httpx.BaseTransport | None = None,
+        transport: Callable[[str], Transport] = HttpTransport,
     ) -> None:
         self.host = host
         self._timeout = timeout
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self._http = httpx.Client(
-            base_url=base_url(host), headers=headers, timeout=timeout, transport=transport
-        )
+        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
+        try:
+            self._transport = transport(base_url(host))
+        except ValueError as e:
+            raise ServerUnavailable(host, str(e)) from None
 
     def __enter__(self) -> Client:
         return self
@@ -92,11 +106,11 @@ class Client:
         self.close()
 
     def close(self) -> None:
-        self._http.close()
+        self._transport.close()
 
     # --- plumbing ----------------------------------------------------------------
 
-    def _request(
+    def _open(
         self,
         method: str,
         path: str,
@@ -104,24 +118,44 @@ class Client:
         body: Any = None,
         params: dict[str, Any] | None = None,
         wait: float | None = None,
-    ) -> httpx.Response:
-        content = None if body is None else msgspec.json.encode(body)
-        headers = {"Content-Type": "application/json"} if content is not None else None
-        timeout = httpx.Timeout(self._timeout, read=self._timeout + (wait or 0.0))
-        query = {k: v for k, v in (params or {}).items() if v is not None}
-        try:
-            response = self._http.request(
-                method, path, content=content, headers=headers, params=query, timeout=timeout
+    ) -> Response:
+        """Send a request; the answer with its body still to read, if its status
+        is a success (an error status is read and raised as ``ApiError``)."""
+        headers = dict(self._headers)
+        content = None
+        if body is not None:
+            content = msgspec.json.encode(body)
+            headers["Content-Type"] = "application/json"
+        query = urlencode({k: v for k, v in (params or {}).items() if v is not None})
+        target = f"{path}?{query}" if query else path
+        with self._failures():
+            response = self._transport.request(
+                method, target, headers, content, self._timeout + (wait or 0.0)
             )
-        except httpx.ConnectError as e:
-            raise ServerUnavailable(self.host, f"connection failed ({e})") from None
-        except httpx.TimeoutException:
-            raise ServerUnavailable(self.host, "the request timed out") from None
-        except httpx.TransportError as e:
-            raise ServerUnavailable(self.host, str(e) or type(e).__name__) from None
-        if response.status_code >= 400:
-            raise _api_error(response)
+        if response.status >= 400:
+            raise _api_error(_Reply(response.status, response.reason, self._read(response)))
         return response
+
+    def _read(self, response: Response, size: int | None = None) -> bytes:
+        """The rest of the body (or up to ``size`` bytes of it; b"" at its end)."""
+        with self._failures():
+            return response.read(size)
+
+    @contextlib.contextmanager
+    def _failures(self) -> Iterator[None]:
+        """Turn what the network raises into ``ServerUnavailable``."""
+        try:
+            yield
+        except TimeoutError:
+            raise ServerUnavailable(self.host, "the request timed out") from None
+        except (ConnectionRefusedError, socket.gaierror) as e:
+            raise ServerUnavailable(self.host, f"connection failed ({e})") from None
+        except (OSError, http.client.HTTPException) as e:
+            raise ServerUnavailable(self.host, str(e) or type(e).__name__) from None
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> _Reply:
+        response = self._open(method, path, **kwargs)
+        return _Reply(response.status, response.reason, self._read(response))
 
     def _call(self, type_: type[T], method: str, path: str, **kwargs: Any) -> T:
         response = self._request(method, path, **kwargs)
@@ -129,7 +163,7 @@ class Client:
             return msgspec.json.decode(response.content, type=type_)
         except msgspec.DecodeError as e:
             raise ApiError(
-                response.status_code, "bad_response", f"unexpected response from {path}: {e}"
+                response.status, "bad_response", f"unexpected response from {path}: {e}"
             ) from None
 
     def _json(self, method: str, path: str, **kwargs: Any) -> Any:
@@ -248,6 +282,9 @@ class Client:
     def get_run(self, project: str, run_id: str) -> RunView:
         return self._call(RunView, "GET", self._run_path(project, run_id))
 
+    def get_run_outline(self, project: str, run_id: str) -> RunOutline:
+        return self._call(RunOutline, "GET", f"{self._run_path(project, run_id)}/outline")
+
     def get_result(self, project: str, run_id: str, *, wait: float | None = None) -> RunResult:
         """The run's state and outcome; with ``wait``, the server holds the request
         up to that many seconds (at most 60) for the outcome to exist."""
@@ -322,18 +359,10 @@ class Client:
             ServerUnavailable: the transfer failed.
         """
         digest = hashlib.sha256()
-        try:
-            with self._http.stream("GET", f"/blobs/{_seg(key)}") as response:
-                if response.status_code >= 400:
-                    response.read()
-                    raise _api_error(response)
-                for chunk in response.iter_bytes(1024 * 1024):
-                    digest.update(chunk)
-                    file.write(chunk)
-        except httpx.TimeoutException:
-            raise ServerUnavailable(self.host, "the download timed out") from None
-        except httpx.TransportError as e:
-            raise ServerUnavailable(self.host, str(e) or type(e).__name__) from None
+        response = self._open("GET", f"/blobs/{_seg(key)}")
+        while chunk := self._read(response, 1024 * 1024):
+            digest.update(chunk)
+            file.write(chunk)
         if digest.hexdigest() != key:
             raise ApiError(502, "corrupt_blob", f"blob {key} arrived with another content")
 
@@ -374,12 +403,12 @@ class Client:
         return self._json("POST", f"/api/projects/{_seg(project)}/sensors/{_seg(sensor_id)}/stop")
 
 
-def _api_error(response: httpx.Response) -> ApiError:
+def _api_error(reply: _Reply) -> ApiError:
     try:
-        body = msgspec.json.decode(response.content, type=ErrorEnvelope).error
+        body = msgspec.json.decode(reply.content, type=ErrorEnvelope).error
     except msgspec.DecodeError:
         # Not our error envelope (a proxy, a crash page): keep the status line.
-        text = response.text.strip().splitlines()
-        message = text[0][:200] if text else response.reason_phrase
-        return ApiError(response.status_code, f"http_{response.status_code}", message)
-    return ApiError(response.status_code, body.reason, body.message)
+        text = reply.content.decode("utf-8", "replace").strip().splitlines()
+        message = text[0][:200] if text else reply.reason
+        return ApiError(reply.status, f"http_{reply.status}", message)
+    return ApiError(reply.status, body.reason, body.message)

@@ -24,7 +24,7 @@ from coflux.orchestration.effects import (
     OutcomeRecorded,
     StepCreated,
 )
-from coflux.store.base import RunView
+from coflux.views import RunView
 
 RunFact = StepCreated | ExecutionCreated | ExecutionTransitioned | OutcomeRecorded
 _fact_decoder = msgspec.json.Decoder(RunFact)

@@ -1,8 +1,8 @@
-"""Response records of the HTTP API that are not store views.
+"""Response records of the HTTP API that are not views.
 
-The views (``RunView``, ``LogView``, ...) live in ``coflux.store.base`` because
-every store backend produces them; the small envelopes below exist only on the
-wire, so the client owns their types.
+The views (``RunView``, ``LogView``, ...) are in ``coflux.views``, because the
+store builds them too; the small envelopes below exist only on the wire, so
+the client owns their types.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import msgspec
 
 from coflux import protocol
-from coflux.store.base import LogView
+from coflux.views import LogView
 
 
 class Response(msgspec.Struct, frozen=True, kw_only=True):

@@ -60,7 +60,8 @@ from coflux.orchestration.model import (
     run_of,
 )
 from coflux.orchestration.outcomes import deliver
-from coflux.store.base import ProjectStore, RunView
+from coflux.store.base import ProjectStore
+from coflux.views import RunView
 
 logger = logging.getLogger(__name__)
 

@@ -28,12 +28,13 @@ from coflux.orchestration.effects import (
 from coflux.orchestration.model import Execution, Run, Session, run_of
 from coflux.orchestration.recovery import restore
 from coflux.orchestration.states import EnvironmentStatus, ExecutionState
-from coflux.store.base import (
+from coflux.store.base import ProjectStore
+from coflux.views import (
     EnvironmentView,
     LogView,
     ProjectInfo,
-    ProjectStore,
     RunAssets,
+    RunOutline,
     RunSummary,
     RunView,
 )
@@ -182,6 +183,12 @@ class Project:
 
     async def get_run(self, run_id: str) -> RunView:
         run = await self._read(self.store.get_run, run_id)
+        if run is None:
+            raise NotFound("unknown_run", f"run {run_id} does not exist")
+        return run
+
+    async def get_run_outline(self, run_id: str) -> RunOutline:
+        run = await self._read(self.store.get_run_outline, run_id)
         if run is None:
             raise NotFound("unknown_run", f"run {run_id} does not exist")
         return run

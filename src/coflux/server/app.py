@@ -25,7 +25,7 @@ from coflux.server.projects import Projects
 from coflux.server.routes import ApiRoute, Query, endpoint, error_response
 from coflux.server.sessions import SessionRegistry
 from coflux.server.topics import Topics
-from coflux.store.base import EnvironmentView, ProjectInfo, RunAssets, RunSummary, RunView
+from coflux.views import EnvironmentView, ProjectInfo, RunAssets, RunOutline, RunSummary, RunView
 
 P = "/api/projects/{project}"
 E = P + "/environments/{environment}"
@@ -51,7 +51,8 @@ API: list[ApiRoute] = [
     ApiRoute("POST", P + "/sensors", sensors.start_sensor, "Start a sensor (kept running by the server)", sensors.StartSensor, sensors.SensorStarted, 201),
     ApiRoute("GET", P + "/sensors", sensors.list_sensors, "List running sensors", response=list[sensors.SensorView], query=(Query("environment", str, "environment name"),)),
     ApiRoute("POST", P + "/sensors/{sensor_id}/stop", sensors.stop_sensor, "Stop a sensor", response=sensors.SensorStopped),
-    ApiRoute("GET", R, runs.get_run, "Inspect a run: steps, executions, states, times", response=RunView),
+    ApiRoute("GET", R, runs.get_run, "Inspect a run: steps, executions, values, transitions", response=RunView),
+    ApiRoute("GET", R + "/outline", runs.get_run_outline, "A run's call tree: steps, executions, states, times", response=RunOutline),
     ApiRoute("GET", R + "/result", runs.get_result, "A run's outcome, optionally waiting for it", response=runs.RunResult, query=(WAIT,)),
     ApiRoute("GET", R + "/logs", runs.get_logs, "A run's logs after a cursor, optionally waiting", response=runs.LogPage, query=(
         Query("execution", str, "only this execution"), Query("after", int, "cursor: the last log id seen"), WAIT)),

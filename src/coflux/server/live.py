@@ -30,7 +30,7 @@ from coflux.orchestration.project import Project
 from coflux.server.context import ServerContext
 from coflux.server.routes import ErrorBody, ErrorDetail
 from coflux.server.topics import Subscription
-from coflux.store.base import EnvironmentView, RunView
+from coflux.views import EnvironmentView, RunView
 
 logger = logging.getLogger(__name__)
 

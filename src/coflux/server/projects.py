@@ -17,8 +17,8 @@ from coflux import protocol
 from coflux.errors import BadRequest, Conflict, NotFound
 from coflux.orchestration.effects import Fact
 from coflux.orchestration.project import Project, new_id
-from coflux.store.base import ProjectInfo
 from coflux.store.sqlite.store import SqliteProjectStore
+from coflux.views import ProjectInfo
 
 logger = logging.getLogger(__name__)
 

@@ -6,130 +6,27 @@ other method reads, and may be called from any thread (each backend gives reader
 their own connection), so HTTP handlers read views without going through the
 project's actor.
 
-The views below are what the HTTP API returns; they are defined here so every
-backend produces exactly the same shapes (checked by one contract test suite).
+The views it returns are the API's read models, in ``coflux.views``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
-
-import msgspec
+from typing import Protocol
 
 from coflux import protocol
 from coflux.orchestration.effects import EnvironmentRecorded, Fact
 from coflux.orchestration.states import ExecutionState
-
-
-class View(msgspec.Struct, frozen=True, kw_only=True):
-    """Base of the read models."""
-
-
-class ProjectInfo(View, frozen=True):
-    id: str
-    name: str
-    created_at: float
-
-
-class EnvironmentView(View, frozen=True):
-    id: str
-    name: str
-    base: str | None  # the base environment's name
-    status: str  # EnvironmentStatus value
-    created_at: float
-    updated_at: float
-
-
-class TransitionView(View, frozen=True):
-    state: str  # ExecutionState value
-    at: float
-    session_id: str | None = None
-
-
-class ExecutionView(View, frozen=True):
-    id: str
-    attempt: int
-    state: str
-    environment: str  # environment name
-    created_at: float
-    assigned_at: float | None
-    completed_at: float | None
-    session_id: str | None
-    outcome: protocol.Outcome | None
-    transitions: list[TransitionView]
-
-
-class StepView(View, frozen=True):
-    id: str
-    number: int
-    repository: str
-    target: str
-    type: str
-    parent_execution: str | None
-    call_index: int | None
-    arguments: list[protocol.Value]
-    created_at: float
-    executions: list[ExecutionView]
-    options: protocol.TargetOptions = protocol.TargetOptions()
-
-
-class RunSummary(View, frozen=True):
-    id: str
-    environment: str
-    repository: str
-    target: str
-    state: str  # state of the latest execution of the run's first step
-    created_at: float
-    completed_at: float | None
-
-
-class RunView(View, frozen=True):
-    id: str
-    environment: str
-    repository: str
-    target: str
-    state: str
-    idempotency_key: str | None
-    created_at: float
-    completed_at: float | None
-    steps: list[StepView]
-
-
-class LogView(View, frozen=True):
-    id: int  # a cursor: pass the last one seen as ``after``
-    run_id: str
-    execution_id: str
-    timestamp: float
-    level: str
-    template: str
-    values: dict[str, protocol.Value]
-
-
-class AssetSummary(View, frozen=True):
-    """An asset without its entries (``protocol.AssetInfo`` has them)."""
-
-    id: str
-    execution_id: str
-    kind: str
-    path: str
-    size: int
-    file_count: int
-    metadata: dict[str, Any]
-    created_at: float
-
-
-class AssetRestoreView(View, frozen=True):
-    asset_id: str
-    execution_id: str  # the execution that restored it
-    at: float
-
-
-class RunAssets(View, frozen=True):
-    """The assets a run's executions persisted, and every restore they made."""
-
-    assets: list[AssetSummary]
-    restores: list[AssetRestoreView]
+from coflux.views import (
+    EnvironmentView,
+    LogView,
+    ProjectInfo,
+    RunAssets,
+    RunOutline,
+    RunSummary,
+    RunView,
+    View,
+)
 
 
 class ActiveExecution(View, frozen=True):
@@ -230,6 +127,8 @@ class ProjectStore(Protocol):
         ...
 
     def get_run(self, run_id: str) -> RunView | None: ...
+
+    def get_run_outline(self, run_id: str) -> RunOutline | None: ...
 
     def get_run_summary(self, run_id: str) -> RunSummary | None:
         """One run as ``list_runs`` shows it: without its steps, so cheap at any size."""

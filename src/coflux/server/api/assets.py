@@ -25,7 +25,7 @@ from coflux.orchestration.project import Project
 from coflux.sdk.assets import asset_path_problem, path_problem
 from coflux.server.context import ServerContext
 from coflux.server.routes import Call, error_response
-from coflux.store.base import RunAssets
+from coflux.views import RunAssets
 
 ASSET_ID = re.compile(r"^[a-z0-9]{8,32}$")
 MAX_ENTRIES = 100_000

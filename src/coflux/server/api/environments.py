@@ -8,7 +8,7 @@ from coflux import protocol
 from coflux.orchestration.project import Project
 from coflux.orchestration.states import EnvironmentStatus
 from coflux.server.routes import Call
-from coflux.store.base import EnvironmentView
+from coflux.views import EnvironmentView
 
 
 class CreateEnvironment(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 
 from coflux.server.routes import Call
-from coflux.store.base import ProjectInfo
+from coflux.views import ProjectInfo
 
 
 class CreateProject(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

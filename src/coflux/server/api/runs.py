@@ -10,7 +10,7 @@ from coflux import protocol
 from coflux.orchestration.model import run_of
 from coflux.orchestration.project import Project
 from coflux.server.routes import Call
-from coflux.store.base import LogView, RunSummary, RunView
+from coflux.views import LogView, RunOutline, RunSummary, RunView
 
 MAX_WAIT = 60.0
 
@@ -74,6 +74,10 @@ async def list_runs(call: Call) -> list[RunSummary]:
 
 async def get_run(call: Call) -> RunView:
     return await _project(call).get_run(call.path["run_id"])
+
+
+async def get_run_outline(call: Call) -> RunOutline:
+    return await _project(call).get_run_outline(call.path["run_id"])
 
 
 async def get_result(call: Call) -> RunResult:

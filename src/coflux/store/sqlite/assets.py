@@ -17,7 +17,7 @@ import msgspec
 from coflux import protocol
 from coflux.orchestration.effects import AssetRecorded, AssetRestored
 from coflux.store import codecs
-from coflux.store.base import AssetRestoreView, AssetSummary, RunAssets
+from coflux.views import AssetRestoreView, AssetSummary, RunAssets
 
 _ASSET_COLUMNS = "id, execution_id, kind, path, size, file_count, metadata, created_at"
 _metadata = msgspec.json.Decoder(dict[str, Any])

@@ -15,11 +15,6 @@ _ROOT_EXECUTION = """(
     ORDER BY e.attempt DESC LIMIT 1
 )"""
 
-# The id of an execution's latest transition; `{execution}` as above.
-_LATEST_TRANSITION = """(
-    SELECT max(id) FROM execution_transitions WHERE execution_id = {execution}
-)"""
-
 # id, created_at, name, base_id, status, updated_at of every environment, oldest first.
 CURRENT_ENVIRONMENTS = """
 SELECT e.id, e.created_at, v.name, v.base_id, v.status, v.at
@@ -59,16 +54,15 @@ def list_runs(where: str) -> str:
 
     ``where`` is built by the caller from fixed column names; values are bound.
     """
-    root_transition = _LATEST_TRANSITION.format(execution=_ROOT_EXECUTION.format(run="page.id"))
     return f"""
 SELECT page.id, page.environment_id, page.repository, page.target, page.created_at,
-       t.state, t.at
+       root.state, root.state_at
 FROM (
     SELECT id, environment_id, repository, target, created_at, rowid AS seq
     FROM runs WHERE {where}
     ORDER BY created_at DESC, rowid DESC LIMIT :limit
 ) page
-LEFT JOIN execution_transitions t ON t.id = {root_transition}
+LEFT JOIN executions root ON root.id = {_ROOT_EXECUTION.format(run="page.id")}
 ORDER BY page.created_at DESC, page.seq DESC
 """
 
@@ -79,14 +73,19 @@ SELECT id, number, parent_execution_id, call_index, repository, target, type,
 FROM steps WHERE run_id = ? ORDER BY number
 """
 
+# An execution's current state as views show it (see 0005_current_state.sql);
+# `{e}` names the executions table in the enclosing query.
+_EXECUTION_STATE = "{e}.state, {e}.state_at, {e}.assigned_at, {e}.session_id"
+
 # Every execution of a run, one row each, with its outcome and its transitions as
 # a JSON array of TransitionView objects in append order (the subquery reads them
 # in the order of the (execution_id, id) index). Aggregating here rather than
 # returning a row per transition keeps the Python work per execution small.
 # SQLite writes a REAL into JSON with 15 significant digits; printf's `%!.17g`
 # keeps every bit of the time.
-EXECUTIONS_OF_RUN = """
-SELECT e.id, e.step_id, e.attempt, e.environment_id, e.created_at, o.outcome, (
+EXECUTIONS_OF_RUN = f"""
+SELECT e.id, e.step_id, e.attempt, e.environment_id, e.created_at,
+       {_EXECUTION_STATE.format(e="e")}, o.outcome, (
     SELECT json_group_array(json_object(
         'state', t.state, 'at', json(printf('%!.17g', t.at)), 'session_id', t.session_id
     ))
@@ -99,6 +98,18 @@ FROM executions AS e
 LEFT JOIN outcomes AS o ON o.execution_id = e.id
 WHERE e.run_id = ?
 ORDER BY e.step_id, e.attempt
+"""
+
+# A run's outline: each step with its executions, a row per execution (one row
+# with NULLs for a step that has none), in step and attempt order.
+OUTLINE_OF_RUN = f"""
+SELECT s.id, s.number, s.parent_execution_id, s.call_index, s.repository, s.target,
+       s.type, s.created_at,
+       e.id, e.attempt, e.environment_id, e.created_at, {_EXECUTION_STATE.format(e="e")}
+FROM steps AS s
+LEFT JOIN executions AS e ON e.step_id = s.id
+WHERE s.run_id = ?
+ORDER BY s.number, e.attempt
 """
 
 _LOG_COLUMNS = "id, run_id, execution_id, timestamp, level, template, template_values"
@@ -118,14 +129,9 @@ WHERE execution_id = ? AND run_id = ? AND id > ? ORDER BY id LIMIT ?
 # `active_executions` whatever the planner guesses about table sizes (on a fresh
 # database it would otherwise happily scan `executions`).
 
-ACTIVE_EXECUTIONS = f"""
-SELECT e.id, e.step_id, e.run_id, s.number, e.attempt, e.environment_id, t.state,
-       (
-           SELECT session_id FROM execution_transitions
-           WHERE execution_id = e.id AND session_id IS NOT NULL
-           ORDER BY id DESC LIMIT 1
-       ),
-       e.created_at, e.due_at, s.repository, s.target, s.type,
+ACTIVE_EXECUTIONS = """
+SELECT e.id, e.step_id, e.run_id, s.number, e.attempt, e.environment_id, e.state,
+       e.session_id, e.created_at, e.due_at, s.repository, s.target, s.type,
        coalesce(e.arguments, s.arguments), s.options, s.parent_execution_id, s.call_index,
        (
            SELECT arguments FROM checkpoints
@@ -134,7 +140,6 @@ SELECT e.id, e.step_id, e.run_id, s.number, e.attempt, e.environment_id, t.state
 FROM active_executions a
 CROSS JOIN executions e ON e.id = a.execution_id
 CROSS JOIN steps s ON s.id = e.step_id
-LEFT JOIN execution_transitions t ON t.id = {_LATEST_TRANSITION.format(execution="e.id")}
 ORDER BY a.rowid
 """
 

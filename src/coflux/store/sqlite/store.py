@@ -30,16 +30,17 @@ from pathlib import Path
 from coflux import protocol
 from coflux.orchestration.effects import Fact
 from coflux.store import migrate
-from coflux.store.base import (
+from coflux.store.base import Snapshot
+from coflux.store.sqlite import assets, snapshot, views, writes
+from coflux.views import (
     EnvironmentView,
     LogView,
     ProjectInfo,
     RunAssets,
+    RunOutline,
     RunSummary,
     RunView,
-    Snapshot,
 )
-from coflux.store.sqlite import assets, snapshot, views, writes
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -293,6 +294,10 @@ class SqliteProjectStore:
     def get_run(self, run_id: str) -> RunView | None:
         with self._reading() as conn:
             return views.get_run(conn, run_id)
+
+    def get_run_outline(self, run_id: str) -> RunOutline | None:
+        with self._reading() as conn:
+            return views.get_run_outline(conn, run_id)
 
     def get_run_summary(self, run_id: str) -> RunSummary | None:
         with self._reading() as conn:

@@ -17,20 +17,22 @@ import msgspec
 from coflux import protocol
 from coflux.orchestration.states import ExecutionState
 from coflux.store import codecs
-from coflux.store.base import (
+from coflux.store.sqlite import queries
+from coflux.views import (
     EnvironmentView,
+    ExecutionOutline,
     ExecutionView,
     LogView,
     ProjectInfo,
+    RunOutline,
     RunSummary,
     RunView,
+    StepOutline,
     StepView,
     TransitionView,
 )
-from coflux.store.sqlite import queries
 
 _QUEUED = ExecutionState.QUEUED.value
-_ASSIGNED = ExecutionState.ASSIGNED.value
 # Plain strings, looked up once: enum attribute access is slow in the loops that
 # build views of runs with thousands of executions.
 _TERMINAL = frozenset(state.value for state in ExecutionState if state.terminal)
@@ -129,15 +131,10 @@ def _status(state: str | None, at: float | None) -> tuple[str, float | None]:
 
 
 def get_run(conn: sqlite3.Connection, run_id: str) -> RunView | None:
-    run = conn.execute(
-        "SELECT environment_id, repository, target, idempotency_key, created_at"
-        " FROM runs WHERE id = ?",
-        (run_id,),
-    ).fetchone()
-    if run is None:
+    header = _run_header(conn, run_id)
+    if header is None:
         return None
-    env_id, repository, target, key, created_at = run
-    names = environment_names(conn)
+    names, fields = header
     executions = _executions_of_run(conn, run_id, names)
     steps = [
         StepView(
@@ -157,18 +154,80 @@ def get_run(conn: sqlite3.Connection, run_id: str) -> RunView | None:
             conn.execute(queries.STEPS_OF_RUN, (run_id,))
         )
     ]
+    return RunView(**fields, **_run_state(steps), steps=steps)
+
+
+def get_run_outline(conn: sqlite3.Connection, run_id: str) -> RunOutline | None:
+    header = _run_header(conn, run_id)
+    if header is None:
+        return None
+    names, fields = header
+    steps: list[StepOutline] = []
+    step: StepOutline | None = None
+    for row in conn.execute(queries.OUTLINE_OF_RUN, (run_id,)):
+        if step is None or step.id != row[0]:
+            step_id, number, parent, call_index, repo, tgt, kind, created_at = row[:8]
+            step = StepOutline(
+                id=step_id,
+                number=number,
+                repository=repo,
+                target=tgt,
+                type=kind,
+                parent_execution=parent,
+                call_index=call_index,
+                created_at=created_at,
+                executions=[],
+            )
+            steps.append(step)
+        if row[8] is not None:  # NULL: the step has no execution (yet)
+            step.executions.append(_execution_outline(row[8:], names))
+    return RunOutline(**fields, **_run_state(steps), steps=steps)
+
+
+def _run_header(
+    conn: sqlite3.Connection, run_id: str
+) -> tuple[dict[str, str], dict[str, Any]] | None:
+    """Environment names by id, and the fields every view of the run starts with."""
+    run = conn.execute(
+        "SELECT environment_id, repository, target, idempotency_key, created_at"
+        " FROM runs WHERE id = ?",
+        (run_id,),
+    ).fetchone()
+    if run is None:
+        return None
+    env_id, repository, target, key, created_at = run
+    names = environment_names(conn)
+    return names, {
+        "id": run_id,
+        "environment": names.get(env_id, env_id),
+        "repository": repository,
+        "target": target,
+        "idempotency_key": key,
+        "created_at": created_at,
+    }
+
+
+def _run_state(steps: Sequence[StepOutline | StepView]) -> dict[str, Any]:
+    """A run's state and completion: those of its first step's latest execution."""
     root = steps[0].executions if steps and steps[0].number == 1 else []
-    state, completed_at = (root[-1].state, root[-1].completed_at) if root else (_QUEUED, None)
-    return RunView(
-        id=run_id,
-        environment=names.get(env_id, env_id),
-        repository=repository,
-        target=target,
+    if not root:
+        return {"state": _QUEUED, "completed_at": None}
+    return {"state": root[-1].state, "completed_at": root[-1].completed_at}
+
+
+def _execution_outline(row: Sequence[Any], names: dict[str, str]) -> ExecutionOutline:
+    """An execution from (id, attempt, environment id, created_at, current state)."""
+    execution_id, attempt, env_id, created_at, state, state_at, assigned_at, session_id = row
+    state, completed_at = _status(state, state_at)
+    return ExecutionOutline(
+        id=execution_id,
+        attempt=attempt,
         state=state,
-        idempotency_key=key,
+        environment=names.get(env_id, env_id),
         created_at=created_at,
+        assigned_at=assigned_at,
         completed_at=completed_at,
-        steps=steps,
+        session_id=session_id,
     )
 
 
@@ -180,55 +239,25 @@ def _executions_of_run(
 ) -> dict[str, list[ExecutionView]]:
     """The run's executions by step id, each step's ordered by attempt (one query)."""
     by_step: dict[str, list[ExecutionView]] = defaultdict(list)
-    for execution_id, step_id, attempt, env_id, created_at, outcome, transitions in conn.execute(
-        queries.EXECUTIONS_OF_RUN, (run_id,)
-    ):
+    for row in conn.execute(queries.EXECUTIONS_OF_RUN, (run_id,)):
+        execution_id, step_id, attempt, env_id, created_at = row[:5]
+        state, state_at, assigned_at, session_id, outcome, transitions = row[5:]
+        state, completed_at = _status(state, state_at)
         by_step[step_id].append(
-            _execution_view(
-                execution_id,
-                attempt,
-                names.get(env_id, env_id),
-                created_at,
-                _transitions.decode(transitions),
-                codecs.decode_outcome(outcome) if outcome is not None else None,
+            ExecutionView(
+                id=execution_id,
+                attempt=attempt,
+                state=state,
+                environment=names.get(env_id, env_id),
+                created_at=created_at,
+                assigned_at=assigned_at,
+                completed_at=completed_at,
+                session_id=session_id,
+                outcome=codecs.decode_outcome(outcome) if outcome is not None else None,
+                transitions=_transitions.decode(transitions),
             )
         )
     return by_step
-
-
-def _execution_view(
-    execution_id: str,
-    attempt: int,
-    environment: str,
-    created_at: float,
-    transitions: list[TransitionView],
-    outcome: protocol.Outcome | None,
-) -> ExecutionView:
-    """One execution from its transitions, given in append order."""
-    state, completed_at = _QUEUED, None
-    assigned_at = session_id = None
-    for transition in transitions:
-        if transition.state == _ASSIGNED:
-            assigned_at = transition.at
-        # The session that ran it: the latest transition that names one
-        # (`assigned`, or a terminal one the agent reported).
-        if transition.session_id is not None:
-            session_id = transition.session_id
-    if transitions:
-        latest = transitions[-1]
-        state, completed_at = _status(latest.state, latest.at)
-    return ExecutionView(
-        id=execution_id,
-        attempt=attempt,
-        state=state,
-        environment=environment,
-        created_at=created_at,
-        assigned_at=assigned_at,
-        completed_at=completed_at,
-        session_id=session_id,
-        outcome=outcome,
-        transitions=transitions,
-    )
 
 
 def list_logs(

@@ -172,6 +172,15 @@ def _transitions(conn: sqlite3.Connection, facts: Sequence[ExecutionTransitioned
         " VALUES (?, ?, ?, ?, ?)",
         [(f.execution_id, f.run_id, f.state.value, f.session_id, f.at) for f in facts],
     )
+    # Keeps each execution's current state in step with its transitions, in the
+    # order they were appended (see 0005_current_state.sql).
+    conn.executemany(
+        "UPDATE executions SET state = ?2, state_at = ?3,"
+        " assigned_at = iif(?2 = 'assigned', ?3, assigned_at),"
+        " session_id = coalesce(?4, session_id)"
+        " WHERE id = ?1",
+        [(f.execution_id, f.state.value, f.at, f.session_id) for f in facts],
+    )
     # Keeps the working set in step with the transitions (see the schema).
     conn.executemany(
         "DELETE FROM active_executions WHERE execution_id = ?",

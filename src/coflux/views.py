@@ -1,0 +1,141 @@
+"""The read models of the HTTP API: what the server returns, every store backend
+builds (so all produce exactly the same shapes, checked by one contract test
+suite) and the client decodes.
+
+They depend on ``coflux.protocol`` only, so a client (every CLI command) loads
+neither the store nor the orchestrator to read them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from coflux import protocol
+
+
+class View(msgspec.Struct, frozen=True, kw_only=True):
+    """Base of the read models."""
+
+
+class ProjectInfo(View, frozen=True):
+    id: str
+    name: str
+    created_at: float
+
+
+class EnvironmentView(View, frozen=True):
+    id: str
+    name: str
+    base: str | None  # the base environment's name
+    status: str  # EnvironmentStatus value
+    created_at: float
+    updated_at: float
+
+
+class TransitionView(View, frozen=True):
+    state: str  # ExecutionState value
+    at: float
+    session_id: str | None = None
+
+
+class ExecutionOutline(View, frozen=True):
+    """Where an execution is (its state, times and agent session), not what it holds."""
+
+    id: str
+    attempt: int
+    state: str
+    environment: str  # environment name
+    created_at: float
+    assigned_at: float | None
+    completed_at: float | None
+    session_id: str | None
+
+
+class ExecutionView(ExecutionOutline, frozen=True):
+    outcome: protocol.Outcome | None
+    transitions: list[TransitionView]
+
+
+class StepHeader(View, frozen=True):
+    """What a step is and where it sits in its run's call tree."""
+
+    id: str
+    number: int
+    repository: str
+    target: str
+    type: str
+    parent_execution: str | None
+    call_index: int | None
+    created_at: float
+
+
+class StepOutline(StepHeader, frozen=True):
+    executions: list[ExecutionOutline]
+
+
+class StepView(StepHeader, frozen=True):
+    arguments: list[protocol.Value]
+    executions: list[ExecutionView]
+    options: protocol.TargetOptions = protocol.TargetOptions()
+
+
+class RunSummary(View, frozen=True):
+    id: str
+    environment: str
+    repository: str
+    target: str
+    state: str  # state of the latest execution of the run's first step
+    created_at: float
+    completed_at: float | None
+
+
+class RunOutline(RunSummary, frozen=True):
+    """A run's call tree with each execution's state and times: what ``runs
+    inspect`` shows, without the values (arguments, outcomes) or the transitions
+    that make a ``RunView`` several times larger."""
+
+    idempotency_key: str | None
+    steps: list[StepOutline]
+
+
+class RunView(RunSummary, frozen=True):
+    idempotency_key: str | None
+    steps: list[StepView]
+
+
+class LogView(View, frozen=True):
+    id: int  # a cursor: pass the last one seen as ``after``
+    run_id: str
+    execution_id: str
+    timestamp: float
+    level: str
+    template: str
+    values: dict[str, protocol.Value]
+
+
+class AssetSummary(View, frozen=True):
+    """An asset without its entries (``protocol.AssetInfo`` has them)."""
+
+    id: str
+    execution_id: str
+    kind: str
+    path: str
+    size: int
+    file_count: int
+    metadata: dict[str, Any]
+    created_at: float
+
+
+class AssetRestoreView(View, frozen=True):
+    asset_id: str
+    execution_id: str  # the execution that restored it
+    at: float
+
+
+class RunAssets(View, frozen=True):
+    """The assets a run's executions persisted, and every restore they made."""
+
+    assets: list[AssetSummary]
+    restores: list[AssetRestoreView]

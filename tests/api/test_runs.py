@@ -1,0 +1,30 @@
+"""A run read through the API: its full view and its outline agree."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.api.test_validation import RUN, register
+
+VALUES = {"arguments", "options", "outcome", "transitions"}
+
+
+def without_values(data: object) -> object:
+    """``data`` with every key of ``VALUES`` removed, at any depth."""
+    if isinstance(data, dict):
+        return {k: without_values(v) for k, v in data.items() if k not in VALUES}
+    if isinstance(data, list):
+        return [without_values(item) for item in data]
+    return data
+
+
+async def test_a_run_outline_is_its_view_without_values(api: httpx.AsyncClient) -> None:
+    await register(api)
+    run_id = (await api.post("/api/projects/demo/runs", json=RUN)).json()["run_id"]
+    view = (await api.get(f"/api/projects/demo/runs/{run_id}")).json()
+    outline = await api.get(f"/api/projects/demo/runs/{run_id}/outline")
+    assert outline.status_code == 200
+    assert outline.json() == without_values(view)
+    (step,) = outline.json()["steps"]
+    assert (step["target"], step["executions"][0]["state"]) == ("greet", "queued")
+    assert "arguments" in view["steps"][0]  # the full view does have them
