@@ -1,7 +1,10 @@
 """Coflux: workflows as plain Python functions.
 
 This package's namespace is the SDK and nothing else (``import coflux as cf``).
-It stays cheap to import: no server, store, agent, CLI or web code is loaded.
+It stays cheap to import: no server, store, agent, CLI or web code is loaded,
+and the SDK itself only when one of its names is first used, so a program that
+imports a submodule (the ``coflux`` command does, for every command) does not
+pay for it.
 
 .. code-block:: python
 
@@ -16,21 +19,50 @@ It stays cheap to import: no server, store, agent, CLI or web code is loaded.
         return greet(name)
 """
 
-from coflux.errors import ExecutionAbandoned, ExecutionCancelled, ExecutionError, RemoteError
-from coflux.sdk.decorators import sensor, stub, task, workflow
-from coflux.sdk.handles import Asset, Execution
-from coflux.sdk.runtime import (
-    checkpoint,
-    log_debug,
-    log_error,
-    log_info,
-    log_warning,
-    persist_asset,
-    restore_asset,
-    suspend,
-    suspense,
-)
-from coflux.sdk.target import Target
+import importlib
+import typing
+
+if typing.TYPE_CHECKING:  # the names as type checkers see them; at run time, __getattr__
+    from coflux.errors import ExecutionAbandoned as ExecutionAbandoned
+    from coflux.errors import ExecutionCancelled as ExecutionCancelled
+    from coflux.errors import ExecutionError as ExecutionError
+    from coflux.errors import RemoteError as RemoteError
+    from coflux.sdk.decorators import sensor as sensor
+    from coflux.sdk.decorators import stub as stub
+    from coflux.sdk.decorators import task as task
+    from coflux.sdk.decorators import workflow as workflow
+    from coflux.sdk.handles import Asset as Asset
+    from coflux.sdk.handles import Execution as Execution
+    from coflux.sdk.runtime import checkpoint as checkpoint
+    from coflux.sdk.runtime import log_debug as log_debug
+    from coflux.sdk.runtime import log_error as log_error
+    from coflux.sdk.runtime import log_info as log_info
+    from coflux.sdk.runtime import log_warning as log_warning
+    from coflux.sdk.runtime import persist_asset as persist_asset
+    from coflux.sdk.runtime import restore_asset as restore_asset
+    from coflux.sdk.runtime import suspend as suspend
+    from coflux.sdk.runtime import suspense as suspense
+    from coflux.sdk.target import Target as Target
+
+# Where each public name is defined.
+_MODULES = {
+    "coflux.errors": ("ExecutionAbandoned", "ExecutionCancelled", "ExecutionError", "RemoteError"),
+    "coflux.sdk.decorators": ("sensor", "stub", "task", "workflow"),
+    "coflux.sdk.handles": ("Asset", "Execution"),
+    "coflux.sdk.runtime": (
+        "checkpoint",
+        "log_debug",
+        "log_error",
+        "log_info",
+        "log_warning",
+        "persist_asset",
+        "restore_asset",
+        "suspend",
+        "suspense",
+    ),
+    "coflux.sdk.target": ("Target",),
+}
+_HOME = {name: module for module, names in _MODULES.items() for name in names}
 
 __all__ = [
     "Asset",
@@ -54,3 +86,17 @@ __all__ = [
     "task",
     "workflow",
 ]
+
+
+def __getattr__(name: str) -> typing.Any:
+    """Load a public name's module on first use, then keep the name here."""
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module 'coflux' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

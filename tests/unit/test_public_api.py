@@ -8,6 +8,8 @@ import sys
 import types
 from pathlib import Path
 
+import pytest
+
 import coflux
 
 SRC = Path(coflux.__file__).resolve().parent.parent
@@ -45,6 +47,15 @@ def test_all_is_pinned() -> None:
         assert getattr(coflux, name) is not None
 
 
+def test_names_load_from_their_modules_on_first_use() -> None:
+    from coflux.sdk import decorators
+
+    assert coflux.task is decorators.task
+    assert "task" in dir(coflux)
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        coflux.nope  # noqa: B018
+
+
 def test_public_names_have_no_private_extras() -> None:
     # Submodules imported along the way show up as attributes; nothing else may.
     extras = {
@@ -72,6 +83,7 @@ def test_import_coflux_stays_light() -> None:
         env={"PYTHONPATH": str(SRC)},
     )
     modules = set(json.loads(done.stdout))
+    assert "coflux.sdk" not in modules  # loaded when a name is first used
     assert not {m for m in modules if m.split(".")[0] in FORBIDDEN}
     assert not {
         m for m in modules if m.startswith("coflux.") and m.split(".")[1] in FORBIDDEN_COFLUX
