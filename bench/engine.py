@@ -239,7 +239,15 @@ def _history_point(engine: Engine, steps: int, inspected: str) -> dict[str, Any]
         "runs_list_cli_ms": _timed(lambda: engine.cli("runs", "list")),
         "runs_list_api_ms": _timed(lambda: engine.api.get(runs_path).raise_for_status()),
         "runs_inspect_cli_ms": _timed(lambda: engine.cli("runs", "inspect", inspected)),
+        # What the command reads: the run's outline (no values, no transitions).
         "runs_inspect_api_ms": _timed(
+            lambda: engine.api.get(f"{runs_path}/{inspected}/outline").raise_for_status()
+        ),
+        # The whole record: `runs inspect --json`, and the API's full run view.
+        "runs_inspect_json_cli_ms": _timed(
+            lambda: engine.cli("runs", "inspect", inspected, "--json")
+        ),
+        "run_view_api_ms": _timed(
             lambda: engine.api.get(f"{runs_path}/{inspected}").raise_for_status()
         ),
     }
