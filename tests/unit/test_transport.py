@@ -108,6 +108,7 @@ def test_a_slow_server_is_reported_as_timed_out(server: Server) -> None:
         client.get_blob("slow")
 
 
-def test_a_host_that_is_not_an_http_url_is_refused() -> None:
-    with pytest.raises(ServerUnavailable, match="not an http"):
-        Client("ftp://example.com")
+@pytest.mark.parametrize("host", ["ftp://example.com", "localhost:notaport", "http://"])
+def test_a_host_that_is_not_an_http_address_is_refused(host: str) -> None:
+    with pytest.raises(ServerUnavailable, match="cannot reach the coflux server"):
+        Client(host)
