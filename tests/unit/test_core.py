@@ -16,6 +16,7 @@ from coflux.orchestration.effects import (
     ExecutionTransitioned,
     ManifestRegistered,
     OutcomeRecorded,
+    ReadOutcome,
     Resolve,
     RunCreated,
     Send,
@@ -23,7 +24,9 @@ from coflux.orchestration.effects import (
     StepCreated,
 )
 from coflux.orchestration.model import ProjectState
+from coflux.orchestration.recovery import restore
 from coflux.orchestration.states import EnvironmentStatus, ExecutionState
+from coflux.store.base import ActiveExecution, ActiveRun, Snapshot
 
 S = ExecutionState
 P = protocol
@@ -616,3 +619,59 @@ def test_an_invalid_transition_changes_nothing() -> None:
     with pytest.raises(InvalidTransition):
         transition(execution.id, S.SUCCEEDED, S.ASSIGNED)
     assert execution.state is S.ASSIGNED
+
+
+# --- after a restart ---------------------------------------------------------------
+
+
+def active(execution_id: str, state: S, *, session: str | None = None) -> ActiveExecution:
+    run_id, number, attempt = execution_id.split(":")
+    return ActiveExecution(
+        execution_id=execution_id, step_id=f"{run_id}:{number}", run_id=run_id,
+        step_number=int(number), attempt=int(attempt), environment_id="id-production",
+        state=state, session_id=session, created_at=900.0 + int(attempt), due_at=900.0,
+        repository="hello", target="greet" if number == "1" else "shout",
+        type="workflow" if number == "1" else "task", arguments=(value("x"),),
+        options=P.TargetOptions(), parent_execution_id=None if number == "1" else "r1:1:1",
+        call_index=None if number == "1" else 0,
+    )  # fmt: skip
+
+
+def restarted() -> Harness:
+    """r1's workflow was running in session s-old when the server stopped; its call
+    (step r1:2) had failed once and its retry (attempt 2) was waiting in the queue.
+    Only unfinished executions are restored, so attempt 1 is not in memory."""
+    snapshot = Snapshot(
+        environments=[EnvironmentRecorded("id-production", "production", None, EnvironmentStatus.ACTIVE, 0.0)],
+        manifests=[("id-production", HELLO)],
+        runs=[ActiveRun(run_id="r1", environment_id="id-production",
+                        root_execution_id="r1:1:1", step_count=2)],
+        executions=[active("r1:1:1", S.ASSIGNED, session="s-old"), active("r1:2:2", S.QUEUED)],
+        calls=[("r1:1:1", 0, "r1:2:2")],
+    )  # fmt: skip
+    h = Harness()
+    h.state = restore(snapshot, session_timeout=10.0, now=h.now)
+    return h
+
+
+def test_after_a_restart_an_earlier_attempt_is_answered_by_the_retry_that_carries_on() -> None:
+    h = restarted()
+    session, _ = h.connect(session_id="s-old", executing=("r1:1:1",))
+    # The agent asks again for what it called (it got attempt 1's id back then).
+    request = P.GetResult(request_id=7, execution_id="r1:2:1", from_execution_id="r1:1:1")
+    effects = h.apply(ev.RequestResult(session, request))
+    assert not [e for e in effects if isinstance(e, ReadOutcome)]  # not "does not exist"
+    assert not results(effects)
+    effects = h.complete(session, "r1:2:2", "LOUD")
+    assert results(effects) == [P.ResultReady(7, "r1:2:2", P.Succeeded(value("LOUD")))]
+
+
+def test_after_a_restart_an_attempt_with_nothing_carrying_on_is_read_from_the_store() -> None:
+    h = restarted()
+    session, _ = h.connect(session_id="s-old", executing=("r1:1:1",))
+    for execution_id in ("r1:2:2", "r1:2:3", "r1:3:1"):  # not ended, or not there at all
+        request = P.GetResult(request_id=8, execution_id=execution_id, from_execution_id="r1:1:1")
+        effects = h.apply(ev.RequestResult(session, request))
+        assert bool([e for e in effects if isinstance(e, ReadOutcome)]) == (
+            execution_id != "r1:2:2"
+        )

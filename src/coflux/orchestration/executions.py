@@ -9,7 +9,7 @@ from __future__ import annotations
 from coflux import protocol
 from coflux.errors import NotFound
 from coflux.orchestration.effects import Effect, ExecutionCreated, ExecutionTransitioned
-from coflux.orchestration.model import Execution, ProjectState, Run
+from coflux.orchestration.model import Execution, ProjectState, Run, run_of
 from coflux.orchestration.states import ExecutionState, transition
 
 S = ExecutionState
@@ -51,6 +51,7 @@ def add_execution(
     if execution.cache_key is not None:
         state.cache_index.setdefault(execution.cache_key, []).append(execution.id)
     run.executions.add(execution.id)
+    run.latest_by_step[execution.step_id] = execution.id
     run.unfinished.add(execution.id)
     state.queue[execution.id] = None
     if execution.due_at > execution.created_at:
@@ -152,7 +153,23 @@ def latest(state: ProjectState, execution: Execution) -> Execution:
     return execution
 
 
-def is_resolved(state: ProjectState, execution_id: str) -> bool:
-    """Whether an execution's final outcome exists (executions no longer in memory have one)."""
+def carrying_on(state: ProjectState, execution_id: str) -> Execution | None:
+    """The execution in memory that carries on for ``execution_id``: itself, or
+    for an attempt that had ended before a restart (only unfinished executions
+    are restored), the latest restored attempt of its step. None if neither is
+    in memory: then the store has its final outcome."""
     execution = state.executions.get(execution_id)
-    return execution is None or latest(state, execution).outcome is not None
+    if execution is None:
+        run = state.runs.get(run_of(execution_id))
+        step_id, _, attempt = execution_id.rpartition(":")
+        newest = run.latest_by_step.get(step_id) if run is not None else None
+        execution = state.executions.get(newest) if newest is not None else None
+        if execution is None or not attempt.isdigit() or execution.attempt <= int(attempt):
+            return None
+    return latest(state, execution)
+
+
+def is_resolved(state: ProjectState, execution_id: str) -> bool:
+    """Whether an execution's final outcome exists."""
+    execution = carrying_on(state, execution_id)
+    return execution is None or execution.outcome is not None

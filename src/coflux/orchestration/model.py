@@ -114,6 +114,7 @@ class Run:
     idempotency_key: str | None = None
     unfinished: set[str] = field(default_factory=set)  # non-terminal execution ids
     executions: set[str] = field(default_factory=set)  # every execution held in memory
+    latest_by_step: dict[str, str] = field(default_factory=dict)  # step id -> newest of those
     memo: dict[str, str] = field(default_factory=dict)  # memo key -> execution id
 
 

@@ -14,7 +14,7 @@ from coflux.errors import Conflict
 from coflux.orchestration import retries
 from coflux.orchestration.effects import Effect, OutcomeRecorded, ReadOutcome, Resolve, Send
 from coflux.orchestration.events import CompleteExecution
-from coflux.orchestration.executions import latest, new_attempt, set_state
+from coflux.orchestration.executions import carrying_on, new_attempt, set_state
 from coflux.orchestration.model import (
     Execution,
     ProjectState,
@@ -117,12 +117,11 @@ def add_waiter(
     state: ProjectState, execution_id: str, waiter: Waiter, effects: list[Effect]
 ) -> None:
     """Deliver the execution's final outcome to ``waiter``: now if it has one, else
-    once it has (an execution no longer in memory has one: the store holds it)."""
-    found = state.executions.get(execution_id)
-    if found is None:
+    once it has (with nothing in memory carrying on for it, the store holds it)."""
+    execution = carrying_on(state, execution_id)
+    if execution is None:
         effects.append(ReadOutcome(waiter, execution_id))
         return
-    execution = latest(state, found)
     if execution.outcome is not None:
         effects.append(deliver(waiter, execution.id, execution.outcome))
     else:
@@ -130,9 +129,9 @@ def add_waiter(
 
 
 def forget_waiter(state: ProjectState, execution_id: str, waiter: Waiter) -> None:
-    execution = state.executions.get(execution_id)
+    execution = carrying_on(state, execution_id)
     if execution is not None:
-        latest(state, execution).waiters.discard(waiter)
+        execution.waiters.discard(waiter)
 
 
 def complete(

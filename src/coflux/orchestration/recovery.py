@@ -51,6 +51,9 @@ def restore(snapshot: Snapshot, *, session_timeout: float, now: float) -> Projec
         state.executions[execution.id] = execution
         run = state.runs[execution.run_id]
         run.executions.add(execution.id)
+        newest = run.latest_by_step.get(execution.step_id)
+        if newest is None or state.executions[newest].attempt < execution.attempt:
+            run.latest_by_step[execution.step_id] = execution.id
         run.unfinished.add(execution.id)
         if execution.state is ExecutionState.QUEUED:
             state.queue[execution.id] = None
