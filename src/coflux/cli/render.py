@@ -9,7 +9,6 @@ from typing import Any
 
 from coflux import protocol
 from coflux.cli.output import fmt_clock, fmt_duration, fmt_time
-from coflux.serialization import to_display
 from coflux.views import (
     ExecutionOutline,
     ExecutionView,
@@ -25,6 +24,14 @@ _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 # The call tree is drawn the same from a run's outline or its full view.
 AnyRun = RunOutline | RunView
 AnyStep = StepOutline | StepView
+
+
+def to_display(value: protocol.Value) -> Any:
+    """A value as people read it (``coflux.serialization``, loaded on first use: the
+    call tree, which `runs inspect` draws, shows no values)."""
+    from coflux.serialization import to_display as display
+
+    return display(value)
 
 
 def display_json(value: protocol.Value) -> str:

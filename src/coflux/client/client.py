@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import contextlib
 import enum
-import hashlib
 import http.client
 import socket
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -39,7 +37,6 @@ from coflux.client.models import (
     Submission,
 )
 from coflux.client.transport import HttpTransport, Response, Transport
-from coflux.serialization import value_blob_as_inline
 from coflux.views import EnvironmentView, ProjectInfo, RunAssets, RunOutline, RunSummary, RunView
 
 T = TypeVar("T")
@@ -358,6 +355,9 @@ class Client:
                 that arrived does not match the key.
             ServerUnavailable: the transfer failed.
         """
+        import hashlib  # (here, like the other imports of the blob paths: every
+        # CLI command starts by importing this module, few of them fetch blobs)
+
         digest = hashlib.sha256()
         response = self._open("GET", f"/blobs/{_seg(key)}")
         while chunk := self._read(response, 1024 * 1024):
@@ -371,6 +371,10 @@ class Client:
         they are), for display: bytes as base64, pickled values still only labelled."""
         if value.blob is None or value.data is not None:
             return value
+        import tempfile
+
+        from coflux.serialization import value_blob_as_inline
+
         with tempfile.TemporaryFile() as file:
             self.download_blob(value.blob, file)
             file.seek(0)
