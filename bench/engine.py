@@ -218,7 +218,7 @@ def cold(runs: int) -> dict[str, Any]:
     }
 
 
-def _timed(action: Callable[[], object], repeat: int = 3) -> float:
+def _timed(action: Callable[[], object], repeat: int = 5) -> float:
     """Median wall time of ``action`` over ``repeat`` calls, in ms."""
     times = []
     for _ in range(repeat):

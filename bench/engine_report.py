@@ -107,7 +107,7 @@ def history(section: dict[str, Any]) -> str:
         "(its outline: the tree shows no values); `--json` prints the whole record (the run "
         "view, with arguments, outcomes and transitions). "
         "Command times include the `coflux` CLI's Python start-up; API times are the "
-        f"HTTP call alone. Median of 3. Fan-out rate of each run (tasks/s): {rates}.\n\n"
+        f"HTTP call alone. Median of 5. Fan-out rate of each run (tasks/s): {rates}.\n\n"
     )
     return note + table(header, rows)
 
