@@ -1,6 +1,7 @@
-"""The read models of the HTTP API: what the server returns, every store backend
-builds (so all produce exactly the same shapes, checked by one contract test
-suite) and the client decodes.
+"""What the HTTP API answers: the read models, which every store backend builds
+(so all produce exactly the same shapes, checked by one contract test suite),
+and the envelopes of its other answers. The server encodes these types and the
+client decodes them: one definition for both sides.
 
 They depend on ``coflux.protocol`` only, so a client (every CLI command) loads
 neither the store nor the orchestrator to read them.
@@ -139,3 +140,47 @@ class RunAssets(View, frozen=True):
 
     assets: list[AssetSummary]
     restores: list[AssetRestoreView]
+
+
+# --- envelopes of the other answers ----------------------------------------------
+
+
+class RunSubmitted(View, frozen=True):
+    run_id: str
+    created: bool  # False: an earlier run had the same idempotency key
+
+
+class RunResult(View, frozen=True):
+    """A run's state and, once it has ended, its outcome."""
+
+    run_id: str
+    state: str
+    outcome: protocol.Outcome | None = None
+
+
+class LogPage(View, frozen=True):
+    logs: list[LogView]
+    cursor: int  # the last log id seen: pass it as ``after`` for the next page
+
+
+class RerunStarted(View, frozen=True):
+    execution_id: str
+
+
+class CancelResult(View, frozen=True):
+    cancelled: list[str]  # the executions cancelled
+
+
+class Registered(View, frozen=True):
+    repositories: list[str]
+
+
+class ErrorDetail(View, frozen=True):
+    reason: str  # a machine-readable name, e.g. ``unknown_run``
+    message: str
+
+
+class ErrorBody(View, frozen=True):
+    """Every refused request's body (and the live endpoint's refusal)."""
+
+    error: ErrorDetail

@@ -12,8 +12,7 @@ import pytest
 
 from coflux import protocol
 from coflux.client import UNSET, ApiError, Client, ServerUnavailable
-from coflux.client.models import RunResult
-from coflux.views import EnvironmentView, ProjectInfo
+from coflux.views import EnvironmentView, ProjectInfo, RunResult
 from tests.support.fake_transport import transport_for
 
 

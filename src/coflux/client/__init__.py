@@ -11,16 +11,16 @@
 
 from coflux.client.client import UNSET, Client, base_url
 from coflux.client.errors import ApiError, ServerUnavailable
-from coflux.client.models import Cancelled, LogPage, RunResult, Submission
+from coflux.views import CancelResult, LogPage, RunResult, RunSubmitted
 
 __all__ = [
     "UNSET",
     "ApiError",
-    "Cancelled",
+    "CancelResult",
     "Client",
     "LogPage",
     "RunResult",
+    "RunSubmitted",
     "ServerUnavailable",
-    "Submission",
     "base_url",
 ]

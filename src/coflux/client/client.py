@@ -1,8 +1,8 @@
 """The typed, synchronous HTTP client of the server's API (``docs/api.md``).
 
-One method per route. Responses are decoded with msgspec straight into the view
-records of ``coflux.store.base`` / ``coflux.protocol`` (or the envelopes of
-``coflux.client.models``); an error status becomes ``ApiError`` and a
+One method per route. Responses are decoded with msgspec straight into the types
+the server encodes them from (``coflux.views``, ``coflux.protocol``); an error
+status becomes ``ApiError`` and a
 transport failure ``ServerUnavailable``, so callers never see socket errors.
 Requests go through ``coflux.client.transport`` (the standard library's
 ``http.client``: cheap to start, which every CLI command is).
@@ -27,17 +27,22 @@ import msgspec
 
 from coflux import protocol
 from coflux.client.errors import ApiError, ServerUnavailable
-from coflux.client.models import (
-    Cancelled,
-    ErrorEnvelope,
+from coflux.client.transport import HttpTransport, Response, Transport
+from coflux.views import (
+    CancelResult,
+    EnvironmentView,
+    ErrorBody,
     LogPage,
+    ProjectInfo,
     Registered,
     RerunStarted,
+    RunAssets,
+    RunOutline,
     RunResult,
-    Submission,
+    RunSubmitted,
+    RunSummary,
+    RunView,
 )
-from coflux.client.transport import HttpTransport, Response, Transport
-from coflux.views import EnvironmentView, ProjectInfo, RunAssets, RunOutline, RunSummary, RunView
 
 T = TypeVar("T")
 
@@ -247,7 +252,7 @@ class Client:
         arguments: Sequence[protocol.Value] = (),
         *,
         idempotency_key: str | None = None,
-    ) -> Submission:
+    ) -> RunSubmitted:
         body: dict[str, Any] = {
             "environment": environment,
             "repository": repository,
@@ -256,7 +261,7 @@ class Client:
         }
         if idempotency_key is not None:
             body["idempotency_key"] = idempotency_key
-        return self._call(Submission, "POST", f"/api/projects/{_seg(project)}/runs", body=body)
+        return self._call(RunSubmitted, "POST", f"/api/projects/{_seg(project)}/runs", body=body)
 
     def list_runs(
         self,
@@ -317,11 +322,11 @@ class Client:
     def cancel_run(self, project: str, run_id: str) -> list[str]:
         """Cancel a run; returns the ids of the executions cancelled."""
         path = f"{self._run_path(project, run_id)}/cancel"
-        return self._call(Cancelled, "POST", path).cancelled
+        return self._call(CancelResult, "POST", path).cancelled
 
     def cancel_execution(self, project: str, execution_id: str) -> list[str]:
         path = f"/api/projects/{_seg(project)}/executions/{_seg(execution_id)}/cancel"
-        return self._call(Cancelled, "POST", path).cancelled
+        return self._call(CancelResult, "POST", path).cancelled
 
     def _run_path(self, project: str, run_id: str) -> str:
         return f"/api/projects/{_seg(project)}/runs/{_seg(run_id)}"
@@ -409,7 +414,7 @@ class Client:
 
 def _api_error(reply: _Reply) -> ApiError:
     try:
-        body = msgspec.json.decode(reply.content, type=ErrorEnvelope).error
+        body = msgspec.json.decode(reply.content, type=ErrorBody).error
     except msgspec.DecodeError:
         # Not our error envelope (a proxy, a crash page): keep the status line.
         text = reply.content.decode("utf-8", "replace").strip().splitlines()

@@ -17,14 +17,13 @@ from websockets.asyncio.client import connect
 
 from coflux.client.client import base_url
 from coflux.client.errors import ApiError, ServerUnavailable
-from coflux.client.models import ErrorBody
 from coflux.orchestration.effects import (
     ExecutionCreated,
     ExecutionTransitioned,
     OutcomeRecorded,
     StepCreated,
 )
-from coflux.views import RunView
+from coflux.views import ErrorDetail, RunView
 
 RunFact = StepCreated | ExecutionCreated | ExecutionTransitioned | OutcomeRecorded
 _fact_decoder = msgspec.json.Decoder(RunFact)
@@ -35,7 +34,7 @@ class _LiveMessage(msgspec.Struct, frozen=True):
     snapshot: RunView | None = None
     facts: list[msgspec.Raw] | None = None
     ended: bool = False
-    error: ErrorBody | None = None
+    error: ErrorDetail | None = None
 
 
 _message_decoder = msgspec.json.Decoder(_LiveMessage)

@@ -25,7 +25,20 @@ from coflux.server.projects import Projects
 from coflux.server.routes import ApiRoute, Query, endpoint, error_response
 from coflux.server.sessions import SessionRegistry
 from coflux.server.topics import Topics
-from coflux.views import EnvironmentView, ProjectInfo, RunAssets, RunOutline, RunSummary, RunView
+from coflux.views import (
+    CancelResult,
+    EnvironmentView,
+    LogPage,
+    ProjectInfo,
+    Registered,
+    RerunStarted,
+    RunAssets,
+    RunOutline,
+    RunResult,
+    RunSubmitted,
+    RunSummary,
+    RunView,
+)
 
 P = "/api/projects/{project}"
 E = P + "/environments/{environment}"
@@ -42,9 +55,9 @@ API: list[ApiRoute] = [
     ApiRoute("POST", E + "/resume", environments.resume_environment, "Resume an environment", response=EnvironmentView),
     ApiRoute("POST", E + "/archive", environments.archive_environment, "Archive an environment", response=EnvironmentView),
     ApiRoute("GET", E + "/manifests", environments.list_manifests, "List registered repositories", response=list[protocol.Manifest]),
-    ApiRoute("POST", E + "/manifests", environments.register_manifests, "Register manifests", environments.RegisterManifests, environments.Registered),
+    ApiRoute("POST", E + "/manifests", environments.register_manifests, "Register manifests", environments.RegisterManifests, Registered),
     ApiRoute("GET", E + "/agents", agents.list_agents, "List the agents of an environment", response=list[agents.AgentView]),
-    ApiRoute("POST", P + "/runs", runs.submit_run, "Submit a workflow run", runs.SubmitRun, runs.RunSubmitted, 201),
+    ApiRoute("POST", P + "/runs", runs.submit_run, "Submit a workflow run", runs.SubmitRun, RunSubmitted, 201),
     ApiRoute("GET", P + "/runs", runs.list_runs, "List runs, newest first", response=list[RunSummary], query=(
         Query("environment", str, "environment name"), Query("repository", str, "repository"),
         Query("target", str, "target name"), Query("limit", int, "at most this many (default 100)"))),
@@ -53,14 +66,14 @@ API: list[ApiRoute] = [
     ApiRoute("POST", P + "/sensors/{sensor_id}/stop", sensors.stop_sensor, "Stop a sensor", response=sensors.SensorStopped),
     ApiRoute("GET", R, runs.get_run, "Inspect a run: steps, executions, values, transitions", response=RunView),
     ApiRoute("GET", R + "/outline", runs.get_run_outline, "A run's call tree: steps, executions, states, times", response=RunOutline),
-    ApiRoute("GET", R + "/result", runs.get_result, "A run's outcome, optionally waiting for it", response=runs.RunResult, query=(WAIT,)),
-    ApiRoute("GET", R + "/logs", runs.get_logs, "A run's logs after a cursor, optionally waiting", response=runs.LogPage, query=(
+    ApiRoute("GET", R + "/result", runs.get_result, "A run's outcome, optionally waiting for it", response=RunResult, query=(WAIT,)),
+    ApiRoute("GET", R + "/logs", runs.get_logs, "A run's logs after a cursor, optionally waiting", response=LogPage, query=(
         Query("execution", str, "only this execution"), Query("after", int, "cursor: the last log id seen"), WAIT)),
-    ApiRoute("POST", P + "/steps/{step_id}/rerun", runs.rerun_step, "Re-run a step (in its run's environment or one based on it)", runs.Rerun, runs.RerunStarted, 201),
-    ApiRoute("POST", R + "/cancel", runs.cancel_run, "Cancel a run", response=runs.CancelResult),
+    ApiRoute("POST", P + "/steps/{step_id}/rerun", runs.rerun_step, "Re-run a step (in its run's environment or one based on it)", runs.Rerun, RerunStarted, 201),
+    ApiRoute("POST", R + "/cancel", runs.cancel_run, "Cancel a run", response=CancelResult),
     ApiRoute("GET", R + "/assets", assets.list_run_assets, "Assets persisted in a run, and restores", response=RunAssets),
     ApiRoute("GET", P + "/assets/{asset_id}", assets.get_asset, "An asset and its files", response=protocol.AssetInfo),
-    ApiRoute("POST", P + "/executions/{execution_id}/cancel", runs.cancel_execution, "Cancel an execution and its descendants", response=runs.CancelResult),
+    ApiRoute("POST", P + "/executions/{execution_id}/cancel", runs.cancel_execution, "Cancel an execution and its descendants", response=CancelResult),
 ]  # fmt: skip
 
 

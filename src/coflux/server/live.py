@@ -28,9 +28,8 @@ from coflux.errors import BadRequest, CofluxError
 from coflux.orchestration.effects import Fact
 from coflux.orchestration.project import Project
 from coflux.server.context import ServerContext
-from coflux.server.routes import ErrorBody, ErrorDetail
 from coflux.server.topics import Subscription
-from coflux.views import EnvironmentView, RunView
+from coflux.views import EnvironmentView, ErrorBody, ErrorDetail, RunView
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +68,8 @@ _encoder = msgspec.json.Encoder()
 
 
 async def _refuse(websocket: WebSocket, reason: str, message: str, code: int = 1008) -> None:
-    await websocket.send_bytes(_encoder.encode(ErrorBody(ErrorDetail(reason, message))))
+    error = ErrorBody(error=ErrorDetail(reason=reason, message=message))
+    await websocket.send_bytes(_encoder.encode(error))
     await websocket.close(code)
 
 

@@ -7,7 +7,8 @@ from typing import Any
 
 import msgspec
 
-from coflux.server.routes import ApiRoute, ErrorBody
+from coflux.server.routes import ApiRoute
+from coflux.views import ErrorBody
 
 _PARAM = re.compile(r"{(\w+)}")
 

@@ -20,21 +20,13 @@ from starlette.responses import Response
 
 from coflux.errors import BadRequest, CofluxError
 from coflux.server.context import ServerContext
+from coflux.views import ErrorBody, ErrorDetail
 
 logger = logging.getLogger(__name__)
 
 MAX_BODY = 16 * 1024 * 1024
 
 Handler = Callable[["Call"], Awaitable[Any]]
-
-
-class ErrorDetail(msgspec.Struct, frozen=True):
-    reason: str
-    message: str
-
-
-class ErrorBody(msgspec.Struct, frozen=True):
-    error: ErrorDetail
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +85,7 @@ _encoder = msgspec.json.Encoder()
 
 
 def error_response(status: int, reason: str, message: str) -> Response:
-    body = _encoder.encode(ErrorBody(ErrorDetail(reason, message)))
+    body = _encoder.encode(ErrorBody(error=ErrorDetail(reason=reason, message=message)))
     return Response(body, status_code=status, media_type="application/json")
 
 

@@ -8,7 +8,7 @@ from coflux import protocol
 from coflux.orchestration.project import Project
 from coflux.orchestration.states import EnvironmentStatus
 from coflux.server.routes import Call
-from coflux.views import EnvironmentView
+from coflux.views import EnvironmentView, Registered
 
 
 class CreateEnvironment(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -24,10 +24,6 @@ class UpdateEnvironment(msgspec.Struct, frozen=True, forbid_unknown_fields=True)
 
 class RegisterManifests(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     manifests: tuple[protocol.Manifest, ...]
-
-
-class Registered(msgspec.Struct, frozen=True):
-    repositories: list[str]
 
 
 def _project(call: Call) -> Project:
@@ -72,4 +68,4 @@ async def list_manifests(call: Call) -> list[protocol.Manifest]:
 async def register_manifests(call: Call) -> Registered:
     body: RegisterManifests = call.body
     await _project(call).register_manifests(call.path["environment"], body.manifests)
-    return Registered([m.repository for m in body.manifests])
+    return Registered(repositories=[m.repository for m in body.manifests])

@@ -10,7 +10,16 @@ from coflux import protocol
 from coflux.orchestration.model import run_of
 from coflux.orchestration.project import Project
 from coflux.server.routes import Call
-from coflux.views import LogView, RunOutline, RunSummary, RunView
+from coflux.views import (
+    CancelResult,
+    LogPage,
+    RerunStarted,
+    RunOutline,
+    RunResult,
+    RunSubmitted,
+    RunSummary,
+    RunView,
+)
 
 MAX_WAIT = 60.0
 
@@ -23,32 +32,8 @@ class SubmitRun(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     idempotency_key: str | None = None
 
 
-class RunSubmitted(msgspec.Struct, frozen=True):
-    run_id: str
-    created: bool
-
-
-class RunResult(msgspec.Struct, frozen=True):
-    run_id: str
-    state: str
-    outcome: protocol.Outcome | None
-
-
-class LogPage(msgspec.Struct, frozen=True):
-    logs: list[LogView]
-    cursor: int
-
-
 class Rerun(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     environment: str | None = None
-
-
-class RerunStarted(msgspec.Struct, frozen=True):
-    execution_id: str
-
-
-class CancelResult(msgspec.Struct, frozen=True):
-    cancelled: list[str]
 
 
 def _project(call: Call) -> Project:
@@ -60,7 +45,7 @@ async def submit_run(call: Call) -> RunSubmitted:
     run_id, created = await _project(call).submit_run(
         body.environment, body.repository, body.target, body.arguments, body.idempotency_key
     )
-    return RunSubmitted(run_id, created)
+    return RunSubmitted(run_id=run_id, created=created)
 
 
 async def list_runs(call: Call) -> list[RunSummary]:
@@ -83,7 +68,7 @@ async def get_run_outline(call: Call) -> RunOutline:
 async def get_result(call: Call) -> RunResult:
     wait = call.query_float("wait", 0.0, MAX_WAIT)
     run, outcome = await _project(call).run_result(call.path["run_id"], wait)
-    return RunResult(run.id, run.state, outcome)
+    return RunResult(run_id=run.id, state=run.state, outcome=outcome)
 
 
 async def get_logs(call: Call) -> LogPage:
@@ -98,24 +83,24 @@ async def get_logs(call: Call) -> LogPage:
         logs = await project.list_logs(run_id, execution_id=execution_id, after=after)
         remaining = deadline - time.monotonic()
         if logs or remaining <= 0 or run.completed_at is not None:
-            return LogPage(logs, logs[-1].id if logs else after)
+            return LogPage(logs=logs, cursor=logs[-1].id if logs else after)
         # Sleep until something happens to the run (a fact is committed), not on a timer.
         await call.context.topics.wait_for_run(project.info.id, run_id, remaining)
         run = await project.get_run(run_id)
 
 
 async def cancel_run(call: Call) -> CancelResult:
-    return CancelResult(await _project(call).cancel_run(call.path["run_id"]))
+    return CancelResult(cancelled=await _project(call).cancel_run(call.path["run_id"]))
 
 
 async def cancel_execution(call: Call) -> CancelResult:
     execution_id = call.path["execution_id"]
     project = _project(call)
     await project.get_run(run_of(execution_id))
-    return CancelResult(await project.cancel_execution(execution_id))
+    return CancelResult(cancelled=await project.cancel_execution(execution_id))
 
 
 async def rerun_step(call: Call) -> RerunStarted:
     body: Rerun = call.body
     execution_id = await _project(call).rerun_step(call.path["step_id"], body.environment)
-    return RerunStarted(execution_id)
+    return RerunStarted(execution_id=execution_id)
