@@ -27,6 +27,10 @@ TARGETS: list[tuple[str, str, Getter, str, float]] = [
     ("... the same, API call alone (the run's outline; no CLI start-up)", "ms", lambda w: _last(w)["runs_inspect_api_ms"], "<=", 300),
 ]  # fmt: skip
 COMPARE = {">=": operator.ge, "<=": operator.le}
+RUNS_NOTE = (
+    "Wall time and tasks/s: the median of the runs made (a workload shorter than 2 s is "
+    "run again, up to 5 times: `measure.timed_runs`, the same rule as for the peers)."
+)
 
 
 def _last(workloads: dict[str, Any]) -> dict[str, Any]:
@@ -57,8 +61,8 @@ def fanout(section: dict[str, Any]) -> str:
         for key, r in section.items() if key.isdigit()
     ]  # fmt: skip
     header = ["N", "wall (s)", "tasks/s", "server peak RSS (MB)", "agent tree peak RSS (MB)"]
-    header += ["steps recorded (succeeded/all)", "CPU s: server / agent / executors"]
-    return table(header, rows)
+    header += ["steps recorded (succeeded/all)", "CPU s per run: server / agent / executors"]
+    return f"{RUNS_NOTE}\n\n{table(header, rows)}"
 
 
 def dispatch(section: dict[str, Any]) -> str:
@@ -95,7 +99,8 @@ def history(section: dict[str, Any]) -> str:
     rows = [
         [p["steps"], p["server_rss_mb"], p["server_peak_rss_mb"], p["runs_list_cli_ms"],
          p["runs_list_api_ms"], p["runs_inspect_cli_ms"], p["runs_inspect_api_ms"],
-         p["runs_inspect_json_cli_ms"], p["run_view_api_ms"]]
+         # (absent from sections measured before they were added: `--only` keeps those)
+         p.get("runs_inspect_json_cli_ms", "-"), p.get("run_view_api_ms", "-")]
         for p in section["points"]
     ]  # fmt: skip
     header = ["steps recorded", "server RSS (MB)", "server peak RSS (MB)", "`runs list` (ms)"]
@@ -123,7 +128,7 @@ def fsync(section: dict[str, Any]) -> str:
 
 SECTIONS: list[tuple[str, str, Callable[[dict[str, Any]], str]]] = [
     ("fanout", "Fan-out", fanout),
-    ("chain", "Chain", lambda s: f"{s['n']} sequential steps in {s['wall_s']} s: **{s['ms_per_step']} ms per step**."),
+    ("chain", "Chain", lambda s: f"{s['n']} sequential steps in {s['wall_s']} s: **{s['ms_per_step']} ms per step** (median of {s.get('runs', 1)} runs)."),
     ("dispatch", "Dispatch latency", dispatch),
     ("cold", "Cold start", cold),
     ("history", "History", history),

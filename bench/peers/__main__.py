@@ -93,7 +93,7 @@ def pair(peer: str, python: Path, sizes: dict[str, Any]) -> dict[str, Any]:
         print(f"peers: {peer} fan-out {n} ...", file=sys.stderr, flush=True)
         settle()
         found = guarded(engine.fanout, n)
-        ours["fanout"][str(n)] = {k: v for k, v in found.items() if k in ("n", "wall_s", "tasks_per_s", "error")}  # fmt: skip
+        ours["fanout"][str(n)] = {k: v for k, v in found.items() if k in ("n", "wall_s", "tasks_per_s", "runs", "error")}  # fmt: skip
         settle()
         theirs["fanout"][str(n)] = guarded(warm, python, peer, "fanout", n)
     print(f"peers: {peer} chain ...", file=sys.stderr, flush=True)

@@ -7,7 +7,9 @@ Started by the runner (``bench/peers/__main__.py``) as
     VENV/bin/python bench/peers/harness.py PEER cold
 
 and prints one JSON line on stdout. It imports nothing from Coflux (the peer's
-venv does not have it) and nothing beyond the standard library and the peer.
+venv does not have it) and nothing beyond the standard library, the peer and
+``bench/measure.py`` (standard library only), whose rule for repeating short
+workloads it shares with ours.
 
 Every peer module (``ray_peer``, ``celery_peer``, ...) has a ``start()`` context
 manager that brings the peer up (cluster, workers, server) and yields a session
@@ -33,29 +35,50 @@ from __future__ import annotations
 
 import importlib
 import json
+import statistics
 import sys
 import time
+from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # bench/, for measure
+
+from measure import timed_runs
 
 WARM_UP = 100  # as ours (bench/engine.py): a steady state before measuring
 
 
 def _fanout(session: Any, n: int) -> dict[str, Any]:
-    started = time.perf_counter()
-    results = session.fanout(n)
-    wall = time.perf_counter() - started
-    if sum(results) != n * (n - 1) // 2:
-        raise RuntimeError(f"fan-out of {n} returned wrong results")
-    return {"n": n, "wall_s": round(wall, 3), "tasks_per_s": round(n / wall, 1)}
+    def once() -> float:
+        started = time.perf_counter()
+        results = session.fanout(n)
+        wall = time.perf_counter() - started
+        if sum(results) != n * (n - 1) // 2:
+            raise RuntimeError(f"fan-out of {n} returned wrong results")
+        return wall
+
+    walls = timed_runs(once)
+    wall = statistics.median(walls)
+    return {"n": n, "wall_s": round(wall, 3), "tasks_per_s": round(n / wall, 1), "runs": len(walls)}
 
 
 def _chain(session: Any, n: int) -> dict[str, Any]:
-    started = time.perf_counter()
-    last = session.chain(n)
-    wall = time.perf_counter() - started
-    if last != n:
-        raise RuntimeError(f"chain of {n} ended with {last!r}")
-    return {"n": n, "wall_s": round(wall, 3), "ms_per_step": round(wall / n * 1000, 3)}
+    def once() -> float:
+        started = time.perf_counter()
+        last = session.chain(n)
+        wall = time.perf_counter() - started
+        if last != n:
+            raise RuntimeError(f"chain of {n} ended with {last!r}")
+        return wall
+
+    walls = timed_runs(once)
+    wall = statistics.median(walls)
+    return {
+        "n": n,
+        "wall_s": round(wall, 3),
+        "ms_per_step": round(wall / n * 1000, 3),
+        "runs": len(walls),
+    }
 
 
 def warm(peer: Any, workload: str, n: int) -> dict[str, Any]:
