@@ -28,6 +28,7 @@ from coflux.orchestration.effects import (
     SessionStarted,
     StepCreated,
 )
+from coflux.orchestration.states import ExecutionState
 from coflux.store import codecs
 from coflux.store.sqlite import assets
 
@@ -172,14 +173,22 @@ def _transitions(conn: sqlite3.Connection, facts: Sequence[ExecutionTransitioned
         " VALUES (?, ?, ?, ?, ?)",
         [(f.execution_id, f.run_id, f.state.value, f.session_id, f.at) for f in facts],
     )
-    # Keeps each execution's current state in step with its transitions, in the
-    # order they were appended (see 0005_current_state.sql).
+    # Keeps each execution's current state in step with its transitions (see
+    # 0005_current_state.sql): one update per execution, with where the batch's
+    # transitions leave it (a step is often queued and assigned in one batch).
+    current: dict[str, list[Any]] = {}  # id -> [id, state, at, assigned_at, session_id]
+    for f in facts:
+        row = current.setdefault(f.execution_id, [f.execution_id, None, None, None, None])
+        row[1], row[2] = f.state.value, f.at
+        if f.state is ExecutionState.ASSIGNED:
+            row[3] = f.at
+        if f.session_id is not None:
+            row[4] = f.session_id
     conn.executemany(
         "UPDATE executions SET state = ?2, state_at = ?3,"
-        " assigned_at = iif(?2 = 'assigned', ?3, assigned_at),"
-        " session_id = coalesce(?4, session_id)"
+        " assigned_at = coalesce(?4, assigned_at), session_id = coalesce(?5, session_id)"
         " WHERE id = ?1",
-        [(f.execution_id, f.state.value, f.at, f.session_id) for f in facts],
+        current.values(),
     )
     # Keeps the working set in step with the transitions (see the schema).
     conn.executemany(
