@@ -17,6 +17,10 @@ run alone:
   then ``coflux submit hello print_greeting '"Joe"' --wait``. Median of 5.
 - ``fsync``: the fan-out of 10,000 and the chain again with ``coflux server
   --fsync`` (SQLite fsyncs every commit), what durability across power loss costs.
+- ``store``: the SQLite store alone: a fan-out's facts (each step created and
+  assigned in one batch, completed in another, 64 steps a batch, as the
+  orchestrator's group commit makes them) appended to a fresh store: µs per step,
+  median of 5. No server: what recording a step costs, apart from the rest.
 - ``history``: 100,000 steps recorded as ten 10,000-step fan-outs; at 10k, 50k
   and 100k steps: server RSS, and the time of ``runs list`` and of ``runs inspect``
   of the first 10,000-step run (the ``coflux`` command, and the API call alone).
@@ -58,17 +62,21 @@ from measure import (  # noqa: E402
     timed_runs,
 )
 from ours import PROJECT, Engine  # noqa: E402
+from tests.store import facts  # noqa: E402
 from tests.support.cluster import EXAMPLES, Process, base_env, coflux_command, free_port  # noqa: E402
+
+from coflux.orchestration.states import ExecutionState  # noqa: E402
+from coflux.store.sqlite.store import SqliteProjectStore  # noqa: E402
 
 # Full and --quick sizes of every workload.
 SIZES: dict[str, dict[str, Any]] = {
     "full": {
         "fanout": [1_000, 10_000], "chain": 200, "dispatch": (1_000, 100.0), "cold": 5,
-        "history": (10_000, 10, [1, 5, 10]), "fsync": (10_000, 200),
+        "history": (10_000, 10, [1, 5, 10]), "fsync": (10_000, 200), "store": 10_000,
     },
     "quick": {
         "fanout": [100, 1_000], "chain": 50, "dispatch": (200, 100.0), "cold": 2,
-        "history": (1_000, 10, [1, 5, 10]), "fsync": (1_000, 50),
+        "history": (1_000, 10, [1, 5, 10]), "fsync": (1_000, 50), "store": 1_000,
     },
 }  # fmt: skip
 WARM_UP = 100  # steps run once before measuring: every code path used, every executor started
@@ -246,6 +254,39 @@ def _timed(action: Callable[[], object], repeat: int = 5) -> float:
     return round(statistics.median(times) * 1000, 1)
 
 
+def store(n: int) -> dict[str, Any]:
+    """Append a fan-out's facts of ``n`` steps to a fresh store (see the module's doc)."""
+    batch = 64
+    scheduled = [
+        [*facts.step("R", k, facts.T0, parent="R:1:1", call_index=k),
+         facts.transition(f"R:{k}:1", ExecutionState.ASSIGNED, facts.T0, "s1")]
+        for k in range(2, n + 2)
+    ]  # fmt: skip
+    completed = [facts.succeed(f"R:{k}:1", facts.T0 + 1)[1:] for k in range(2, n + 2)]
+    samples = []
+    for _ in range(5):
+        with tempfile.TemporaryDirectory(prefix="coflux-store-") as tmp:
+            project = SqliteProjectStore.create(Path(tmp) / "p.sqlite", "p1", "bench", facts.T0)
+            project.append(
+                [facts.environment(), facts.session("s1"), *facts.start_run("R", facts.T0)]
+            )
+            spent = 0.0
+            for first in range(0, n, batch):
+                for groups in (scheduled, completed):
+                    appended = [fact for group in groups[first : first + batch] for fact in group]
+                    started = time.perf_counter()
+                    project.append(appended)
+                    spent += time.perf_counter() - started
+            project.close()
+        samples.append(spent / n * 1e6)
+    return {
+        "n": n,
+        "batch": batch,
+        "us_per_step": median(samples),
+        "samples_us": [round(s, 1) for s in samples],
+    }
+
+
 def _history_point(engine: Engine, steps: int, inspected: str) -> dict[str, Any]:
     """Server memory and read times, with ``steps`` steps recorded so far."""
     server = engine.pids["server"]
@@ -301,7 +342,7 @@ def run_workloads(names: list[str], sizes: dict[str, Any]) -> dict[str, Any]:
         elif name == "history":
             result = history(*size)
         else:
-            result = {"chain": chain, "cold": cold, "fsync": fsync}[name](size)
+            result = {"chain": chain, "cold": cold, "fsync": fsync, "store": store}[name](size)
         sections[name] = {**result, "measured_at": round(started), "took_s": round(time.time() - started, 1)}  # fmt: skip
     return sections
 

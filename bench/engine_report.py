@@ -132,6 +132,7 @@ SECTIONS: list[tuple[str, str, Callable[[dict[str, Any]], str]]] = [
     ("dispatch", "Dispatch latency", dispatch),
     ("cold", "Cold start", cold),
     ("history", "History", history),
+    ("store", "The store alone", lambda s: f"A fan-out's facts appended in batches of {s['batch']} steps: **{s['us_per_step']} µs per step** (median of 5 fresh stores of {s['n']:,} steps: {', '.join(f'{x:g}' for x in s['samples_us'])})."),
     ("fsync", "With `coflux server --fsync`", fsync),
 ]  # fmt: skip
 
