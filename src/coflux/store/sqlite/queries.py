@@ -73,9 +73,12 @@ SELECT id, number, parent_execution_id, call_index, repository, target, type,
 FROM steps WHERE run_id = ? ORDER BY number
 """
 
-# An execution's current state as views show it (see 0005_current_state.sql);
-# `{e}` names the executions table in the enclosing query.
-_EXECUTION_STATE = "{e}.state, {e}.state_at, {e}.assigned_at, {e}.session_id"
+# An execution's columns as views read them: what it is and its current state
+# (see 0005_current_state.sql); `{e}` names the executions table in the query.
+_EXECUTION = (
+    "{e}.id, {e}.attempt, {e}.environment_id, {e}.created_at,"
+    " {e}.state, {e}.state_at, {e}.assigned_at, {e}.session_id"
+)
 
 # Every execution of a run, one row each, with its outcome and its transitions as
 # a JSON array of TransitionView objects in append order (the subquery reads them
@@ -84,8 +87,7 @@ _EXECUTION_STATE = "{e}.state, {e}.state_at, {e}.assigned_at, {e}.session_id"
 # SQLite writes a REAL into JSON with 15 significant digits; printf's `%!.17g`
 # keeps every bit of the time.
 EXECUTIONS_OF_RUN = f"""
-SELECT e.id, e.step_id, e.attempt, e.environment_id, e.created_at,
-       {_EXECUTION_STATE.format(e="e")}, o.outcome, (
+SELECT {_EXECUTION.format(e="e")}, e.step_id, o.outcome, (
     SELECT json_group_array(json_object(
         'state', t.state, 'at', json(printf('%!.17g', t.at)), 'session_id', t.session_id
     ))
@@ -105,7 +107,7 @@ ORDER BY e.step_id, e.attempt
 OUTLINE_OF_RUN = f"""
 SELECT s.id, s.number, s.parent_execution_id, s.call_index, s.repository, s.target,
        s.type, s.created_at,
-       e.id, e.attempt, e.environment_id, e.created_at, {_EXECUTION_STATE.format(e="e")}
+       {_EXECUTION.format(e="e")}
 FROM steps AS s
 LEFT JOIN executions AS e ON e.step_id = s.id
 WHERE s.run_id = ?

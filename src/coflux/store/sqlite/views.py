@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -180,7 +180,7 @@ def get_run_outline(conn: sqlite3.Connection, run_id: str) -> RunOutline | None:
             )
             steps.append(step)
         if row[8] is not None:  # NULL: the step has no execution (yet)
-            step.executions.append(_execution_outline(row[8:], names))
+            step.executions.append(_execution(ExecutionOutline, row[8:], names))
     return RunOutline(**fields, **_run_state(steps), steps=steps)
 
 
@@ -215,11 +215,15 @@ def _run_state(steps: Sequence[StepOutline | StepView]) -> dict[str, Any]:
     return {"state": root[-1].state, "completed_at": root[-1].completed_at}
 
 
-def _execution_outline(row: Sequence[Any], names: dict[str, str]) -> ExecutionOutline:
-    """An execution from (id, attempt, environment id, created_at, current state)."""
+E = TypeVar("E", bound=ExecutionOutline)
+
+
+def _execution(cls: type[E], row: Sequence[Any], names: dict[str, str], **details: Any) -> E:
+    """An execution (outline, or view with ``details``) from its columns: id,
+    attempt, environment id, created_at and its current state (``queries._EXECUTION``)."""
     execution_id, attempt, env_id, created_at, state, state_at, assigned_at, session_id = row
     state, completed_at = _status(state, state_at)
-    return ExecutionOutline(
+    return cls(
         id=execution_id,
         attempt=attempt,
         state=state,
@@ -228,6 +232,7 @@ def _execution_outline(row: Sequence[Any], names: dict[str, str]) -> ExecutionOu
         assigned_at=assigned_at,
         completed_at=completed_at,
         session_id=session_id,
+        **details,
     )
 
 
@@ -240,19 +245,12 @@ def _executions_of_run(
     """The run's executions by step id, each step's ordered by attempt (one query)."""
     by_step: dict[str, list[ExecutionView]] = defaultdict(list)
     for row in conn.execute(queries.EXECUTIONS_OF_RUN, (run_id,)):
-        execution_id, step_id, attempt, env_id, created_at = row[:5]
-        state, state_at, assigned_at, session_id, outcome, transitions = row[5:]
-        state, completed_at = _status(state, state_at)
+        step_id, outcome, transitions = row[8:]
         by_step[step_id].append(
-            ExecutionView(
-                id=execution_id,
-                attempt=attempt,
-                state=state,
-                environment=names.get(env_id, env_id),
-                created_at=created_at,
-                assigned_at=assigned_at,
-                completed_at=completed_at,
-                session_id=session_id,
+            _execution(
+                ExecutionView,
+                row[:8],
+                names,
                 outcome=codecs.decode_outcome(outcome) if outcome is not None else None,
                 transitions=_transitions.decode(transitions),
             )
