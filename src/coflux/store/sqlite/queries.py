@@ -67,10 +67,16 @@ ORDER BY page.created_at DESC, page.seq DESC
 """
 
 
-STEPS_OF_RUN = """
-SELECT id, number, parent_execution_id, call_index, repository, target, type,
-       arguments, options, created_at
-FROM steps WHERE run_id = ? ORDER BY number
+# A step's columns as views read them: what it is and where it sits in the call
+# tree; `{s}` names the steps table in the enclosing query.
+_STEP = (
+    "{s}.id, {s}.number, {s}.parent_execution_id, {s}.call_index,"
+    " {s}.repository, {s}.target, {s}.type, {s}.created_at"
+)
+
+STEPS_OF_RUN = f"""
+SELECT {_STEP.format(s="s")}, s.arguments, s.options
+FROM steps AS s WHERE s.run_id = ? ORDER BY s.number
 """
 
 # An execution's columns as views read them: what it is and its current state
@@ -105,9 +111,7 @@ ORDER BY e.step_id, e.attempt
 # A run's outline: each step with its executions, a row per execution (one row
 # with NULLs for a step that has none), in step and attempt order.
 OUTLINE_OF_RUN = f"""
-SELECT s.id, s.number, s.parent_execution_id, s.call_index, s.repository, s.target,
-       s.type, s.created_at,
-       {_EXECUTION.format(e="e")}
+SELECT {_STEP.format(s="s")}, {_EXECUTION.format(e="e")}
 FROM steps AS s
 LEFT JOIN executions AS e ON e.step_id = s.id
 WHERE s.run_id = ?

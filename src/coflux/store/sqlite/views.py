@@ -27,6 +27,7 @@ from coflux.views import (
     RunOutline,
     RunSummary,
     RunView,
+    StepHeader,
     StepOutline,
     StepView,
     TransitionView,
@@ -137,22 +138,14 @@ def get_run(conn: sqlite3.Connection, run_id: str) -> RunView | None:
     names, fields = header
     executions = _executions_of_run(conn, run_id, names)
     steps = [
-        StepView(
-            id=step_id,
-            number=number,
-            repository=repo,
-            target=tgt,
-            type=kind,
-            parent_execution=parent,
-            call_index=call_index,
-            arguments=list(codecs.decode_arguments(arguments)),
-            options=codecs.decode_options(options),
-            created_at=step_created_at,
-            executions=executions.get(step_id, []),
+        _step(
+            StepView,
+            row[:8],
+            arguments=list(codecs.decode_arguments(row[8])),
+            options=codecs.decode_options(row[9]),
+            executions=executions.get(row[0], []),
         )
-        for step_id, number, parent, call_index, repo, tgt, kind, arguments, options, step_created_at in (
-            conn.execute(queries.STEPS_OF_RUN, (run_id,))
-        )
+        for row in conn.execute(queries.STEPS_OF_RUN, (run_id,))
     ]
     return RunView(**fields, **_run_state(steps), steps=steps)
 
@@ -166,18 +159,7 @@ def get_run_outline(conn: sqlite3.Connection, run_id: str) -> RunOutline | None:
     step: StepOutline | None = None
     for row in conn.execute(queries.OUTLINE_OF_RUN, (run_id,)):
         if step is None or step.id != row[0]:
-            step_id, number, parent, call_index, repo, tgt, kind, created_at = row[:8]
-            step = StepOutline(
-                id=step_id,
-                number=number,
-                repository=repo,
-                target=tgt,
-                type=kind,
-                parent_execution=parent,
-                call_index=call_index,
-                created_at=created_at,
-                executions=[],
-            )
+            step = _step(StepOutline, row[:8], executions=[])
             steps.append(step)
         if row[8] is not None:  # NULL: the step has no execution (yet)
             step.executions.append(_execution(ExecutionOutline, row[8:], names))
@@ -213,6 +195,25 @@ def _run_state(steps: Sequence[StepOutline | StepView]) -> dict[str, Any]:
     if not root:
         return {"state": _QUEUED, "completed_at": None}
     return {"state": root[-1].state, "completed_at": root[-1].completed_at}
+
+
+H = TypeVar("H", bound=StepHeader)
+
+
+def _step(cls: type[H], row: Sequence[Any], **details: Any) -> H:
+    """A step (outline or view, with ``details``) from its columns (``queries._STEP``)."""
+    step_id, number, parent, call_index, repository, target, kind, created_at = row
+    return cls(
+        id=step_id,
+        number=number,
+        repository=repository,
+        target=target,
+        type=kind,
+        parent_execution=parent,
+        call_index=call_index,
+        created_at=created_at,
+        **details,
+    )
 
 
 E = TypeVar("E", bound=ExecutionOutline)
