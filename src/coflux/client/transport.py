@@ -59,7 +59,6 @@ class HttpTransport:
         self._port = parts.port or (443 if self._https else 80)
         self._prefix = parts.path.rstrip("/")
         self._connection: http.client.HTTPConnection | None = None
-        self._used = False  # the connection has carried a request before
         self._last: http.client.HTTPResponse | None = None
 
     def request(
@@ -67,17 +66,15 @@ class HttpTransport:
     ) -> Response:
         if self._last is not None and not self._last.isclosed():
             self.close()  # the last answer was not read to its end: the connection is unusable
-        reused = self._connection is not None and self._used
-        try:
-            return self._send(method, target, headers, body, timeout)
-        except _STALE:
-            self.close()
-            if not reused:
-                raise
-            return self._send(method, target, headers, body, timeout)
-        except BaseException:
-            self.close()
-            raise
+        while True:
+            reused = self._connection is not None  # it has carried a request before
+            try:
+                return self._send(method, target, headers, body, timeout)
+            except BaseException as e:
+                self.close()
+                # Sent again once, on a new connection, only if the old one went stale.
+                if not (reused and isinstance(e, _STALE)):
+                    raise
 
     def _send(
         self, method: str, target: str, headers: dict[str, str], body: bytes | None, timeout: float
@@ -87,7 +84,6 @@ class HttpTransport:
             connection.sock.settimeout(timeout)
         connection.timeout = timeout
         connection.request(method, self._prefix + target, body=body, headers=headers)
-        self._used = True
         self._last = connection.getresponse()
         return self._last
 
@@ -102,7 +98,7 @@ class HttpTransport:
         else:
             connection = http.client.HTTPConnection(self._host, self._port, timeout=timeout)
         connection.connect()  # (http.client sets TCP_NODELAY)
-        self._connection, self._used = connection, False
+        self._connection = connection
         return connection
 
     def close(self) -> None:
