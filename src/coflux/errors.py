@@ -10,6 +10,8 @@
     ├── BadRequest                 bad input; carries an HTTP status and a reason
     │   ├── NotFound               (404) unknown project, environment, run, ...
     │   └── Conflict               (409) the request clashes with current state
+    ├── Unavailable                (503) the engine cannot serve this now; retry later
+    │   └── ProjectUnavailable     a project failed and is being rebuilt, or cannot open
     └── InvalidTransition          an execution cannot move between two states
 
 ``rebuild_remote_error`` turns a recorded ``ErrorInfo`` back into an exception: an
@@ -73,6 +75,31 @@ class NotFound(BadRequest):
 
 class Conflict(BadRequest):
     status = 409
+
+
+class Unavailable(CofluxError):
+    """The engine cannot serve a request now, through no fault of the caller.
+
+    Nothing was changed; the same request may succeed later. Carries an HTTP
+    status (503) and a reason like ``BadRequest``, so every edge reports it the
+    same way.
+    """
+
+    status = 503
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+class ProjectUnavailable(Unavailable):
+    """A project's owner failed (and is being rebuilt from its store), or its store
+    could not be opened at all."""
+
+    def __init__(self, project: str, detail: str) -> None:
+        super().__init__("project_unavailable", f"project {project} is unavailable: {detail}")
+        self.project = project
 
 
 class InvalidTransition(CofluxError):
