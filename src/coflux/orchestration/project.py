@@ -75,6 +75,9 @@ class Project:
             store, state, clock=clock, send=send, publish=lambda f: publish(self.info.id, f)
         )
         self._task: asyncio.Task[None] | None = None
+        # Why the project cannot serve now (its actor failed and is being rebuilt
+        # from the store), or None while it is healthy.
+        self.failure: str | None = None
 
     def start(self) -> None:
         self._task = asyncio.create_task(self.actor.run(), name=f"project-{self.info.id}")
