@@ -108,6 +108,21 @@ class ExecutionTransitioned(Fact, frozen=True, tag="transition"):
     at: float
 
 
+class ExecutionLinked(Fact, frozen=True, tag="link"):
+    """A stand-in (a spawned, cached or deferred execution) follows ``leader_id``:
+    it takes that execution's final outcome as its own.
+
+    Recorded, not only held in memory, so that after a restart the stand-in is
+    still linked to its leader (or to the attempt carrying on for it) and its
+    waiters get the leader's outcome.
+    """
+
+    execution_id: str
+    run_id: str
+    leader_id: str
+    at: float
+
+
 class OutcomeRecorded(Fact, frozen=True, tag="outcome"):
     execution_id: str
     run_id: str

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from coflux import protocol
 from coflux.errors import NotFound
-from coflux.orchestration.effects import Effect, ExecutionCreated, ExecutionTransitioned
+from coflux.orchestration.effects import (
+    Effect,
+    ExecutionCreated,
+    ExecutionLinked,
+    ExecutionTransitioned,
+)
 from coflux.orchestration.model import Execution, ProjectState, Run, run_of
-from coflux.orchestration.states import ExecutionState, transition
+from coflux.orchestration.states import STANDING_IN, ExecutionState, transition
 
 S = ExecutionState
-
-# States in which an execution stands in for another one (its successor): it is
-# terminal, but its run is not done with it until the other one's outcome exists.
-STANDING_IN = frozenset({S.SPAWNED, S.CACHED, S.DEFERRED})
 
 
 def active_execution(state: ProjectState, execution_id: str) -> Execution:
@@ -136,9 +137,16 @@ def set_state(
             state.runs[execution.run_id].unfinished.discard(execution.id)
 
 
-def link(state: ProjectState, follower: Execution, leader: Execution) -> None:
-    """Make ``follower`` stand in for ``leader``: its waiters and outcome follow it."""
+def link(
+    state: ProjectState, follower: Execution, leader: Execution, now: float, effects: list[Effect]
+) -> None:
+    """Make ``follower`` stand in for ``leader``: its waiters and outcome follow it.
+
+    The link is recorded: after a restart ``recovery`` links the follower again,
+    to ``leader`` or to whatever carries on for it by then.
+    """
     follower.successor = leader.id
+    effects.append(ExecutionLinked(follower.id, follower.run_id, leader.id, now))
     leader.followers.append(follower.id)
     leader.followers.extend(follower.followers)
     follower.followers = []

@@ -4,12 +4,20 @@ Pure: the snapshot holds only unfinished work. Sessions are not stored as live
 objects; every session that still had executions assigned comes back
 *disconnected*, with the full session timeout from ``now`` to reconnect and
 resume before its executions are abandoned.
+
+Stand-ins (spawned, cached, deferred executions still waiting for an outcome)
+come back linked to what carries on for their recorded leader, so their waiters
+and their own outcome follow it as before the restart. The indices the core
+keeps beside the executions (cache keys, the deferrable queued calls, memo keys)
+are rebuilt from the restored executions' calls.
 """
 
 from __future__ import annotations
 
+from coflux.orchestration.executions import carrying_on
+from coflux.orchestration.keys import step_keys
 from coflux.orchestration.model import Environment, Execution, ProjectState, Run, Session
-from coflux.orchestration.states import ExecutionState
+from coflux.orchestration.states import STANDING_IN, ExecutionState
 from coflux.store.base import Snapshot
 
 
@@ -47,8 +55,10 @@ def restore(snapshot: Snapshot, *, session_timeout: float, now: float) -> Projec
             due_at=active.due_at,
             session_id=active.session_id,
             checkpoint=active.checkpoint,
+            successor=active.leader_id if active.state in STANDING_IN else None,
         )
         state.executions[execution.id] = execution
+        _index(state, execution)
         run = state.runs[execution.run_id]
         run.executions.add(execution.id)
         newest = run.latest_by_step.get(execution.step_id)
@@ -66,7 +76,44 @@ def restore(snapshot: Snapshot, *, session_timeout: float, now: float) -> Projec
         parent = state.executions.get(parent_id)
         if parent is not None:
             parent.children[call_index] = child_id
+    _link_stand_ins(state)
     return state
+
+
+def _index(state: ProjectState, execution: Execution) -> None:
+    """Put a restored execution in the core's key indices, as ``runs`` did when it
+    was created (oldest first: executions are restored in creation order). Only
+    calls have keys: a run's first step is submitted, not called."""
+    if execution.parent_id is None:
+        return
+    keys = step_keys(execution.repository, execution.target, execution.arguments, execution.options)
+    if keys.cache is not None:
+        execution.cache_key = keys.cache
+        state.cache_index.setdefault(keys.cache, []).append(execution.id)
+    if keys.memo is not None:
+        state.runs[execution.run_id].memo.setdefault(keys.memo, execution.id)
+    # Only a call's first attempt can be replaced by a newer equal call, and only
+    # while it is queued.
+    if (
+        keys.defer is not None
+        and execution.attempt == 1
+        and execution.state is ExecutionState.QUEUED
+    ):
+        execution.defer_key = keys.defer
+        state.deferrable[(execution.environment_id, keys.defer)] = execution.id
+
+
+def _link_stand_ins(state: ProjectState) -> None:
+    """Give each restored stand-in's leader (or what carries on for it now: its
+    retry, or the leader a deferred leader was replaced by) the stand-in as a
+    follower again."""
+    for execution in state.executions.values():
+        if execution.state not in STANDING_IN or execution.successor is None:
+            continue
+        leader = carrying_on(state, execution.successor)
+        if leader is not None and leader is not execution:
+            execution.successor = leader.id
+            leader.followers.append(execution.id)
 
 
 def _session_for(state: ProjectState, session_id: str, environment_id: str, now: float) -> Session:

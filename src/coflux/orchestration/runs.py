@@ -22,6 +22,7 @@ from coflux.orchestration import environments, outcomes
 from coflux.orchestration.effects import (
     CheckpointRecorded,
     Effect,
+    ExecutionLinked,
     OutcomeRecorded,
     RunCreated,
     Send,
@@ -36,7 +37,6 @@ from coflux.orchestration.events import (
     SubmitRun,
 )
 from coflux.orchestration.executions import (
-    STANDING_IN,
     active_execution,
     add_execution,
     latest,
@@ -45,7 +45,7 @@ from coflux.orchestration.executions import (
 )
 from coflux.orchestration.keys import StepKeys, step_keys
 from coflux.orchestration.model import Execution, ProjectState, Run, SessionWaiter
-from coflux.orchestration.states import EnvironmentStatus, ExecutionState
+from coflux.orchestration.states import STANDING_IN, EnvironmentStatus, ExecutionState
 
 S = ExecutionState
 
@@ -292,13 +292,14 @@ def _use_cached(
     set_state(state, child, S.CACHED, now, effects)
     leader = state.executions.get(hit.execution_id)
     if leader is not None and leader.outcome is None:
-        link(state, child, leader)
+        link(state, child, leader, now, effects)
         return
     outcome = leader.outcome if leader is not None else hit.outcome
     if outcome is None:
         raise ValueError(f"cache hit {hit.execution_id} has no outcome")  # pragma: no cover
     child.successor = hit.execution_id
     child.outcome = outcome
+    effects.append(ExecutionLinked(child.id, child.run_id, hit.execution_id, now))
     effects.append(OutcomeRecorded(child.id, child.run_id, outcome, now))
     state.runs[child.run_id].unfinished.discard(child.id)
 
@@ -314,7 +315,7 @@ def _replace_deferred(
     previous = state.executions.get(previous_id) if previous_id is not None else None
     if previous is not None and previous.state is S.QUEUED:
         set_state(state, previous, S.DEFERRED, now, effects)
-        link(state, previous, child)
+        link(state, previous, child, now, effects)
 
 
 def _spawn(
@@ -326,7 +327,7 @@ def _spawn(
         state, run_id, caller_step.environment_id, caller_step.repository, caller_step.target,
         caller_step.arguments, caller_step.options, None, now, effects,
     )  # fmt: skip
-    link(state, caller_step, root)
+    link(state, caller_step, root, now, effects)
 
 
 def rerun_step(state: ProjectState, event: RerunStep, now: float, effects: list[Effect]) -> None:

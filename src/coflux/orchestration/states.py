@@ -42,6 +42,11 @@ TRANSITIONS: dict[ExecutionState, frozenset[ExecutionState]] = {
     Q.DEFERRED: frozenset(),
     Q.SPAWNED: frozenset(),
 }
+
+# States in which an execution stands in for another one (its leader): terminal
+# here, but it takes the leader's final outcome as its own, so its run is not
+# done with it until that outcome exists.
+STANDING_IN: frozenset[ExecutionState] = frozenset({Q.SPAWNED, Q.CACHED, Q.DEFERRED})
 del Q
 
 

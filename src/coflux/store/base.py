@@ -30,7 +30,8 @@ from coflux.views import (
 
 
 class ActiveExecution(View, frozen=True):
-    """An execution that had not reached a terminal state, with its step."""
+    """An execution that had not reached a terminal state, or a stand-in still
+    waiting for its leader's outcome, with its step."""
 
     execution_id: str
     step_id: str
@@ -50,6 +51,7 @@ class ActiveExecution(View, frozen=True):
     parent_execution_id: str | None
     call_index: int | None
     checkpoint: tuple[protocol.Value, ...] | None = None  # a sensor's latest
+    leader_id: str | None = None  # what a stand-in (spawned, cached, deferred) follows
 
 
 class ActiveRun(View, frozen=True):

@@ -142,7 +142,8 @@ SELECT e.id, e.step_id, e.run_id, s.number, e.attempt, e.environment_id, e.state
        (
            SELECT arguments FROM checkpoints
            WHERE execution_id = e.id ORDER BY id DESC LIMIT 1
-       )
+       ),
+       e.leader_id
 FROM active_executions a
 CROSS JOIN executions e ON e.id = a.execution_id
 CROSS JOIN steps s ON s.id = e.step_id

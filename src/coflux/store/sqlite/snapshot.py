@@ -83,6 +83,7 @@ def _active_execution(row: Any) -> ActiveExecution:
         parent,
         call_index,
         checkpoint,
+        leader_id,
     ) = row
     return ActiveExecution(
         execution_id=execution_id,
@@ -104,4 +105,5 @@ def _active_execution(row: Any) -> ActiveExecution:
         parent_execution_id=parent,
         call_index=call_index,
         checkpoint=None if checkpoint is None else codecs.decode_arguments(checkpoint),
+        leader_id=leader_id,
     )

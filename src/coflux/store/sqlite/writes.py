@@ -19,6 +19,7 @@ from coflux.orchestration.effects import (
     CheckpointRecorded,
     EnvironmentRecorded,
     ExecutionCreated,
+    ExecutionLinked,
     ExecutionTransitioned,
     Fact,
     LogsRecorded,
@@ -28,7 +29,7 @@ from coflux.orchestration.effects import (
     SessionStarted,
     StepCreated,
 )
-from coflux.orchestration.states import ExecutionState
+from coflux.orchestration.states import STANDING_IN, ExecutionState
 from coflux.store import codecs
 from coflux.store.sqlite import assets
 
@@ -190,10 +191,18 @@ def _transitions(conn: sqlite3.Connection, facts: Sequence[ExecutionTransitioned
         " WHERE id = ?1",
         current.values(),
     )
-    # Keeps the working set in step with the transitions (see the schema).
+    # Keeps the working set in step with the transitions (see the schema). A
+    # stand-in stays in it until its outcome is recorded (0007_stand_in_links.sql).
     conn.executemany(
         "DELETE FROM active_executions WHERE execution_id = ?",
-        [(f.execution_id,) for f in facts if f.state.terminal],
+        [(f.execution_id,) for f in facts if f.state.terminal and f.state not in STANDING_IN],
+    )
+
+
+def _links(conn: sqlite3.Connection, facts: Sequence[ExecutionLinked]) -> None:
+    conn.executemany(
+        "UPDATE executions SET leader_id = ? WHERE id = ?",
+        [(f.leader_id, f.execution_id) for f in facts],
     )
 
 
@@ -201,6 +210,12 @@ def _outcomes(conn: sqlite3.Connection, facts: Sequence[OutcomeRecorded]) -> Non
     conn.executemany(
         "INSERT INTO outcomes (execution_id, run_id, outcome, at) VALUES (?, ?, ?, ?)",
         [(f.execution_id, f.run_id, codecs.encode(f.outcome), f.at) for f in facts],
+    )
+    # A stand-in leaves the working set with its outcome; for any other execution
+    # its terminal transition already took it out, and this deletes nothing.
+    conn.executemany(
+        "DELETE FROM active_executions WHERE execution_id = ?",
+        [(f.execution_id,) for f in facts],
     )
 
 
@@ -234,6 +249,7 @@ _WRITERS: dict[type[Fact], Callable[[sqlite3.Connection, Sequence[Any]], None]] 
     ExecutionCreated: _executions,
     CheckpointRecorded: _checkpoints,
     ExecutionTransitioned: _transitions,
+    ExecutionLinked: _links,
     OutcomeRecorded: _outcomes,
     LogsRecorded: _logs,
     AssetRecorded: assets.write_assets,

@@ -1,0 +1,11 @@
+-- The execution a stand-in follows. A spawned, cached or deferred execution is
+-- terminal in the state table but takes its leader's final outcome; `leader_id`
+-- records which execution that is (an `ExecutionLinked` fact), so the link
+-- survives a restart. Such an execution also stays in `active_executions` until
+-- its outcome is recorded (see `writes._transitions` and `writes._outcomes`), so
+-- the restart snapshot brings it back, linked, while its leader is unfinished.
+--
+-- Stand-ins recorded before this migration have no link; the ones among them
+-- still waiting for their leader were already lost from the working set by the
+-- engine of that time, so there is nothing to fill in.
+ALTER TABLE executions ADD COLUMN leader_id TEXT;
