@@ -14,6 +14,7 @@ from tests.store.facts import (
     attempt,
     environment,
     fail,
+    finished_run,
     outcome,
     start_run,
     step,
@@ -92,3 +93,23 @@ def test_memo_hits_are_the_first_equal_step_of_the_run_unless_it_failed(
     assert store.find_memoised("R1", "f") is None
     assert store.find_memoised("R1", "p") == "R1:4:1"
     assert store.find_memoised("R2", "m") is None
+
+
+def test_a_step_record_holds_what_a_rerun_needs(store: ProjectStore) -> None:
+    store.append(finished_run())
+    record = store.get_step_record("R1:2")
+    assert record is not None
+    assert (record.run_id, record.run_environment_id, record.run_step_count) == ("R1", ENV, 2)
+    assert (record.root_execution_id, record.number, record.parent_execution_id) == (
+        "R1:1:1",
+        2,
+        "R1:1:1",
+    )
+    assert (record.latest_execution_id, record.latest_attempt) == ("R1:2:2", 2)
+    assert (record.repository, record.target, record.type) == ("flows", "task", "task")
+    assert record.arguments == (value(2),)
+    assert record.options == protocol.TargetOptions(
+        retries=protocol.RetryOptions(limit=2), delay=1.5
+    )
+    assert store.get_step_record("R1:3") is None
+    assert store.get_step_record("nope") is None

@@ -227,7 +227,7 @@ def test_an_execution_waits_for_the_executions_in_its_waited_arguments() -> None
 def record(h: Harness, step: str, latest: str, attempt: int, **extra: object) -> ev.StepRecord:
     fields: dict[str, object] = dict(
         run_id="r1",
-        run_environment="production",
+        run_environment_id="id-production",
         run_step_count=2,
         root_execution_id="r1:1:1",
         step_id=step,
@@ -283,6 +283,20 @@ def test_rerun_in_a_child_environment_runs_there_and_its_calls_too() -> None:
     effects = call(h, dev, "r1:1:2", 0)
     assert h.state.executions["r1:3:1"].environment_id == "id-dev"
     assert ("r1:3:1", S.ASSIGNED) in states(effects)
+
+
+def test_cancelling_a_run_whose_step_was_rerun_in_a_child_environment_cancels_the_rerun() -> None:
+    h = Harness()
+    h.setup(("production", None), ("dev", "production"))
+    finished_run(h)
+    dev, _ = h.connect("dev")
+    h.apply(ev.RerunStep("r1:2", "dev", record(h, "r1:2", "r1:2:1", 1)))
+    assert h.state.executions["r1:2:2"].session_id == dev
+    # The run's first step finished long ago and is not in memory.
+    effects = h.apply(ev.CancelRun("r1"))
+    assert ("r1:2:2", S.CANCELLED) in states(effects)
+    assert P.Abort("r1:2:2") in messages(effects, P.Abort)
+    assert h.state.runs == {}
 
 
 @pytest.mark.parametrize(

@@ -45,7 +45,6 @@ from coflux.orchestration.events import (
     Lookups,
     RerunStep,
     ScheduleStep,
-    StepRecord,
     SubmitRun,
     Tick,
 )
@@ -57,11 +56,9 @@ from coflux.orchestration.model import (
     Session,
     SessionWaiter,
     Waiter,
-    run_of,
 )
 from coflux.orchestration.outcomes import deliver
 from coflux.store.base import ProjectStore
-from coflux.views import RunView
 
 logger = logging.getLogger(__name__)
 
@@ -239,8 +236,8 @@ class ProjectActor:
                 return ExistingRun(existing)
         if isinstance(event, RerunStep) and event.record is None:
             await self._flush(batch)  # the step's latest execution may not be written yet
-            run = await asyncio.to_thread(self._store.get_run, run_of(event.step_id))
-            event = dataclasses.replace(event, record=step_record(run, event.step_id))
+            record = await asyncio.to_thread(self._store.get_step_record, event.step_id)
+            event = dataclasses.replace(event, record=record)
         try:
             effects = core.apply(self._state, event, now)[1]
         except LookupRequired as required:
@@ -328,27 +325,3 @@ class ProjectActor:
         for future, answer in answers:
             if not future.done():
                 future.set_result(answer)
-
-
-def step_record(run: RunView | None, step_id: str) -> StepRecord | None:
-    """What the core needs from the store to re-run ``step_id`` (None: no such step)."""
-    step = next((s for s in run.steps if s.id == step_id), None) if run is not None else None
-    if run is None or step is None or not step.executions:
-        return None
-    latest = step.executions[-1]
-    return StepRecord(
-        run_id=run.id,
-        run_environment=run.environment,
-        run_step_count=len(run.steps),
-        root_execution_id=run.steps[0].executions[-1].id,
-        step_id=step.id,
-        number=step.number,
-        repository=step.repository,
-        target=step.target,
-        type=step.type,  # type: ignore[arg-type]
-        arguments=tuple(step.arguments),
-        options=step.options,
-        parent_execution_id=step.parent_execution,
-        latest_execution_id=latest.id,
-        latest_attempt=latest.attempt,
-    )

@@ -90,8 +90,5 @@ def apply(state: ProjectState, event: Event, now: float) -> tuple[ProjectState, 
         case CancelExecution():
             outcomes.cancel(state, active_execution(state, event.execution_id), now, effects)
         case CancelRun():
-            run = state.runs.get(event.run_id)
-            if run is not None:
-                root = state.executions[run.root_execution_id]
-                outcomes.cancel(state, root, now, effects)
+            outcomes.cancel_run(state, event.run_id, now, effects)
     return state, effects

@@ -137,7 +137,7 @@ class StepRecord:
     """What the store holds about a step, for re-running it when its run left memory."""
 
     run_id: str
-    run_environment: str  # name
+    run_environment_id: str
     run_step_count: int
     root_execution_id: str
     step_id: str

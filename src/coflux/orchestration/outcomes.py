@@ -178,6 +178,22 @@ def abandon(state: ProjectState, execution: Execution, now: float, effects: list
     finish(state, execution, S.ABANDONED, protocol.Abandoned(), now, effects)
 
 
+def cancel_run(state: ProjectState, run_id: str, now: float, effects: list[Effect]) -> None:
+    """Cancel everything unfinished in a run (nothing if it has left memory).
+
+    Its first step is usually the root of all of it, but not always in memory: a
+    finished run with one step re-run is back with only that step's new attempt.
+    """
+    run = state.runs.get(run_id)
+    if run is None:
+        return
+    root = state.executions.get(run.root_execution_id)
+    tops = [root] if root is not None else [state.executions[e] for e in sorted(run.unfinished)]
+    for execution in tops:
+        if execution.id in state.executions:  # an earlier one's cancel may release the run
+            cancel(state, execution, now, effects)
+
+
 def cancel(state: ProjectState, root: Execution, now: float, effects: list[Effect]) -> None:
     """Cancel an execution and every unfinished execution it (transitively) started."""
     pending = [root]

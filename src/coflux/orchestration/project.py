@@ -196,6 +196,13 @@ class Project:
             raise NotFound("unknown_run", f"run {run_id} does not exist")
         return run
 
+    async def get_run_summary(self, run_id: str) -> RunSummary:
+        """The run without its steps: as cheap for 10,000 steps as for one."""
+        run = await self._read(self.store.get_run_summary, run_id)
+        if run is None:
+            raise NotFound("unknown_run", f"run {run_id} does not exist")
+        return run
+
     async def run_result(
         self, run_id: str, timeout: float
     ) -> tuple[RunSummary, protocol.Outcome | None]:
@@ -220,7 +227,7 @@ class Project:
         return next(e.execution_id for e in effects if isinstance(e, ExecutionCreated))
 
     async def cancel_run(self, run_id: str) -> list[str]:
-        await self.get_run(run_id)
+        await self.get_run_summary(run_id)
         return _cancelled(await self.actor.call(ev.CancelRun(run_id)))
 
     async def cancel_execution(self, execution_id: str) -> list[str]:
@@ -280,7 +287,7 @@ class Project:
         return asset
 
     async def list_run_assets(self, run_id: str) -> RunAssets:
-        await self.get_run(run_id)
+        await self.get_run_summary(run_id)
         return await self._read(self.store.list_run_assets, run_id)
 
 

@@ -340,11 +340,7 @@ def rerun_step(state: ProjectState, event: RerunStep, now: float, effects: list[
     if current is not None and current.state is S.SPAWNED and current.outcome is None:
         raise Conflict("step_running", f"step {record.step_id} has an unfinished spawned run")
     run = state.runs.get(record.run_id)
-    run_environment = (
-        run.environment_id
-        if run is not None
-        else environments.named(state, record.run_environment).id
-    )
+    run_environment = run.environment_id if run is not None else record.run_environment_id
     environment = _rerun_environment(state, event.environment, run_environment)
     if run is None:
         # The run finished and left memory: bring back what the new execution needs.

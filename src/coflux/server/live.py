@@ -141,10 +141,10 @@ async def _stream_run(
         while (facts := await _next_facts(subscription, left)) is not None:
             await websocket.send_bytes(_encoder.encode(FactsMessage("run", facts)))
             if any(getattr(f, "execution_id", "").startswith(root_step + ":") for f in facts):
-                run = await project.get_run(run_id)
-                if run.completed_at is not None and not ended:
+                summary = await project.get_run_summary(run_id)
+                if summary.completed_at is not None and not ended:
                     await websocket.send_bytes(_encoder.encode(RunEnded()))
-                ended = run.completed_at is not None
+                ended = summary.completed_at is not None
     finally:
         left.cancel()
 

@@ -16,6 +16,7 @@ from typing import Protocol
 
 from coflux import protocol
 from coflux.orchestration.effects import EnvironmentRecorded, Fact
+from coflux.orchestration.events import StepRecord
 from coflux.orchestration.states import ExecutionState
 from coflux.views import (
     EnvironmentView,
@@ -134,6 +135,11 @@ class ProjectStore(Protocol):
 
     def get_run_summary(self, run_id: str) -> RunSummary | None:
         """One run as ``list_runs`` shows it: without its steps, so cheap at any size."""
+        ...
+
+    def get_step_record(self, step_id: str) -> StepRecord | None:
+        """What re-running a step needs, read without building its run's view;
+        None if there is no such step."""
         ...
 
     def run_of_execution(self, execution_id: str) -> str | None: ...

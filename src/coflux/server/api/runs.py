@@ -78,7 +78,7 @@ async def get_logs(call: Call) -> LogPage:
     wait = call.query_float("wait", 0.0, MAX_WAIT)
     execution_id = call.query_str("execution")
     deadline = time.monotonic() + wait
-    run = await project.get_run(run_id)
+    run = await project.get_run_summary(run_id)
     while True:
         logs = await project.list_logs(run_id, execution_id=execution_id, after=after)
         remaining = deadline - time.monotonic()
@@ -86,7 +86,7 @@ async def get_logs(call: Call) -> LogPage:
             return LogPage(logs=logs, cursor=logs[-1].id if logs else after)
         # Sleep until something happens to the run (a fact is committed), not on a timer.
         await call.context.topics.wait_for_run(project.info.id, run_id, remaining)
-        run = await project.get_run(run_id)
+        run = await project.get_run_summary(run_id)
 
 
 async def cancel_run(call: Call) -> CancelResult:
@@ -96,7 +96,7 @@ async def cancel_run(call: Call) -> CancelResult:
 async def cancel_execution(call: Call) -> CancelResult:
     execution_id = call.path["execution_id"]
     project = _project(call)
-    await project.get_run(run_of(execution_id))
+    await project.get_run_summary(run_of(execution_id))
     return CancelResult(cancelled=await project.cancel_execution(execution_id))
 
 

@@ -174,6 +174,22 @@ ORDER BY a.rowid, s.call_index
 
 SNAPSHOT_QUERIES = (ACTIVE_EXECUTIONS, ACTIVE_RUNS, ACTIVE_CALLS)
 
+# What re-running one step needs (``StepRecord``): the step, its run, the run's
+# root and step count, and the step's latest execution. Reads a handful of rows
+# whatever the run's size.
+STEP_RECORD = f"""
+SELECT s.run_id, r.environment_id, (SELECT max(number) FROM steps WHERE run_id = s.run_id),
+       {_ROOT_EXECUTION.format(run="s.run_id")},
+       s.id, s.number, s.repository, s.target, s.type, s.arguments, s.options,
+       s.parent_execution_id, latest.id, latest.attempt
+FROM steps s
+JOIN runs r ON r.id = s.run_id
+JOIN executions latest ON latest.id = (
+    SELECT id FROM executions WHERE step_id = s.id ORDER BY attempt DESC LIMIT 1
+)
+WHERE s.id = ?
+"""
+
 # The outcome of the latest execution of the step that an execution belongs to.
 STEP_OUTCOME = """
 SELECT o.outcome

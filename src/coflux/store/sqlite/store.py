@@ -29,6 +29,7 @@ from pathlib import Path
 
 from coflux import protocol
 from coflux.orchestration.effects import Fact
+from coflux.orchestration.events import StepRecord
 from coflux.store import migrate
 from coflux.store.base import Snapshot
 from coflux.store.sqlite import assets, snapshot, views, writes
@@ -302,6 +303,10 @@ class SqliteProjectStore:
     def get_run_summary(self, run_id: str) -> RunSummary | None:
         with self._reading() as conn:
             return views.get_run_summary(conn, run_id)
+
+    def get_step_record(self, step_id: str) -> StepRecord | None:
+        with self._reading() as conn:
+            return views.get_step_record(conn, step_id)
 
     def run_of_execution(self, execution_id: str) -> str | None:
         with self._reading() as conn:

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from coflux import protocol
+from coflux.orchestration.events import StepRecord
 from coflux.orchestration.states import ExecutionState
 from coflux.store import codecs
 from coflux.store.sqlite import queries
@@ -37,6 +38,30 @@ _QUEUED = ExecutionState.QUEUED.value
 # Plain strings, looked up once: enum attribute access is slow in the loops that
 # build views of runs with thousands of executions.
 _TERMINAL = frozenset(state.value for state in ExecutionState if state.terminal)
+
+
+def get_step_record(conn: sqlite3.Connection, step_id: str) -> StepRecord | None:
+    row = conn.execute(queries.STEP_RECORD, (step_id,)).fetchone()
+    if row is None:
+        return None
+    (run_id, env_id, step_count, root, step_id, number, repository, target, kind,
+     arguments, options, parent, latest_id, latest_attempt) = row  # fmt: skip
+    return StepRecord(
+        run_id=run_id,
+        run_environment_id=env_id,
+        run_step_count=step_count,
+        root_execution_id=root,
+        step_id=step_id,
+        number=number,
+        repository=repository,
+        target=target,
+        type=kind,
+        arguments=codecs.decode_arguments(arguments),
+        options=codecs.decode_options(options),
+        parent_execution_id=parent,
+        latest_execution_id=latest_id,
+        latest_attempt=latest_attempt,
+    )
 
 
 def project_info(conn: sqlite3.Connection) -> ProjectInfo | None:
