@@ -1,7 +1,9 @@
 """``coflux server``: run the server in the foreground.
 
 Its ``--host`` is the address to bind, not the server to talk to: the command
-has its own options and ignores the connection options.
+has its own options and ignores the connection options. A busy port and a data
+directory held by another server are refused with one line on stderr, naming
+the data directory as the user gave it.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from coflux.cli.output import setup_logging
+from coflux.cli.output import CliError, setup_logging
 
 
 @click.command()
@@ -19,8 +21,9 @@ from coflux.cli.output import setup_logging
 @click.option("--port", type=click.IntRange(0, 65535), default=7777, show_default=True)
 @click.option(
     "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path(".coflux"),
+    # Kept as typed (not a Path, which drops "./"), for the messages.
+    type=click.Path(file_okay=False),
+    default="./.coflux",
     show_default=True,
     help="Where project databases and blobs are kept.",
 )
@@ -51,7 +54,7 @@ from coflux.cli.output import setup_logging
 def server(
     host: str,
     port: int,
-    data_dir: Path,
+    data_dir: str,
     session_timeout: float,
     tokens: tuple[str, ...],
     fsync: bool,
@@ -61,6 +64,18 @@ def server(
         tokens = tuple(t.strip() for t in os.environ.get("COFLUX_SERVER_TOKENS", "").split(","))
     setup_logging()
     # Imported here: the server stack (Starlette, uvicorn, store) is only for this command.
-    from coflux.server.main import serve
+    from coflux.server.datadir import DataDirectoryInUse
+    from coflux.server.main import CannotListen, serve
 
-    serve(host, port, data_dir, session_timeout, [t for t in tokens if t], fsync=fsync)
+    try:
+        serve(host, port, Path(data_dir), session_timeout, [t for t in tokens if t], fsync=fsync)
+    except CannotListen as e:
+        why = "the port is in use" if e.in_use else e.strerror
+        raise CliError(
+            f"cannot listen on {host}:{port}: {why} (pass --port to use another port)"
+        ) from None
+    except DataDirectoryInUse as e:
+        pid = "unknown" if e.holder is None else e.holder
+        raise CliError(
+            f"data directory {data_dir} is in use by another coflux server (pid {pid})"
+        ) from None

@@ -1,15 +1,60 @@
-"""Run the server: ``coflux server`` calls ``serve``."""
+"""Run the server: ``coflux server`` calls ``serve``.
+
+Start-up goes in an order that lets a refusal change nothing: first the
+listening socket is bound (a busy port is refused before the data directory is
+even created), then the data directory is locked (a second server on it is
+refused before any project is opened or migrated), and only then are the
+projects opened. The socket is bound here and handed to uvicorn as is, so no
+other process can take the port between the check and the serving.
+"""
 
 from __future__ import annotations
 
+import errno
 import logging
+import socket
 from pathlib import Path
 
 import uvicorn
 
 from coflux.server.app import create_app
+from coflux.server.datadir import DataDirectoryLock
 
 logger = logging.getLogger(__name__)
+
+BACKLOG = 2048  # uvicorn's default
+
+
+class CannotListen(OSError):
+    """The server's address cannot be bound (``in_use``: another process has the port)."""
+
+    def __init__(self, host: str, port: int, cause: OSError) -> None:
+        super().__init__(cause.errno, cause.strerror or str(cause))
+        self.host = host
+        self.port = port
+        self.in_use = cause.errno == errno.EADDRINUSE
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` and listening (port 0: any free port).
+
+    Raises:
+        CannotListen: the address cannot be bound.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        # Lets a restarted server bind while connections of the old one linger in
+        # TIME_WAIT; a port that another socket listens on is still refused.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        # Listening at once: on Linux two SO_REUSEADDR sockets may both bind one
+        # port until one of them listens.
+        sock.listen(BACKLOG)
+    except OSError as e:
+        sock.close()
+        raise CannotListen(host, port, e) from e
+    return sock
 
 
 def serve(
@@ -25,24 +70,33 @@ def serve(
     Args:
         host: the address to bind (127.0.0.1 by default: not exposed to the network).
         port: the TCP port.
-        data_dir: where the project databases and blobs live; created if missing.
+        data_dir: where the project databases and blobs live; created if missing,
+            and locked for as long as the server runs.
         session_timeout: seconds an agent may be unreachable before its running
             executions are abandoned.
         tokens: when non-empty, every request must carry one of these tokens.
         fsync: fsync every commit, so that recorded work also survives an OS crash
             or power loss (without it, it survives the server process dying).
+
+    Raises:
+        CannotListen: the address cannot be bound (nothing else was done).
+        coflux.server.datadir.DataDirectoryInUse: another server holds the data
+            directory (nothing in it was touched).
     """
-    data_dir.mkdir(parents=True, exist_ok=True)
-    app = create_app(
-        data_dir, session_timeout=session_timeout, tokens=frozenset(tokens), fsync=fsync
-    )
-    logger.info("serving on http://%s:%d with data in %s", host, port, data_dir.resolve())
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        log_level="warning",
-        ws="websockets-sansio",
-        ws_per_message_deflate=False,  # agent messages are small; values go to blobs
-        lifespan="on",
-    )
+    with listen(host, port) as listener, DataDirectoryLock.acquire(data_dir):
+        app = create_app(
+            data_dir, session_timeout=session_timeout, tokens=frozenset(tokens), fsync=fsync
+        )
+        bound_host, bound_port = listener.getsockname()[:2]
+        shown = f"[{bound_host}]" if listener.family == socket.AF_INET6 else bound_host
+        logger.info(
+            "serving on http://%s:%d with data in %s", shown, bound_port, data_dir.resolve()
+        )
+        config = uvicorn.Config(
+            app,
+            log_level="warning",
+            ws="websockets-sansio",
+            ws_per_message_deflate=False,  # agent messages are small; values go to blobs
+            lifespan="on",
+        )
+        uvicorn.Server(config).run(sockets=[listener])
