@@ -14,6 +14,7 @@ from coflux.orchestration.effects import (
     Effect,
     EnvironmentRecorded,
     ExecutionTransitioned,
+    LogsRecorded,
     ManifestRegistered,
     OutcomeRecorded,
     ReadOutcome,
@@ -675,3 +676,26 @@ def test_after_a_restart_an_attempt_with_nothing_carrying_on_is_read_from_the_st
         assert bool([e for e in effects if isinstance(e, ReadOutcome)]) == (
             execution_id != "r1:2:2"
         )
+
+
+# --- logs ---------------------------------------------------------------------------
+
+
+def entry(execution_id: str, text: str = "line") -> P.LogEntry:
+    return P.LogEntry(execution_id=execution_id, timestamp=1.0, level="info", template=text)
+
+
+def test_a_session_records_logs_only_for_its_own_executions() -> None:
+    h = Harness()
+    h.setup()
+    mine, _ = h.connect(concurrency=1)
+    other, _ = h.connect(concurrency=1)
+    h.submit("r1")
+    h.submit("r2")
+    assert h.state.executions["r1:1:1"].session_id == mine
+    assert h.state.executions["r2:1:1"].session_id == other
+    entries = (entry("r1:1:1", "kept"), entry("r2:1:1"), entry("nope:1:1"), entry(""))
+    effects = h.apply(ev.RecordLogs(mine, entries))
+    assert effects == [LogsRecorded((entry("r1:1:1", "kept"),), ("r1",))]
+    # Nothing of its own: nothing recorded at all.
+    assert h.apply(ev.RecordLogs(mine, (entry("r2:1:1"),))) == []

@@ -29,7 +29,6 @@ from coflux.orchestration.effects import (
     Delivery,
     Effect,
     Fact,
-    LogsRecorded,
     PassThrough,
     ReadOutcome,
     Resolve,
@@ -225,9 +224,6 @@ class ProjectActor:
             )
             if execution_id not in self._state.executions:
                 raise NotFound("unknown_execution", f"execution {execution_id} is not running")
-            batch.facts.append(event)
-            return None
-        if isinstance(event, LogsRecorded):
             batch.facts.append(event)
             return None
         if isinstance(event, SubmitRun) and event.idempotency_key is not None:

@@ -15,7 +15,7 @@ waiters, cancellation), over ``executions`` (state changes and indices).
 
 from __future__ import annotations
 
-from coflux.orchestration import environments, outcomes, runs, sessions
+from coflux.orchestration import environments, executions, outcomes, runs, sessions
 from coflux.orchestration.effects import Effect
 from coflux.orchestration.events import (
     Assign,
@@ -30,6 +30,7 @@ from coflux.orchestration.events import (
     Event,
     ForgetWaiter,
     RecordCheckpoint,
+    RecordLogs,
     RegisterManifests,
     RequestResult,
     RerunStep,
@@ -66,6 +67,8 @@ def apply(state: ProjectState, event: Event, now: float) -> tuple[ProjectState, 
             runs.schedule_step(state, event, now, effects)
         case RerunStep():
             runs.rerun_step(state, event, now, effects)
+        case RecordLogs():
+            executions.record_logs(state, event, effects)
         case RecordCheckpoint():
             runs.record_checkpoint(state, event, now, effects)
         case ConnectSession():

@@ -150,7 +150,7 @@ class AssetRestored(Fact, frozen=True, tag="asset_restored"):
     at: float
 
 
-PassThrough = LogsRecorded | AssetRecorded | AssetRestored
+PassThrough = AssetRecorded | AssetRestored
 """Facts the actor records as they come (after a check), without the core."""
 
 

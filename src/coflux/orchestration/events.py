@@ -57,6 +57,14 @@ class SubmitRun:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordLogs:
+    """Log entries an agent's session sent for its executions."""
+
+    session_id: str
+    entries: tuple[protocol.LogEntry, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class RecordCheckpoint:
     session_id: str
     execution_id: str
@@ -226,6 +234,7 @@ Event = (
     | DisconnectSession
     | ScheduleStep
     | RecordCheckpoint
+    | RecordLogs
     | RerunStep
     | RequestResult
     | AwaitOutcome

@@ -13,7 +13,9 @@ from coflux.orchestration.effects import (
     ExecutionCreated,
     ExecutionLinked,
     ExecutionTransitioned,
+    LogsRecorded,
 )
+from coflux.orchestration.events import RecordLogs
 from coflux.orchestration.model import Execution, ProjectState, Run, run_of
 from coflux.orchestration.states import STANDING_IN, ExecutionState, transition
 
@@ -181,3 +183,22 @@ def is_resolved(state: ProjectState, execution_id: str) -> bool:
     """Whether an execution's final outcome exists."""
     execution = carrying_on(state, execution_id)
     return execution is None or execution.outcome is not None
+
+
+def record_logs(state: ProjectState, event: RecordLogs, effects: list[Effect]) -> None:
+    """Record the entries of executions in memory that ran in the sending session.
+
+    Others are dropped, not refused: a session speaks only for its own
+    executions, and the lines of one that already left memory (output read after
+    a cancellation, say) have nowhere to go. Nothing an agent sends here can name
+    an execution the store does not have.
+    """
+    kept = [
+        entry
+        for entry in event.entries
+        if (execution := state.executions.get(entry.execution_id)) is not None
+        and execution.session_id == event.session_id
+    ]
+    if kept:
+        run_ids = tuple(state.executions[entry.execution_id].run_id for entry in kept)
+        effects.append(LogsRecorded(tuple(kept), run_ids))

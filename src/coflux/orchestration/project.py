@@ -23,7 +23,6 @@ from coflux.orchestration.effects import (
     ExecutionCreated,
     ExecutionTransitioned,
     Fact,
-    LogsRecorded,
 )
 from coflux.orchestration.model import Execution, Run, Session, run_of
 from coflux.orchestration.recovery import restore
@@ -248,9 +247,8 @@ class Project:
         sessions = [s for s in self.actor.sessions() if s.environment_id == environment_id]
         return sorted(sessions, key=lambda s: s.id)
 
-    def record_logs(self, entries: tuple[protocol.LogEntry, ...]) -> None:
-        run_ids = tuple(run_of(entry.execution_id) for entry in entries)
-        self.actor.post(LogsRecorded(entries, run_ids))
+    def record_logs(self, session_id: str, entries: tuple[protocol.LogEntry, ...]) -> None:
+        self.actor.post(ev.RecordLogs(session_id, entries))
 
     # --- assets ------------------------------------------------------------------
 

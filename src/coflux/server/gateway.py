@@ -199,7 +199,7 @@ def _dispatch(
 
             actor.post(ev.RecordCheckpoint(session_id, execution_id, arguments), refuse_checkpoint)
         case protocol.Logs(entries=entries):
-            project.record_logs(entries)
+            project.record_logs(session_id, entries)
         case protocol.PersistAsset() | protocol.RestoreAsset():
             # Answered once recorded; the reader goes on meanwhile.
             _answer_later(assets.answer_request(project, blobs, message), outbox)
