@@ -36,6 +36,7 @@ CLOSE_UNKNOWN_PROJECT = 4003
 CLOSE_UNKNOWN_ENVIRONMENT = 4004
 CLOSE_UNAUTHORISED = 4005
 CLOSE_BAD_MESSAGE = 4006
+CLOSE_UNAVAILABLE = 4007  # the project cannot serve now: reconnect later (not fatal)
 
 TargetType = Literal["workflow", "task", "sensor"]
 LogLevel = Literal["debug", "info", "warning", "error", "stdout", "stderr"]

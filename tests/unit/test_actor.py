@@ -109,7 +109,7 @@ async def test_waiting_for_an_outcome_times_out_with_none(fx: Fixture) -> None:
     await fx.actor.call(ev.RegisterManifests("production", (manifest,)))
     await fx.actor.call(ev.SubmitRun("run1", "production", "r", "w", ()))
     assert await fx.actor.wait_outcome("run1:1:1", 0.05) is None
-    await asyncio.sleep(0.01)  # the actor processes the ForgetWaiter
+    await fx.actor.call(ev.Tick())  # queued after the ForgetWaiter: processed once it is
     await stop(task)
     assert fx.actor._state.executions["run1:1:1"].waiters == set()
 
@@ -131,7 +131,7 @@ async def test_agents_waiting_on_finished_executions_get_outcomes_from_the_store
     for request_id, execution_id in ((7, "old:1:1"), (8, "never:1:1")):
         request = P.GetResult(request_id, execution_id, from_execution_id="r:1:1")
         fx.actor.post(ev.RequestResult("s1", request))
-    await asyncio.sleep(0.05)
+    await fx.actor.call(ev.Tick())  # answered once the requests before it are delivered
     await stop(task)
     assert fx.sent[0] == ("s1", P.ResultReady(7, "old:1:1", fx.store.outcomes["old:1:1"]))
     session, unknown = fx.sent[1]

@@ -8,6 +8,13 @@ store does not have, and a burst of N events costs one commit, not N.
 
 Waiters on executions that already left memory (their run finished) get the
 outcome from the store here (``ReadOutcome``), after the batch's facts are committed.
+
+Anything but a refusal going wrong in a batch (a failed commit, a full disk, a
+bug in the core) leaves memory ahead of the store, so the actor *fails*: every
+caller of that batch and every later one gets ``ProjectUnavailable`` at once,
+nothing of the batch is delivered to anyone, and ``run`` raises for the
+project's supervisor, which rebuilds the state from the store and ``reset``s
+the actor (see ``project.Project``).
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from coflux import protocol
-from coflux.errors import CofluxError, NotFound
+from coflux.errors import CofluxError, NotFound, ProjectUnavailable
 from coflux.orchestration import core
 from coflux.orchestration.effects import (
     AssetRecorded,
@@ -99,6 +106,7 @@ class ProjectActor:
         clock: returns the current time in seconds since the epoch.
         send: delivers a message to an agent session (must not block).
         publish: receives every committed batch of facts (live topics).
+        name: how errors name the project.
     """
 
     def __init__(
@@ -109,7 +117,10 @@ class ProjectActor:
         clock: Callable[[], float],
         send: Callable[[str, protocol.ServerMessage], None],
         publish: Callable[[Sequence[Fact]], None],
+        name: str = "",
     ) -> None:
+        self._name = name
+        self._failure: ProjectUnavailable | None = None
         self._store = store
         self._state = state
         self._clock = clock
@@ -126,7 +137,11 @@ class ProjectActor:
 
         Raises:
             CofluxError: the event was refused (nothing changed).
+            ProjectUnavailable: the actor failed (whether the event took effect
+                is unknown until the project is rebuilt: only what is in the
+                store happened).
         """
+        self._check()
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._inbox.put_nowait(_Call(event, future))
         return await future
@@ -134,8 +149,16 @@ class ProjectActor:
     def post(
         self, event: Event | PassThrough, on_error: Callable[[CofluxError], None] | None = None
     ) -> None:
-        """Queue ``event`` without waiting; ``on_error`` hears if it is refused."""
-        self._inbox.put_nowait(_Call(event, None, on_error))
+        """Queue ``event`` without waiting; ``on_error`` hears if it is refused.
+
+        While the actor is failed the event is dropped, ``on_error`` unheard: an
+        agent's messages are posted, and its connection is closed on a failure,
+        so it sends again what still matters once it has resumed its session.
+        """
+        if self._failure is None:
+            self._inbox.put_nowait(_Call(event, None, on_error))
+        else:
+            logger.debug("project %s is unavailable; dropped %s", self._name, type(event).__name__)
 
     async def wait_outcome(self, execution_id: str, timeout: float) -> protocol.Outcome | None:
         """The execution's outcome, waiting up to ``timeout`` seconds; None if unfinished."""
@@ -154,6 +177,7 @@ class ProjectActor:
 
     def sensors(self) -> list[tuple[Run, Execution]]:
         """Running sensors: each sensor run with its current execution (copies)."""
+        self._check()
         found = []
         for run in self._state.runs.values():
             root = self._state.executions.get(run.root_execution_id)
@@ -163,6 +187,7 @@ class ProjectActor:
 
     def root_execution(self, run_id: str) -> str | None:
         """The latest execution of a run's first step; None once the run left memory."""
+        self._check()
         run = self._state.runs.get(run_id)
         if run is None:
             return None
@@ -177,12 +202,49 @@ class ProjectActor:
 
     def sessions(self) -> list[Session]:
         """The agent sessions as they stand (read-only; copies, safe to keep)."""
+        self._check()
         return [copy.copy(s) for s in self._state.sessions.values()]
+
+    # --- failure -----------------------------------------------------------------
+
+    @property
+    def failure(self) -> ProjectUnavailable | None:
+        """What every caller is told while the actor is failed; None while it serves."""
+        return self._failure
+
+    def _check(self) -> None:
+        if self._failure is not None:
+            raise self._failure
+
+    def _fail(self, calls: list[_Call], error: Exception) -> None:
+        """Enter the failed state: refuse the batch's callers, the queued ones, and
+        everyone waiting for an outcome. Their events may or may not have reached
+        the store; nothing of them was delivered."""
+        detail = f"its state failed ({type(error).__name__}: {error}) and is being rebuilt"
+        self._failure = failure = ProjectUnavailable(self._name, detail)
+        while not self._inbox.empty():
+            calls.append(self._inbox.get_nowait())
+        futures = [c.future for c in calls if c.future is not None] + list(self._waiting.values())
+        for future in futures:
+            if not future.done():
+                future.set_exception(failure)
+        self._waiting.clear()
+
+    def reset(self, state: ProjectState) -> None:
+        """Serve again from ``state``, rebuilt from the store after a failure."""
+        self._state = state
+        self._failure = None
 
     # --- the loop ----------------------------------------------------------------
 
     async def run(self) -> None:
-        """Process events until cancelled."""
+        """Process events until cancelled.
+
+        Raises:
+            Exception: whatever made the actor fail (see the module docstring);
+                it is failed by then, and serves again only after ``reset``.
+        """
+        self._check()
         while True:
             deadline = self._state.next_deadline()
             timeout = None if deadline is None else max(0.0, deadline - self._clock())
@@ -193,7 +255,11 @@ class ProjectActor:
                 calls = []
             while calls and len(calls) < MAX_BATCH and not self._inbox.empty():
                 calls.append(self._inbox.get_nowait())
-            await self._process(calls)
+            try:
+                await self._process(calls)
+            except Exception as error:
+                self._fail(calls, error)
+                raise
 
     async def _process(self, calls: list[_Call]) -> None:
         batch = _Batch()

@@ -3,11 +3,19 @@
 Writes become events for the project's actor (the only writer); reads go
 straight to the store's views from a worker thread. Handlers never touch the
 state or the database themselves.
+
+The project also supervises its actor. When the actor fails (anything but a
+refusal: a failed commit, a full disk, a bug), every caller hears
+``ProjectUnavailable`` (HTTP 503) while the project's agents are disconnected,
+the state is rebuilt from the store (after a back-off that grows while failures
+repeat), and the actor serves again; the agents reconnect and resume their
+sessions. Reads from the store go on working throughout.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 import string
 from collections.abc import Callable, Sequence
@@ -24,7 +32,7 @@ from coflux.orchestration.effects import (
     ExecutionTransitioned,
     Fact,
 )
-from coflux.orchestration.model import Execution, Run, Session, run_of
+from coflux.orchestration.model import Execution, ProjectState, Run, Session, run_of
 from coflux.orchestration.recovery import restore
 from coflux.orchestration.states import EnvironmentStatus, ExecutionState
 from coflux.store.base import ProjectStore
@@ -38,7 +46,16 @@ from coflux.views import (
     RunView,
 )
 
+logger = logging.getLogger(__name__)
+
 T = TypeVar("T")
+
+# Seconds before rebuilding a failed project: doubling from the first to the
+# last while failures repeat, and back to the first once it has served for
+# ``HEALTHY_AFTER`` seconds. The first rebuild is quick: most failures (a full
+# disk that was cleared, a bug hit by one event) do not repeat at once.
+REBUILD_DELAYS = (0.05, 30.0)
+HEALTHY_AFTER = 60.0
 _ALPHABET = string.ascii_lowercase + string.digits
 
 
@@ -55,6 +72,8 @@ class Project:
         clock: the current time (seconds since the epoch).
         send: delivers a server message to an agent session.
         publish: receives each committed batch of facts, with the project id.
+        disconnect: closes the connections of every agent of this project (they
+            reconnect and resume their sessions once the project serves again).
     """
 
     def __init__(
@@ -65,21 +84,66 @@ class Project:
         clock: Callable[[], float],
         send: Callable[[str, protocol.ServerMessage], None],
         publish: Callable[[str, Sequence[Fact]], None],
+        disconnect: Callable[[], None] = lambda: None,
     ) -> None:
         self.store = store
         self._clock = clock
+        self._session_timeout = session_timeout
+        self._disconnect = disconnect
         self.info: ProjectInfo = store.info()
-        state = restore(store.load_snapshot(), session_timeout=session_timeout, now=clock())
         self.actor = ProjectActor(
-            store, state, clock=clock, send=send, publish=lambda f: publish(self.info.id, f)
-        )
+            store, self._restored(), clock=clock, send=send,
+            publish=lambda f: publish(self.info.id, f), name=self.info.name,
+        )  # fmt: skip
         self._task: asyncio.Task[None] | None = None
-        # Why the project cannot serve now (its actor failed and is being rebuilt
-        # from the store), or None while it is healthy.
-        self.failure: str | None = None
+        self.failures = 0  # failures since the project last served for a while
+
+    @property
+    def failure(self) -> str | None:
+        """Why the project cannot serve now (its actor failed and is being rebuilt
+        from the store), or None while it is healthy."""
+        failure = self.actor.failure
+        return None if failure is None else failure.message
+
+    def _restored(self) -> ProjectState:
+        snapshot = self.store.load_snapshot()
+        return restore(snapshot, session_timeout=self._session_timeout, now=self._clock())
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self.actor.run(), name=f"project-{self.info.id}")
+        self._task = asyncio.create_task(self._supervise(), name=f"project-{self.info.id}")
+
+    async def _supervise(self) -> None:
+        """Run the actor; each time it fails, rebuild it from the store and go on."""
+        loop = asyncio.get_running_loop()
+        while True:
+            started = loop.time()
+            try:
+                await self.actor.run()
+            except Exception as error:
+                if loop.time() - started >= HEALTHY_AFTER:
+                    self.failures = 0
+                self.failures += 1
+                logger.error(
+                    "project %s (%s) failed; rebuilding it from its store (failure %d)",
+                    self.info.name, self.info.id, self.failures, exc_info=error,
+                )  # fmt: skip
+                self._disconnect()
+                await self._rebuild()
+
+    async def _rebuild(self) -> None:
+        """Restore the actor's state from the store, retrying with back-off."""
+        first, last = REBUILD_DELAYS
+        while True:
+            await asyncio.sleep(min(last, first * 2 ** (self.failures - 1)))
+            try:
+                state = await asyncio.to_thread(self._restored)
+            except Exception:
+                self.failures += 1
+                logger.exception("project %s: rebuilding failed; trying again", self.info.id)
+                continue
+            self.actor.reset(state)
+            logger.info("project %s (%s) rebuilt; serving again", self.info.name, self.info.id)
+            return
 
     async def stop(self) -> None:
         if self._task is not None:

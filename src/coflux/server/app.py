@@ -158,7 +158,7 @@ def create_app(
     topics = Topics()
     project_registry = Projects(
         data_dir, session_timeout=session_timeout, fsync=fsync, clock=time.time,
-        send=sessions.send, publish=topics.publish,
+        send=sessions.send, publish=topics.publish, disconnect=sessions.disconnect_project,
     )  # fmt: skip
     openapi = build_openapi(API, _package_version())
 

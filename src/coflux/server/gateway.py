@@ -20,7 +20,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from coflux import protocol
 from coflux.blobs.base import BlobStore
-from coflux.errors import BadRequest, CofluxError
+from coflux.errors import BadRequest, CofluxError, Unavailable
 from coflux.orchestration import events as ev
 from coflux.orchestration.effects import Send
 from coflux.orchestration.project import Project, new_id
@@ -91,7 +91,14 @@ async def _serve_session(
     except CofluxError as e:
         for candidate in candidates:
             context.sessions.unbind(project_id, candidate, outbox)
-        await _close(websocket, protocol.CLOSE_UNKNOWN_ENVIRONMENT, str(e))
+        # The agent retries an unavailable project (it is being rebuilt); an
+        # unknown environment is for good.
+        code = (
+            protocol.CLOSE_UNAVAILABLE
+            if isinstance(e, Unavailable)
+            else protocol.CLOSE_UNKNOWN_ENVIRONMENT
+        )
+        await _close(websocket, code, str(e))
         return
     welcome = next(
         x.message
@@ -122,8 +129,8 @@ async def _write(websocket: WebSocket, outbox: Outbox) -> None:
         messages = await outbox.take()
         if messages:
             await websocket.send_bytes(protocol.encode_frame(messages))
-        if outbox.closed and outbox.empty:  # replaced by a newer connection
-            await _close(websocket, 1000, "replaced by a newer connection")
+        if outbox.closed and outbox.empty:  # replaced by a newer connection, or unavailable
+            await _close(websocket, outbox.close_code, outbox.close_reason)
             return
 
 

@@ -34,6 +34,7 @@ class Projects:
         fsync: bool = False,
         clock: Callable[[], float],
         send: Callable[[str, str, protocol.ServerMessage], None],
+        disconnect: Callable[[str], None] = lambda project_id: None,
         publish: Callable[[str, Sequence[Fact]], None],
     ) -> None:
         self._directory = data_dir / "projects"
@@ -41,6 +42,7 @@ class Projects:
         self._fsync = fsync
         self._clock = clock
         self._send = send
+        self._disconnect = disconnect
         self._publish = publish
         self._projects: dict[str, Project] = {}
         self._lock = asyncio.Lock()
@@ -64,6 +66,7 @@ class Projects:
             clock=self._clock,
             send=lambda session, message: self._send(info.id, session, message),
             publish=self._publish,
+            disconnect=lambda: self._disconnect(info.id),
         )
         project.start()
         self._projects[info.id] = project

@@ -27,6 +27,9 @@ class Outbox:
         self._messages: deque[protocol.ServerMessage] = deque()
         self._ready = asyncio.Event()
         self.closed = False
+        # How the writer closes the connection once the outbox is closed.
+        self.close_code = 1000
+        self.close_reason = "replaced by a newer connection"
 
     def put(self, message: protocol.ServerMessage) -> None:
         if not self.closed:
@@ -37,8 +40,11 @@ class Outbox:
     def empty(self) -> bool:
         return not self._messages
 
-    def close(self) -> None:
-        """No more messages: the writer sends what is queued, then closes."""
+    def close(self, code: int | None = None, reason: str | None = None) -> None:
+        """No more messages: the writer sends what is queued, then closes the
+        connection (by default as replaced by a newer one)."""
+        if code is not None and reason is not None:
+            self.close_code, self.close_reason = code, reason
         self.closed = True
         self._ready.set()
 
@@ -62,6 +68,13 @@ class SessionRegistry:
         if previous is not None and previous is not outbox:
             previous.close()  # a newer connection replaces an older one
         self._outboxes[(project_id, session_id)] = outbox
+
+    def disconnect_project(self, project_id: str) -> None:
+        """Close the connection of every session of a project that cannot serve
+        now; its agents reconnect (and resume their sessions) once it can."""
+        for (project, _), outbox in list(self._outboxes.items()):
+            if project == project_id:
+                outbox.close(protocol.CLOSE_UNAVAILABLE, "the project is unavailable; reconnect")
 
     def unbind(self, project_id: str, session_id: str, outbox: Outbox) -> None:
         if self._outboxes.get((project_id, session_id)) is outbox:
