@@ -268,6 +268,15 @@ export interface TransitionFact {
   at: number;
 }
 
+/** A stand-in (spawned, cached, deferred execution) follows another one's outcome. */
+export interface LinkFact {
+  fact: "link";
+  execution_id: string;
+  run_id: string;
+  leader_id: string;
+  at: number;
+}
+
 export interface OutcomeFact {
   fact: "outcome";
   execution_id: string;
@@ -305,6 +314,7 @@ export type Fact =
   | StepFact
   | ExecutionFact
   | TransitionFact
+  | LinkFact
   | OutcomeFact
   | LogsFact
   | AssetFact
