@@ -15,7 +15,10 @@ decoders below and dispatched with an exhaustive ``match``. Nobody builds wire
 dicts by hand, tests included.
 
 The agent handshake (``Hello``) carries ``PROTOCOL_VERSION``; the server closes a
-connection that speaks another version with ``CLOSE_PROTOCOL_MISMATCH``.
+connection that speaks a version outside ``MIN_PROTOCOL_VERSION`` ..
+``PROTOCOL_VERSION`` with ``CLOSE_PROTOCOL_MISMATCH``. A newer version only adds:
+optional ``Hello`` fields and messages an older agent never sends, so the server
+still serves agents of every version in that range.
 """
 
 from __future__ import annotations
@@ -25,7 +28,11 @@ from typing import Any, Literal
 
 import msgspec
 
-PROTOCOL_VERSION = 2  # 2: frames may carry arrays of messages
+# 2: frames may carry arrays of messages. 3: ``Blocked`` and Hello's
+# ``max_executors`` and ``blocked`` (an agent of version 2 sends neither: its
+# executions never count as blocked and it runs at most ``concurrency`` of them).
+PROTOCOL_VERSION = 3
+MIN_PROTOCOL_VERSION = 2  # the oldest agents the server still accepts
 
 MAX_FRAME_MESSAGES = 1000  # a sender puts at most this many messages in one frame
 
@@ -216,6 +223,12 @@ class Hello(Message, frozen=True, tag="hello"):
     ``executing`` lists every execution the agent still holds (running, or
     finished but not yet acknowledged); any other execution the server had
     assigned to a resumed session is abandoned.
+
+    ``concurrency`` bounds the executions that run (are not blocked waiting for
+    a result, see ``Blocked``); ``max_executors`` bounds all of them, blocked
+    ones included (each holds a process); ``None`` (agents of version 2) means
+    ``concurrency``. ``blocked`` lists the held executions the agent has reported
+    blocked (its ``Blocked`` messages are dropped while it is disconnected).
     """
 
     protocol_version: int
@@ -226,6 +239,8 @@ class Hello(Message, frozen=True, tag="hello"):
     provides: dict[str, tuple[str, ...]] = {}
     targets: dict[str, tuple[str, ...]] = {}  # repository -> target names
     executing: tuple[str, ...] = ()
+    max_executors: int | None = None
+    blocked: tuple[str, ...] = ()
 
 
 class Declare(Message, frozen=True, tag="declare"):
@@ -286,6 +301,19 @@ class Checkpoint(Message, frozen=True, tag="checkpoint"):
     arguments: tuple[Value, ...]
 
 
+class Blocked(Message, frozen=True, tag="blocked"):
+    """An execution started (``blocked``) or stopped waiting for a result.
+
+    Sent by the executor once a wait has lasted a few milliseconds (short waits
+    never are), and passed on by the agent only while the server's count matters
+    (see ``coflux.agent.pool``). A blocked execution holds a process but no
+    ``concurrency`` slot, so nested fan-outs cannot fill an agent with waiters.
+    """
+
+    execution_id: str
+    blocked: bool
+
+
 class Logs(Message, frozen=True, tag="logs"):
     entries: tuple[LogEntry, ...]
 
@@ -322,6 +350,7 @@ AgentMessage = (
     | Complete
     | CancelExecution
     | Checkpoint
+    | Blocked
     | Logs
     | PersistAsset
     | RestoreAsset
@@ -407,6 +436,7 @@ ExecutorMessage = (
     | GetResult
     | CancelExecution
     | Checkpoint
+    | Blocked
     | Complete
     | LogMessage
     | PersistAsset

@@ -32,6 +32,7 @@ from coflux.orchestration.events import (
     RecordCheckpoint,
     RecordLogs,
     RegisterManifests,
+    ReportBlocked,
     RequestResult,
     RerunStep,
     ScheduleStep,
@@ -77,6 +78,8 @@ def apply(state: ProjectState, event: Event, now: float) -> tuple[ProjectState, 
             sessions.get_session(state, event.session_id).targets = sessions.targets(event.targets)
         case DisconnectSession():
             sessions.disconnect_session(state, event, now)
+        case ReportBlocked():
+            sessions.report_blocked(state, event)
         case Tick():
             sessions.tick(state, now, effects)
         case Assign():

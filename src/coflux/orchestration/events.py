@@ -98,6 +98,15 @@ class DisconnectSession:
 
 
 @dataclass(frozen=True, slots=True)
+class ReportBlocked:
+    """An agent says one of its executions started (or stopped) waiting for a result."""
+
+    session_id: str
+    execution_id: str
+    blocked: bool
+
+
+@dataclass(frozen=True, slots=True)
 class CacheHit:
     execution_id: str
     outcome: protocol.Outcome | None  # None while it is still running
@@ -232,6 +241,7 @@ Event = (
     | ConnectSession
     | DeclareTargets
     | DisconnectSession
+    | ReportBlocked
     | ScheduleStep
     | RecordCheckpoint
     | RecordLogs

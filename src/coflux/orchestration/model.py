@@ -44,6 +44,17 @@ Waiter = SessionWaiter | LocalWaiter
 
 @dataclass(slots=True)
 class Session:
+    """An agent's session: what it hosts and the executions assigned to it.
+
+    Executions that are blocked waiting for a result (``blocked``, as the agent
+    reports them) hold a process but no ``concurrency`` slot: the session takes
+    more work while fewer than ``concurrency`` of its executions run, and fewer
+    than ``max_executors`` are held in all (None: ``concurrency``, for agents
+    that never report blocking). ``blocked`` is a subset of ``executions`` once a
+    batch is done: executions leave ``executions`` as they end, and ``assign``
+    drops them from ``blocked`` before it counts (``prune_blocked``).
+    """
+
     id: str
     environment_id: str
     concurrency: int
@@ -53,12 +64,40 @@ class Session:
     connected: bool
     expires_at: float | None
     executions: set[str] = field(default_factory=set)
+    max_executors: int | None = None
+    blocked: set[str] = field(default_factory=set)
 
     def hosts(self, repository: str, target: str) -> bool:
         return target in self.targets.get(repository, ())
 
+    @property
+    def process_cap(self) -> int:
+        """The most executions it holds at once, blocked ones included."""
+        return self.max_executors if self.max_executors is not None else self.concurrency
+
+    def running(self) -> int:
+        """Its executions that are not blocked waiting for a result."""
+        return len(self.executions) - len(self.blocked)
+
     def has_capacity(self) -> bool:
-        return self.connected and len(self.executions) < self.concurrency
+        return (
+            self.connected
+            and self.running() < self.concurrency
+            and len(self.executions) < self.process_cap
+        )
+
+    def free(self) -> int:
+        """How many more executions it can take now."""
+        if not self.connected:
+            return 0
+        return max(
+            0, min(self.concurrency - self.running(), self.process_cap - len(self.executions))
+        )
+
+    def prune_blocked(self) -> None:
+        """Forget blocked executions that have left the session (they ended)."""
+        if self.blocked:
+            self.blocked &= self.executions
 
     def satisfies(self, requires: dict[str, tuple[str, ...]]) -> bool:
         """Whether the session provides, for every required tag, one accepted value."""

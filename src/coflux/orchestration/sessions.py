@@ -4,15 +4,18 @@ A session outlives its connection: an agent that reconnects within the session
 timeout resumes it and keeps the executions it still holds; one that stays away
 longer has them abandoned. Assignment hands due executions, oldest first, to the
 least loaded session that hosts the target, provides the required tags and has
-capacity, in an environment that is not paused.
+capacity, in an environment that is not paused. Capacity: fewer than
+``concurrency`` executions that are not blocked waiting for a result (agents
+report those, ``report_blocked``), and fewer than the session's process cap in
+all. ``queued_reason`` says, for a queued execution, why it is not assigned.
 """
 
 from __future__ import annotations
 
 from coflux import protocol
-from coflux.errors import BadRequest, NotFound
+from coflux.errors import BadRequest, Conflict, NotFound
 from coflux.orchestration.effects import Effect, Send, SessionStarted
-from coflux.orchestration.events import ConnectSession, DisconnectSession
+from coflux.orchestration.events import ConnectSession, DisconnectSession, ReportBlocked
 from coflux.orchestration.executions import is_resolved, set_state
 from coflux.orchestration.model import Execution, ProjectState, Session
 from coflux.orchestration.outcomes import abandon
@@ -37,6 +40,12 @@ def connect_session(
         raise NotFound("unknown_environment", f"environment '{event.environment}' does not exist")
     if hello.concurrency < 1:
         raise BadRequest("invalid_concurrency", "concurrency must be at least 1")
+    if hello.max_executors is not None and hello.max_executors < hello.concurrency:
+        raise BadRequest(
+            "invalid_max_executors",
+            f"max_executors ({hello.max_executors}) must be at least the concurrency"
+            f" ({hello.concurrency})",
+        )
     session = state.sessions.get(hello.session_id) if hello.session_id else None
     if session is not None and session.environment_id != environment.id:
         session = None
@@ -50,6 +59,7 @@ def connect_session(
             connection=event.connection,
             connected=True,
             expires_at=None,
+            max_executors=hello.max_executors,
         )
         state.sessions[session.id] = session
         effects.append(
@@ -58,15 +68,19 @@ def connect_session(
         resumed = False
     else:
         session.concurrency = hello.concurrency
+        session.max_executors = hello.max_executors
         session.provides = dict(hello.provides)
         session.targets = targets(hello.targets)
         session.connection = event.connection
         session.connected = True
         session.expires_at = None
         # Executions the agent no longer holds were lost with the old connection.
-        lost = [e for e in session.executions if e not in set(hello.executing)]
+        executing = set(hello.executing)
+        lost = [e for e in session.executions if e not in executing]
         for execution_id in sorted(lost):
             abandon(state, state.executions[execution_id], now, effects)
+        # Reports sent while disconnected were dropped: the hello has the agent's view.
+        session.blocked = set(hello.blocked) & session.executions
         resumed = True
     effects.append(Send(session.id, protocol.Welcome(session.id, resumed)))
 
@@ -77,6 +91,25 @@ def disconnect_session(state: ProjectState, event: DisconnectSession, now: float
         return  # a stale disconnect from a connection that was already replaced
     session.connected = False
     session.expires_at = now + state.session_timeout
+
+
+def report_blocked(state: ProjectState, event: ReportBlocked) -> None:
+    """An execution of the session started or stopped waiting for a result.
+
+    Raises:
+        NotFound: no such session.
+        Conflict: the execution is not assigned to that session (nothing changed).
+    """
+    session = get_session(state, event.session_id)
+    if event.execution_id not in session.executions:
+        raise Conflict(
+            "execution_not_assigned",
+            f"execution {event.execution_id} is not assigned to session {session.id}",
+        )
+    if event.blocked:
+        session.blocked.add(event.execution_id)
+    else:
+        session.blocked.discard(event.execution_id)
 
 
 def tick(state: ProjectState, now: float, effects: list[Effect]) -> None:
@@ -94,13 +127,13 @@ def tick(state: ProjectState, now: float, effects: list[Effect]) -> None:
 
 def assign(state: ProjectState, now: float, effects: list[Effect]) -> None:
     """Assign due executions, oldest first, to matching sessions with free capacity."""
+    for each in state.sessions.values():
+        each.prune_blocked()  # executions that ended this batch: before counting
     if not state.queue:
         return
     # Once every session is full nothing more can be assigned: stop instead of
     # walking the rest of a long queue (this runs after every batch of events).
-    free = sum(
-        s.concurrency - len(s.executions) for s in state.sessions.values() if s.has_capacity()
-    )
+    free = sum(s.free() for s in state.sessions.values())
     stuck: set[tuple[str, str, str]] = set()  # routes with no capacity in this pass
     chosen: list[tuple[Execution, Session]] = []
     # The queue is walked in place (assigning takes an execution out of it, so that
@@ -148,10 +181,63 @@ def find_session(state: ProjectState, execution: Execution) -> Session | None:
             and session.has_capacity()
             and session.hosts(execution.repository, execution.target)
             and session.satisfies(execution.options.requires)
-        ) and (best is None or len(session.executions) < len(best.executions)):
+        ) and (best is None or _load(session) < _load(best)):
             best = session  # the least loaded matching session
     return best
 
 
+def _load(session: Session) -> tuple[int, int]:
+    return session.running(), len(session.executions)
+
+
 def targets(declared: dict[str, tuple[str, ...]]) -> dict[str, frozenset[str]]:
     return {repository: frozenset(names) for repository, names in declared.items()}
+
+
+def queued_reason(state: ProjectState, execution_id: str, now: float) -> str | None:
+    """Why a queued execution is not assigned yet, in a sentence; None if it is not
+    queued, or nothing holds it back (the next assignment pass takes it)."""
+    execution = state.executions.get(execution_id)
+    if execution is None or execution.state is not S.QUEUED:
+        return None
+    environment = state.environments[execution.environment_id]
+    if environment.status is not EnvironmentStatus.ACTIVE:
+        return f"the environment {environment.name} is {environment.status.value}"
+    if execution.due_at > now:
+        return f"delayed: due in {execution.due_at - now:.1f} s"
+    if execution.waiting_for and not all(is_resolved(state, e) for e in execution.waiting_for):
+        return "waiting for the results of the arguments it waits for"
+    name = f"{execution.repository}.{execution.target}"
+    hosting = [
+        s
+        for s in state.sessions.values()
+        if s.environment_id == environment.id and s.hosts(execution.repository, execution.target)
+    ]
+    if not hosting:
+        return f"no agent in {environment.name} hosts {name}"
+    connected = [s for s in hosting if s.connected]
+    if not connected:
+        return f"the agents that host {name} are disconnected"
+    requires = execution.options.requires
+    able = [s for s in connected if s.satisfies(requires)]
+    if not able:
+        return f"no agent that hosts {name} provides {_missing(connected, requires)}"
+    if any(s.has_capacity() for s in able):
+        return None
+    running = sum(s.running() for s in able)
+    blocked = sum(len(s.blocked & s.executions) for s in able)
+    concurrency = sum(s.concurrency for s in able)
+    cap = sum(s.process_cap for s in able)
+    return (
+        f"every agent that can run it is full: {running} running (concurrency {concurrency}),"
+        f" {blocked} blocked waiting for results, {running + blocked} held of at most {cap}"
+    )
+
+
+def _missing(sessions: list[Session], requires: dict[str, tuple[str, ...]]) -> str:
+    """The required tags no session provides (all of them, if each one alone is)."""
+    tags = {key: values for key, values in requires.items()}
+    unmet = {k: v for k, v in tags.items() if not any(s.satisfies({k: v}) for s in sessions)}
+    shown = unmet or tags
+    text = ", ".join(f"{key}={','.join(values)}" for key, values in sorted(shown.items()))
+    return text if unmet else f"all of {text}"

@@ -52,10 +52,10 @@ async def agent_endpoint(websocket: WebSocket) -> None:
             websocket, protocol.CLOSE_BAD_HANDSHAKE, "the first frame must be one hello message"
         )
         return
-    if hello.protocol_version != protocol.PROTOCOL_VERSION:
+    if not protocol.MIN_PROTOCOL_VERSION <= hello.protocol_version <= protocol.PROTOCOL_VERSION:
         reason = (
-            f"protocol version mismatch: the server speaks {protocol.PROTOCOL_VERSION}, "
-            f"the agent speaks {hello.protocol_version}"
+            f"protocol version mismatch: the server speaks {protocol.MIN_PROTOCOL_VERSION}"
+            f" to {protocol.PROTOCOL_VERSION}, the agent speaks {hello.protocol_version}"
         )
         await _close(websocket, protocol.CLOSE_PROTOCOL_MISMATCH, reason)
         return
@@ -205,6 +205,15 @@ def _dispatch(
                 )
 
             actor.post(ev.RecordCheckpoint(session_id, execution_id, arguments), refuse_checkpoint)
+        case protocol.Blocked(execution_id=execution_id, blocked=blocked):
+
+            def refuse_blocked(error: CofluxError) -> None:
+                # An execution that ended (or was cancelled) as its report came in.
+                logger.debug(
+                    "session %s: report on %s refused: %s", session_id, execution_id, error
+                )
+
+            actor.post(ev.ReportBlocked(session_id, execution_id, blocked), refuse_blocked)
         case protocol.Logs(entries=entries):
             project.record_logs(session_id, entries)
         case protocol.PersistAsset() | protocol.RestoreAsset():
