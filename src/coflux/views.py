@@ -24,6 +24,11 @@ class ProjectInfo(View, frozen=True):
     id: str
     name: str
     created_at: float
+    # "ok", or "unavailable" with the reason in ``error``: its database could not be
+    # opened, or its orchestrator failed and is being rebuilt. Defaults, so that
+    # answers without them (older servers) still decode.
+    status: str = "ok"
+    error: str | None = None
 
 
 class EnvironmentView(View, frozen=True):

@@ -6,6 +6,7 @@ import click
 
 from coflux.cli.context import CliState, api_options, pass_state
 from coflux.cli.output import emit_json, fmt_time, out, table
+from coflux.views import ProjectInfo
 
 
 @click.group()
@@ -29,10 +30,19 @@ def create(state: CliState, name: str) -> None:
 @api_options
 @pass_state
 def list_(state: CliState, as_json: bool) -> None:
-    """List the server's projects."""
+    """List the server's projects, and why any of them is unavailable."""
     with state.client() as client:
         found = client.list_projects()
     if as_json:
         emit_json(found)
         return
-    table(["ID", "NAME", "CREATED"], [[p.id, p.name, fmt_time(p.created_at)] for p in found])
+    table(
+        ["ID", "NAME", "CREATED", "STATUS"],
+        [[p.id, p.name, fmt_time(p.created_at), _status(p)] for p in found],
+    )
+
+
+def _status(project: ProjectInfo) -> str:
+    if project.error is None:
+        return project.status
+    return f"{project.status}: {project.error}"

@@ -62,7 +62,10 @@ async def agent_endpoint(websocket: WebSocket) -> None:
     try:
         project = context.projects.get(hello.project)
     except CofluxError as e:
-        await _close(websocket, protocol.CLOSE_UNKNOWN_PROJECT, str(e))
+        # A project whose file could not be opened may be restored: the agent retries.
+        unavailable = isinstance(e, Unavailable)
+        code = protocol.CLOSE_UNAVAILABLE if unavailable else protocol.CLOSE_UNKNOWN_PROJECT
+        await _close(websocket, code, str(e))
         return
     await _serve_session(websocket, context, project, hello)
 
