@@ -88,6 +88,10 @@ export interface ProjectInfo {
   id: string;
   name: string;
   created_at: number;
+  /** "unavailable" (with the reason in `error`): its database could not be opened,
+   * or it failed and is being rebuilt. Absent from older servers: read as "ok". */
+  status?: "ok" | "unavailable";
+  error?: string | null;
 }
 
 export type EnvironmentStatus = "active" | "paused" | "archived";

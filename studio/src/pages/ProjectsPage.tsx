@@ -2,6 +2,7 @@
 
 import { useState } from "preact/hooks";
 import { api } from "../api/http";
+import type { ProjectInfo } from "../api/types";
 import { Link } from "../components/Link";
 import { Empty, ErrorNotice, Loading } from "../components/Notice";
 import { useAsync } from "../components/useAsync";
@@ -27,23 +28,42 @@ export function ProjectsPage() {
                 <th>Name</th>
                 <th>Id</th>
                 <th>Created</th>
+                <th>Status</th>
               </tr>
             </thead>
             <tbody>
               {projects.data.map((p) => (
-                <tr key={p.id}>
-                  <td>
-                    <Link to={{ page: "project", project: p.name }}>{p.name}</Link>
-                  </td>
-                  <td class="mono faint">{p.id}</td>
-                  <td class="muted">{formatDateTime(p.created_at)}</td>
-                </tr>
+                <ProjectRow key={p.id} project={p} />
               ))}
             </tbody>
           </table>
         </div>
       )}
     </main>
+  );
+}
+
+/** One project; an unavailable one says why, and is not a link (its pages would only fail). */
+function ProjectRow({ project: p }: { project: ProjectInfo }) {
+  const unavailable = p.status === "unavailable";
+  return (
+    <tr data-project={p.id} data-status={p.status ?? "ok"}>
+      <td>{unavailable ? p.name : <Link to={{ page: "project", project: p.name }}>{p.name}</Link>}</td>
+      <td class="mono faint">{p.id}</td>
+      <td class="muted">{formatDateTime(p.created_at)}</td>
+      <td>
+        {unavailable ? (
+          <>
+            <span class="badge state-failed" title={p.error ?? undefined}>
+              unavailable
+            </span>
+            {p.error && <div class="muted">{p.error}</div>}
+          </>
+        ) : (
+          <span class="muted">ok</span>
+        )}
+      </td>
+    </tr>
   );
 }
 
