@@ -45,6 +45,9 @@ class FakePool:
     def executing(self) -> set[str]:
         return set(self.held)
 
+    def blocked(self) -> set[str]:
+        return set()
+
 
 @dataclass
 class Session:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
 from collections.abc import AsyncIterator, Callable
@@ -130,7 +129,8 @@ async def test_a_workflow_calling_a_task_completes_after_its_result(
     )
     assert [deserialize(v) for v in submit.arguments] == ["Ada", "!"]  # default applied
     pool.deliver(protocol.Submitted(request_id=submit.request_id, execution_id="E2"))
-    await asyncio.sleep(0.2)
+    # Blocked in .result() (the pool is full, so the server is told).
+    await server.request(protocol.Blocked, lambda m: m.execution_id == "E1" and m.blocked)
     assert server.completion("E1") is None  # it waits for the outcome, unasked
     assert server.of(protocol.GetResult) == []
     value = serialize("Hello, Ada!")
@@ -439,3 +439,33 @@ async def test_stop_kills_what_is_still_running_after_the_grace(
     assert time.monotonic() - started < 6.0
     assert server.completion("E1") is None
     assert pool.executing() == set()
+
+
+async def test_a_blocked_execution_is_passed_on_only_once_the_pool_is_full(
+    server: Server, make_pool: Callable[..., Pool]
+) -> None:
+    pool = make_pool("hello", "sleepy", concurrency=2, max_executors=4)
+    await pool.start()
+    await pool.execute(execute("E1", "hello", "hello", "Ada"))
+    submit = await server.request(protocol.Submit, lambda m: m.parent_execution_id == "E1")
+    pool.deliver(protocol.Submitted(request_id=submit.request_id, execution_id="C1"))
+    await eventually_async(lambda: [s for s in pool.snapshot() if s.blocked])
+    assert server.of(protocol.Blocked) == []  # one of two slots taken: the server has room
+    assert pool.blocked() == set()
+
+    await pool.execute(execute("E2", "sleepy", "sleep", 3600))  # now both are held
+    await server.request(protocol.Blocked, lambda m: m.execution_id == "E1" and m.blocked)
+    assert pool.blocked() == {"E1"}
+    # The server may now assign one more: it gets a process beyond the concurrency.
+    await pool.execute(execute("E3", "sleepy", "sleep", 3600))
+    running = {s.execution_id for s in pool.snapshot()}
+    assert {"E1", "E2", "E3"} <= running
+
+    value = serialize("Hello, Ada!")
+    pool.deliver(protocol.ResultReady(submit.request_id, "C1", protocol.Succeeded(value)))
+    assert await server.result("E1") == "Hello, Ada!"
+    resumed = server.sent.index(protocol.Blocked(execution_id="E1", blocked=False))
+    assert resumed < server.sent.index(server.completion("E1"))  # type: ignore[arg-type]
+    assert pool.blocked() == set()
+    for execution_id in ["E2", "E3"]:
+        await pool.abort(execution_id)

@@ -82,6 +82,7 @@ class _Agent:
         self.pool = Pool(
             list(settings.repositories),
             concurrency=settings.concurrency,
+            max_executors=settings.process_cap,
             isolate=settings.isolate,
             send=self.connection.send,
             blobs=blobs,

@@ -7,7 +7,8 @@ This module owns:
   ends it with ``ConnectionRejected`` instead;
 * the handshake: every (re)connect sends ``Hello`` with the last ``Welcome``'s
   session id, so the server resumes the session and does not abandon the
-  executions the agent still holds;
+  executions the agent still holds (and knows which of them are blocked:
+  ``Blocked`` reports are dropped while disconnected, not resent);
 * the outbox: a message whose loss would lose work stays in ``_outstanding``
   until its answer arrives (``Complete`` until ``Ack``, ``Submit`` until
   ``Submitted``, ``GetResult`` until ``ResultReady``, ``PersistAsset`` and
@@ -86,6 +87,8 @@ class PoolLike(Protocol):
     async def abort(self, execution_id: str) -> None: ...
 
     def executing(self) -> set[str]: ...
+
+    def blocked(self) -> set[str]: ...
 
 
 def agent_url(host: str) -> str:
@@ -202,6 +205,8 @@ class Connection:
             case protocol.CancelExecution() | protocol.Checkpoint() if self._live is None:
                 self._queued.append(message)
                 return
+            case protocol.Blocked() if self._live is None:
+                return  # the next Hello says which executions are blocked
             case protocol.Hello():
                 raise ValueError("the connection sends Hello itself")
         # Tracked messages sent while disconnected wait in _outstanding for the resend.
@@ -357,6 +362,8 @@ class Connection:
             provides=dict(s.provides),
             targets=dict(self._targets),
             executing=tuple(sorted(pool.executing() | self._unacked)),
+            max_executors=s.process_cap,
+            blocked=tuple(sorted(pool.blocked())),
         )
 
     def _resume(self) -> None:

@@ -14,7 +14,22 @@ A reader thread owns the receiving side: it queues ``Execute`` commands for the
 main thread and hands ``Submitted``/``ResultReady`` replies to the calls waiting
 for them, while user code runs (a submission is answered twice: ``Submitted``,
 then ``ResultReady`` with the same request id once the call has an outcome).
-When the socket closes the process exits.
+
+A wait for a reply that lasts longer than ``BLOCKED_AFTER`` is reported to the
+agent (``Blocked``), and its end too: an execution waiting on its children holds
+its process but should not hold a concurrency slot (``coflux.agent.pool``).
+Shorter waits, the usual ones, cost no message.
+
+The agent's end: when the socket closes (or is reset, as it is when the agent
+dies with messages unread), every pending reply fails at once (``.result()``
+raises ``ConnectionError``), an idle process exits, and one still running user
+code is ended after ``AGENT_GONE_GRACE`` seconds, whatever that code is doing,
+with the processes it started (its process group) and its working directory.
+Because a socket can outlive its agent unnoticed, the agent's death reaches the
+process in two more ways: on Linux the kernel sends it ``SIGHUP``
+(``PR_SET_PDEATHSIG``), and a watchdog thread checks every ``WATCHDOG_INTERVAL``
+seconds that its parent is still the agent (``--agent-pid``). Either shuts the
+socket down, which ends it as above.
 
 Values: with ``--blob-url`` and ``--blob-cache`` (and the token in the
 environment variable ``coflux.agent.blobs.TOKEN_ENV``, removed before user code
@@ -36,17 +51,20 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import ctypes
 import fcntl
 import io
 import os
 import queue
 import shutil
+import signal
 import socket
 import struct
 import sys
 import tempfile
 import termios
 import threading
+import time
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -66,6 +84,18 @@ OUTPUT_END = b"\x1e\x1fcoflux-output-end:"
 HEADER = struct.Struct(">I")
 """The length prefix of a frame on the executor socket."""
 
+BLOCKED_AFTER = 0.005
+"""Seconds a wait for a reply lasts before the execution is reported blocked. A
+chain step's wait for the previous one takes ~1.5 ms here: well under."""
+
+AGENT_GONE_GRACE = 2.0
+"""Seconds user code may go on after the agent's end, before the process exits."""
+
+WATCHDOG_INTERVAL = 1.0
+"""Seconds between checks that the agent is still this process's parent."""
+
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
 _PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)
 
 
@@ -77,9 +107,10 @@ class _Reply:
     (a condition and a lock of its own per instance).
     """
 
-    __slots__ = ("_done", "_message", "_settled")
+    __slots__ = ("_connection", "_done", "_message", "_settled")
 
-    def __init__(self) -> None:
+    def __init__(self, connection: Connection | None = None) -> None:
+        self._connection = connection  # told of long waits (None: nobody is)
         self._done = threading.Lock()
         self._done.acquire()  # released once, when settled
         self._message: context.Reply | None = None
@@ -100,27 +131,42 @@ class _Reply:
 
     def wait(self, timeout: float | None) -> context.Reply | None:
         if not self._settled:
-            if not self._done.acquire(timeout=-1 if timeout is None else timeout):
+            if not self._acquire(timeout):
                 return None
             self._done.release()  # let every other waiter through too
         if self._message is None:
             raise ConnectionError("the connection to the agent closed")
         return self._message
 
+    def _acquire(self, timeout: float | None) -> bool:
+        connection = self._connection
+        if connection is None or (timeout is not None and timeout <= BLOCKED_AFTER):
+            return self._done.acquire(timeout=-1 if timeout is None else timeout)
+        if self._done.acquire(timeout=BLOCKED_AFTER):
+            return True  # the usual, short wait: nothing to report
+        rest = -1 if timeout is None else timeout - BLOCKED_AFTER
+        return connection.blocked_while(lambda: self._done.acquire(timeout=rest))
+
 
 class Connection:
     """This process's end of the socket pair (the SDK's ``context.Channel``)."""
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, workdir: str | None = None) -> None:
         self._sock = sock
         self._file = sock.makefile("rb")
+        self._workdir = workdir  # removed if the agent ends first (it cannot any more)
         self._send_lock = threading.Lock()
         self._lock = threading.Lock()
         self._pending: dict[int, _Reply] = {}  # request id -> its (first) reply
         self._outcomes: dict[int, _Reply] = {}  # submission's request id -> its ResultReady
         self._next_id = 1
+        self._closed = False  # the socket ended: no reply will come any more
+        self._reading = False  # the reader thread runs (from the end of the import)
         self._commands: queue.SimpleQueue[protocol.Execute | None] = queue.SimpleQueue()
-        self.busy = False
+        # The execution being run, and how many of its threads wait past BLOCKED_AFTER.
+        self._blocked_lock = threading.Lock()
+        self._execution_id: str | None = None
+        self._waits = 0
 
     def send(self, message: protocol.ExecutorMessage) -> None:
         payload = protocol.encode_msgpack(message)
@@ -128,8 +174,9 @@ class Connection:
             self._sock.sendall(HEADER.pack(len(payload)) + payload)
 
     def request(self, make: Callable[[int], context.Request]) -> _Reply:
-        reply = _Reply()
+        reply = _Reply(self)
         with self._lock:
+            self._check_open()
             request_id = self._next_id
             self._next_id += 1
             self._pending[request_id] = reply
@@ -137,14 +184,60 @@ class Connection:
         return reply
 
     def submit(self, make: Callable[[int], protocol.Submit]) -> tuple[_Reply, _Reply]:
-        submitted, outcome = _Reply(), _Reply()
+        submitted, outcome = _Reply(self), _Reply(self)
         with self._lock:
+            self._check_open()
             request_id = self._next_id
             self._next_id += 1
             self._pending[request_id] = submitted
             self._outcomes[request_id] = outcome
         self.send(make(request_id))
         return submitted, outcome
+
+    def _check_open(self) -> None:
+        if self._closed:  # its reply could never come
+            raise ConnectionError("the connection to the agent closed")
+
+    # --- the execution being run, and its waits ------------------------------------
+
+    def begin(self, execution_id: str) -> None:
+        with self._blocked_lock:
+            self._execution_id = execution_id
+            self._waits = 0
+
+    def end(self) -> None:
+        """The execution ended: threads it left waiting report nothing more."""
+        with self._blocked_lock:
+            self._execution_id = None
+            self._waits = 0
+
+    @property
+    def running(self) -> bool:
+        return self._execution_id is not None
+
+    def blocked_while(self, wait: Callable[[], bool]) -> bool:
+        """Run ``wait`` (a long wait for a reply), reporting the execution blocked
+        while at least one of its threads is in one.
+
+        Returns:
+            What ``wait`` returned.
+        """
+        execution_id = self._blocking(None, +1)
+        try:
+            return wait()
+        finally:
+            self._blocking(execution_id, -1)
+
+    def _blocking(self, execution_id: str | None, change: int) -> str | None:
+        with self._blocked_lock:  # held while sending: reports leave in order
+            current = self._execution_id
+            if current is None or (change < 0 and execution_id != current):
+                return None  # no execution, or the wait began in an earlier one
+            self._waits += change
+            if self._waits == (1 if change > 0 else 0):
+                with contextlib.suppress(OSError):  # the agent is gone: nobody to tell
+                    self.send(protocol.Blocked(execution_id=current, blocked=change > 0))
+            return current
 
     def forget_outcomes(self) -> None:
         """Stop waiting for the outcomes of the last execution's calls (it ended)."""
@@ -156,6 +249,7 @@ class Connection:
         return self._commands.get()
 
     def start_reader(self) -> None:
+        self._reading = True
         threading.Thread(target=self._read_loop, name="coflux-executor-reader", daemon=True).start()
 
     def _read_frame(self) -> bytes | None:
@@ -167,19 +261,23 @@ class Connection:
         return payload if len(payload) == length else None
 
     def _read_loop(self) -> None:
-        while (payload := self._read_frame()) is not None:
-            try:
-                command = protocol.decode_executor_command(payload)
-            except protocol.ProtocolError as e:
-                os.write(2, f"coflux executor: bad command from the agent: {e}\n".encode())
-                os._exit(2)
-            match command:
-                case protocol.Execute():
-                    self._commands.put(command)
-                case protocol.Submitted() | protocol.ResultReady() | protocol.AssetReply():
-                    if (reply := self._reply_to(command)) is not None:
-                        reply.resolve(command)
-        self._closed()
+        try:
+            while (payload := self._read_frame()) is not None:
+                try:
+                    command = protocol.decode_executor_command(payload)
+                except protocol.ProtocolError as e:
+                    os.write(2, f"coflux executor: bad command from the agent: {e}\n".encode())
+                    os._exit(2)
+                match command:
+                    case protocol.Execute():
+                        self._commands.put(command)
+                    case protocol.Submitted() | protocol.ResultReady() | protocol.AssetReply():
+                        if (reply := self._reply_to(command)) is not None:
+                            reply.resolve(command)
+        except OSError:
+            # ECONNRESET: the agent died with messages of ours unread. Ended all the same.
+            pass
+        self._agent_gone()
 
     def _reply_to(self, command: context.Reply) -> _Reply | None:
         request_id = command.request_id
@@ -191,18 +289,37 @@ class Connection:
                 reply = self._outcomes.pop(request_id, None)
             return reply
 
-    def _closed(self) -> None:
-        # The agent is gone: nobody can receive a result any more. An idle
-        # process exits cleanly; one running user code stops at once, since
-        # that code could run for a long time with no one to report to.
-        if self.busy:
-            os._exit(0)
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def shut_down(self) -> None:
+        """End the connection from this side (the agent is gone): the reader sees it end."""
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RDWR)
+        if not self._reading:  # still importing the repositories: nobody else would notice
+            threading.Thread(
+                target=self._agent_gone, name="coflux-executor-end", daemon=True
+            ).start()
+
+    def _agent_gone(self) -> None:
+        # Nobody can receive a result any more. Every waiter fails now and an
+        # idle process exits (its main thread gets None); user code that goes on
+        # regardless (it computes, or catches the error) has no one to report
+        # to, so after the grace the process ends, with what it started.
         with self._lock:
+            self._closed = True
             pending, self._pending = self._pending, {}
             outcomes, self._outcomes = self._outcomes, {}
         for reply in [*pending.values(), *outcomes.values()]:
             reply.close()
         self._commands.put(None)
+        time.sleep(AGENT_GONE_GRACE)  # the main thread may well exit first, ending this
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+        if os.getpgid(0) == os.getpid():  # it leads its group (the agent made it so)
+            os.killpg(os.getpid(), signal.SIGKILL)
+        os._exit(1)
 
 
 def error_info(error: BaseException) -> protocol.ErrorInfo:
@@ -248,14 +365,14 @@ class Executor:
     def serve(self) -> None:
         """Run executions until the socket closes."""
         while (command := self._connection.next_command()) is not None:
-            self._connection.busy = True
+            self._connection.begin(command.execution_id)
             outcome = self.run(command)
+            self._connection.end()
             self._connection.forget_outcomes()
             marked = self._end_output(command.execution_id)
             self._connection.send(
                 protocol.Complete(execution_id=command.execution_id, outcome=outcome, marked=marked)
             )
-            self._connection.busy = False
 
     def run(self, command: protocol.Execute) -> protocol.ReportedOutcome:
         """Run one execution in a fresh (empty) working directory and report its outcome."""
@@ -374,6 +491,28 @@ def _values(args: argparse.Namespace) -> serialization.ValueCodec:
     return serialization.ValueCodec(client, args.blob_threshold)
 
 
+def _die_with_agent(connection: Connection, agent_pid: int | None) -> None:
+    """Make the agent's death end this process even if the socket does not say so."""
+    if agent_pid is None:
+        return
+    # A Python handler, not the default action: the connection ends as it does
+    # when the socket closes (waiters fail, user code gets its grace).
+    signal.signal(signal.SIGHUP, lambda signum, frame: connection.shut_down())
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGHUP, 0, 0, 0)
+
+    def watch() -> None:
+        # The portable way, and the one user code cannot disarm: re-parented
+        # (to init or a sub-reaper) means the agent is gone.
+        while os.getppid() == agent_pid:
+            time.sleep(WATCHDOG_INTERVAL)
+        connection.shut_down()
+
+    threading.Thread(target=watch, name="coflux-executor-watchdog", daemon=True).start()
+
+
 def _line_buffered() -> None:
     # Output should reach the pool (and the user's log view) as it is printed.
     for stream in (sys.stdout, sys.stderr):
@@ -396,10 +535,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--blob-cache", default=None)
     parser.add_argument("--blob-cache-size", type=int, default=None)
     parser.add_argument("--blob-threshold", type=int, default=serialization.DEFAULT_THRESHOLD)
+    parser.add_argument("--agent-pid", type=int, default=None)
     args = parser.parse_args(argv)
     _line_buffered()
     values = _values(args)
-    connection = Connection(socket.socket(fileno=args.fd))
+    connection = Connection(socket.socket(fileno=args.fd), args.workdir)
+    # Before the (possibly slow) import: the agent may die while it runs. Checked
+    # after arming, too: the agent may have died before this process got here.
+    _die_with_agent(connection, args.agent_pid)
+    if args.agent_pid is not None and os.getppid() != args.agent_pid:
+        return 1
     try:
         manifests, targets = _load(args.repository)
     except BaseException as e:  # importing user code can fail in any way
@@ -410,6 +555,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     # ConnectionError: the agent went away while we were reporting.
     with contextlib.suppress(ConnectionError):
         Executor(connection, targets, args.workdir, values).serve()
+    if connection.closed and args.workdir is not None:
+        # A dead agent cannot remove it (a live one does so again, harmlessly).
+        shutil.rmtree(args.workdir, ignore_errors=True)
     return 0
 
 

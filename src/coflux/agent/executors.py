@@ -431,6 +431,8 @@ async def _start_process(
 
 def _command(fd: int, workdir: Path, repositories: list[str]) -> list[str]:
     command = [sys.executable, "-m", "coflux.agent.executor", "--fd", str(fd)]
+    # So that it ends with this process, even if it never notices its socket close.
+    command += ["--agent-pid", str(os.getpid())]
     command += ["--workdir", str(workdir)]
     for repository in repositories:
         command += ["--repository", repository]

@@ -10,10 +10,20 @@ Executors (``coflux.agent.executor``) are started ahead of time with the
 repositories imported, so starting an execution costs a message. The pool keeps
 ``warm`` idle, ready executors at all times (2 by default, so that a workflow
 and the first task it calls both start on a warm process), but never more
-executors in total than ``concurrency``: taking an idle executor starts a
-replacement in the background. By default an executor is reused for the next
-execution (the executor resets cwd, environment and context in between); with
-``isolate=True`` each executor runs one execution and is replaced.
+executors in total than the server may ask it to run at once (``concurrency``,
+plus the executions it has reported blocked, within ``max_executors``): taking an
+idle executor starts a replacement in the background. By default an executor is
+reused for the next execution (the executor resets cwd, environment and context
+in between); with ``isolate=True`` each executor runs one execution and is replaced.
+
+Blocked executions: an executor reports when its execution starts and stops
+waiting for a result (``Blocked``; only waits of more than a few ms). The server
+counts only executions that are not blocked against ``concurrency``, so the pool
+passes a report on only while that count matters: when the executions it holds,
+less those already reported blocked, fill ``concurrency``. Until then the server
+has free slots anyway, and a chain of steps that each wait on the previous one
+costs no message at all. An execution that resumes after it was reported is
+reported resumed at once; one that ends needs nothing (it leaves the count).
 
 The pool is the executors' only link to the agent's connection, through the
 ``send`` callable it is given:
@@ -66,6 +76,7 @@ class ExecutorSnapshot:
     ready_at: float | None  # time.monotonic() when it became ready; None while starting
     execution_id: str | None
     idle: bool
+    blocked: bool = False  # its execution waits for a result (as it reported)
 
 
 class _LogBatcher:
@@ -102,7 +113,7 @@ class Pool:
 
     Args:
         repositories: repository specs (``hello.py`` or ``pkg.flows``).
-        concurrency: the most executions run at once, and the most executors alive.
+        concurrency: the most executions run at once (not counting blocked ones).
         isolate: give each execution a fresh process.
         send: sends a message to the server (through the agent's connection).
         warm: how many idle, ready executors to keep at all times (within
@@ -110,6 +121,8 @@ class Pool:
             calls first both start without waiting for a process to start.
         abort_grace: seconds between SIGTERM and SIGKILL when aborting.
         blobs: how executors reach the blob store; ``None`` keeps values inline.
+        max_executors: the most executors alive, blocked executions' included
+            (default: ``concurrency``); the agent declares the same to the server.
     """
 
     def __init__(
@@ -122,11 +135,15 @@ class Pool:
         warm: int = 2,
         abort_grace: float = 5.0,
         blobs: BlobSettings | None = None,
+        max_executors: int | None = None,
     ) -> None:
         if concurrency < 1 or warm < 0:
             raise ValueError(f"need concurrency >= 1 and warm >= 0 (got {concurrency}, {warm})")
+        if max_executors is not None and max_executors < concurrency:
+            raise ValueError(f"need max_executors >= concurrency (got {max_executors})")
         self._repositories = list(repositories)
         self._concurrency = concurrency
+        self._max_executors = max_executors or concurrency
         self._isolate = isolate
         self._send = send
         self._warm = warm
@@ -142,6 +159,8 @@ class Pool:
         self._starting = 0
         self._by_execution: dict[str, ExecutorProcess] = {}
         self._waiting: set[str] = set()  # executions waiting for an executor
+        self._blocked: set[str] = set()  # executions their executors report blocked
+        self._reported: set[str] = set()  # those of them the server was told of
         self._aborted_early: set[str] = set()
         # Pool-wide request id -> the executor that made the request, and its own id.
         self._requests: dict[int, tuple[ExecutorProcess, int]] = {}
@@ -164,7 +183,7 @@ class Pool:
                 message includes the import traceback).
         """
         self._root = Path(tempfile.mkdtemp(prefix="coflux-pool-"))
-        count = max(1, min(self._warm, self._concurrency))
+        count = max(1, min(self._warm, self._max_executors))
         results = await asyncio.gather(
             *(self._launch() for _ in range(count)), return_exceptions=True
         )
@@ -186,6 +205,7 @@ class Pool:
         """
         execution_id = command.execution_id
         self._waiting.add(execution_id)
+        self._report_blocked()  # held one more: the server's count may matter now
         try:
             executor = await self._acquire()
         except ExecutorStartError as e:
@@ -239,6 +259,7 @@ class Pool:
             return
         logger.info("aborting execution %s (executor %d)", execution_id, executor.number)
         executor.execution_id = None
+        self._unblock(execution_id)
         self._forget_requests(executor)
         executor.retiring = True
         await executor.terminate(self._abort_grace)
@@ -305,6 +326,10 @@ class Pool:
         """The executions this pool holds (running, or waiting for an executor)."""
         return set(self._by_execution) | self._waiting
 
+    def blocked(self) -> set[str]:
+        """The held executions the server has been told are blocked (for ``Hello``)."""
+        return set(self._reported)
+
     def snapshot(self) -> list[ExecutorSnapshot]:
         """The executor processes alive now, starting or ready, by number.
 
@@ -317,6 +342,7 @@ class Pool:
                 ready_at=e.ready_at,
                 execution_id=e.execution_id,
                 idle=e in self._idle,
+                blocked=e.execution_id in self._blocked,
             )
             for e in sorted(self._executors, key=lambda e: e.number)
         ]
@@ -369,7 +395,7 @@ class Pool:
                 return self._idle.pop()
             if self._start_failure is not failure and self._starting == 0:
                 raise self._start_failure  # type: ignore[misc]
-            if self._starting == 0 and self._alive() < self._concurrency:
+            if self._starting == 0 and self._alive() < self._max_executors:
                 self._launch()
             await self._wakeup.wait()
 
@@ -378,15 +404,17 @@ class Pool:
         return self._starting + sum(1 for e in self._executors if e.is_ready and not e.retiring)
 
     def _top_up(self) -> None:
-        """Start executors until ``warm`` are idle or starting, within ``concurrency``.
+        """Start executors until ``warm`` are idle or starting, within what the
+        server may assign at once: ``concurrency`` and the executions reported
+        blocked, at most ``max_executors``.
 
-        Executors cost memory while the server can only assign ``concurrency``
-        executions at once, so spares beyond that would never all be used.
+        Executors cost memory, so spares beyond that would never all be used.
         """
+        limit = min(self._max_executors, self._concurrency + len(self._reported))
         while (
             not self._stopping
             and len(self._idle) + self._starting < self._warm
-            and self._alive() < self._concurrency
+            and self._alive() < limit
         ):
             self._launch()
 
@@ -429,6 +457,7 @@ class Pool:
             description = executor.exit_description()
             executor.execution_id = None
             self._by_execution.pop(execution_id, None)
+            self._unblock(execution_id)
             logger.warning("execution %s: %s", execution_id, description)
             self._fail(execution_id, "coflux.ExecutorDied", description)
         self._forget_requests(executor)
@@ -454,6 +483,9 @@ class Pool:
             case protocol.CancelExecution() | protocol.Checkpoint():
                 if executor.execution_id is not None:
                     self._send(message)
+            case protocol.Blocked(execution_id=execution_id, blocked=blocked):
+                if execution_id == executor.execution_id:
+                    self._set_blocked(execution_id, blocked)
             case protocol.LogMessage(entry=entry):
                 if entry.execution_id == executor.execution_id:
                     self._logs.add(entry)
@@ -473,12 +505,41 @@ class Pool:
         executor.execution_id = None
         self._forget_requests(executor)
         self._by_execution.pop(execution_id, None)
+        self._unblock(execution_id)
         if self._isolate:
             self._retire(executor)
             self._notify()
         else:
             self._make_idle(executor, used=True)
         self._top_up()
+
+    # --- blocked executions -----------------------------------------------------
+
+    def _set_blocked(self, execution_id: str, blocked: bool) -> None:
+        if blocked:
+            self._blocked.add(execution_id)
+            self._report_blocked()
+        else:
+            self._blocked.discard(execution_id)
+            if execution_id in self._reported:
+                self._reported.discard(execution_id)
+                self._send(protocol.Blocked(execution_id=execution_id, blocked=False))
+
+    def _report_blocked(self) -> None:
+        """Tell the server of blocked executions once it counts them (see the module)."""
+        held = len(self._by_execution) + len(self._waiting)
+        if len(self._blocked) > len(self._reported) and held - len(self._reported) >= (
+            self._concurrency
+        ):
+            for execution_id in sorted(self._blocked - self._reported):
+                self._reported.add(execution_id)
+                self._send(protocol.Blocked(execution_id=execution_id, blocked=True))
+            self._top_up()  # the server may now assign that many more
+
+    def _unblock(self, execution_id: str) -> None:
+        """The execution ended here: the server forgets it with the execution."""
+        self._blocked.discard(execution_id)
+        self._reported.discard(execution_id)
 
     # --- helpers --------------------------------------------------------------
 

@@ -31,6 +31,12 @@ def default_concurrency() -> int:
     return min(32, (os.cpu_count() or 1) + 4)
 
 
+def default_max_executors(concurrency: int) -> int:
+    """The process cap when none is given: room for 32 executions waiting on their
+    children (a nested fan-out), or 4 per concurrency slot when that is more."""
+    return max(32, 4 * concurrency)
+
+
 @dataclass(frozen=True)
 class AgentSettings:
     """Everything ``coflux.agent.agent.run`` needs.
@@ -38,7 +44,10 @@ class AgentSettings:
     ``provides`` maps a tag to the values this agent offers (``{"gpu": ("A100",)}``).
     ``register`` posts the manifests to the server on start and after reloads;
     ``watch`` reloads the pool when the repositories' source files change;
-    ``isolate`` runs each execution in a fresh process.
+    ``isolate`` runs each execution in a fresh process. ``concurrency`` bounds
+    the executions that run at once, not counting those blocked waiting for a
+    result; ``max_executors`` (default ``default_max_executors``) bounds all of
+    them, so the executor processes (each ~30 MB), blocked ones included.
 
     Blobs (read from the environment by default): values whose encoding is
     longer than ``blob_threshold`` bytes (``COFLUX_BLOB_THRESHOLD``) go to the
@@ -54,6 +63,7 @@ class AgentSettings:
     repositories: tuple[str, ...]
     token: str | None = None
     concurrency: int = field(default_factory=default_concurrency)
+    max_executors: int | None = None
     provides: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     register: bool = False
     watch: bool = False
@@ -71,6 +81,20 @@ class AgentSettings:
     blob_cache_size: int = field(
         default_factory=lambda: _env_int("COFLUX_BLOB_CACHE_SIZE", DEFAULT_CACHE_SIZE)
     )
+
+    def __post_init__(self) -> None:
+        if self.max_executors is not None and self.max_executors < self.concurrency:
+            raise ValueError(
+                f"max executors ({self.max_executors}) must be at least the concurrency"
+                f" ({self.concurrency})"
+            )
+
+    @property
+    def process_cap(self) -> int:
+        """The most executions (so executor processes) the agent runs at once."""
+        if self.max_executors is not None:
+            return self.max_executors
+        return default_max_executors(self.concurrency)
 
 
 def parse_provides(items: Iterable[str]) -> dict[str, tuple[str, ...]]:

@@ -65,7 +65,14 @@ async def _run(settings: AgentSettings) -> None:
     type=click.IntRange(min=1),
     default=default_concurrency,
     show_default="CPUs + 4, at most 32",
-    help="Executions at once.",
+    help="Executions running at once (blocked ones, waiting for a result, not counted).",
+)
+@click.option(
+    "--max-executors",
+    type=click.IntRange(min=1),
+    default=None,
+    show_default="max(32, 4 x concurrency)",
+    help="Executor processes at once, blocked executions' included.",
 )
 @click.option(
     "--provides",
@@ -84,11 +91,14 @@ def agent(
     watch: bool,
     register_: bool,
     concurrency: int,
+    max_executors: int | None,
     provides: dict[str, tuple[str, ...]],
     isolate: bool,
 ) -> None:
     """Host MODULE_OR_FILE repositories and execute their targets."""
     config = state.config()
+    if max_executors is not None and max_executors < concurrency:
+        raise CliError(f"--max-executors ({max_executors}) must be at least --concurrency")
     settings = AgentSettings(
         host=config.host,
         project=state.project(),
@@ -96,6 +106,7 @@ def agent(
         token=config.token,
         repositories=repositories,
         concurrency=concurrency,
+        max_executors=max_executors,
         provides=provides,
         register=register_ or dev,
         watch=watch or dev,
