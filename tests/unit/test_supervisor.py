@@ -168,3 +168,24 @@ async def test_a_bug_in_the_core_fails_the_project_which_is_rebuilt(
     await project.create_environment("staging", None)
     names = [e.name for e in await project.list_environments()]
     assert names == ["production", "staging"]
+
+
+async def test_rerun_and_existence_checks_never_build_a_run_view(
+    fx: Fixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run view costs ~200 ms at 10,000 steps, during which the actor (a re-run)
+    or a handler would wait: re-runs read a step record, checks a summary."""
+    project = fx.project
+    await project.create_environment("production", None)
+    await project.register_manifests("production", (MANIFEST,))
+    run_id, _ = await project.submit_run("production", "r", "w", (), None)
+    await project.cancel_run(run_id)
+
+    def no_view(run_id: str) -> None:
+        raise AssertionError("a whole run view was built")
+
+    monkeypatch.setattr(fx.store.inner, "get_run", no_view)
+    execution_id = await project.rerun_step(f"{run_id}:1", None)
+    assert execution_id == f"{run_id}:1:2"
+    assert await project.cancel_run(run_id) == [execution_id]
+    assert await project.list_logs(run_id, execution_id=None, after=0) == []
