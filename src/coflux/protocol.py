@@ -24,7 +24,7 @@ still serves agents of every version in that range.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -44,6 +44,41 @@ CLOSE_UNKNOWN_ENVIRONMENT = 4004
 CLOSE_UNAUTHORISED = 4005
 CLOSE_BAD_MESSAGE = 4006
 CLOSE_UNAVAILABLE = 4007  # the project cannot serve now: reconnect later (not fatal)
+
+# --- bounds --------------------------------------------------------------------
+# Every number and name a peer sends is bounded here, so that a message the core
+# could not apply (an integer past SQLite's 64 bits, a NaN delay, a value nested
+# deeper than the stack) is a ProtocolError at decode time, never an exception
+# inside a project's actor. The HTTP API's bodies reuse these types, so its
+# OpenAPI document shows the same bounds. docs/api.md lists them.
+
+MAX_FRAME_BYTES = 16 * 1024 * 1024  # an agent frame (WebSocket message), encoded
+MAX_VALUE_DEPTH = 100  # nesting of a value's tagged JSON tree (and of asset metadata)
+MAX_SAFE_INT = 2**53 - 1  # exact in every JSON reader, JavaScript's included
+MAX_CONCURRENCY = 10_000  # executions one agent may run at once
+MAX_EXECUTORS = 4 * MAX_CONCURRENCY  # and hold (blocked ones included)
+MAX_RETRIES = 10_000
+MAX_SECONDS = 100 * 366 * 86_400.0  # a delay, a cache age: a century at most
+# Seconds since the epoch: from 0001-01-01 to 9999-12-31, what a datetime can show.
+MIN_TIMESTAMP, MAX_TIMESTAMP = -62_135_596_800.0, 253_402_300_799.0
+MAX_PARAMETERS = 10_000  # parameter positions are below this
+MAX_NAME = 1024  # characters of an id or a name (project, target, tag, ...)
+MAX_ASSET_FILES = 100_000
+# 64 TiB a file: MAX_ASSET_FILES of them still sum below 2**63 (an asset's size).
+MAX_FILE_SIZE = 2**46
+
+Count = Annotated[int, msgspec.Meta(ge=0, le=MAX_SAFE_INT)]  # ids, indices, sizes
+Attempt = Annotated[int, msgspec.Meta(ge=1, le=MAX_SAFE_INT)]
+Concurrency = Annotated[int, msgspec.Meta(ge=1, le=MAX_CONCURRENCY)]
+Position = Annotated[int, msgspec.Meta(ge=0, lt=MAX_PARAMETERS)]
+Seconds = Annotated[float, msgspec.Meta(ge=0, le=MAX_SECONDS)]
+Timestamp = Annotated[float, msgspec.Meta(ge=MIN_TIMESTAMP, le=MAX_TIMESTAMP)]
+Name = Annotated[str, msgspec.Meta(max_length=MAX_NAME)]
+BlobKey = Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{64}$")]  # sha256, lowercase hex
+Names = tuple[Name, ...]
+Positions = Annotated[tuple[Position, ...], msgspec.Meta(max_length=MAX_PARAMETERS)]
+Tags = dict[Name, tuple[Name, ...]]  # tag -> values (provides, requires)
+Targets = dict[Name, tuple[Name, ...]]  # repository -> target names
 
 TargetType = Literal["workflow", "task", "sensor"]
 LogLevel = Literal["debug", "info", "warning", "error", "stdout", "stderr"]
@@ -72,11 +107,14 @@ class Value(Record, frozen=True):
 
     format: Literal["json", "pickle"]
     data: Any = None
-    blob: str | None = None
-    size: int = 0
-    label: str | None = None
-    executions: tuple[str, ...] = ()
-    assets: tuple[str, ...] = ()
+    blob: BlobKey | None = None
+    size: Count = 0
+    label: Name | None = None
+    executions: Names = ()
+    assets: Names = ()
+
+
+Arguments = Annotated[tuple[Value, ...], msgspec.Meta(max_length=MAX_PARAMETERS)]
 
 
 class ErrorInfo(Record, frozen=True):
@@ -110,8 +148,8 @@ class Suspended(Message, frozen=True, tag="suspended"):
     of ``waiting_for`` before it is assigned.
     """
 
-    due_at: float | None = None
-    waiting_for: tuple[str, ...] = ()
+    due_at: Timestamp | None = None
+    waiting_for: Names = ()
 
 
 Outcome = Succeeded | Failed | Cancelled | Abandoned
@@ -125,41 +163,41 @@ ReportedOutcome = Succeeded | Failed | Suspended
 
 
 class Parameter(Record, frozen=True):
-    name: str
+    name: Name
     annotation: str | None = None
     default: str | None = None  # source repr of the default, shown to users
     kind: Literal["positional", "var_positional", "keyword"] = "positional"
 
 
 class CacheOptions(Record, frozen=True):
-    max_age: float | None = None  # seconds; None = no limit
-    params: tuple[int, ...] | None = None  # parameter positions; None = all
-    namespace: str | None = None  # default "repository:target"
-    version: str | None = None
+    max_age: Seconds | None = None  # None = no limit
+    params: Positions | None = None  # parameter positions; None = all
+    namespace: Name | None = None  # default "repository:target"
+    version: Name | None = None
 
 
 class RetryOptions(Record, frozen=True):
-    limit: int
-    delay_min: float = 0.0
-    delay_max: float = 0.0
+    limit: Annotated[int, msgspec.Meta(ge=0, le=MAX_RETRIES)]
+    delay_min: Seconds = 0.0
+    delay_max: Seconds = 0.0
 
 
 class DeferOptions(Record, frozen=True):
-    params: tuple[int, ...] | None = None
+    params: Positions | None = None
 
 
 class TargetOptions(Record, frozen=True):
-    wait: tuple[int, ...] = ()  # positions of arguments to wait for
+    wait: Positions = ()  # positions of arguments to wait for
     cache: CacheOptions | None = None
     retries: RetryOptions | None = None
     defer: DeferOptions | None = None
-    delay: float = 0.0
-    memo: tuple[int, ...] | None = None  # None = off; positions otherwise
-    requires: dict[str, tuple[str, ...]] = {}
+    delay: Seconds = 0.0
+    memo: Positions | None = None  # None = off; positions otherwise
+    requires: Tags = {}
 
 
 class TargetDefinition(Record, frozen=True):
-    name: str
+    name: Name
     type: TargetType
     parameters: tuple[Parameter, ...] = ()
     docstring: str | None = None
@@ -167,7 +205,7 @@ class TargetDefinition(Record, frozen=True):
 
 
 class Manifest(Record, frozen=True):
-    repository: str
+    repository: Name
     targets: tuple[TargetDefinition, ...] = ()
 
 
@@ -175,8 +213,8 @@ class Manifest(Record, frozen=True):
 
 
 class LogEntry(Record, frozen=True):
-    execution_id: str
-    timestamp: float  # seconds since the epoch
+    execution_id: Name
+    timestamp: Timestamp  # seconds since the epoch
     level: LogLevel
     template: str
     values: dict[str, Value] = {}
@@ -192,8 +230,8 @@ class AssetEntry(Record, frozen=True):
     separators, never absolute, never ``..``), size and blob key."""
 
     path: str
-    size: int
-    blob: str
+    size: Annotated[int, msgspec.Meta(ge=0, le=MAX_FILE_SIZE)]
+    blob: BlobKey
 
 
 class AssetInfo(Record, frozen=True):
@@ -204,12 +242,12 @@ class AssetInfo(Record, frozen=True):
     starts with it, so restoring puts files back where they were.
     """
 
-    id: str
-    execution_id: str
+    id: Name
+    execution_id: Name
     kind: AssetKind
     path: str
-    size: int
-    file_count: int
+    size: Count
+    file_count: Count
     metadata: dict[str, Any]
     entries: tuple[AssetEntry, ...]
 
@@ -231,22 +269,22 @@ class Hello(Message, frozen=True, tag="hello"):
     blocked (its ``Blocked`` messages are dropped while it is disconnected).
     """
 
-    protocol_version: int
-    project: str
-    environment: str
-    session_id: str | None = None
-    concurrency: int = 1
-    provides: dict[str, tuple[str, ...]] = {}
-    targets: dict[str, tuple[str, ...]] = {}  # repository -> target names
-    executing: tuple[str, ...] = ()
-    max_executors: int | None = None
-    blocked: tuple[str, ...] = ()
+    protocol_version: Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)]
+    project: Name
+    environment: Name
+    session_id: Name | None = None
+    concurrency: Concurrency = 1
+    provides: Tags = {}
+    targets: Targets = {}
+    executing: Names = ()
+    max_executors: Annotated[int, msgspec.Meta(ge=1, le=MAX_EXECUTORS)] | None = None
+    blocked: Names = ()
 
 
 class Declare(Message, frozen=True, tag="declare"):
     """Replaces the targets a session hosts (after a code reload)."""
 
-    targets: dict[str, tuple[str, ...]]
+    targets: Targets
 
 
 class Submit(Message, frozen=True, tag="submit"):
@@ -257,20 +295,20 @@ class Submit(Message, frozen=True, tag="submit"):
     submission after a reconnect creates nothing new.
     """
 
-    request_id: int
-    parent_execution_id: str
-    call_index: int
-    repository: str
-    target: str
+    request_id: Count
+    parent_execution_id: Name
+    call_index: Count
+    repository: Name
+    target: Name
     type: TargetType
-    arguments: tuple[Value, ...]
+    arguments: Arguments
     options: TargetOptions = TargetOptions()
 
 
 class GetResult(Message, frozen=True, tag="get_result"):
-    request_id: int
-    execution_id: str
-    from_execution_id: str
+    request_id: Count
+    execution_id: Name
+    from_execution_id: Name
 
 
 OutputStream = Literal["stdout", "stderr"]
@@ -284,21 +322,21 @@ class Complete(Message, frozen=True, tag="complete"):
     they still held unread output when the execution ended.
     """
 
-    execution_id: str
+    execution_id: Name
     outcome: ReportedOutcome
     marked: tuple[OutputStream, ...] = ()
 
 
 class CancelExecution(Message, frozen=True, tag="cancel"):
-    execution_id: str
-    from_execution_id: str
+    execution_id: Name
+    from_execution_id: Name
 
 
 class Checkpoint(Message, frozen=True, tag="checkpoint"):
     """A running sensor's progress: it restarts with these arguments."""
 
-    execution_id: str
-    arguments: tuple[Value, ...]
+    execution_id: Name
+    arguments: Arguments
 
 
 class Blocked(Message, frozen=True, tag="blocked"):
@@ -310,7 +348,7 @@ class Blocked(Message, frozen=True, tag="blocked"):
     ``concurrency`` slot, so nested fan-outs cannot fill an agent with waiters.
     """
 
-    execution_id: str
+    execution_id: Name
     blocked: bool
 
 
@@ -325,21 +363,21 @@ class PersistAsset(Message, frozen=True, tag="persist_asset"):
     nothing twice; the server answers with ``AssetReply``.
     """
 
-    request_id: int
-    execution_id: str
-    asset_id: str
+    request_id: Count
+    execution_id: Name
+    asset_id: Name
     kind: AssetKind
     path: str
-    entries: tuple[AssetEntry, ...]
+    entries: Annotated[tuple[AssetEntry, ...], msgspec.Meta(max_length=MAX_ASSET_FILES)]
     metadata: dict[str, Any] = {}
 
 
 class RestoreAsset(Message, frozen=True, tag="restore_asset"):
     """Ask for an asset's entries, recording that ``execution_id`` restored it."""
 
-    request_id: int
-    execution_id: str
-    asset_id: str
+    request_id: Count
+    execution_id: Name
+    asset_id: Name
 
 
 AgentMessage = (
@@ -361,48 +399,48 @@ AgentMessage = (
 
 
 class Welcome(Message, frozen=True, tag="welcome"):
-    session_id: str
+    session_id: Name
     resumed: bool = False
 
 
 class Execute(Message, frozen=True, tag="execute"):
-    execution_id: str
-    run_id: str
-    step_id: str
-    attempt: int
-    repository: str
-    target: str
-    arguments: tuple[Value, ...]
+    execution_id: Name
+    run_id: Name
+    step_id: Name
+    attempt: Attempt
+    repository: Name
+    target: Name
+    arguments: Arguments
 
 
 class Abort(Message, frozen=True, tag="abort"):
     """Stop an execution (it was cancelled); its process is terminated."""
 
-    execution_id: str
+    execution_id: Name
 
 
 class Submitted(Message, frozen=True, tag="submitted"):
-    request_id: int
-    execution_id: str | None = None
+    request_id: Count
+    execution_id: Name | None = None
     error: ErrorInfo | None = None
 
 
 class ResultReady(Message, frozen=True, tag="result"):
-    request_id: int
-    execution_id: str
+    request_id: Count
+    execution_id: Name
     outcome: Outcome
 
 
 class Ack(Message, frozen=True, tag="ack"):
     """The server has durably recorded these executions' completions."""
 
-    execution_ids: tuple[str, ...]
+    execution_ids: Names
 
 
 class AssetReply(Message, frozen=True, tag="asset"):
     """The answer to ``PersistAsset`` or ``RestoreAsset``: the asset, or why not."""
 
-    request_id: int
+    request_id: Count
     asset: AssetInfo | None = None
     error: ErrorInfo | None = None
 
@@ -465,7 +503,7 @@ _executor_command_decoder: msgspec.msgpack.Decoder[ExecutorCommand] = msgspec.ms
 
 
 class ProtocolError(ValueError):
-    """A message could not be decoded into its union."""
+    """A message could not be decoded into its union, or breaks a bound above."""
 
 
 def encode_json(message: Record) -> bytes:
@@ -494,10 +532,9 @@ def decode_server_frame(data: bytes | str) -> list[ServerMessage]:
 
 
 def _frame(decoder: msgspec.json.Decoder[Any], data: bytes | str) -> list[Any]:
-    try:
-        decoded = decoder.decode(data)
-    except msgspec.DecodeError as e:
-        raise ProtocolError(str(e)) from None
+    if len(data) > MAX_FRAME_BYTES:
+        raise ProtocolError(f"a frame of {len(data)} bytes (at most {MAX_FRAME_BYTES})")
+    decoded = _decode(decoder, data)
     if not isinstance(decoded, list):
         return [decoded]
     if not decoded:
@@ -506,14 +543,57 @@ def _frame(decoder: msgspec.json.Decoder[Any], data: bytes | str) -> list[Any]:
 
 
 def decode_executor_message(data: bytes) -> ExecutorMessage:
-    try:
-        return _executor_message_decoder.decode(data)
-    except msgspec.DecodeError as e:
-        raise ProtocolError(str(e)) from None
+    return _decode(_executor_message_decoder, data)  # type: ignore[no-any-return]
 
 
 def decode_executor_command(data: bytes) -> ExecutorCommand:
+    return _decode(_executor_command_decoder, data)  # type: ignore[no-any-return]
+
+
+def _decode(decoder: msgspec.json.Decoder[Any] | msgspec.msgpack.Decoder[Any], data: Any) -> Any:
     try:
-        return _executor_command_decoder.decode(data)
+        decoded = decoder.decode(data)
     except msgspec.DecodeError as e:
         raise ProtocolError(str(e)) from None
+    except RecursionError:
+        # msgspec counts its nesting against Python's recursion limit.
+        raise ProtocolError(f"nested more than {MAX_VALUE_DEPTH} levels deep") from None
+    check_depth(decoded)
+    return decoded
+
+
+def check_depth(decoded: object, limit: int = MAX_VALUE_DEPTH) -> None:
+    """Refuse a decoded record holding JSON data nested past ``limit`` levels.
+
+    The data is each ``Any`` field (a value's tree, an asset's metadata); a
+    deeper one could fail later wherever it is walked recursively (the store's
+    encoder, a decoder in an executor, Studio), so it is refused here, where
+    nothing has been done with it yet. Iterative, so it cannot overflow itself.
+
+    Raises:
+        ProtocolError: data nested deeper than ``limit``.
+    """
+    # (item, depth): depth counts the JSON levels above the item; records and
+    # tuples (typed fields, never JSON data) start again from zero.
+    stack: list[tuple[object, int]] = [(decoded, 0)]
+    while stack:
+        item, depth = stack.pop()
+        kind = type(item)
+        children: Any
+        if kind is list or kind is dict:
+            depth += 1
+            if depth > limit:
+                raise ProtocolError(f"data nested more than {limit} levels deep")
+            children = item.values() if kind is dict else item  # type: ignore[attr-defined]
+        elif kind is tuple:
+            children, depth = item, 0
+        elif isinstance(item, msgspec.Struct):
+            children, depth = [getattr(item, f) for f in item.__struct_fields__], 0
+        else:
+            continue
+        for child in children:
+            if type(child) not in _SCALARS:
+                stack.append((child, depth))
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})

@@ -42,7 +42,7 @@ import math
 import pickle
 import uuid
 import zoneinfo
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any, Protocol
 
 import msgspec
@@ -104,8 +104,21 @@ class BlobAccess(Protocol):
         ...
 
 
+class _TooDeep(Exception):
+    """The value's tree would be nested deeper than ``protocol.MAX_VALUE_DEPTH``."""
+
+
+# Levels a leaf may add below the innermost container: one for a tagged scalar
+# ({"$": "bytes", "v": ...}), two for a pickle with out-of-band buffers ("b": [...]).
+_MAX_CONTAINER_DEPTH = protocol.MAX_VALUE_DEPTH - 2
+
+
 class _Encoder:
     """One serialisation pass: collects the handles found inside the value.
+
+    ``depth`` is how deep in the tree the container being encoded is: a tree
+    deeper than the protocol accepts raises ``_TooDeep``, and the value is
+    pickled instead (as one that recursion cannot encode is).
 
     Binary payloads (of bytes, bytearray and pickle) are left in the tree as
     the objects themselves and listed in ``binaries`` as (holder, key), so the
@@ -118,6 +131,7 @@ class _Encoder:
         self.assets: list[str] = []
         self.binaries: list[tuple[Any, Any]] = []
         self.binary_size = 0
+        self.depth = 0
 
     def encode(self, value: Any) -> Any:
         kind = type(value)
@@ -134,13 +148,33 @@ class _Encoder:
         if kind is float:
             return value if math.isfinite(value) else _tag("float", repr(value))
         if kind is list:
-            return [self.encode(item) for item in value]
+            return self.nested(value, 1)
         if kind is dict:
             return self._encode_dict(value)
         simple = _SIMPLE_ENCODERS.get(kind)
         if simple is not None:
             return simple(self, value)
         return self._encode_other(value)
+
+    def nested(self, items: Iterable[Any], levels: int) -> list[Any]:
+        """The items of a container that adds ``levels`` to the tree, encoded."""
+        self.enter(levels)
+        encoded = [self.encode(item) for item in items]
+        self.depth -= levels
+        return encoded
+
+    def enter(self, levels: int) -> None:
+        self.depth += levels
+        if self.depth > _MAX_CONTAINER_DEPTH:
+            raise _TooDeep
+
+    def leaf(self, tagged: dict[str, Any]) -> dict[str, Any]:
+        """A tagged leaf holding JSON the encoder did not build, once its depth is checked."""
+        try:
+            protocol.check_depth(tagged, protocol.MAX_VALUE_DEPTH - self.depth)
+        except protocol.ProtocolError:
+            raise _TooDeep from None
+        return tagged
 
     def binary(self, holder: Any, key: Any, payload: bytes | bytearray | memoryview) -> None:
         self.binaries.append((holder, key))
@@ -153,8 +187,14 @@ class _Encoder:
 
     def _encode_dict(self, value: dict[Any, Any]) -> Any:
         if all(type(key) is str and key != "$" and _is_utf8(key) for key in value):
-            return {key: self.encode(item) for key, item in value.items()}
-        return _tag("dict", [[self.encode(k), self.encode(v)] for k, v in value.items()])
+            self.enter(1)
+            encoded = {key: self.encode(item) for key, item in value.items()}
+            self.depth -= 1
+            return encoded
+        self.enter(3)  # {"$": "dict", "v": [[key, value], ...]}
+        pairs = [[self.encode(k), self.encode(v)] for k, v in value.items()]
+        self.depth -= 3
+        return _tag("dict", pairs)
 
     def _encode_other(self, value: Any) -> Any:
         if isinstance(value, Execution):
@@ -166,12 +206,13 @@ class _Encoder:
             info = value.info()
             if info is not None:
                 tagged["i"] = info
-            return tagged
+            return self.leaf(tagged)
         kind = type(value)
         # Duck-typed so that serialising never imports pydantic.
         if hasattr(kind, "model_dump") and hasattr(kind, "model_validate"):
             data = value.model_dump(mode="json")
-            return {"$": "pydantic", "c": f"{kind.__module__}:{kind.__qualname__}", "v": data}
+            name = f"{kind.__module__}:{kind.__qualname__}"
+            return self.leaf({"$": "pydantic", "c": name, "v": data})
         return self.pickle(value)
 
     def pickle(self, value: Any) -> dict[str, Any]:
@@ -248,9 +289,9 @@ def _type_name(kind: type) -> str:
 
 
 _SIMPLE_ENCODERS: dict[type, Callable[[_Encoder, Any], Any]] = {
-    tuple: lambda enc, v: _tag("tuple", [enc.encode(i) for i in v]),
-    set: lambda enc, v: _tag("set", [enc.encode(i) for i in v]),
-    frozenset: lambda enc, v: _tag("frozenset", [enc.encode(i) for i in v]),
+    tuple: lambda enc, v: _tag("tuple", enc.nested(v, 2)),
+    set: lambda enc, v: _tag("set", enc.nested(v, 2)),
+    frozenset: lambda enc, v: _tag("frozenset", enc.nested(v, 2)),
     bytes: lambda enc, v: enc.tag_binary("bytes", v),
     bytearray: lambda enc, v: enc.tag_binary("bytearray", v),
     dt.datetime: _Encoder.encode_datetime,
@@ -266,7 +307,7 @@ def _encode(value: Any) -> tuple[_Encoder, Any]:
     encoder = _Encoder()
     try:
         return encoder, encoder.encode(value)
-    except RecursionError:
+    except (RecursionError, _TooDeep):
         # A cyclic or very deep structure: pickle copes with both.
         encoder = _Encoder()
         return encoder, encoder.pickle(value)

@@ -18,6 +18,7 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
+from coflux import protocol
 from coflux.errors import BadRequest, CofluxError, Unavailable
 from coflux.server.context import ServerContext
 from coflux.views import ErrorBody, ErrorDetail
@@ -101,11 +102,18 @@ async def _read_body(request: Request, request_type: type) -> Any:
             raise BadRequest("body_too_large", f"the request body exceeds {MAX_BODY} bytes")
         chunks.append(chunk)
     try:
-        return msgspec.json.decode(b"".join(chunks), type=request_type)
+        body: Any = msgspec.json.decode(b"".join(chunks), type=request_type)
+        # The value trees inside: deeper ones would fail wherever they are walked.
+        protocol.check_depth(body)
     except msgspec.ValidationError as e:
         raise BadRequest("invalid_body", f"invalid request body: {e}") from None
     except msgspec.DecodeError as e:
         raise BadRequest("invalid_json", f"the request body is not valid JSON: {e}") from None
+    except (RecursionError, protocol.ProtocolError):
+        # msgspec counts its nesting against Python's recursion limit.
+        message = f"the request body is nested more than {protocol.MAX_VALUE_DEPTH} levels deep"
+        raise BadRequest("too_deep", message) from None
+    return body
 
 
 def endpoint(route: ApiRoute) -> Callable[[Request], Awaitable[Response]]:

@@ -12,14 +12,14 @@ from coflux.views import EnvironmentView, Registered
 
 
 class CreateEnvironment(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    name: str
-    base: str | None = None
+    name: protocol.Name
+    base: protocol.Name | None = None
 
 
 class UpdateEnvironment(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    name: str | None = None
+    name: protocol.Name | None = None
     # Absent: keep the base; null: remove it; a name: re-base onto that environment.
-    base: str | msgspec.UnsetType | None = msgspec.UNSET
+    base: protocol.Name | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class RegisterManifests(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

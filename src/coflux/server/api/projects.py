@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import msgspec
 
+from coflux import protocol
 from coflux.server.routes import Call
 from coflux.views import ProjectInfo
 
 
 class CreateProject(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    name: str
+    name: protocol.Name
 
 
 async def list_projects(call: Call) -> list[ProjectInfo]:

@@ -25,15 +25,15 @@ MAX_WAIT = 60.0
 
 
 class SubmitRun(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    environment: str
-    repository: str
-    target: str
-    arguments: tuple[protocol.Value, ...] = ()
-    idempotency_key: str | None = None
+    environment: protocol.Name
+    repository: protocol.Name
+    target: protocol.Name
+    arguments: protocol.Arguments = ()
+    idempotency_key: protocol.Name | None = None
 
 
 class Rerun(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    environment: str | None = None
+    environment: protocol.Name | None = None
 
 
 def _project(call: Call) -> Project:

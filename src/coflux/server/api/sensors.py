@@ -10,10 +10,10 @@ from coflux.server.routes import Call
 
 
 class StartSensor(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    environment: str
-    repository: str
-    target: str
-    arguments: tuple[protocol.Value, ...] = ()
+    environment: protocol.Name
+    repository: protocol.Name
+    target: protocol.Name
+    arguments: protocol.Arguments = ()
 
 
 class SensorStarted(msgspec.Struct, frozen=True):
