@@ -17,6 +17,7 @@ from pathlib import Path
 
 import uvicorn
 
+from coflux import protocol
 from coflux.server.app import create_app
 from coflux.server.datadir import DataDirectoryLock
 
@@ -97,6 +98,9 @@ def serve(
             log_level="warning",
             ws="websockets-sansio",
             ws_per_message_deflate=False,  # agent messages are small; values go to blobs
+            # Above the gateway's own limit, so that it refuses an oversized frame
+            # with its protocol-error code; past twice that, the WebSocket layer's 1009.
+            ws_max_size=2 * protocol.MAX_FRAME_BYTES,
             lifespan="on",
         )
         uvicorn.Server(config).run(sockets=[listener])
