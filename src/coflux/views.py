@@ -46,8 +46,14 @@ class TransitionView(View, frozen=True):
     session_id: str | None = None
 
 
-class ExecutionOutline(View, frozen=True):
-    """Where an execution is (its state, times and agent session), not what it holds."""
+class ExecutionOutline(View, frozen=True, kw_only=True, omit_defaults=True):
+    """Where an execution is (its state, times and agent session), not what it holds.
+
+    ``queued_reason``: for a queued execution, why no agent runs it yet (no agent
+    hosts its target or provides a required tag, every one that could is full,
+    its environment is paused, ...), from the server's live state when the view
+    is read; absent otherwise (``omit_defaults``: no key at all in large views).
+    """
 
     id: str
     attempt: int
@@ -57,9 +63,10 @@ class ExecutionOutline(View, frozen=True):
     assigned_at: float | None
     completed_at: float | None
     session_id: str | None
+    queued_reason: str | None = None
 
 
-class ExecutionView(ExecutionOutline, frozen=True):
+class ExecutionView(ExecutionOutline, frozen=True, kw_only=True):
     outcome: protocol.Outcome | None
     transitions: list[TransitionView]
 

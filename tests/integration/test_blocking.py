@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from tests.support.cluster import REPOS, Cluster
+from tests.support.eventually import eventually
 from tests.support.runs import inspect
 
 
@@ -21,3 +22,25 @@ def test_a_nested_fan_out_completes_on_one_agent_with_default_settings(cluster: 
     steps = inspect(cluster, run_id)["steps"]
     assert len(steps) == 1 + 25 + 250
     assert {s["executions"][-1]["state"] for s in steps} == {"succeeded"}
+
+
+def test_a_step_requiring_a_tag_no_agent_provides_says_so_in_runs_inspect(
+    cluster: Cluster,
+) -> None:
+    cluster.start_agent(REPOS / "semantics.py")
+    run_id = cluster.cli("submit", "semantics", "needs_gpu").stdout.strip()
+    why = "no agent that hosts semantics.on_gpu provides gpu=A100,H100"
+
+    def shown() -> str | None:
+        text = cluster.cli("runs", "inspect", run_id).stdout
+        return text if why in text else None
+
+    line = next(x for x in eventually(shown, 20).splitlines() if why in x)
+    assert "semantics.on_gpu  queued" in line
+    (on_gpu,) = [s for s in inspect(cluster, run_id)["steps"] if s["target"] == "on_gpu"]
+    assert on_gpu["executions"][0]["queued_reason"] == why
+    # Once an agent provides the tag, the step runs and the reason is gone.
+    cluster.start_agent(REPOS / "semantics.py", args=["--provides", "gpu=H100"])
+    assert cluster.cli("runs", "result", run_id, "--wait").returncode == 0
+    (on_gpu,) = [s for s in inspect(cluster, run_id)["steps"] if s["target"] == "on_gpu"]
+    assert "queued_reason" not in on_gpu["executions"][0]

@@ -1,15 +1,24 @@
-"""``--follow``: a run's steps, live, one line per state change on stderr."""
+"""``--follow``: a run's steps, live, one line per state change on stderr.
+
+A step that stays queued gets a line saying why (no agent hosts its target or
+provides a tag it requires, every agent that could run it is full, ...): that is
+not a fact the live topic sends, so while something is queued the run's outline
+is read every ``REASON_INTERVAL`` seconds for its ``queued_reason``s.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from coflux.cli.config import Config
 from coflux.cli.output import info
 from coflux.client.live import LiveEvent, RunFacts, RunSnapshot, subscribe_run
 from coflux.errors import CofluxError
 from coflux.orchestration.effects import ExecutionCreated, ExecutionTransitioned, StepCreated
-from coflux.views import RunView
+from coflux.views import RunOutline, RunView
+
+REASON_INTERVAL = 2.0
 
 
 class StepTracker:
@@ -23,6 +32,7 @@ class StepTracker:
         self._labels: dict[str, str] = {}  # step id -> repository.target
         self._steps: dict[str, str] = {}  # execution id -> step id
         self._shown: dict[str, str] = {}  # execution id -> last state shown
+        self._reasons: dict[str, str] = {}  # queued execution id -> last reason shown
 
     def apply(self, event: LiveEvent) -> list[str]:
         match event:
@@ -42,6 +52,24 @@ class StepTracker:
                             pass  # outcomes: the final result is reported after the run
                 return lines
 
+    @property
+    def queued(self) -> bool:
+        """Whether some execution was last shown queued."""
+        return "queued" in self._shown.values()
+
+    def reasons(self, run: RunOutline | RunView) -> list[str]:
+        """Lines for queued executions whose reason is new (one per change)."""
+        lines: list[str] = []
+        for step in run.steps:
+            for execution in step.executions:
+                reason = execution.queued_reason
+                if reason is None or self._shown.get(execution.id) != "queued":
+                    continue
+                if self._reasons.get(execution.id) != reason:
+                    self._reasons[execution.id] = reason
+                    lines.append(f"{self._line(execution.id, 'queued')}: {reason}")
+        return lines
+
     def _snapshot(self, run: RunView) -> list[str]:
         lines: list[str] = []
         for step in run.steps:
@@ -49,21 +77,48 @@ class StepTracker:
             for execution in step.executions:
                 self._steps[execution.id] = step.id
                 lines.extend(self._change(execution.id, execution.state))
-        return lines
+        return lines + self.reasons(run)
 
     def _change(self, execution_id: str, state: str) -> list[str]:
         if self._shown.get(execution_id) == state:
             return []
         self._shown[execution_id] = state
+        self._reasons.pop(execution_id, None)
+        return [self._line(execution_id, state)]
+
+    def _line(self, execution_id: str, state: str) -> str:
         step_id = self._steps.get(execution_id, execution_id.rsplit(":", 1)[0])
-        return [f"{step_id}  {self._labels.get(step_id, '?')}  {state}"]
+        return f"{step_id}  {self._labels.get(step_id, '?')}  {state}"
 
 
 async def _follow(config: Config, project: str, run_id: str) -> None:
     tracker = StepTracker()
-    async for event in subscribe_run(config.host, config.token, project, run_id):
-        for line in tracker.apply(event):
-            info(line)
+    explaining = asyncio.create_task(_explain_queued(config, project, run_id, tracker))
+    try:
+        async for event in subscribe_run(config.host, config.token, project, run_id):
+            for line in tracker.apply(event):
+                info(line)
+    finally:
+        explaining.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await explaining
+
+
+async def _explain_queued(config: Config, project: str, run_id: str, tracker: StepTracker) -> None:
+    """While something is queued, say why, as the server sees it."""
+    from coflux.client import Client  # what a --follow without queued steps never loads
+
+    with Client(config.host, config.token) as client:
+        while True:
+            await asyncio.sleep(REASON_INTERVAL)
+            if not tracker.queued:
+                continue
+            try:
+                outline = await asyncio.to_thread(client.get_run_outline, project, run_id)
+            except CofluxError:
+                continue  # the live updates go on; the next read may succeed
+            for line in tracker.reasons(outline):
+                info(line)
 
 
 def follow(config: Config, project: str, run_id: str) -> None:

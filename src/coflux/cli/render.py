@@ -90,7 +90,8 @@ def _step_line(step: AnyStep, depth: int) -> str:
         return f"{label}  (no executions)"
     latest = step.executions[-1]
     attempts = f"  (attempt {latest.attempt})" if latest.attempt > 1 else ""
-    return f"{label}  {latest.state}  {fmt_duration(duration(latest))}{attempts}"
+    why = f"  ({latest.queued_reason})" if latest.queued_reason else ""
+    return f"{label}  {latest.state}  {fmt_duration(duration(latest))}{attempts}{why}"
 
 
 def children_by_step(run: AnyRun) -> dict[str | None, list[AnyStep]]:

@@ -23,13 +23,13 @@ import asyncio
 import copy
 import dataclasses
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from coflux import protocol
 from coflux.errors import CofluxError, NotFound, ProjectUnavailable
-from coflux.orchestration import core
+from coflux.orchestration import core, sessions
 from coflux.orchestration.effects import (
     AssetRecorded,
     AssetRestored,
@@ -204,6 +204,14 @@ class ProjectActor:
         """The agent sessions as they stand (read-only; copies, safe to keep)."""
         self._check()
         return [copy.copy(s) for s in self._state.sessions.values()]
+
+    def queued_reasons(self, execution_ids: Iterable[str]) -> dict[str, str]:
+        """Why each of these executions is still queued (``sessions.queued_reason``);
+        those not queued, or held back by nothing, are left out. Read-only."""
+        self._check()
+        now = self._clock()
+        reasons = ((e, sessions.queued_reason(self._state, e, now)) for e in execution_ids)
+        return {e: reason for e, reason in reasons if reason is not None}
 
     # --- failure -----------------------------------------------------------------
 

@@ -21,6 +21,8 @@ import string
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+import msgspec
+
 from coflux import protocol
 from coflux.errors import Conflict, NotFound
 from coflux.orchestration import events as ev
@@ -49,6 +51,7 @@ from coflux.views import (
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
+AnyRun = TypeVar("AnyRun", RunOutline, RunView)
 
 # Seconds before rebuilding a failed project: doubling from the first to the
 # last while failures repeat, and back to the first once it has served for
@@ -251,13 +254,36 @@ class Project:
         run = await self._read(self.store.get_run, run_id)
         if run is None:
             raise NotFound("unknown_run", f"run {run_id} does not exist")
-        return run
+        return self._with_queued_reasons(run)
 
     async def get_run_outline(self, run_id: str) -> RunOutline:
         run = await self._read(self.store.get_run_outline, run_id)
         if run is None:
             raise NotFound("unknown_run", f"run {run_id} does not exist")
-        return run
+        return self._with_queued_reasons(run)
+
+    def _with_queued_reasons(self, run: AnyRun) -> AnyRun:
+        """The run with its queued executions' ``queued_reason`` filled in from the
+        live state (the store knows states, not why nothing runs them)."""
+        queued = [e.id for step in run.steps for e in step.executions if e.state == "queued"]
+        reasons = self.actor.queued_reasons(queued) if queued else {}
+        if not reasons:
+            return run
+        steps: list[Any] = [
+            msgspec.structs.replace(
+                step,
+                executions=[
+                    msgspec.structs.replace(e, queued_reason=reasons[e.id])
+                    if e.id in reasons
+                    else e
+                    for e in step.executions
+                ],
+            )
+            if any(e.id in reasons for e in step.executions)
+            else step
+            for step in run.steps
+        ]
+        return msgspec.structs.replace(run, steps=steps)
 
     async def get_run_summary(self, run_id: str) -> RunSummary:
         """The run without its steps: as cheap for 10,000 steps as for one."""

@@ -14,6 +14,7 @@ import type {
   Manifest,
   ProjectInfo,
   RunAssets,
+  RunOutline,
   RunSummary,
   RunView,
   Value,
@@ -118,6 +119,8 @@ export const api = {
     return request<RunSummary[]>("GET", `${P(project)}/runs?${query}`);
   },
   getRun: (project: string, runId: string) => request<RunView>("GET", `${P(project)}/runs/${seg(runId)}`),
+  getRunOutline: (project: string, runId: string, signal?: AbortSignal) =>
+    request<RunOutline>("GET", `${P(project)}/runs/${seg(runId)}/outline`, undefined, signal),
   getLogs: (project: string, runId: string, after: number, signal?: AbortSignal) =>
     request<LogPage>("GET", `${P(project)}/runs/${seg(runId)}/logs?after=${after}`, undefined, signal),
   cancelRun: (project: string, runId: string) =>

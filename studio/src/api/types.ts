@@ -120,8 +120,16 @@ export interface ExecutionView {
   assigned_at: number | null;
   completed_at: number | null;
   session_id: string | null;
+  /** Why a queued execution waits, as the server saw it when the view was read. */
+  queued_reason?: string | null;
   outcome: Outcome | null;
   transitions: TransitionView[];
+}
+
+/** The parts of a run's outline (`GET .../runs/R/outline`) that Studio reads. */
+export interface RunOutline {
+  id: string;
+  steps: Array<{ id: string; executions: Array<{ id: string; state: ExecutionState; queued_reason?: string | null }> }>;
 }
 
 export interface StepView {

@@ -42,6 +42,8 @@ export function StepNode({ node, selected, now }: StepNodeProps) {
   const markers = stepMarkers(step);
   const duration = stepDuration(step, now);
   const label = `${step.target} #${step.number}, ${info.label}${markers.length ? ", " + markers.join(", ") : ""}`;
+  const reason = state === "queued" ? latest(step)?.queuedReason : null;
+  const described = reason ? `${label}: ${reason}` : label;
   return (
     <g
       class={`node state-${state}${selected ? " selected" : ""}`}
@@ -50,10 +52,10 @@ export function StepNode({ node, selected, now }: StepNodeProps) {
       data-step={step.id}
       data-state={state}
       role="button"
-      aria-label={label}
+      aria-label={described}
       aria-pressed={selected}
     >
-      <title>{label}</title>
+      <title>{described}</title>
       <rect class="node-box" width={NODE_W} height={NODE_H} rx={7} />
       <rect class="node-strip" width={5} height={NODE_H} rx={2} />
       <text class="node-glyph" x={18} y={NODE_H / 2 + 5} text-anchor="middle">

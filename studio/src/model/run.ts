@@ -36,6 +36,8 @@ export interface Execution {
   sessionId: string | null;
   outcome: Outcome | null;
   transitions: TransitionView[];
+  /** Why it is still queued (from the snapshot; cleared once it leaves the queue). */
+  queuedReason?: string | null;
 }
 
 export interface Step {
@@ -117,6 +119,7 @@ function executionFromView(stepId: string, view: ExecutionView): Execution {
     sessionId: view.session_id,
     outcome: view.outcome,
     transitions: [...view.transitions],
+    queuedReason: view.queued_reason ?? null,
   };
 }
 
@@ -262,6 +265,7 @@ export function applyFacts(model: RunModel, facts: Fact[], environmentName: Envi
         if (execution.transitions.some((t) => t.state === fact.state && t.at === fact.at)) break;
         execution.transitions.push({ state: fact.state, at: fact.at, session_id: fact.session_id });
         execution.state = fact.state;
+        if (fact.state !== "queued") execution.queuedReason = null;
         if (fact.state === "assigned") {
           execution.assignedAt = fact.at;
           execution.sessionId = fact.session_id;

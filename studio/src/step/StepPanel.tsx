@@ -17,6 +17,7 @@ import { type Execution, latest, type RunModel, runIdOf, type Step, stepIdOf, st
 import { isActive } from "../model/states";
 import { href, type Route } from "../router";
 import { Assets } from "./Assets";
+import { QueuedReason } from "./QueuedReason";
 import { Rerun } from "./Rerun";
 
 interface Props {
@@ -113,6 +114,7 @@ export function StepPanel({ project, runAssets, model, step, parameters, environ
         <section class="step-section">
           <h3>{execution?.outcome?.tag === "failed" ? "Error" : "Result"}</h3>
           <Outcome execution={execution} links={links} />
+          {execution && <QueuedReason project={project} runId={model.id} execution={execution} />}
         </section>
 
         <section class="step-section">
