@@ -3,18 +3,48 @@ queued step says why it waits."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
+from pathlib import Path
 
+import websockets
+
+from coflux import protocol
+from coflux.agent.settings import default_concurrency, default_max_executors
 from tests.support.cluster import REPOS, Cluster
 from tests.support.eventually import eventually
 from tests.support.runs import inspect
+
+
+def executor_count(agent_pid: int) -> int:
+    """The agent's executor processes (its children) now."""
+    children = 0
+    for task in Path(f"/proc/{agent_pid}/task").iterdir():
+        with contextlib.suppress(FileNotFoundError):
+            children += len((task / "children").read_text().split())
+    return children
 
 
 def test_a_nested_fan_out_completes_on_one_agent_with_default_settings(cluster: Cluster) -> None:
     # 1 -> 25 -> 10: 26 executions wait on children at once, far more than the
     # default concurrency (CPUs + 4) of the only agent.
     agent = cluster.start_agent(REPOS / "nested.py")
-    done = cluster.cli("submit", "nested", "tree", "25", "10", "--wait", timeout=180)
+    counts: list[int] = []
+    running = threading.Event()
+
+    def sample() -> None:  # the executors stay within the default cap meanwhile
+        while not running.wait(0.05):
+            counts.append(executor_count(agent.popen.pid))
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        done = cluster.cli("submit", "nested", "tree", "25", "10", "--wait", timeout=180)
+    finally:
+        running.set()
+        sampler.join(10)
+    assert 26 < max(counts) <= default_max_executors(default_concurrency())
     expected = sum(b * 100 + i for b in range(25) for i in range(10))
     assert done.returncode == 0, done.stderr + agent.output.text()
     assert json.loads(done.stdout) == expected
@@ -44,3 +74,12 @@ def test_a_step_requiring_a_tag_no_agent_provides_says_so_in_runs_inspect(
     assert cluster.cli("runs", "result", run_id, "--wait").returncode == 0
     (on_gpu,) = [s for s in inspect(cluster, run_id)["steps"] if s["target"] == "on_gpu"]
     assert "queued_reason" not in on_gpu["executions"][0]
+
+
+async def test_an_agent_of_protocol_version_2_still_connects(cluster: Cluster) -> None:
+    # No max_executors and no Blocked reports: its cap is its concurrency.
+    hello = protocol.Hello(protocol_version=2, project="test", environment="production")
+    async with websockets.connect(f"ws://{cluster.server.host}/api/agent") as ws:
+        await ws.send(protocol.encode_json(hello))
+        (welcome,) = protocol.decode_server_frame(await ws.recv())
+    assert isinstance(welcome, protocol.Welcome) and not welcome.resumed
