@@ -181,7 +181,7 @@ def test_reasons_a_queued_execution_gives() -> None:
     assert queued_reason(h.state, "r1:1:1", now) == "no agent in production hosts hello.greet"
     session, _ = h.open(concurrency=1, max_executors=2)
     assert queued_reason(h.state, "r1:1:1", now) is None  # assigned
-    gpu, *rest = h.calls(session, "r1:1:1", 1, requires={"gpu": ("A100",)})
+    (gpu,) = h.calls(session, "r1:1:1", 1, requires={"gpu": ("A100",)})
     assert queued_reason(h.state, gpu, now) == "no agent that hosts hello.shout provides gpu=A100"
     h.open(concurrency=1, max_executors=1, provides={"gpu": ("A100",), "region": ("eu",)})
     assert queued_reason(h.state, gpu, now) is None
