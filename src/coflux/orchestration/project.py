@@ -266,7 +266,9 @@ class Project:
         """The run with its queued executions' ``queued_reason`` filled in from the
         live state (the store knows states, not why nothing runs them)."""
         queued = [e.id for step in run.steps for e in step.executions if e.state == "queued"]
-        reasons = self.actor.queued_reasons(queued) if queued else {}
+        # While the actor is failed its state is not to be read; the run still is.
+        healthy = self.actor.failure is None
+        reasons = self.actor.queued_reasons(queued) if queued and healthy else {}
         if not reasons:
             return run
         steps: list[Any] = [
