@@ -187,3 +187,19 @@ def test_a_stand_in_leaves_the_snapshot_with_its_outcome(
     assert (spawned.state, spawned.leader_id) == (S.SPAWNED, "r2:1:1")
     h.complete(session, "r2:1:1")
     assert "r1:2:1" not in {e.execution_id for e in h.store.load_snapshot().executions}
+
+
+def test_an_execution_waiting_for_its_arguments_still_waits_after_a_restart(
+    h: DurableHarness, backend: Backend
+) -> None:
+    session, _ = h.connect(concurrency=8)
+    h.submit("r1")
+    h.apply(ev.ScheduleStep(session, submission("r1:1:1", 0, request_id=1)))
+    handle = P.Value(format="json", data=None, executions=("r1:2:1",))
+    waiting = submission("r1:1:1", 1, request_id=2, arguments=(handle,), wait=(0,))
+    assert ("r1:3:1", S.ASSIGNED) not in states(h.apply(ev.ScheduleStep(session, waiting)))
+    h.restart(backend)
+    session = resume(h, session, "r1:1:1", "r1:2:1")
+    assert h.state.executions["r1:3:1"].state is S.QUEUED  # not assigned on resuming
+    effects = h.complete(session, "r1:2:1", "ready")
+    assert ("r1:3:1", S.ASSIGNED) in states(effects)

@@ -171,8 +171,9 @@ class Cluster:
         args: Sequence[str] = (),
         environment: str | None = None,
         wait: bool = True,
+        env: dict[str, str] | None = None,
     ) -> Process:
-        env = self.env()
+        env = {**self.env(), **(env or {})}
         if environment is not None:
             env["COFLUX_ENVIRONMENT"] = environment
         command = coflux_command("agent", "--register", *args, *map(str, repositories))

@@ -27,7 +27,7 @@ from typing import Any
 
 import httpx
 
-from tests.support.cluster import REPOS, Cluster, Process, Server, coflux_command
+from tests.support.cluster import REPOS, Cluster, Process, Server
 from tests.support.eventually import eventually
 from tests.support.repos import soak as workflows
 
@@ -75,12 +75,12 @@ class Soak:
     # --- processes -----------------------------------------------------------------
 
     def _agent(self) -> Process:
-        env = self.cluster.env(COFLUX_SOAK_DIR=str(self.marks))
-        command = coflux_command("agent", "--concurrency", "4", str(REPOS / "soak.py"))
-        agent = Process(command, env, self.workdir)
-        agent.start()
-        self.cluster.agents.append(agent)
-        return agent
+        return self.cluster.start_agent(
+            REPOS / "soak.py",
+            args=("--concurrency", "4"),
+            env={"COFLUX_SOAK_DIR": str(self.marks)},
+            wait=False,
+        )
 
     def run(self) -> Figures:
         figures = Figures(self.seed)

@@ -14,7 +14,7 @@ are rebuilt from the restored executions' calls.
 
 from __future__ import annotations
 
-from coflux.orchestration.executions import carrying_on
+from coflux.orchestration.executions import carrying_on, waited_on
 from coflux.orchestration.keys import step_keys
 from coflux.orchestration.model import Environment, Execution, ProjectState, Run, Session
 from coflux.orchestration.states import STANDING_IN, ExecutionState
@@ -57,6 +57,11 @@ def restore(snapshot: Snapshot, *, session_timeout: float, now: float) -> Projec
             checkpoint=active.checkpoint,
             successor=active.leader_id if active.state in STANDING_IN else None,
         )
+        # What a queued execution waits for (``wait=``) is in its arguments: without
+        # it, it would be assigned before its dependencies resolve. (The extra
+        # executions a suspended attempt waits for are not restored: it may run
+        # early, and suspends again if they are still unfinished.)
+        execution.waiting_for = waited_on(execution.arguments, execution.options)
         state.executions[execution.id] = execution
         _index(state, execution)
         run = state.runs[execution.run_id]
