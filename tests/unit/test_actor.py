@@ -128,6 +128,13 @@ async def test_agents_waiting_on_finished_executions_get_outcomes_from_the_store
 ) -> None:
     fx.store.outcomes["old:1:1"] = P.Succeeded(P.Value(format="json", data=1))
     task = await running(fx)
+    await fx.actor.call(ev.CreateEnvironment("e1", "production", None))
+    manifest = P.Manifest(repository="r", targets=(P.TargetDefinition(name="w", type="workflow"),))
+    await fx.actor.call(ev.RegisterManifests("production", (manifest,)))
+    hello = P.Hello(P.PROTOCOL_VERSION, "p", "production", targets={"r": ("w",)})
+    await fx.actor.call(ev.ConnectSession("s1", 1, "production", hello))
+    await fx.actor.call(ev.SubmitRun("r", "production", "r", "w", ()))  # r:1:1 runs in s1
+    fx.sent.clear()
     for request_id, execution_id in ((7, "old:1:1"), (8, "never:1:1")):
         request = P.GetResult(request_id, execution_id, from_execution_id="r:1:1")
         fx.actor.post(ev.RequestResult("s1", request))

@@ -55,10 +55,10 @@ async def test_an_asset_is_recorded_once_and_read_back(
     project: tuple[Project, list[Fact]], backend: Backend
 ) -> None:
     proj, published = project
-    recorded = await proj.persist_asset(asset("asset0001"))
+    recorded = await proj.persist_asset("s1", asset("asset0001"))
     assert recorded == asset("asset0001")
     # A resent request records nothing new and gets the same answer.
-    assert await proj.persist_asset(asset("asset0001")) == recorded
+    assert await proj.persist_asset("s1", asset("asset0001")) == recorded
     assert await proj.get_asset("asset0001") == recorded
     listed = await proj.list_run_assets("R2")
     assert [(a.id, a.execution_id, a.size, a.file_count) for a in listed.assets] == [
@@ -72,13 +72,13 @@ async def test_restores_are_recorded_against_the_restoring_execution(
     project: tuple[Project, list[Fact]],
 ) -> None:
     proj, _ = project
-    await proj.persist_asset(asset("asset0001"))
-    restored = await proj.restore_asset("R2:4:1", "asset0001")
+    await proj.persist_asset("s1", asset("asset0001"))
+    restored = await proj.restore_asset("s2", "R2:4:1", "asset0001")
     assert restored.entries == asset("asset0001").entries
     listed = await proj.list_run_assets("R2")
     assert [(r.asset_id, r.execution_id) for r in listed.restores] == [("asset0001", "R2:4:1")]
     with pytest.raises(NotFound, match="asset nope does not exist"):
-        await proj.restore_asset("R2:4:1", "nope")
+        await proj.restore_asset("s2", "R2:4:1", "nope")
 
 
 async def test_executions_that_are_not_running_are_refused_harmlessly(
@@ -86,11 +86,16 @@ async def test_executions_that_are_not_running_are_refused_harmlessly(
 ) -> None:
     proj, _ = project
     for execution_id in ("R9:1:1", "R1:1:1"):  # unknown; finished
-        with pytest.raises(NotFound, match="not running"):
-            await proj.persist_asset(asset("asset0002", execution_id))
-    await proj.persist_asset(asset("asset0001"))
-    with pytest.raises(NotFound, match="not running"):
-        await proj.restore_asset("R9:1:1", "asset0001")
+        with pytest.raises(NotFound, match="not in progress"):
+            await proj.persist_asset("s1", asset("asset0002", execution_id))
+    await proj.persist_asset("s1", asset("asset0001"))
+    with pytest.raises(NotFound, match="not in progress"):
+        await proj.restore_asset("s2", "R9:1:1", "asset0001")
+    # Another session's execution: an agent speaks only for its own.
+    with pytest.raises(Conflict, match="not running in session s2"):
+        await proj.persist_asset("s2", asset("asset0003", "R2:1:1"))
+    with pytest.raises(Conflict, match="not running in session s1"):
+        await proj.restore_asset("s1", "R2:4:1", "asset0001")
     # The actor carries on: nothing bad reached the store.
     assert (await proj.get_asset("asset0001")).execution_id == "R2:1:1"
     with pytest.raises(NotFound):
@@ -101,17 +106,17 @@ async def test_an_id_taken_by_another_execution_is_a_conflict(
     project: tuple[Project, list[Fact]],
 ) -> None:
     proj, _ = project
-    await proj.persist_asset(asset("asset0001"))
+    await proj.persist_asset("s1", asset("asset0001"))
     with pytest.raises(Conflict, match="already taken"):
-        await proj.persist_asset(asset("asset0001", "R2:4:1"))
+        await proj.persist_asset("s2", asset("asset0001", "R2:4:1"))
 
 
 async def test_assets_survive_reopening(
     project: tuple[Project, list[Fact]], backend: Backend
 ) -> None:
     proj, _ = project
-    await proj.persist_asset(asset("asset0001"))
-    await proj.restore_asset("R2:4:1", "asset0001")
+    await proj.persist_asset("s1", asset("asset0001"))
+    await proj.restore_asset("s2", "R2:4:1", "asset0001")
     reopened = backend.reopen(proj.store)
     assert reopened.get_asset("asset0001") == asset("asset0001")
     assert len(reopened.list_run_assets("R2").restores) == 1

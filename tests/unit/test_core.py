@@ -699,3 +699,24 @@ def test_a_session_records_logs_only_for_its_own_executions() -> None:
     assert effects == [LogsRecorded((entry("r1:1:1", "kept"),), ("r1",))]
     # Nothing of its own: nothing recorded at all.
     assert h.apply(ev.RecordLogs(mine, (entry("r2:1:1"),))) == []
+
+
+# --- an agent speaks only for its own running executions ----------------------------
+
+
+def test_result_requests_and_cancels_from_another_sessions_execution_are_refused() -> None:
+    h = Harness()
+    h.setup()
+    mine, _ = h.connect(concurrency=1)
+    other, _ = h.connect(concurrency=1)
+    h.submit("r1")
+    h.submit("r2")
+    assert h.state.executions["r2:1:1"].session_id == other
+    asking = P.GetResult(request_id=1, execution_id="r1:1:1", from_execution_id="r2:1:1")
+    h.refused(ev.RequestResult(mine, asking), Conflict)
+    h.refused(ev.CancelExecution("r1:1:1", mine, "r2:1:1"), Conflict)
+    h.refused(ev.CancelExecution("r1:1:1", mine, "nope:1:1"), NotFound)
+    # From its own running execution, the same requests are accepted.
+    own = P.GetResult(request_id=2, execution_id="r2:1:1", from_execution_id="r1:1:1")
+    h.apply(ev.RequestResult(mine, own))
+    assert ("r2:1:1", S.CANCELLED) in states(h.apply(ev.CancelExecution("r2:1:1", mine, "r1:1:1")))

@@ -31,12 +31,9 @@ from coflux import protocol
 from coflux.errors import CofluxError, NotFound, ProjectUnavailable
 from coflux.orchestration import core, sessions
 from coflux.orchestration.effects import (
-    AssetRecorded,
-    AssetRestored,
     Delivery,
     Effect,
     Fact,
-    PassThrough,
     ReadOutcome,
     Resolve,
     Send,
@@ -85,7 +82,7 @@ class ExistingRun:
 
 @dataclass(slots=True)
 class _Call:
-    event: Event | PassThrough
+    event: Event
     future: asyncio.Future[Any] | None
     on_error: Callable[[CofluxError], None] | None = None
 
@@ -132,7 +129,7 @@ class ProjectActor:
 
     # --- callers -----------------------------------------------------------------
 
-    async def call(self, event: Event | PassThrough) -> Any:
+    async def call(self, event: Event) -> Any:
         """Apply ``event`` and return its effects once they are durable.
 
         Raises:
@@ -146,9 +143,7 @@ class ProjectActor:
         self._inbox.put_nowait(_Call(event, future))
         return await future
 
-    def post(
-        self, event: Event | PassThrough, on_error: Callable[[CofluxError], None] | None = None
-    ) -> None:
+    def post(self, event: Event, on_error: Callable[[CofluxError], None] | None = None) -> None:
         """Queue ``event`` without waiting; ``on_error`` hears if it is refused.
 
         While the actor is failed the event is dropped, ``on_error`` unheard: an
@@ -289,17 +284,7 @@ class ProjectActor:
         self._collect(core.apply(self._state, Assign(), now)[1], batch)
         await self._flush(batch)
 
-    async def _handle(self, event: Event | PassThrough, now: float, batch: _Batch) -> Any:
-        if isinstance(event, AssetRecorded | AssetRestored):
-            # Checked here, not at commit: a fact naming an unknown execution
-            # would fail the whole batch's foreign keys.
-            execution_id = (
-                event.asset.execution_id if isinstance(event, AssetRecorded) else event.execution_id
-            )
-            if execution_id not in self._state.executions:
-                raise NotFound("unknown_execution", f"execution {execution_id} is not running")
-            batch.facts.append(event)
-            return None
+    async def _handle(self, event: Event, now: float, batch: _Batch) -> Any:
         if isinstance(event, SubmitRun) and event.idempotency_key is not None:
             existing = await self._find_run(event.idempotency_key, batch)
             if existing is not None:

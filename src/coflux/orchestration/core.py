@@ -16,7 +16,7 @@ waiters, cancellation), over ``executions`` (state changes and indices).
 from __future__ import annotations
 
 from coflux.orchestration import environments, executions, outcomes, runs, sessions
-from coflux.orchestration.effects import Effect
+from coflux.orchestration.effects import AssetRecorded, Effect
 from coflux.orchestration.events import (
     Assign,
     AwaitOutcome,
@@ -29,6 +29,7 @@ from coflux.orchestration.events import (
     DisconnectSession,
     Event,
     ForgetWaiter,
+    RecordAsset,
     RecordCheckpoint,
     RecordLogs,
     RegisterManifests,
@@ -41,7 +42,7 @@ from coflux.orchestration.events import (
     Tick,
     UpdateEnvironment,
 )
-from coflux.orchestration.executions import active_execution
+from coflux.orchestration.executions import active_execution, running_in
 from coflux.orchestration.model import LocalWaiter, ProjectState, SessionWaiter
 
 
@@ -68,6 +69,12 @@ def apply(state: ProjectState, event: Event, now: float) -> tuple[ProjectState, 
             runs.schedule_step(state, event, now, effects)
         case RerunStep():
             runs.rerun_step(state, event, now, effects)
+        case RecordAsset(session_id=session_id, fact=fact):
+            asker = (
+                fact.asset.execution_id if isinstance(fact, AssetRecorded) else fact.execution_id
+            )
+            running_in(state, session_id, asker)
+            effects.append(fact)
         case RecordLogs():
             executions.record_logs(state, event, effects)
         case RecordCheckpoint():
@@ -85,6 +92,7 @@ def apply(state: ProjectState, event: Event, now: float) -> tuple[ProjectState, 
         case Assign():
             sessions.assign(state, now, effects)
         case RequestResult():
+            running_in(state, event.session_id, event.request.from_execution_id)
             waiter = SessionWaiter(event.session_id, event.request.request_id)
             outcomes.add_waiter(state, event.request.execution_id, waiter, effects)
         case AwaitOutcome():
@@ -94,6 +102,8 @@ def apply(state: ProjectState, event: Event, now: float) -> tuple[ProjectState, 
         case CompleteExecution():
             outcomes.complete(state, event, now, effects)
         case CancelExecution():
+            if event.session_id is not None and event.from_execution_id is not None:
+                running_in(state, event.session_id, event.from_execution_id)
             outcomes.cancel(state, active_execution(state, event.execution_id), now, effects)
         case CancelRun():
             outcomes.cancel_run(state, event.run_id, now, effects)

@@ -150,10 +150,6 @@ class AssetRestored(Fact, frozen=True, tag="asset_restored"):
     at: float
 
 
-PassThrough = AssetRecorded | AssetRestored
-"""Facts the actor records as they come (after a check), without the core."""
-
-
 class Send(msgspec.Struct, frozen=True):
     """Deliver a message to an agent's session (dropped if it is disconnected)."""
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from coflux import protocol
+from coflux.orchestration.effects import AssetRecorded, AssetRestored
 from coflux.orchestration.states import EnvironmentStatus
 
 
@@ -210,7 +211,19 @@ class CompleteExecution:
 
 @dataclass(frozen=True, slots=True)
 class CancelExecution:
+    """Cancel an execution; from an agent, on behalf of one of its running ones."""
+
     execution_id: str
+    session_id: str | None = None
+    from_execution_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordAsset:
+    """An agent's execution persisted (or restored) an asset."""
+
+    session_id: str
+    fact: AssetRecorded | AssetRestored
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,6 +258,7 @@ Event = (
     | ScheduleStep
     | RecordCheckpoint
     | RecordLogs
+    | RecordAsset
     | RerunStep
     | RequestResult
     | AwaitOutcome

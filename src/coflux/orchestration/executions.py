@@ -7,7 +7,7 @@ and keeps the indices (queue, delayed, session load, a run's unfinished set) tru
 from __future__ import annotations
 
 from coflux import protocol
-from coflux.errors import NotFound
+from coflux.errors import Conflict, NotFound
 from coflux.orchestration.effects import (
     Effect,
     ExecutionCreated,
@@ -26,6 +26,24 @@ def active_execution(state: ProjectState, execution_id: str) -> Execution:
     execution = state.executions.get(execution_id)
     if execution is None:
         raise NotFound("unknown_execution", f"execution {execution_id} is not in progress")
+    return execution
+
+
+def running_in(state: ProjectState, session_id: str, execution_id: str) -> Execution:
+    """The execution an agent's message speaks for, if it runs in that session.
+
+    An agent speaks only for its own running executions: every message that
+    names the execution it comes from is checked here.
+
+    Raises:
+        NotFound: the execution is not in memory (it ended, or never was).
+        Conflict: it does not run in ``session_id`` (nothing changed).
+    """
+    execution = active_execution(state, execution_id)
+    if execution.state is not S.ASSIGNED or execution.session_id != session_id:
+        raise Conflict(
+            "not_running", f"execution {execution_id} is not running in session {session_id}"
+        )
     return execution
 
 

@@ -344,30 +344,33 @@ class Project:
 
     # --- assets ------------------------------------------------------------------
 
-    async def persist_asset(self, asset: protocol.AssetInfo) -> protocol.AssetInfo:
+    async def persist_asset(self, session_id: str, asset: protocol.AssetInfo) -> protocol.AssetInfo:
         """Record an asset whose files are in the blob store; returns it as recorded.
 
         Raises:
             NotFound: its execution is not running.
-            BadRequest: its id belongs to another execution's asset.
+            Conflict: its execution does not run in ``session_id``, or its id
+                belongs to another execution's asset.
         """
         fact = AssetRecorded(asset, run_of(asset.execution_id), self._clock())
-        await self.actor.call(fact)
+        await self.actor.call(ev.RecordAsset(session_id, fact))
         recorded = await self._read(self.store.get_asset, asset.id)
         if recorded is None or recorded.execution_id != asset.execution_id:
             raise Conflict("asset_id_taken", f"asset id {asset.id} is already taken")
         return recorded
 
-    async def restore_asset(self, execution_id: str, asset_id: str) -> protocol.AssetInfo:
+    async def restore_asset(
+        self, session_id: str, execution_id: str, asset_id: str
+    ) -> protocol.AssetInfo:
         """An asset's entries, recording that ``execution_id`` restored it.
 
         Raises:
             NotFound: no such asset, or the execution is not running.
+            Conflict: the execution does not run in ``session_id``.
         """
         asset = await self.get_asset(asset_id)
-        await self.actor.call(
-            AssetRestored(asset_id, execution_id, run_of(execution_id), self._clock())
-        )
+        fact = AssetRestored(asset_id, execution_id, run_of(execution_id), self._clock())
+        await self.actor.call(ev.RecordAsset(session_id, fact))
         return asset
 
     async def get_asset(self, asset_id: str) -> protocol.AssetInfo:

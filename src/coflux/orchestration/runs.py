@@ -37,10 +37,10 @@ from coflux.orchestration.events import (
     SubmitRun,
 )
 from coflux.orchestration.executions import (
-    active_execution,
     add_execution,
     latest,
     link,
+    running_in,
     set_state,
 )
 from coflux.orchestration.keys import StepKeys, step_keys
@@ -182,12 +182,7 @@ def schedule_step(
         LookupRequired: memory cannot answer a cache or memo look-up (nothing changed).
     """
     submit = event.submit
-    parent = active_execution(state, submit.parent_execution_id)
-    if parent.state is not S.ASSIGNED or parent.session_id != event.session_id:
-        raise Conflict(
-            "not_running",
-            f"execution {parent.id} is not running in session {event.session_id}",
-        )
+    parent = running_in(state, event.session_id, submit.parent_execution_id)
     existing = parent.children.get(submit.call_index)
     if existing is not None:
         # A resent submission (after a reconnect): answer with what exists.
@@ -373,9 +368,7 @@ def rerun_step(state: ProjectState, event: RerunStep, now: float, effects: list[
 def record_checkpoint(
     state: ProjectState, event: RecordCheckpoint, now: float, effects: list[Effect]
 ) -> None:
-    execution = active_execution(state, event.execution_id)
-    if execution.state is not S.ASSIGNED or execution.session_id != event.session_id:
-        raise Conflict("not_running", f"execution {execution.id} is not running in this session")
+    execution = running_in(state, event.session_id, event.execution_id)
     if execution.type != "sensor":
         raise BadRequest("not_a_sensor", f"execution {execution.id} is not a sensor")
     execution.checkpoint = event.arguments

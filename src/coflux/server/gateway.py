@@ -194,12 +194,12 @@ def _dispatch(
                 outbox.put(protocol.Ack((execution_id,)))
 
             actor.post(ev.CompleteExecution(session_id, execution_id, outcome), refuse_complete)
-        case protocol.CancelExecution(execution_id=execution_id):
+        case protocol.CancelExecution(execution_id=execution_id, from_execution_id=asker):
 
             def refuse_cancel(error: CofluxError) -> None:
                 logger.info("session %s: cancel of %s refused: %s", session_id, execution_id, error)
 
-            actor.post(ev.CancelExecution(execution_id), refuse_cancel)
+            actor.post(ev.CancelExecution(execution_id, session_id, asker), refuse_cancel)
         case protocol.Checkpoint(execution_id=execution_id, arguments=arguments):
 
             def refuse_checkpoint(error: CofluxError) -> None:
@@ -221,7 +221,7 @@ def _dispatch(
             project.record_logs(session_id, entries)
         case protocol.PersistAsset() | protocol.RestoreAsset():
             # Answered once recorded; the reader goes on meanwhile.
-            _answer_later(assets.answer_request(project, blobs, message), outbox)
+            _answer_later(assets.answer_request(project, blobs, session_id, message), outbox)
 
 
 _answering: set[asyncio.Task[None]] = set()  # strong references to running answers

@@ -130,16 +130,21 @@ def asset_of(request: protocol.PersistAsset, blobs: BlobStore) -> protocol.Asset
 
 
 async def answer_request(
-    project: Project, blobs: BlobStore, message: protocol.PersistAsset | protocol.RestoreAsset
+    project: Project,
+    blobs: BlobStore,
+    session_id: str,
+    message: protocol.PersistAsset | protocol.RestoreAsset,
 ) -> protocol.AssetReply:
     """Record a ``PersistAsset`` or ``RestoreAsset`` from an agent; the reply to send back."""
     try:
         if isinstance(message, protocol.PersistAsset):
             # Off the event loop: checking every entry's blob touches the disk.
             asset = await asyncio.to_thread(asset_of, message, blobs)
-            recorded = await project.persist_asset(asset)
+            recorded = await project.persist_asset(session_id, asset)
         else:
-            recorded = await project.restore_asset(message.execution_id, message.asset_id)
+            recorded = await project.restore_asset(
+                session_id, message.execution_id, message.asset_id
+            )
     except CofluxError as e:
         info = protocol.ErrorInfo(type=type(e).__name__, message=str(e))
         return protocol.AssetReply(message.request_id, error=info)
