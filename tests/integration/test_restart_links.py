@@ -32,6 +32,14 @@ def all_states(cluster: Cluster, run_id: str) -> list[str]:
     return sorted(e["state"] for s in view["steps"] for e in s["executions"])
 
 
+def stand_in(cluster: Cluster, run_id: str, state: str) -> dict[str, object]:
+    """The run's one execution in ``state`` (a cached or deferred stand-in)."""
+    view = cluster.api("GET", f"/api/projects/test/runs/{run_id}").json()
+    (found,) = [e for s in view["steps"] for e in s["executions"] if e["state"] == state]
+    execution: dict[str, object] = found
+    return execution
+
+
 def restart(cluster: Cluster) -> None:
     cluster.server.kill9()
     cluster.server.start()
@@ -66,6 +74,9 @@ def test_a_cache_hit_on_a_running_leader_is_followed_after_a_restart(
     (gates / "c").touch()
     assert result(cluster, run_id) == ["C", "C"]
     assert (gates / "c.ran").read_text().count("ran") == 1
+    hit = stand_in(cluster, run_id, "cached")
+    assert hit["completed_at"] is not None
+    assert hit["outcome"]["value"]["data"] == "C"  # type: ignore[index]
 
 
 def test_a_deferred_call_is_replaced_and_followed_after_a_restart(
@@ -80,3 +91,6 @@ def test_a_deferred_call_is_replaced_and_followed_after_a_restart(
     (gates / "d-release").touch()
     assert result(cluster, run_id) == ["d:d-release", "d:d-release"]
     assert (gates / "d.ran").read_text().count("ran") == 1  # replaced: ran once
+    replaced = stand_in(cluster, run_id, "deferred")
+    assert replaced["completed_at"] is not None
+    assert replaced["outcome"]["value"]["data"] == "d:d-release"  # type: ignore[index]
