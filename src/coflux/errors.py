@@ -7,11 +7,12 @@
     │   ├── RemoteError            user code raised (type, message, remote traceback)
     │   ├── ExecutionCancelled     the engine ended it: cancelled
     │   └── ExecutionAbandoned     the engine ended it: its agent went away
-    ├── BadRequest                 bad input; carries an HTTP status and a reason
-    │   ├── NotFound               (404) unknown project, environment, run, ...
-    │   └── Conflict               (409) the request clashes with current state
-    ├── Unavailable                (503) the engine cannot serve this now; retry later
-    │   └── ProjectUnavailable     a project failed and is being rebuilt, or cannot open
+    ├── Refused                    nothing was changed; carries an HTTP status and a reason
+    │   ├── BadRequest             (400) bad input
+    │   │   ├── NotFound           (404) unknown project, environment, run, ...
+    │   │   └── Conflict           (409) the request clashes with current state
+    │   └── Unavailable            (503) the engine cannot serve this now; retry later
+    │       └── ProjectUnavailable a project failed and is being rebuilt, or cannot open
     └── InvalidTransition          an execution cannot move between two states
 
 ``rebuild_remote_error`` turns a recorded ``ErrorInfo`` back into an exception: an
@@ -53,8 +54,8 @@ class ExecutionAbandoned(ExecutionError):
     """The execution's agent stopped responding, so its outcome is unknown."""
 
 
-class BadRequest(CofluxError):
-    """Bad input from a client: nothing was changed.
+class Refused(CofluxError):
+    """A request that was refused, changing nothing; every edge reports it alike.
 
     Args:
         reason: a short machine-readable name for the problem (``"invalid_json"``).
@@ -69,6 +70,10 @@ class BadRequest(CofluxError):
         self.message = message
 
 
+class BadRequest(Refused):
+    """Bad input from a client: nothing was changed."""
+
+
 class NotFound(BadRequest):
     status = 404
 
@@ -77,20 +82,11 @@ class Conflict(BadRequest):
     status = 409
 
 
-class Unavailable(CofluxError):
-    """The engine cannot serve a request now, through no fault of the caller.
-
-    Nothing was changed; the same request may succeed later. Carries an HTTP
-    status (503) and a reason like ``BadRequest``, so every edge reports it the
-    same way.
-    """
+class Unavailable(Refused):
+    """The engine cannot serve a request now, through no fault of the caller:
+    the same request may succeed later."""
 
     status = 503
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
 
 
 class ProjectUnavailable(Unavailable):

@@ -16,7 +16,7 @@ waiters, cancellation), over ``executions`` (state changes and indices).
 from __future__ import annotations
 
 from coflux.orchestration import environments, executions, outcomes, runs, sessions
-from coflux.orchestration.effects import AssetRecorded, Effect
+from coflux.orchestration.effects import Effect
 from coflux.orchestration.events import (
     Assign,
     AwaitOutcome,
@@ -69,12 +69,8 @@ def apply(state: ProjectState, event: Event, now: float) -> tuple[ProjectState, 
             runs.schedule_step(state, event, now, effects)
         case RerunStep():
             runs.rerun_step(state, event, now, effects)
-        case RecordAsset(session_id=session_id, fact=fact):
-            asker = (
-                fact.asset.execution_id if isinstance(fact, AssetRecorded) else fact.execution_id
-            )
-            running_in(state, session_id, asker)
-            effects.append(fact)
+        case RecordAsset():
+            executions.record_asset(state, event, effects)
         case RecordLogs():
             executions.record_logs(state, event, effects)
         case RecordCheckpoint():

@@ -9,13 +9,14 @@ from __future__ import annotations
 from coflux import protocol
 from coflux.errors import Conflict, NotFound
 from coflux.orchestration.effects import (
+    AssetRecorded,
     Effect,
     ExecutionCreated,
     ExecutionLinked,
     ExecutionTransitioned,
     LogsRecorded,
 )
-from coflux.orchestration.events import RecordLogs
+from coflux.orchestration.events import RecordAsset, RecordLogs
 from coflux.orchestration.model import Execution, ProjectState, Run, run_of
 from coflux.orchestration.states import STANDING_IN, ExecutionState, transition
 
@@ -153,6 +154,7 @@ def set_state(
             session = state.sessions.get(execution.session_id)
             if session is not None:
                 session.executions.discard(execution.id)
+                session.blocked.discard(execution.id)
         if new not in STANDING_IN:
             state.runs[execution.run_id].unfinished.discard(execution.id)
 
@@ -220,3 +222,15 @@ def record_logs(state: ProjectState, event: RecordLogs, effects: list[Effect]) -
     if kept:
         run_ids = tuple(state.executions[entry.execution_id].run_id for entry in kept)
         effects.append(LogsRecorded(tuple(kept), run_ids))
+
+
+def record_asset(state: ProjectState, event: RecordAsset, effects: list[Effect]) -> None:
+    """Record an asset persisted or restored by an execution running in the session.
+
+    Raises:
+        NotFound, Conflict: see ``running_in`` (nothing changed).
+    """
+    fact = event.fact
+    execution_id = fact.asset.execution_id if isinstance(fact, AssetRecorded) else fact.execution_id
+    running_in(state, event.session_id, execution_id)
+    effects.append(fact)

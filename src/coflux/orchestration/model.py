@@ -50,9 +50,8 @@ class Session:
     reports them) hold a process but no ``concurrency`` slot: the session takes
     more work while fewer than ``concurrency`` of its executions run, and fewer
     than ``max_executors`` are held in all (None: ``concurrency``, for agents
-    that never report blocking). ``blocked`` is a subset of ``executions`` once a
-    batch is done: executions leave ``executions`` as they end, and ``assign``
-    drops them from ``blocked`` before it counts (``prune_blocked``).
+    that never report blocking). ``blocked`` is a subset of ``executions``: an
+    execution leaves both when it ends (``executions.set_state``).
     """
 
     id: str
@@ -93,11 +92,6 @@ class Session:
         return max(
             0, min(self.concurrency - self.running(), self.process_cap - len(self.executions))
         )
-
-    def prune_blocked(self) -> None:
-        """Forget blocked executions that have left the session (they ended)."""
-        if self.blocked:
-            self.blocked &= self.executions
 
     def satisfies(self, requires: dict[str, tuple[str, ...]]) -> bool:
         """Whether the session provides, for every required tag, one accepted value."""

@@ -271,21 +271,17 @@ class Project:
         reasons = self.actor.queued_reasons(queued) if queued and healthy else {}
         if not reasons:
             return run
-        steps: list[Any] = [
-            msgspec.structs.replace(
-                step,
-                executions=[
-                    msgspec.structs.replace(e, queued_reason=reasons[e.id])
-                    if e.id in reasons
-                    else e
-                    for e in step.executions
-                ],
-            )
-            if any(e.id in reasons for e in step.executions)
-            else step
-            for step in run.steps
-        ]
-        return msgspec.structs.replace(run, steps=steps)
+
+        def with_reasons(step: Any) -> Any:
+            if not any(e.id in reasons for e in step.executions):
+                return step  # most steps: left as they are, not copied
+            executions = [
+                msgspec.structs.replace(e, queued_reason=reasons[e.id]) if e.id in reasons else e
+                for e in step.executions
+            ]
+            return msgspec.structs.replace(step, executions=executions)
+
+        return msgspec.structs.replace(run, steps=[with_reasons(s) for s in run.steps])
 
     async def get_run_summary(self, run_id: str) -> RunSummary:
         """The run without its steps: as cheap for 10,000 steps as for one."""

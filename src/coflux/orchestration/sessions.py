@@ -127,8 +127,6 @@ def tick(state: ProjectState, now: float, effects: list[Effect]) -> None:
 
 def assign(state: ProjectState, now: float, effects: list[Effect]) -> None:
     """Assign due executions, oldest first, to matching sessions with free capacity."""
-    for each in state.sessions.values():
-        each.prune_blocked()  # executions that ended this batch: before counting
     if not state.queue:
         return
     # Once every session is full nothing more can be assigned: stop instead of
@@ -225,7 +223,7 @@ def queued_reason(state: ProjectState, execution_id: str, now: float) -> str | N
     if any(s.has_capacity() for s in able):
         return None
     running = sum(s.running() for s in able)
-    blocked = sum(len(s.blocked & s.executions) for s in able)
+    blocked = sum(len(s.blocked) for s in able)
     concurrency = sum(s.concurrency for s in able)
     cap = sum(s.process_cap for s in able)
     return (

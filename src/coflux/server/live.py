@@ -24,7 +24,7 @@ from typing import Literal
 import msgspec
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from coflux.errors import BadRequest, CofluxError, Unavailable
+from coflux.errors import BadRequest, CofluxError, Refused
 from coflux.orchestration.effects import Fact
 from coflux.orchestration.project import Project
 from coflux.server.context import ServerContext
@@ -88,7 +88,7 @@ async def live_endpoint(websocket: WebSocket) -> None:
         except (msgspec.DecodeError, KeyError) as e:
             await _refuse(websocket, "bad_subscription", f"invalid subscription: {e}")
             return
-        except (BadRequest, Unavailable) as e:  # Unavailable: a project that cannot open
+        except Refused as e:  # a bad subscription, or a project that cannot serve
             await _refuse(websocket, e.reason, e.message)
             return
         if request.run_id is not None and request.subscribe == "run":

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from coflux import protocol
-from coflux.errors import BadRequest, CofluxError, Unavailable
+from coflux.errors import BadRequest, CofluxError, Refused
 from coflux.server.context import ServerContext
 from coflux.views import ErrorBody, ErrorDetail
 
@@ -126,7 +126,7 @@ def endpoint(route: ApiRoute) -> Callable[[Request], Awaitable[Response]]:
             if route.request is not None:
                 body = await _read_body(request, route.request)
             answer = await route.handler(Call(context, body, dict(request.path_params), request))
-        except (BadRequest, Unavailable) as e:
+        except Refused as e:
             return error_response(e.status, e.reason, e.message)
         except CofluxError as e:
             return error_response(409, "conflict", str(e))
