@@ -196,3 +196,29 @@ class ErrorBody(View, frozen=True):
     """Every refused request's body (and the live endpoint's refusal)."""
 
     error: ErrorDetail
+
+
+class TokenView(View, frozen=True):
+    """A project token as listed: everything but the token itself."""
+
+    id: str
+    project: str  # the project's id
+    environments: tuple[str, ...] | None  # None: every environment of the project
+    read_only: bool
+    description: str
+    created_at: float
+    revoked_at: float | None
+
+
+class TokenCreated(View, frozen=True):
+    token: str  # shown this once: only its hash is kept
+    info: TokenView
+
+
+class AuthView(View, frozen=True):
+    """Whether the server needs a token, and what the caller's token opens."""
+
+    required: bool
+    authenticated: bool  # the token opens something (or none is needed)
+    admin: bool
+    token: TokenView | None  # the caller's project token, when it carried one

@@ -12,7 +12,7 @@ from coflux.server.app import create_app
 @pytest.fixture
 async def api(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     """The real app in-process, with project 'demo' and environments production <- dev."""
-    app = create_app(tmp_path, session_timeout=5, tokens=frozenset())
+    app = create_app(tmp_path, session_timeout=5, admin_tokens=frozenset())
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
@@ -27,7 +27,7 @@ async def api(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 async def secured(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(tmp_path, session_timeout=5, tokens=frozenset({"s3cret"}))
+    app = create_app(tmp_path, session_timeout=5, admin_tokens=frozenset({"s3cret"}))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:

@@ -57,7 +57,7 @@ class Server:
 
 @pytest.fixture
 async def server(tmp_path: Path) -> AsyncIterator[Server]:
-    app = create_app(tmp_path, session_timeout=5, tokens=frozenset())
+    app = create_app(tmp_path, session_timeout=5, admin_tokens=frozenset())
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as api:

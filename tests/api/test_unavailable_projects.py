@@ -19,7 +19,7 @@ from coflux.server.app import create_app
 
 @asynccontextmanager
 async def serving(data_dir: Path) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(data_dir, session_timeout=5, tokens=frozenset())
+    app = create_app(data_dir, session_timeout=5, admin_tokens=frozenset())
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:

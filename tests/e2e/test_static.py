@@ -15,7 +15,7 @@ from coflux.server.app import create_app
 
 @pytest.fixture
 async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(tmp_path / "data", session_timeout=5, tokens=frozenset())
+    app = create_app(tmp_path / "data", session_timeout=5, admin_tokens=frozenset())
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:

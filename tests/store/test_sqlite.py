@@ -240,7 +240,7 @@ def test_commits_are_fsynced_only_when_asked(tmp_path: Path, fsync: bool, level:
 
 
 async def test_the_server_option_reaches_every_project_store(tmp_path: Path) -> None:
-    app = create_app(tmp_path, session_timeout=5, tokens=frozenset(), fsync=True)
+    app = create_app(tmp_path, session_timeout=5, admin_tokens=frozenset(), fsync=True)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:

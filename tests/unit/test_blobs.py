@@ -304,7 +304,7 @@ async def test_the_filesystem_store_takes_large_chunked_uploads(tmp_path: Path) 
 
 async def test_the_server_answers_head_for_what_it_has(tmp_path: Path) -> None:
     # The client asks with HEAD before uploading a large blob.
-    app = create_app(tmp_path, session_timeout=5, tokens=frozenset())
+    app = create_app(tmp_path, session_timeout=5, admin_tokens=frozenset())
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as api:

@@ -29,6 +29,7 @@ COMMANDS = {
     "runs": "coflux.cli.runs:runs",
     "assets": "coflux.cli.assets:assets",
     "sensors": "coflux.cli.sensors:sensors",
+    "tokens": "coflux.cli.tokens:tokens",
 }
 
 

@@ -35,10 +35,21 @@ from coflux.cli.output import CliError, setup_logging
     help="Seconds before an unreachable agent's executions are abandoned.",
 )
 @click.option(
+    "--token-file",
+    type=click.Path(dir_okay=False),
+    help=(
+        "Require tokens; the admin token is this file's content (it may be"
+        " changed only by restarting) [env COFLUX_SERVER_TOKEN: the token itself]."
+    ),
+)
+@click.option(
     "--token",
     "tokens",
     multiple=True,
-    help="Require this API token (repeatable) [env COFLUX_SERVER_TOKENS, comma-separated].",
+    help=(
+        "An admin token, given on the command line (repeatable)"
+        " [env COFLUX_SERVER_TOKENS, comma-separated]."
+    ),
 )
 @click.option(
     "--fsync/--no-fsync",
@@ -56,19 +67,25 @@ def server(
     port: int,
     data_dir: str,
     session_timeout: float,
+    token_file: str | None,
     tokens: tuple[str, ...],
     fsync: bool,
 ) -> None:
-    """Run the Coflux server (API, agent gateway, Studio)."""
-    if not tokens:
-        tokens = tuple(t.strip() for t in os.environ.get("COFLUX_SERVER_TOKENS", "").split(","))
+    """Run the Coflux server (API, agent gateway, Studio).
+
+    With an admin token (any of --token-file, COFLUX_SERVER_TOKEN, --token,
+    COFLUX_SERVER_TOKENS), every request needs a token: an admin one, or a
+    project token made with `coflux tokens create`. Without one, the server is
+    open to whoever can reach its port (it binds to 127.0.0.1 by default).
+    """
+    admin_tokens = _admin_tokens(token_file, tokens)
     setup_logging()
     # Imported here: the server stack (Starlette, uvicorn, store) is only for this command.
     from coflux.server.datadir import DataDirectoryInUse
     from coflux.server.main import CannotListen, serve
 
     try:
-        serve(host, port, Path(data_dir), session_timeout, [t for t in tokens if t], fsync=fsync)
+        serve(host, port, Path(data_dir), session_timeout, admin_tokens, fsync=fsync)
     except CannotListen as e:
         why = "the port is in use" if e.in_use else e.strerror
         raise CliError(
@@ -79,3 +96,20 @@ def server(
         raise CliError(
             f"data directory {data_dir} is in use by another coflux server (pid {pid})"
         ) from None
+
+
+def _admin_tokens(token_file: str | None, tokens: tuple[str, ...]) -> list[str]:
+    """Every admin token given, from the file, the environment and the options."""
+    found = [t.strip() for t in tokens]
+    if not found:
+        found = [t.strip() for t in os.environ.get("COFLUX_SERVER_TOKENS", "").split(",")]
+    found.append(os.environ.get("COFLUX_SERVER_TOKEN", "").strip())
+    if token_file is not None:
+        try:
+            content = Path(token_file).read_text().strip()
+        except (OSError, UnicodeDecodeError) as e:
+            raise CliError(f"cannot read the token file {token_file}: {e}") from None
+        if not content:
+            raise CliError(f"the token file {token_file} is empty")
+        found.append(content)
+    return [t for t in found if t]

@@ -29,6 +29,7 @@ from coflux import protocol
 from coflux.client.errors import ApiError, ServerUnavailable
 from coflux.client.transport import HttpTransport, Response, Transport
 from coflux.views import (
+    AuthView,
     CancelResult,
     EnvironmentView,
     ErrorBody,
@@ -42,6 +43,8 @@ from coflux.views import (
     RunSubmitted,
     RunSummary,
     RunView,
+    TokenCreated,
+    TokenView,
 )
 
 T = TypeVar("T")
@@ -179,6 +182,31 @@ class Client:
 
     def create_project(self, name: str) -> ProjectInfo:
         return self._call(ProjectInfo, "POST", "/api/projects", body={"name": name})
+
+    # --- tokens ------------------------------------------------------------------
+
+    def get_auth(self) -> AuthView:
+        return self._call(AuthView, "GET", "/api/auth")
+
+    def create_token(
+        self,
+        project: str,
+        environments: Sequence[str] | None = None,
+        read_only: bool = False,
+        description: str = "",
+    ) -> TokenCreated:
+        body: dict[str, Any] = {"project": project, "read_only": read_only}
+        if environments:
+            body["environments"] = list(environments)
+        if description:
+            body["description"] = description
+        return self._call(TokenCreated, "POST", "/api/tokens", body=body)
+
+    def list_tokens(self) -> list[TokenView]:
+        return self._call(list[TokenView], "GET", "/api/tokens")
+
+    def revoke_token(self, token_id: str) -> TokenView:
+        return self._call(TokenView, "POST", f"/api/tokens/{_seg(token_id)}/revoke")
 
     # --- environments ------------------------------------------------------------
 

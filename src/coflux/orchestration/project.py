@@ -375,6 +375,30 @@ class Project:
             raise NotFound("unknown_asset", f"asset {asset_id} does not exist")
         return asset
 
+    async def environment_of(self, kind: str, identifier: str) -> str | None:
+        """The name of the environment that a run, step, execution or asset belongs
+        to (by its run's environment); None if there is no such thing.
+
+        ``kind`` is the name of the path parameter: ``run_id``, ``sensor_id`` (a
+        sensor is named by its run), ``step_id``, ``execution_id`` or ``asset_id``.
+        """
+        run_id: str | None = None
+        if kind in ("run_id", "sensor_id"):
+            run_id = identifier
+        elif kind == "step_id":
+            record = await self._read(self.store.get_step_record, identifier)
+            run_id = record.run_id if record is not None else None
+        elif kind == "execution_id":
+            run_id = await self._read(self.store.run_of_execution, identifier)
+        elif kind == "asset_id":
+            asset = await self._read(self.store.get_asset, identifier)
+            if asset is not None:
+                run_id = await self._read(self.store.run_of_execution, asset.execution_id)
+        if run_id is None:
+            return None
+        summary = await self._read(self.store.get_run_summary, run_id)
+        return summary.environment if summary is not None else None
+
     async def list_run_assets(self, run_id: str) -> RunAssets:
         await self.get_run_summary(run_id)
         return await self._read(self.store.list_run_assets, run_id)

@@ -9,6 +9,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Match, Route, WebSocketRoute
@@ -16,7 +17,9 @@ from starlette.types import Scope
 
 from coflux import protocol
 from coflux.blobs.filesystem import FilesystemBlobStore
-from coflux.server.api import agents, assets, blobs, environments, projects, runs, sensors
+from coflux.errors import CofluxError, ProjectUnavailable
+from coflux.server.api import agents, assets, blobs, environments, projects, runs, sensors, tokens
+from coflux.server.auth import Authenticator, AuthMiddleware
 from coflux.server.context import ServerContext
 from coflux.server.gateway import agent_endpoint
 from coflux.server.live import live_endpoint
@@ -24,8 +27,10 @@ from coflux.server.openapi import build_openapi
 from coflux.server.projects import Projects
 from coflux.server.routes import ApiRoute, Query, endpoint, error_response
 from coflux.server.sessions import SessionRegistry
+from coflux.server.tokens import TokenStore
 from coflux.server.topics import Topics
 from coflux.views import (
+    AuthView,
     CancelResult,
     EnvironmentView,
     LogPage,
@@ -38,6 +43,8 @@ from coflux.views import (
     RunSubmitted,
     RunSummary,
     RunView,
+    TokenCreated,
+    TokenView,
 )
 
 P = "/api/projects/{project}"
@@ -46,6 +53,10 @@ R = P + "/runs/{run_id}"
 WAIT = Query("wait", float, "seconds to wait for an answer (at most 60)")
 
 API: list[ApiRoute] = [
+    ApiRoute("GET", "/api/auth", tokens.get_auth, "Whether a token is needed, and what the caller's opens", response=AuthView),
+    ApiRoute("POST", "/api/tokens", tokens.create_token, "Create a project token (admin)", tokens.CreateToken, TokenCreated, 201),
+    ApiRoute("GET", "/api/tokens", tokens.list_tokens, "List project tokens (admin)", response=list[TokenView]),
+    ApiRoute("POST", "/api/tokens/{token_id}/revoke", tokens.revoke_token, "Revoke a project token (admin)", response=TokenView),
     ApiRoute("GET", "/api/projects", projects.list_projects, "List projects", response=list[ProjectInfo]),
     ApiRoute("POST", "/api/projects", projects.create_project, "Create a project", projects.CreateProject, ProjectInfo, 201),
     ApiRoute("GET", P + "/environments", environments.list_environments, "List environments", response=list[EnvironmentView]),
@@ -152,8 +163,9 @@ async def method_not_allowed(request: Request, exc: Exception) -> Response:
 
 
 def create_app(
-    data_dir: Path, *, session_timeout: float, tokens: frozenset[str], fsync: bool = False
+    data_dir: Path, *, session_timeout: float, admin_tokens: frozenset[str], fsync: bool = False
 ) -> Starlette:
+    """The server's application; with ``admin_tokens``, every request needs a token."""
     sessions = SessionRegistry()
     topics = Topics()
     project_registry = Projects(
@@ -172,6 +184,7 @@ def create_app(
             yield
         finally:
             await project_registry.stop()
+            token_store.close()
 
     routes: list[BaseRoute] = [Route("/api/openapi.json", openapi_endpoint)]
     routes += [Route(r.path, endpoint(r), methods=[r.method]) for r in API]
@@ -184,11 +197,23 @@ def create_app(
         Route(P + "/assets/{asset_id}/files/{path:path}", assets.download_file, methods=["GET"]),
         StudioRoute("/{path:path}", studio, methods=["GET", "HEAD"]),
     ]
+    token_store = TokenStore(data_dir / "tokens.sqlite")
+    authenticator = Authenticator(admin_tokens, token_store)
+
+    def project_id(id_or_name: str) -> str | None:
+        try:
+            return project_registry.get(id_or_name).info.id
+        except ProjectUnavailable as e:
+            return e.project
+        except CofluxError:
+            return None
+
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
         exception_handlers={404: not_found, 405: method_not_allowed},
+        middleware=[Middleware(AuthMiddleware, authenticator=authenticator, project_id=project_id)],
     )
     blob_store = FilesystemBlobStore(data_dir / "blobs")
-    app.state.context = ServerContext(project_registry, sessions, topics, blob_store, tokens)
+    app.state.context = ServerContext(project_registry, sessions, topics, blob_store, authenticator)
     return app

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import hmac
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from coflux.blobs.base import BlobStore
+from coflux.server.auth import Authenticator
 from coflux.server.projects import Projects
 from coflux.server.sessions import SessionRegistry
 from coflux.server.topics import Topics
@@ -18,14 +17,4 @@ class ServerContext:
     sessions: SessionRegistry
     topics: Topics
     blobs: BlobStore
-    tokens: frozenset[str]
-
-    def authorised(self, headers: Mapping[str, str]) -> bool:
-        """Whether a request may proceed: always when no tokens are configured."""
-        if not self.tokens:
-            return True
-        scheme, _, token = headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer":
-            return False
-        # Constant-time comparison against every configured token.
-        return any(hmac.compare_digest(token, known) for known in self.tokens)
+    authenticator: Authenticator

@@ -25,6 +25,7 @@ from coflux.orchestration import events as ev
 from coflux.orchestration.effects import Send
 from coflux.orchestration.project import Project, new_id
 from coflux.server.api import assets
+from coflux.server.auth import Principal
 from coflux.server.context import ServerContext
 from coflux.server.sessions import Outbox
 
@@ -36,10 +37,10 @@ _connections = itertools.count(1)
 
 async def agent_endpoint(websocket: WebSocket) -> None:
     context: ServerContext = websocket.app.state.context
+    # The token was checked before this (coflux.server.auth); the project and
+    # environment it may serve are checked against the hello.
+    principal: Principal = websocket.state.principal
     await websocket.accept()
-    if not context.authorised(websocket.headers):
-        await websocket.close(protocol.CLOSE_UNAUTHORISED, "a valid token is required")
-        return
     try:
         frame = await asyncio.wait_for(websocket.receive(), HELLO_TIMEOUT)
         first = protocol.decode_agent_frame(frame.get("bytes") or frame.get("text") or b"")
@@ -66,6 +67,10 @@ async def agent_endpoint(websocket: WebSocket) -> None:
         unavailable = isinstance(e, Unavailable)
         code = protocol.CLOSE_UNAVAILABLE if unavailable else protocol.CLOSE_UNKNOWN_PROJECT
         await _close(websocket, code, str(e))
+        return
+    if not principal.may(project.info.id, hello.environment, write=True):
+        reason = f"this token may not serve environment '{hello.environment}' of {hello.project}"
+        await _close(websocket, protocol.CLOSE_UNAUTHORISED, reason)
         return
     await _serve_session(websocket, context, project, hello)
 

@@ -24,9 +24,11 @@ from typing import Literal
 import msgspec
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from coflux import protocol
 from coflux.errors import BadRequest, CofluxError, Refused
 from coflux.orchestration.effects import Fact
 from coflux.orchestration.project import Project
+from coflux.server.auth import Principal
 from coflux.server.context import ServerContext
 from coflux.server.topics import Subscription
 from coflux.views import EnvironmentView, ErrorBody, ErrorDetail, RunView
@@ -76,20 +78,26 @@ async def _refuse(websocket: WebSocket, reason: str, message: str, code: int = 1
 async def live_endpoint(websocket: WebSocket) -> None:
     context: ServerContext = websocket.app.state.context
     await websocket.accept()
+    # The token was checked before this (coflux.server.auth); what it may see is
+    # checked against the subscription.
+    principal: Principal = websocket.state.principal
     with contextlib.suppress(WebSocketDisconnect):
-        if not context.authorised(websocket.headers):
-            await _refuse(websocket, "unauthorised", "a valid token is required", 4005)
-            return
         try:
             request = msgspec.json.decode(await websocket.receive_text(), type=Subscribe)
             project = context.projects.get(request.project)
             if request.subscribe == "run" and request.run_id is None:
                 raise BadRequest("missing_run_id", "a run subscription needs a run_id")
+            principal.require(project.info.id)
+            if request.run_id is not None and request.subscribe == "run":
+                environment = await project.environment_of("run_id", request.run_id)
+                if environment is not None:
+                    principal.require(project.info.id, environment)
         except (msgspec.DecodeError, KeyError) as e:
             await _refuse(websocket, "bad_subscription", f"invalid subscription: {e}")
             return
-        except Refused as e:  # a bad subscription, or a project that cannot serve
-            await _refuse(websocket, e.reason, e.message)
+        except Refused as e:  # a bad subscription, a project that cannot serve, a token
+            code = protocol.CLOSE_UNAUTHORISED if e.status in (401, 403) else 1008
+            await _refuse(websocket, e.reason, e.message, code)
             return
         if request.run_id is not None and request.subscribe == "run":
             subscription = context.topics.subscribe_run(project.info.id, request.run_id)
@@ -100,7 +108,7 @@ async def live_endpoint(websocket: WebSocket) -> None:
         else:
             subscription = context.topics.subscribe_project(project.info.id)
             try:
-                await _stream_project(websocket, project, subscription)
+                await _stream_project(websocket, project, subscription, principal)
             finally:
                 subscription.close()
 
@@ -150,19 +158,25 @@ async def _stream_run(
 
 
 async def _stream_project(
-    websocket: WebSocket, project: Project, subscription: Subscription
+    websocket: WebSocket, project: Project, subscription: Subscription, principal: Principal
 ) -> None:
+    """The project's environments, then its facts; an environment-limited token gets
+    only those of its environments (facts that name no environment left out)."""
     try:
         environments = await project.list_environments()
     except CofluxError as e:
         await _refuse(websocket, "error", str(e))
         return
-    await websocket.send_bytes(
-        _encoder.encode(ProjectSnapshotMessage(ProjectSnapshot(environments)))
-    )
+    seen = [e for e in environments if principal.sees_environment(e.name)]
+    await websocket.send_bytes(_encoder.encode(ProjectSnapshotMessage(ProjectSnapshot(seen))))
+    allowed = {e.id for e in seen}
     left = asyncio.create_task(_until_disconnected(websocket))
     try:
         while (facts := await _next_facts(subscription, left)) is not None:
+            if principal.environment_limited:
+                facts = [f for f in facts if getattr(f, "environment_id", None) in allowed]
+                if not facts:
+                    continue
             await websocket.send_bytes(_encoder.encode(FactsMessage("project", facts)))
     finally:
         left.cancel()

@@ -63,7 +63,7 @@ def serve(
     port: int,
     data_dir: Path,
     session_timeout: float,
-    tokens: list[str],
+    admin_tokens: list[str],
     fsync: bool = False,
 ) -> None:
     """Serve until interrupted (blocking).
@@ -75,7 +75,8 @@ def serve(
             and locked for as long as the server runs.
         session_timeout: seconds an agent may be unreachable before its running
             executions are abandoned.
-        tokens: when non-empty, every request must carry one of these tokens.
+        admin_tokens: when non-empty, every request must carry a token: one of
+            these (admin), or a project token kept in the data directory.
         fsync: fsync every commit, so that recorded work also survives an OS crash
             or power loss (without it, it survives the server process dying).
 
@@ -86,7 +87,7 @@ def serve(
     """
     with listen(host, port) as listener, DataDirectoryLock.acquire(data_dir):
         app = create_app(
-            data_dir, session_timeout=session_timeout, tokens=frozenset(tokens), fsync=fsync
+            data_dir, session_timeout=session_timeout, admin_tokens=frozenset(admin_tokens), fsync=fsync
         )
         bound_host, bound_port = listener.getsockname()[:2]
         shown = f"[{bound_host}]" if listener.family == socket.AF_INET6 else bound_host

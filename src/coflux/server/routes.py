@@ -1,10 +1,17 @@
 """How an API route is declared and served.
 
 A route names its method, path, request type and response type; ``endpoint``
-turns it into a Starlette endpoint that checks the token, decodes the body into
-the request type (refusing malformed or oversized bodies with a 4xx that names
-the problem), calls the handler and encodes its typed answer. The same
-declarations produce the OpenAPI document, so the two cannot drift apart.
+turns it into a Starlette endpoint that decodes the body into the request type
+(refusing malformed or oversized bodies with a 4xx that names the problem),
+checks the caller's environment limits, calls the handler and encodes its typed
+answer. The same declarations produce the OpenAPI document, so the two cannot
+drift apart.
+
+The token was checked before the route was reached (``coflux.server.auth``), as
+far as the path tells: the project, read or write. An environment-limited token
+is checked here against what the path and body name: the environment in the
+body or the query, and the environment of the run, step, execution, sensor or
+asset that a path parameter names, so no handler has to remember to.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from starlette.responses import Response
 
 from coflux import protocol
 from coflux.errors import BadRequest, CofluxError, Refused
+from coflux.server.auth import NOBODY, READ_METHODS, Principal
 from coflux.server.context import ServerContext
 from coflux.views import ErrorBody, ErrorDetail
 
@@ -53,12 +61,14 @@ class ApiRoute:
 
 @dataclass(frozen=True, slots=True)
 class Call:
-    """What a handler receives: the context, the decoded body, and the URL's parts."""
+    """What a handler receives: the context, the decoded body, the URL's parts,
+    and who is asking."""
 
     context: ServerContext
     body: Any
     path: dict[str, str]
     request: Request
+    principal: Principal
 
     def query_str(self, name: str) -> str | None:
         return self.request.query_params.get(name)
@@ -116,16 +126,44 @@ async def _read_body(request: Request, request_type: type) -> Any:
     return body
 
 
+# Path parameters that name something of one environment (a sensor by its run).
+RESOURCE_PARAMETERS = ("run_id", "sensor_id", "step_id", "execution_id", "asset_id")
+
+
+async def _check_environments(call: Call) -> None:
+    """Raises:
+    Forbidden: an environment-limited token names an environment it does not
+        cover, or something of one."""
+    principal = call.principal
+    project = call.path.get("project")
+    if not principal.environment_limited or project is None:
+        return
+    write = call.request.method not in READ_METHODS
+    named = [getattr(call.body, "environment", None), call.query_str("environment")]
+    owner = call.context.projects.get(project)
+    project_id = owner.info.id
+    for environment in named:
+        if isinstance(environment, str):
+            principal.require(project_id, environment, write)
+    for kind in RESOURCE_PARAMETERS:
+        if kind in call.path:
+            environment = await owner.environment_of(kind, call.path[kind])
+            if environment is not None:  # else the handler answers 404
+                principal.require(project_id, environment, write)
+
+
 def endpoint(route: ApiRoute) -> Callable[[Request], Awaitable[Response]]:
     async def serve(request: Request) -> Response:
         context: ServerContext = request.app.state.context
-        if not context.authorised(request.headers):
-            return error_response(401, "unauthorised", "a valid token is required")
+        # None only on the public routes (the middleware refused it elsewhere).
+        principal: Principal = request.state.principal or NOBODY
         try:
             body = None
             if route.request is not None:
                 body = await _read_body(request, route.request)
-            answer = await route.handler(Call(context, body, dict(request.path_params), request))
+            call = Call(context, body, dict(request.path_params), request, principal)
+            await _check_environments(call)
+            answer = await route.handler(call)
         except Refused as e:
             return error_response(e.status, e.reason, e.message)
         except CofluxError as e:

@@ -20,7 +20,7 @@ from starlette.responses import FileResponse, Response
 
 from coflux import protocol
 from coflux.blobs.base import KEY_PATTERN, BlobStore
-from coflux.errors import BadRequest, CofluxError
+from coflux.errors import BadRequest, CofluxError, Refused
 from coflux.orchestration.project import Project
 from coflux.sdk.assets import asset_path_problem, path_problem
 from coflux.server.context import ServerContext
@@ -50,13 +50,14 @@ async def download_file(request: Request) -> Response:
     content is then sandboxed, since it is whatever an execution wrote.
     """
     context: ServerContext = request.app.state.context
-    if not context.authorised(request.headers):
-        return error_response(401, "unauthorised", "a valid token is required")
     path = request.path_params["path"]
     try:
         project = context.projects.get(request.path_params["project"])
         asset = await project.get_asset(request.path_params["asset_id"])
-    except BadRequest as e:
+        environment = await project.environment_of("asset_id", asset.id)
+        if environment is not None:
+            request.state.principal.require(project.info.id, environment)
+    except Refused as e:
         return error_response(e.status, e.reason, e.message)
     entry = next((e for e in asset.entries if e.path == path), None)
     if entry is None:

@@ -31,12 +31,15 @@ def _project(call: Call) -> Project:
 
 
 async def list_environments(call: Call) -> list[EnvironmentView]:
-    return await _project(call).list_environments()
+    environments = await _project(call).list_environments()
+    return [e for e in environments if call.principal.sees_environment(e.name)]
 
 
 async def create_environment(call: Call) -> EnvironmentView:
     body: CreateEnvironment = call.body
-    return await _project(call).create_environment(body.name, body.base)
+    project = _project(call)
+    call.principal.require(project.info.id, body.name, write=True)
+    return await project.create_environment(body.name, body.base)
 
 
 async def update_environment(call: Call) -> EnvironmentView:

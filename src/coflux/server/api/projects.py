@@ -14,7 +14,7 @@ class CreateProject(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 async def list_projects(call: Call) -> list[ProjectInfo]:
-    return call.context.projects.list()
+    return [p for p in call.context.projects.list() if call.principal.sees_project(p.id)]
 
 
 async def create_project(call: Call) -> ProjectInfo:

@@ -49,12 +49,14 @@ async def submit_run(call: Call) -> RunSubmitted:
 
 
 async def list_runs(call: Call) -> list[RunSummary]:
-    return await _project(call).list_runs(
+    runs = await _project(call).list_runs(
         environment=call.query_str("environment"),
         repository=call.query_str("repository"),
         target=call.query_str("target"),
         limit=call.query_int("limit", 100, 10_000),
     )
+    # An environment-limited token sees only its environments' runs.
+    return [r for r in runs if call.principal.sees_environment(r.environment)]
 
 
 async def get_run(call: Call) -> RunView:

@@ -47,6 +47,8 @@ async def start_sensor(call: Call) -> SensorStarted:
 
 async def list_sensors(call: Call) -> list[SensorView]:
     sensors = await _project(call).list_sensors(call.query_str("environment"))
+    environments = await _project(call).list_environments()
+    allowed = {e.id for e in environments if call.principal.sees_environment(e.name)}
     return [
         SensorView(
             run.id,
@@ -57,6 +59,7 @@ async def list_sensors(call: Call) -> list[SensorView]:
             e.checkpoint if e.checkpoint is not None else e.arguments,
         )
         for run, e in sensors
+        if run.environment_id in allowed
     ]
 
 

@@ -1,0 +1,80 @@
+"""``coflux tokens``: create, list and revoke project tokens (needs an admin token)."""
+
+from __future__ import annotations
+
+import click
+
+from coflux.cli.context import CliState, api_options, pass_state
+from coflux.cli.output import emit_json, fmt_time, info, out, table
+
+
+@click.group()
+def tokens() -> None:
+    """Manage project tokens (with the server's admin token as --token)."""
+
+
+@tokens.command("create")
+@click.option(
+    "--environment",
+    "environments",
+    multiple=True,
+    help="Limit the token to this environment (repeatable; default: all of the project's).",
+)
+@click.option("--read-only", is_flag=True, help="The token may read, not change anything.")
+@click.option("--description", default="", help="What the token is for (shown in listings).")
+@api_options
+@pass_state
+def create(
+    state: CliState, environments: tuple[str, ...], read_only: bool, description: str
+) -> None:
+    """Create a token for the project (--project); prints it, this once only.
+
+    Only a hash of the token is kept: copy it now. The token lets its holder act
+    in that project (in the given environments, if any): read and, unless
+    --read-only, submit, cancel, re-run, manage environments and serve as an agent.
+    """
+    with state.client() as client:
+        created = client.create_token(state.project(), environments, read_only, description)
+    scope = (
+        ", ".join(created.info.environments) if created.info.environments else "all environments"
+    )
+    mode = "read-only" if created.info.read_only else "read-write"
+    info(f"created token {created.info.id} for project {created.info.project} ({scope}; {mode})")
+    out(created.token)
+
+
+@tokens.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@api_options
+@pass_state
+def list_(state: CliState, as_json: bool) -> None:
+    """List the server's project tokens (never the tokens themselves)."""
+    with state.client() as client:
+        found = client.list_tokens()
+    if as_json:
+        emit_json(found)
+        return
+    rows = [
+        [
+            t.id,
+            t.project,
+            ",".join(t.environments) if t.environments else "*",
+            "read" if t.read_only else "read-write",
+            fmt_time(t.created_at),
+            f"revoked {fmt_time(t.revoked_at)}" if t.revoked_at is not None else "active",
+            t.description,
+        ]
+        for t in found
+    ]
+    table(["ID", "PROJECT", "ENVIRONMENTS", "ACCESS", "CREATED", "STATUS", "DESCRIPTION"], rows)
+
+
+@tokens.command("revoke")
+@click.argument("token_id")
+@api_options
+@pass_state
+def revoke(state: CliState, token_id: str) -> None:
+    """Revoke a token: every later request with it is refused."""
+    with state.client() as client:
+        revoked = client.revoke_token(token_id)
+    info(f"revoked token {revoked.id}")

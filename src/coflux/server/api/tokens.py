@@ -1,0 +1,70 @@
+"""Tokens: who is asking (``/api/auth``), and project tokens (admin only)."""
+
+from __future__ import annotations
+
+import msgspec
+
+from coflux import protocol
+from coflux.errors import Conflict, NotFound
+from coflux.server.auth import NOBODY
+from coflux.server.routes import Call
+from coflux.server.tokens import TokenRecord
+from coflux.views import AuthView, TokenCreated, TokenView
+
+
+class CreateToken(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    project: protocol.Name
+    # Absent or null: every environment of the project, present and future.
+    environments: tuple[protocol.Name, ...] | None = None
+    read_only: bool = False
+    description: protocol.Name = ""
+
+
+def _view(record: TokenRecord) -> TokenView:
+    return TokenView(
+        id=record.id, project=record.project, environments=record.environments,
+        read_only=record.read_only, description=record.description,
+        created_at=record.created_at, revoked_at=record.revoked_at,
+    )  # fmt: skip
+
+
+async def get_auth(call: Call) -> AuthView:
+    principal = call.principal
+    required = call.context.authenticator.required
+    if principal is NOBODY:
+        return AuthView(required=required, authenticated=False, admin=False, token=None)
+    token = principal.token
+    view = _view(token) if token is not None else None
+    return AuthView(required=required, authenticated=True, admin=principal.admin, token=view)
+
+
+async def create_token(call: Call) -> TokenCreated:
+    body: CreateToken = call.body
+    if not call.context.authenticator.required:
+        raise Conflict(
+            "tokens_not_enforced",
+            "this server has no admin token (--token-file or COFLUX_SERVER_TOKEN), so it"
+            " checks no tokens: start it with one before creating project tokens",
+        )
+    project = call.context.projects.get(body.project)
+    if body.environments is not None:
+        known = {e.name for e in await project.list_environments()}
+        for name in body.environments:
+            if name not in known:
+                raise NotFound("unknown_environment", f"environment '{name}' does not exist")
+    record, token = call.context.authenticator.tokens.create(
+        project.info.id, body.environments, body.read_only, body.description
+    )
+    return TokenCreated(token=token, info=_view(record))
+
+
+async def list_tokens(call: Call) -> list[TokenView]:
+    return [_view(r) for r in call.context.authenticator.tokens.list()]
+
+
+async def revoke_token(call: Call) -> TokenView:
+    token_id = call.path["token_id"]
+    record = call.context.authenticator.tokens.revoke(token_id)
+    if record is None:
+        raise NotFound("unknown_token", f"token {token_id} does not exist")
+    return _view(record)
