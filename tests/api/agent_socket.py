@@ -18,8 +18,12 @@ HANG = 30.0
 
 
 class AgentSocket:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(
+        self, app: ASGIApp, path: str = "/api/agent", headers: dict[str, str] | None = None
+    ) -> None:
         self._app = app
+        self._path = path
+        self._headers = [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
         self._to_app: asyncio.Queue[Message] = asyncio.Queue()
         self._from_app: asyncio.Queue[Message] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
@@ -29,14 +33,15 @@ class AgentSocket:
     async def __aenter__(self) -> AgentSocket:
         scope: dict[str, Any] = {
             "type": "websocket", "asgi": {"version": "3.0"}, "scheme": "ws",
-            "path": "/api/agent", "raw_path": b"/api/agent", "root_path": "",
-            "query_string": b"", "headers": [], "subprotocols": [],
+            "path": self._path, "raw_path": self._path.encode(), "root_path": "",
+            "query_string": b"", "headers": self._headers, "subprotocols": [],
             "server": ("test", 80), "client": ("test", 1),
         }  # fmt: skip
         self._task = asyncio.create_task(self._app(scope, self._to_app.get, self._from_app.put))
         await self._to_app.put({"type": "websocket.connect"})
         accepted = await self._next()
         assert accepted["type"] == "websocket.accept", accepted
+        self.accepted = accepted
         return self
 
     async def __aexit__(self, *exc: object) -> None:
