@@ -1,4 +1,4 @@
-"""Tokens: every route × every kind of caller, generated from the route table.
+"""Tokens: every route by every kind of caller, generated from the route table.
 
 The server has an admin token and two projects: ``alpha`` (environments
 production and dev, with a queued run in production) and ``beta``. Each route

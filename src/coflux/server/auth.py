@@ -78,9 +78,19 @@ class Principal:
             environment is None or token.environments is None or environment in token.environments
         )
 
-    def require(self, project: str, environment: str | None = None, write: bool = False) -> None:
-        """Raises:
-        Forbidden: this principal may not do that (in that project or environment)."""
+    def require(
+        self,
+        project: str,
+        environment: str | None = None,
+        write: bool = False,
+        label: str | None = None,
+    ) -> None:
+        """``label``: the project as the request named it (its id, by default).
+
+        Raises:
+            Unauthorised: there is no valid token at all.
+            Forbidden: this principal may not do that (in that project or environment).
+        """
         if self.may(project, environment, write):
             return
         token = self.token
@@ -88,7 +98,7 @@ class Principal:
             raise Unauthorised("unauthorised", "a valid token is required")
         if project != token.project:
             raise Forbidden(
-                "forbidden", f"this token is for project {token.project}, not {project}"
+                "forbidden", f"this token does not give access to project {label or project}"
             )
         if write and token.read_only:
             raise Forbidden("read_only", "this token may only read")
@@ -213,7 +223,7 @@ def authorise_path(
     scoped = path_scope(path)
     if scoped is not None:
         # An unknown project is refused like another one: a token learns nothing of it.
-        principal.require(project_id(scoped[0]) or scoped[0], scoped[1], write=write)
+        principal.require(project_id(scoped[0]) or scoped[0], scoped[1], write, scoped[0])
     elif write:
         # Outside a project: blob uploads need a token that may write somewhere.
         token = principal.token
