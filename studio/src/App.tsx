@@ -1,5 +1,9 @@
-/** The shell: header, and the page for the current route (with the sidebar inside an environment). */
+/**
+ * The shell: header, and the page for the current route (with the sidebar inside an
+ * environment); before that, the sign-in screen when the server needs a token.
+ */
 
+import { useEffect } from "preact/hooks";
 import { Header } from "./components/Header";
 import { Link } from "./components/Link";
 import { useOverallStatus } from "./live/connection";
@@ -12,8 +16,31 @@ import { TargetPage } from "./pages/TargetPage";
 import { type Route, useRoute } from "./router";
 import { Sidebar } from "./sidebar/Sidebar";
 import { ErrorNotice } from "./components/Notice";
+import { type Identity, session, useSession } from "./signin/session";
+import { Checking, SignIn, Unreachable } from "./signin/SignIn";
 
 export function App() {
+  const state = useSession();
+  useEffect(() => {
+    void session.start();
+  }, []);
+  if (state.phase === "open") return <Shell identity={null} />;
+  if (state.phase === "signed-in") return <Shell identity={state.identity} />;
+  return (
+    <div class="app">
+      <Header route={null} status={null} />
+      <div class="app-body" id="main">
+        {state.phase === "checking" && <Checking />}
+        {state.phase === "unreachable" && <Unreachable message={state.message} onRetry={() => void session.start()} />}
+        {state.phase === "signed-out" && (
+          <SignIn error={state.error} busy={state.busy} onSignIn={(token) => void session.signIn(token)} />
+        )}
+      </div>
+    </div>
+  );
+}
+
+function Shell({ identity }: { identity: Identity | null }) {
   const route = useRoute();
   const status = useOverallStatus();
   return (
@@ -21,7 +48,7 @@ export function App() {
       <a href="#main" class="skip-link">
         Skip to content
       </a>
-      <Header route={route} status={status} />
+      <Header route={route} status={status} identity={identity} onSignOut={() => session.signOut()} />
       <div class="app-body" id="main">
         {route.page === "projects" && <ProjectsPage />}
         {route.page === "missing" && (

@@ -4,11 +4,16 @@
  * Errors come back as `ApiError`, carrying the server's `reason` so callers can
  * tell "this server has no such endpoint" (reason `not_found`, used only by the
  * server's fallback 404) from a refusal about their input.
+ *
+ * Every request carries the signed-in token (`auth.ts`), blobs included; a 401
+ * anywhere reports it, which brings up the sign-in screen.
  */
 
+import { authHeaders, getToken, reportUnauthorised } from "./auth";
 import type {
   AgentView,
   AssetView,
+  AuthView,
   EnvironmentView,
   LogView,
   Manifest,
@@ -38,38 +43,56 @@ export class ApiError extends Error {
 
 const seg = encodeURIComponent;
 
-async function request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+/** `fetch` with the token; a network failure becomes an `ApiError`, a 401 is reported. */
+async function send(path: string, init: RequestInit, token: string | null): Promise<Response> {
+  const request: RequestInit = { ...init, headers: { ...(init.headers as Record<string, string>), ...authHeaders(token) } };
+  let response: Response;
+  try {
+    response = await fetch(path, request);
+  } catch (e) {
+    if (e instanceof DOMException && e.name === "AbortError") throw e;
+    throw new ApiError(0, "network", "Cannot reach the server.");
+  }
+  if (response.status === 401) reportUnauthorised();
+  return response;
+}
+
+async function failure(response: Response, method: string, path: string): Promise<ApiError> {
+  let detail: { reason?: string; message?: string } | undefined;
+  try {
+    detail = (JSON.parse(await response.text()) as { error?: typeof detail } | undefined)?.error;
+  } catch {
+    detail = undefined;
+  }
+  return new ApiError(
+    response.status,
+    detail?.reason ?? "http_error",
+    detail?.message ?? `${method} ${path} failed with status ${response.status}`,
+  );
+}
+
+async function request<T>(
+  method: string,
+  path: string,
+  body?: unknown,
+  signal?: AbortSignal,
+  token: string | null = getToken(),
+): Promise<T> {
   const init: RequestInit = { method, headers: { Accept: "application/json" } };
   if (signal) init.signal = signal;
   if (body !== undefined) {
     init.body = JSON.stringify(body);
     init.headers = { ...init.headers, "Content-Type": "application/json" };
   }
-  let response: Response;
-  try {
-    response = await fetch(path, init);
-  } catch (e) {
-    if (e instanceof DOMException && e.name === "AbortError") throw e;
-    throw new ApiError(0, "network", "Cannot reach the server.");
-  }
+  const response = await send(path, init, token);
+  if (!response.ok) throw await failure(response, method, path);
   const text = await response.text();
-  let parsed: unknown = undefined;
-  if (text) {
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      parsed = undefined;
-    }
+  if (!text) return undefined as T;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return undefined as T;
   }
-  if (!response.ok) {
-    const detail = (parsed as { error?: { reason?: string; message?: string } } | undefined)?.error;
-    throw new ApiError(
-      response.status,
-      detail?.reason ?? "http_error",
-      detail?.message ?? `${method} ${path} failed with status ${response.status}`,
-    );
-  }
-  return parsed as T;
 }
 
 const P = (project: string) => `/api/projects/${seg(project)}`;
@@ -88,6 +111,9 @@ export interface LogPage {
 }
 
 export const api = {
+  /** Whether the server needs a token and who `token` (default: the signed-in one) is. */
+  getAuth: (token: string | null = getToken()) => request<AuthView>("GET", "/api/auth", undefined, undefined, token),
+
   listProjects: () => request<ProjectInfo[]>("GET", "/api/projects"),
   createProject: (name: string) => request<ProjectInfo>("POST", "/api/projects", { name }),
 
@@ -137,4 +163,13 @@ export const api = {
 
 export function blobUrl(key: string): string {
   return `/blobs/${seg(key)}`;
+}
+
+/** A blob's contents, fetched with the token (a plain `<a href>` or `<img src>` would
+ * go without it). */
+export async function fetchBlob(key: string, signal?: AbortSignal): Promise<Response> {
+  const path = blobUrl(key);
+  const response = await send(path, signal ? { signal } : {}, getToken());
+  if (!response.ok) throw await failure(response, "GET", path);
+  return response;
 }

@@ -1,6 +1,8 @@
 // @vitest-environment happy-dom
-import { describe, expect, it } from "vitest";
-import { type ConnectionStatus, type SocketLike, subscribe } from "./live";
+import { afterEach, describe, expect, it } from "vitest";
+import { clearToken, onUnauthorised, setToken } from "./auth";
+import { CLOSE_UNAUTHORISED, type ConnectionStatus, type SocketLike, subscribe } from "./live";
+import type { ErrorDetail } from "./types";
 
 class FakeSocket implements SocketLike {
   binaryType = "blob";
@@ -24,14 +26,20 @@ class FakeSocket implements SocketLike {
   receive(message: unknown) {
     this.onmessage?.({ data: new TextEncoder().encode(JSON.stringify(message)).buffer });
   }
-  drop() {
+  drop(code = 1006) {
     this.readyState = 3;
-    this.onclose?.({});
+    this.onclose?.({ code });
   }
 }
 
+const cleanups: Array<() => void> = [];
+
 function harness() {
   const sockets: FakeSocket[] = [];
+  const protocols: string[][] = [];
+  const errors: ErrorDetail[] = [];
+  let refused = 0;
+  cleanups.push(onUnauthorised(() => refused++));
   const scheduled: Array<() => void> = [];
   const statuses: ConnectionStatus[] = [];
   const snapshots: unknown[] = [];
@@ -42,9 +50,11 @@ function harness() {
       snapshot: (s) => snapshots.push(s),
       facts: (f) => facts.push(...f),
       status: (s) => statuses.push(s),
+      error: (e) => errors.push(e),
     },
     {
-      createSocket: () => {
+      createSocket: (_url, offered) => {
+        protocols.push(offered);
         const socket = new FakeSocket();
         sockets.push(socket);
         return socket;
@@ -53,8 +63,23 @@ function harness() {
       cancelSchedule: () => undefined,
     },
   );
-  return { sockets, scheduled, statuses, snapshots, facts, stop };
+  return {
+    sockets,
+    protocols,
+    errors,
+    scheduled,
+    statuses,
+    snapshots,
+    facts,
+    stop,
+    refused: () => refused,
+  };
 }
+
+afterEach(() => {
+  for (const cleanup of cleanups.splice(0)) cleanup();
+  clearToken();
+});
 
 describe("live subscriptions", () => {
   it("subscribes on open, then takes a snapshot and facts", () => {
@@ -100,5 +125,56 @@ describe("live subscriptions", () => {
     h.sockets[0]!.open();
     expect(h.sockets[0]!.closed).toBe(true);
     expect(h.sockets[0]!.sent).toEqual([]);
+  });
+
+  it("offers no subprotocol without a token", () => {
+    const h = harness();
+    expect(h.protocols).toEqual([[]]);
+  });
+
+  it("offers the signed-in token as a subprotocol, on reconnects too", () => {
+    setToken("s3cret");
+    const h = harness();
+    h.sockets[0]!.open();
+    h.sockets[0]!.drop();
+    setToken("n3w");
+    h.scheduled[0]!();
+    expect(h.protocols).toEqual([
+      ["coflux", "coflux.token.czNjcmV0"],
+      ["coflux", "coflux.token.bjN3"],
+    ]);
+  });
+
+  it("does not retry a subscription refused for its token, and reports it", () => {
+    setToken("revoked");
+    const h = harness();
+    h.sockets[0]!.open();
+    h.sockets[0]!.receive({ error: { reason: "unauthorised", message: "a valid token is required" } });
+    h.sockets[0]!.drop(CLOSE_UNAUTHORISED);
+    expect(h.scheduled).toHaveLength(0);
+    expect(h.statuses.at(-1)).toBe("failed");
+    expect(h.refused()).toBe(1);
+    expect(h.errors.map((e) => e.reason)).toEqual(["unauthorised"]);
+  });
+
+  it("treats a close with 4005 and no message as refused too", () => {
+    setToken("revoked");
+    const h = harness();
+    h.sockets[0]!.open();
+    h.sockets[0]!.drop(CLOSE_UNAUTHORISED);
+    expect(h.scheduled).toHaveLength(0);
+    expect(h.statuses.at(-1)).toBe("failed");
+    expect(h.refused()).toBe(1);
+  });
+
+  it("shows a forbidden subscription as an error without asking to sign in again", () => {
+    setToken("other-project");
+    const h = harness();
+    h.sockets[0]!.open();
+    h.sockets[0]!.receive({ error: { reason: "forbidden", message: "this token is for another project" } });
+    h.sockets[0]!.drop(CLOSE_UNAUTHORISED);
+    expect(h.scheduled).toHaveLength(0);
+    expect(h.refused()).toBe(0);
+    expect(h.errors.map((e) => e.reason)).toEqual(["forbidden"]);
   });
 });

@@ -6,9 +6,18 @@
  * delay; every reconnect subscribes again and receives a fresh snapshot, which
  * replaces whatever the client had, so nothing missed while offline is lost.
  * Facts may repeat across a snapshot boundary: consumers apply them idempotently.
+ *
+ * With a token signed in, every socket offers it as a subprotocol (`auth.ts`). A
+ * subscription the server refuses for want of a valid token (an `unauthorised`
+ * error, or a close with 4005) is not retried: it reports the refusal, which
+ * brings up the sign-in screen.
  */
 
+import { getToken, reportUnauthorised, tokenSubprotocols } from "./auth";
 import type { ErrorDetail, Fact } from "./types";
+
+/** The close code of a subscription refused for its token (`coflux.protocol.CLOSE_UNAUTHORISED`). */
+export const CLOSE_UNAUTHORISED = 4005;
 
 export type ConnectionStatus = "connecting" | "live" | "reconnecting" | "ended" | "failed";
 
@@ -37,7 +46,8 @@ export interface SocketLike {
 }
 
 export interface LiveOptions {
-  createSocket?: (url: string) => SocketLike;
+  /** `protocols` is empty without a token (then no subprotocol is offered at all). */
+  createSocket?: (url: string, protocols: string[]) => SocketLike;
   /** Delay before reconnect attempt `n` (0-based), in milliseconds. */
   backoff?: (attempt: number) => number;
   schedule?: (fn: () => void, ms: number) => unknown;
@@ -62,9 +72,13 @@ function decode(data: unknown): unknown {
   throw new Error("unexpected live message");
 }
 
+function defaultSocket(url: string, protocols: string[]): SocketLike {
+  return (protocols.length > 0 ? new WebSocket(url, protocols) : new WebSocket(url)) as unknown as SocketLike;
+}
+
 /** Subscribe to a topic; returns a function that ends the subscription. */
 export function subscribe<S>(request: Subscription, handlers: LiveHandlers<S>, options: LiveOptions = {}): () => void {
-  const create = options.createSocket ?? ((url: string) => new WebSocket(url) as unknown as SocketLike);
+  const create = options.createSocket ?? defaultSocket;
   const backoff = options.backoff ?? defaultBackoff;
   const schedule = options.schedule ?? ((fn: () => void, ms: number) => setTimeout(fn, ms));
   const cancelSchedule = options.cancelSchedule ?? ((h: unknown) => clearTimeout(h as ReturnType<typeof setTimeout>));
@@ -79,7 +93,8 @@ export function subscribe<S>(request: Subscription, handlers: LiveHandlers<S>, o
   const connect = () => {
     if (stopped) return;
     timer = null;
-    const ws = create(liveUrl());
+    // The token is read on every (re)connect: the one signed in now.
+    const ws = create(liveUrl(), tokenSubprotocols(getToken()));
     socket = ws;
     ws.binaryType = "arraybuffer";
     ws.onopen = () => ws.send(JSON.stringify(request));
@@ -95,6 +110,7 @@ export function subscribe<S>(request: Subscription, handlers: LiveHandlers<S>, o
         finished = true;
         setStatus("failed");
         handlers.error?.(message.error);
+        if (message.error.reason === "unauthorised") reportUnauthorised();
       } else if (message.snapshot !== undefined) {
         attempt = 0;
         setStatus("live");
@@ -110,8 +126,16 @@ export function subscribe<S>(request: Subscription, handlers: LiveHandlers<S>, o
     ws.onerror = () => {
       // onclose follows and decides what to do; nothing to add here.
     };
-    ws.onclose = () => {
+    ws.onclose = (event) => {
       if (stopped || socket !== ws || finished) return;
+      if ((event as { code?: number } | null)?.code === CLOSE_UNAUTHORISED) {
+        // Refused for its token without a message first: retrying would only be refused again.
+        finished = true;
+        socket = null;
+        setStatus("failed");
+        reportUnauthorised();
+        return;
+      }
       socket = null;
       setStatus("reconnecting");
       timer = schedule(connect, backoff(attempt));

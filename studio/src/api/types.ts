@@ -336,3 +336,22 @@ export interface ErrorDetail {
   reason: string;
   message: string;
 }
+
+/** A project token as the server lists it (never the token itself). */
+export interface TokenView {
+  id: string;
+  project: string; // the project's id
+  environments: string[] | null; // null: every environment of the project
+  read_only: boolean;
+  description: string;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+/** `GET /api/auth`: whether the server needs a token, and who the request's token is. */
+export interface AuthView {
+  required: boolean;
+  authenticated: boolean;
+  admin: boolean;
+  token: TokenView | null;
+}

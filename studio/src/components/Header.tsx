@@ -1,8 +1,9 @@
-/** The top bar: breadcrumbs of the current route, connection state, theme. */
+/** The top bar: breadcrumbs of the current route, connection state, who is signed in, theme. */
 
 import { useState } from "preact/hooks";
 import type { ConnectionStatus } from "../api/live";
 import type { Route } from "../router";
+import { describeIdentity, type Identity } from "../signin/session";
 import { setTheme, storedTheme, type Theme } from "../theme";
 import { Link } from "./Link";
 
@@ -81,7 +82,32 @@ function Crumbs({ route }: { route: Route }) {
   );
 }
 
-export function Header({ route, status }: { route: Route; status: ConnectionStatus | null }) {
+/** Who is signed in, and a way out (only on a server that needs tokens). */
+function SignedIn({ identity, onSignOut }: { identity: Identity; onSignOut: () => void }) {
+  const who = describeIdentity(identity);
+  return (
+    <div class="signed-in">
+      <span class="signed-in-who" title={`Signed in as ${who}`} data-testid="signed-in">
+        {who}
+      </span>
+      <button type="button" class="small ghost" onClick={onSignOut}>
+        Sign out
+      </button>
+    </div>
+  );
+}
+
+export function Header({
+  route,
+  status,
+  identity = null,
+  onSignOut,
+}: {
+  route: Route | null;
+  status: ConnectionStatus | null;
+  identity?: Identity | null;
+  onSignOut?: () => void;
+}) {
   return (
     <header class="app-header">
       <Link to={{ page: "projects" }} class="brand" aria-label="Coflux Studio home">
@@ -90,9 +116,10 @@ export function Header({ route, status }: { route: Route; status: ConnectionStat
         </span>
         Coflux <span class="brand-sub">Studio</span>
       </Link>
-      <Crumbs route={route} />
+      {route && <Crumbs route={route} />}
       <div class="spacer" />
       <ConnectionIndicator status={status} />
+      {identity && onSignOut && <SignedIn identity={identity} onSignOut={onSignOut} />}
       <ThemeToggle />
     </header>
   );

@@ -5,7 +5,7 @@
  */
 
 import { useState } from "preact/hooks";
-import { blobUrl } from "../api/http";
+import { fetchBlob } from "../api/http";
 import type { Value } from "../api/types";
 import { formatBytes } from "../model/format";
 import { type Display, fromData, toDisplay, toText } from "../model/values";
@@ -137,8 +137,7 @@ function BlobValue({ blobKey, size, links }: { blobKey: string; size: number; li
   const [error, setError] = useState<string | null>(null);
   const load = async () => {
     try {
-      const response = await fetch(blobUrl(blobKey));
-      if (!response.ok) throw new Error(`status ${response.status}`);
+      const response = await fetchBlob(blobKey);
       const text = await response.text();
       try {
         setLoaded(fromData(JSON.parse(text)));

@@ -94,6 +94,14 @@ function release(live: ProjectLive): void {
   }, 1000);
 }
 
+/** Close every project's live view now (on sign-out: no socket stays open with the
+ * old token for the moment `release` keeps one). */
+export function closeAllProjects(): void {
+  const lives = [...open.values()];
+  open.clear();
+  for (const live of lives) live.close();
+}
+
 /** The shared live view of `project` (kept open while any screen uses it). */
 export function useProjectLive(project: string): ProjectLive {
   const live = useMemo(() => acquire(project), [project]);

@@ -1,10 +1,12 @@
 /**
  * Assets an execution persisted (or received): their files, a preview of text and
- * images, and downloads. File contents come from the blob store.
+ * images, and downloads. File contents come from the blob store, fetched with the
+ * token and shown or saved through object URLs (never a URL with the token in it).
  */
 
 import { useEffect, useState } from "preact/hooks";
-import { ApiError, api, blobUrl } from "../api/http";
+import { downloadBlob } from "../api/download";
+import { ApiError, api, blobUrl, fetchBlob } from "../api/http";
 import type { AssetEntry, AssetView } from "../api/types";
 import { formatBytes } from "../model/format";
 
@@ -65,9 +67,7 @@ function AssetCard({ project, id }: { project: string; id: string }) {
             </button>
             <span class="spacer" />
             <span class="faint">{formatBytes(entry.size)}</span>
-            <a class="small-link" href={blobUrl(entry.blob)} download={entry.path.split("/").pop()} aria-label={`Download ${entry.path}`}>
-              download
-            </a>
+            <DownloadLink entry={entry} />
           </li>
         ))}
         {asset.entries.length > 500 && <li class="faint">+ {asset.entries.length - 500} more files</li>}
@@ -77,14 +77,41 @@ function AssetCard({ project, id }: { project: string; id: string }) {
   );
 }
 
+/** A download link: the click fetches the file with the token and saves it (the href,
+ * without the token, is only there for the link's role and a tokenless server). */
+function DownloadLink({ entry }: { entry: AssetEntry }) {
+  const [state, setState] = useState<{ busy: boolean; error: string | null }>({ busy: false, error: null });
+  const name = entry.path.split("/").pop() ?? entry.path;
+  const click = (event: MouseEvent) => {
+    event.preventDefault();
+    if (state.busy) return;
+    setState({ busy: true, error: null });
+    downloadBlob(entry.blob, name).then(
+      () => setState({ busy: false, error: null }),
+      (e: Error) => setState({ busy: false, error: `Could not download: ${e.message}` }),
+    );
+  };
+  return (
+    <>
+      <a class="small-link" href={blobUrl(entry.blob)} download={name} aria-label={`Download ${entry.path}`} onClick={click}>
+        {state.busy ? "downloading…" : "download"}
+      </a>
+      {state.error && (
+        <span class="field-error" role="alert">
+          {state.error}
+        </span>
+      )}
+    </>
+  );
+}
+
 function Preview({ entry }: { entry: AssetEntry }) {
   const [content, setContent] = useState<{ text?: string; image?: string; note?: string } | null>(null);
   useEffect(() => {
     let current = true;
     let url: string | null = null;
     (async () => {
-      const response = await fetch(blobUrl(entry.blob));
-      if (!response.ok) throw new Error(`status ${response.status}`);
+      const response = await fetchBlob(entry.blob);
       const data = await response.arrayBuffer();
       if (!current) return;
       if (IMAGE.test(entry.path)) {
