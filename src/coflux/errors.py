@@ -10,7 +10,8 @@
     ├── Refused                    nothing was changed; carries an HTTP status and a reason
     │   ├── BadRequest             (400) bad input
     │   │   ├── NotFound           (404) unknown project, environment, run, ...
-    │   │   └── Conflict           (409) the request clashes with current state
+    │   │   ├── Conflict           (409) the request clashes with current state
+    │   │   └── SessionRefused     (403) a hello named a session without its secret
     │   └── Unavailable            (503) the engine cannot serve this now; retry later
     │       └── ProjectUnavailable a project failed and is being rebuilt, or cannot open
     └── InvalidTransition          an execution cannot move between two states
@@ -80,6 +81,12 @@ class NotFound(BadRequest):
 
 class Conflict(BadRequest):
     status = 409
+
+
+class SessionRefused(BadRequest):
+    """An agent's hello named a session but did not carry that session's secret."""
+
+    status = 403
 
 
 class Unavailable(Refused):

@@ -29,10 +29,11 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 # 2: frames may carry arrays of messages. 3: ``Blocked`` and Hello's
-# ``max_executors`` and ``blocked`` (an agent of version 2 sends neither: its
-# executions never count as blocked and it runs at most ``concurrency`` of them).
-PROTOCOL_VERSION = 3
-MIN_PROTOCOL_VERSION = 2  # the oldest agents the server still accepts
+# ``max_executors`` and ``blocked``. 4: a session is resumed only with the secret
+# its ``Welcome`` handed out (``session_secret``); older agents could not resume
+# safely, so they are refused.
+PROTOCOL_VERSION = 4
+MIN_PROTOCOL_VERSION = 4  # the oldest agents the server still accepts
 
 MAX_FRAME_MESSAGES = 1000  # a sender puts at most this many messages in one frame
 
@@ -44,6 +45,9 @@ CLOSE_UNKNOWN_ENVIRONMENT = 4004
 CLOSE_UNAUTHORISED = 4005
 CLOSE_BAD_MESSAGE = 4006
 CLOSE_UNAVAILABLE = 4007  # the project cannot serve now: reconnect later (not fatal)
+# The hello named a session without its secret: nothing changed; an agent that
+# meant to resume starts a new session instead (not fatal).
+CLOSE_SESSION_REFUSED = 4008
 
 # --- bounds --------------------------------------------------------------------
 # Every number and name a peer sends is bounded here, so that a message the core
@@ -273,6 +277,7 @@ class Hello(Message, frozen=True, tag="hello"):
     project: Name
     environment: Name
     session_id: Name | None = None
+    session_secret: Name | None = None  # what the Welcome that opened it handed out
     concurrency: Concurrency = 1
     provides: Tags = {}
     targets: Targets = {}
@@ -399,8 +404,12 @@ AgentMessage = (
 
 
 class Welcome(Message, frozen=True, tag="welcome"):
+    """The session the connection serves. A new session comes with its secret, sent
+    this once: only the agent holding it can resume the session (``Hello``)."""
+
     session_id: Name
     resumed: bool = False
+    session_secret: Name | None = None
 
 
 class Execute(Message, frozen=True, tag="execute"):

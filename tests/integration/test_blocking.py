@@ -8,6 +8,7 @@ import json
 import threading
 from pathlib import Path
 
+import pytest
 import websockets
 
 from coflux import protocol
@@ -76,10 +77,11 @@ def test_a_step_requiring_a_tag_no_agent_provides_says_so_in_runs_inspect(
     assert "queued_reason" not in on_gpu["executions"][0]
 
 
-async def test_an_agent_of_protocol_version_2_still_connects(cluster: Cluster) -> None:
-    # No max_executors and no Blocked reports: its cap is its concurrency.
-    hello = protocol.Hello(protocol_version=2, project="test", environment="production")
+async def test_an_agent_of_protocol_version_3_is_refused_as_too_old(cluster: Cluster) -> None:
+    # Version 3 agents cannot prove they own a session when they resume it.
+    hello = protocol.Hello(protocol_version=3, project="test", environment="production")
     async with websockets.connect(f"ws://{cluster.server.host}/api/agent") as ws:
         await ws.send(protocol.encode_json(hello))
-        (welcome,) = protocol.decode_server_frame(await ws.recv())
-    assert isinstance(welcome, protocol.Welcome) and not welcome.resumed
+        with pytest.raises(websockets.ConnectionClosed):
+            await ws.recv()
+    assert ws.close_code == protocol.CLOSE_PROTOCOL_MISMATCH

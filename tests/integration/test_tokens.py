@@ -144,3 +144,24 @@ def test_an_unreadable_token_file_is_one_line_and_no_server(tmp_path: Path) -> N
     assert "cannot read the token file" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "d").exists()
+
+
+def test_an_environment_limited_token_serves_only_that_environment(secured: Cluster) -> None:
+    made = secured.cli("environments", "create", "staging", env=admin(secured))
+    assert made.returncode == 0, made.stderr
+    # COFLUX_ENVIRONMENT is production here: --environment is the token's own limit.
+    created = secured.cli(
+        "tokens", "create", "--project", "alpha", "--environment", "staging", env=admin(secured)
+    )
+    assert created.returncode == 0, created.stderr
+    assert "(staging; read-write)" in created.stderr
+    as_staging = secured.env(COFLUX_TOKEN=created.stdout.strip(), COFLUX_ENVIRONMENT="staging")
+    secured.start_agent(EXAMPLES / "hello.py", env=as_staging)
+    done = secured.cli("submit", "hello", "print_greeting", '"Sam"', "--wait", env=as_staging)
+    assert done.returncode == 0, done.stderr
+    in_production = {**as_staging, "COFLUX_ENVIRONMENT": "production"}
+    refused = secured.cli("submit", "hello", "print_greeting", '"Sam"', env=in_production)
+    assert refused.returncode != 0
+    assert "does not give access to environment 'production'" in refused.stderr
+    listed = json.loads(secured.cli("environments", "list", "--json", env=as_staging).stdout)
+    assert [e["name"] for e in listed] == ["staging"]

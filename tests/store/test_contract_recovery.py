@@ -199,3 +199,17 @@ def test_readers_see_whole_batches(store: ProjectStore) -> None:
         for batch in batches:
             store.append(batch)
         assert all(reader.result(timeout=30) >= 1 for reader in readers)
+
+
+def test_snapshot_keeps_the_resume_secrets_of_sessions_holding_work(
+    backend: Backend, store: ProjectStore
+) -> None:
+    import msgspec
+
+    with_secret = msgspec.structs.replace(session("s1"), secret_sha256="a" * 64)
+    idle = msgspec.structs.replace(session("s3"), secret_sha256="c" * 64)
+    store.append([environment(), with_secret, session("s2"), idle, *busy_run()])
+    # s1 and s2 hold executions (s2 from before secrets were kept); s3 holds none.
+    assert store.load_snapshot().session_secrets == {"s1": "a" * 64}
+    reopened = backend.reopen(store)
+    assert reopened.load_snapshot().session_secrets == {"s1": "a" * 64}

@@ -125,6 +125,7 @@ def test_current_states_are_filled_in_when_an_older_database_is_migrated(
     with raw(path) as conn:  # back to what version 4 wrote: no current-state columns
         for column in ("state", "state_at", "assigned_at", "session_id", "leader_id"):
             conn.execute(f"ALTER TABLE executions DROP COLUMN {column}")
+        conn.execute("ALTER TABLE sessions DROP COLUMN secret_sha256")
         conn.execute("DELETE FROM migrations WHERE version >= 5")
     migrated = SqliteProjectStore.open(path)
     try:

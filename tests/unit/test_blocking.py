@@ -31,10 +31,14 @@ class Blocking(Harness):
             session_id=session_id, concurrency=concurrency, provides=provides or {},
             targets={"hello": ("greet", "shout")}, executing=executing,
             max_executors=max_executors, blocked=blocked,
+            session_secret=self.secrets.get(session_id or ""),
         )  # fmt: skip
-        event = ev.ConnectSession(f"s{self.connections}", self.connections, "production", hello)
+        new_id = f"s{self.connections}"
+        event = ev.ConnectSession(new_id, self.connections, "production", hello, f"secret-{new_id}")
         effects = self.apply(event)
         welcome = next(m for m in messages(effects, P.Welcome))
+        if welcome.session_secret is not None:
+            self.secrets[welcome.session_id] = welcome.session_secret
         return welcome.session_id, effects
 
     def calls(self, session: str, parent: str, n: int, **options: object) -> list[str]:

@@ -7,7 +7,7 @@ import copy
 import pytest
 
 from coflux import protocol
-from coflux.errors import BadRequest, Conflict, InvalidTransition, NotFound
+from coflux.errors import BadRequest, Conflict, InvalidTransition, NotFound, SessionRefused
 from coflux.orchestration import events as ev
 from coflux.orchestration.core import apply
 from coflux.orchestration.effects import (
@@ -26,6 +26,7 @@ from coflux.orchestration.effects import (
 )
 from coflux.orchestration.model import ProjectState
 from coflux.orchestration.recovery import restore
+from coflux.orchestration.sessions import secret_digest
 from coflux.orchestration.states import EnvironmentStatus, ExecutionState
 from coflux.store.base import ActiveExecution, ActiveRun, Snapshot
 
@@ -57,6 +58,7 @@ class Harness:
         self.state = ProjectState(session_timeout=session_timeout)
         self.now = 1000.0
         self.connections = 0
+        self.secrets: dict[str, str] = {}  # the resume secret of each session opened
 
     def apply(self, event: ev.Event) -> list[Effect]:
         effects = apply(self.state, event, self.now)[1]
@@ -97,11 +99,15 @@ class Harness:
             provides=provides or {},
             targets=targets if targets is not None else {"hello": ("greet", "shout")},
             executing=executing,
+            session_secret=self.secrets.get(session_id or ""),
         )
+        new_id = f"s{self.connections}"
         effects = self.apply(
-            ev.ConnectSession(f"s{self.connections}", self.connections, environment, hello)
+            ev.ConnectSession(new_id, self.connections, environment, hello, f"secret-{new_id}")
         )
         welcome = next(e.message for e in sends(effects) if isinstance(e.message, P.Welcome))
+        if welcome.session_secret is not None:
+            self.secrets[welcome.session_id] = welcome.session_secret
         return welcome.session_id, effects
 
     def submit(self, run_id: str = "r1", *args: object, key: str | None = None) -> list[Effect]:
@@ -288,7 +294,7 @@ def test_connect_opens_a_session_and_assigns_queued_work() -> None:
     h.submit("r1")
     session, effects = h.connect()
     assert any(isinstance(e, SessionStarted) for e in effects)
-    assert messages(effects, P.Welcome) == [P.Welcome(session, False)]
+    assert messages(effects, P.Welcome) == [P.Welcome(session, False, f"secret-{session}")]
     (execute,) = messages(effects, P.Execute)
     assert (execute.execution_id, execute.target, execute.arguments) == (
         "r1:1:1",
@@ -649,10 +655,52 @@ def restarted() -> Harness:
                         root_execution_id="r1:1:1", step_count=2)],
         executions=[active("r1:1:1", S.ASSIGNED, session="s-old"), active("r1:2:2", S.QUEUED)],
         calls=[("r1:1:1", 0, "r1:2:2")],
+        session_secrets={"s-old": secret_digest("secret-s-old")},
     )  # fmt: skip
     h = Harness()
     h.state = restore(snapshot, session_timeout=10.0, now=h.now)
+    h.secrets["s-old"] = "secret-s-old"
     return h
+
+
+@pytest.mark.parametrize("secret", [None, "", "secret-s2", "secret-s1 "])
+def test_a_hello_naming_a_session_without_its_secret_is_refused_and_changes_nothing(
+    secret: str | None,
+) -> None:
+    h = Harness()
+    h.setup()
+    h.submit("r1")
+    session, _ = h.connect()
+    assert h.state.sessions[session].executions == {"r1:1:1"}
+    before = copy.deepcopy(h.state)
+    h.secrets[session] = secret  # type: ignore[assignment]
+    with pytest.raises(SessionRefused):
+        h.connect(session_id=session, executing=())
+    # The real agent's session is untouched: still connected, still holding its work.
+    assert h.state.sessions[session] == before.sessions[session]
+    assert h.state.executions["r1:1:1"].state is S.ASSIGNED
+    assert set(h.state.sessions) == {session}
+
+
+def test_a_session_is_resumed_with_its_secret_after_a_restart_and_not_without() -> None:
+    h = restarted()
+    h.secrets["s-old"] = "secret-s-other"
+    with pytest.raises(SessionRefused):
+        h.connect(session_id="s-old", executing=("r1:1:1",))
+    h.secrets["s-old"] = "secret-s-old"
+    session, effects = h.connect(session_id="s-old", executing=("r1:1:1",))
+    assert session == "s-old"
+    assert messages(effects, P.Welcome) == [P.Welcome("s-old", True)]  # no new secret
+
+
+def test_a_restored_session_without_a_recorded_secret_cannot_be_resumed() -> None:
+    h = restarted()
+    h.state.sessions["s-old"].secret_sha256 = None  # recorded before secrets were kept
+    with pytest.raises(SessionRefused):
+        h.connect(session_id="s-old", executing=("r1:1:1",))
+    # A new session is what such an agent gets; the old one expires and is abandoned.
+    session, _ = h.connect()
+    assert session != "s-old"
 
 
 def test_after_a_restart_an_earlier_attempt_is_answered_by_the_retry_that_carries_on() -> None:

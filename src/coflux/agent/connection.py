@@ -133,6 +133,7 @@ class Connection:
         self._settings = settings
         self._targets: Targets = dict(targets or {})
         self._session_id: str | None = None
+        self._session_secret: str | None = None  # proves the session is ours when resuming
         self._outstanding: dict[_Key, protocol.AgentMessage] = {}
         self._queued: deque[protocol.AgentMessage] = deque()  # untracked, awaiting a connection
         self._logs: deque[protocol.LogEntry] = deque()
@@ -303,6 +304,10 @@ class Connection:
                 finally:
                     self._disconnected()
                 self._raise_if_fatal(ws)
+                if ws.close_code == protocol.CLOSE_SESSION_REFUSED:
+                    # Our session cannot be resumed (it predates resume secrets):
+                    # start a new one; what it held is the server's to abandon.
+                    self._session_id = self._session_secret = None
                 if ws.close_reason:
                     return ws.close_reason
                 return (
@@ -337,6 +342,8 @@ class Connection:
                 welcome.session_id,
             )
         self._session_id = welcome.session_id
+        if welcome.session_secret is not None:
+            self._session_secret = welcome.session_secret
         s = self._settings
         logger.info(
             "connected to %s as session %s (project %s, environment %s) hosting: %s",
@@ -358,6 +365,7 @@ class Connection:
             project=s.project,
             environment=s.environment,
             session_id=self._session_id,
+            session_secret=self._session_secret if self._session_id is not None else None,
             concurrency=s.concurrency,
             provides=dict(s.provides),
             targets=dict(self._targets),

@@ -78,11 +78,21 @@ def _store_override(ctx: click.Context, param: click.Parameter, value: str | Non
 
 def api_options(command: F) -> F:
     """Accept the connection options after the command too."""
-    for name in reversed(("host", "project", "environment", "token")):
-        command = click.option(
-            f"--{name}",
-            expose_value=False,
-            callback=_store_override,
-            help=OPTION_HELP[name],
-        )(command)
-    return command
+    return connection_options("host", "project", "environment", "token")(command)
+
+
+def connection_options(*names: str) -> Callable[[F], F]:
+    """Accept these connection options after the command (for a command that gives
+    one of the others, ``--environment`` say, a meaning of its own)."""
+
+    def decorate(command: F) -> F:
+        for name in reversed(names):
+            command = click.option(
+                f"--{name}",
+                expose_value=False,
+                callback=_store_override,
+                help=OPTION_HELP[name],
+            )(command)
+        return command
+
+    return decorate

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from coflux.cli.context import CliState, api_options, pass_state
+from coflux.cli.context import CliState, api_options, connection_options, pass_state
 from coflux.cli.output import emit_json, fmt_time, info, out, table
 
 
@@ -22,7 +22,7 @@ def tokens() -> None:
 )
 @click.option("--read-only", is_flag=True, help="The token may read, not change anything.")
 @click.option("--description", default="", help="What the token is for (shown in listings).")
-@api_options
+@connection_options("host", "project", "token")  # --environment is the token's own here
 @pass_state
 def create(
     state: CliState, environments: tuple[str, ...], read_only: bool, description: str

@@ -200,6 +200,12 @@ class ProjectActor:
         self._check()
         return [copy.copy(s) for s in self._state.sessions.values()]
 
+    def session(self, session_id: str) -> Session | None:
+        """One agent session as it stands (a copy), or None if there is none."""
+        self._check()
+        session = self._state.sessions.get(session_id)
+        return copy.copy(session) if session is not None else None
+
     def queued_reasons(self, execution_ids: Iterable[str]) -> dict[str, str]:
         """Why each of these executions is still queued (``sessions.queued_reason``);
         those not queued, or held back by nothing, are left out. Read-only."""

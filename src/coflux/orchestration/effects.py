@@ -49,6 +49,7 @@ class SessionStarted(Fact, frozen=True, tag="session"):
     concurrency: int
     provides: dict[str, tuple[str, ...]]
     at: float
+    secret_sha256: str | None = None  # of the resume secret (never the secret itself)
 
 
 class RunCreated(Fact, frozen=True, tag="run"):

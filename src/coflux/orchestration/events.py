@@ -84,6 +84,8 @@ class ConnectSession:
     connection: int
     environment: str
     hello: protocol.Hello
+    # The resume secret of a new session (random, from the edge: the core stays pure).
+    new_secret: str = ""
 
 
 @dataclass(frozen=True, slots=True)

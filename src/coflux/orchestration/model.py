@@ -64,6 +64,9 @@ class Session:
     expires_at: float | None
     executions: set[str] = field(default_factory=set)
     max_executors: int | None = None
+    # The sha256 of the resume secret; None (a session restored from before secrets
+    # were kept) cannot be resumed at all.
+    secret_sha256: str | None = None
     blocked: set[str] = field(default_factory=set)
 
     def hosts(self, repository: str, target: str) -> bool:

@@ -76,6 +76,7 @@ def restore(snapshot: Snapshot, *, session_timeout: float, now: float) -> Projec
                 state.delayed[execution.id] = execution.due_at
         elif execution.session_id is not None:
             session = _session_for(state, execution.session_id, execution.environment_id, now)
+            session.secret_sha256 = snapshot.session_secrets.get(session.id)
             session.executions.add(execution.id)
     for parent_id, call_index, child_id in snapshot.calls:
         parent = state.executions.get(parent_id)

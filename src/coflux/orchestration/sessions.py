@@ -2,7 +2,11 @@
 
 A session outlives its connection: an agent that reconnects within the session
 timeout resumes it and keeps the executions it still holds; one that stays away
-longer has them abandoned. Assignment hands due executions, oldest first, to the
+longer has them abandoned. Only the agent holding the session's secret (handed
+out in the ``Welcome`` that opened it; only its sha256 is kept) can resume it: a
+hello naming a session without its secret is refused and changes nothing.
+
+Assignment hands due executions, oldest first, to the
 least loaded session that hosts the target, provides the required tags and has
 capacity, in an environment that is not paused. Capacity: fewer than
 ``concurrency`` executions that are not blocked waiting for a result (agents
@@ -12,8 +16,11 @@ all. ``queued_reason`` says, for a queued execution, why it is not assigned.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
 from coflux import protocol
-from coflux.errors import BadRequest, Conflict, NotFound
+from coflux.errors import BadRequest, Conflict, NotFound, SessionRefused
 from coflux.orchestration.effects import Effect, Send, SessionStarted
 from coflux.orchestration.events import ConnectSession, DisconnectSession, ReportBlocked
 from coflux.orchestration.executions import is_resolved, set_state
@@ -47,8 +54,14 @@ def connect_session(
             f" ({hello.concurrency})",
         )
     session = state.sessions.get(hello.session_id) if hello.session_id else None
+    if session is not None and not holds_secret(session, hello.session_secret):
+        raise SessionRefused(
+            "session_refused",
+            f"session {session.id} can be resumed only with its secret",
+        )
     if session is not None and session.environment_id != environment.id:
         session = None
+    new = session is None
     if session is None:
         session = Session(
             id=event.new_session_id,
@@ -60,11 +73,15 @@ def connect_session(
             connected=True,
             expires_at=None,
             max_executors=hello.max_executors,
+            secret_sha256=secret_digest(event.new_secret) if event.new_secret else None,
         )
         state.sessions[session.id] = session
         effects.append(
-            SessionStarted(session.id, environment.id, session.concurrency, session.provides, now)
-        )
+            SessionStarted(
+                session.id, environment.id, session.concurrency, session.provides, now,
+                session.secret_sha256,
+            )
+        )  # fmt: skip
         resumed = False
     else:
         session.concurrency = hello.concurrency
@@ -82,7 +99,20 @@ def connect_session(
         # Reports sent while disconnected were dropped: the hello has the agent's view.
         session.blocked = set(hello.blocked) & session.executions
         resumed = True
-    effects.append(Send(session.id, protocol.Welcome(session.id, resumed)))
+    secret = event.new_secret if new and event.new_secret else None
+    effects.append(Send(session.id, protocol.Welcome(session.id, resumed, secret)))
+
+
+def secret_digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def holds_secret(session: Session, secret: str | None) -> bool:
+    """Whether ``secret`` is the session's resume secret (compared in constant time).
+    A session without a recorded secret can be resumed by nobody."""
+    if session.secret_sha256 is None:
+        return False
+    return hmac.compare_digest(secret_digest(secret or ""), session.secret_sha256)
 
 
 def disconnect_session(state: ProjectState, event: DisconnectSession, now: float) -> None:

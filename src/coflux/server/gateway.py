@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import secrets
 from collections.abc import Coroutine
 from typing import Any
 
@@ -20,10 +21,11 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from coflux import protocol
 from coflux.blobs.base import BlobStore
-from coflux.errors import BadRequest, CofluxError, Unavailable
+from coflux.errors import BadRequest, CofluxError, SessionRefused, Unavailable
 from coflux.orchestration import events as ev
 from coflux.orchestration.effects import Send
 from coflux.orchestration.project import Project, new_id
+from coflux.orchestration.sessions import holds_secret
 from coflux.server.api import assets
 from coflux.server.auth import Principal
 from coflux.server.context import ServerContext
@@ -87,25 +89,41 @@ async def _serve_session(
     connection = next(_connections)
     outbox = Outbox()
     project_id = project.info.id
+    # A hello that names a session without its secret must not even displace that
+    # session's connection (binding below would): refused before anything happens.
+    try:
+        named = project.actor.session(hello.session_id) if hello.session_id else None
+    except Unavailable as e:
+        await _close(websocket, protocol.CLOSE_UNAVAILABLE, str(e))
+        return
+    if named is not None and not holds_secret(named, hello.session_secret):
+        logger.warning("refused a hello naming session %s without its secret", named.id)
+        reason = f"session {named.id} can be resumed only with its secret"
+        await _close(websocket, protocol.CLOSE_SESSION_REFUSED, reason)
+        return
     fresh = new_id(16)
-    candidates = {fresh} | ({hello.session_id} if hello.session_id else set())
+    candidates = {fresh} | ({named.id} if named is not None else set())
     # Bind before connecting: the Welcome and the first assignments are delivered
     # in the same batch that opens the session.
     for candidate in candidates:
         context.sessions.bind(project_id, candidate, outbox)
-    event = ev.ConnectSession(fresh, connection, hello.environment, hello)
+    event = ev.ConnectSession(
+        fresh, connection, hello.environment, hello, secrets.token_urlsafe(32)
+    )
     try:
         effects = await project.actor.call(event)
     except CofluxError as e:
         for candidate in candidates:
             context.sessions.unbind(project_id, candidate, outbox)
-        # The agent retries an unavailable project (it is being rebuilt); an
-        # unknown environment is for good.
-        code = (
-            protocol.CLOSE_UNAVAILABLE
-            if isinstance(e, Unavailable)
-            else protocol.CLOSE_UNKNOWN_ENVIRONMENT
-        )
+        # The agent retries an unavailable project (it is being rebuilt), and starts
+        # a new session when its own cannot be resumed; an unknown environment is
+        # for good.
+        if isinstance(e, Unavailable):
+            code = protocol.CLOSE_UNAVAILABLE
+        elif isinstance(e, SessionRefused):
+            code = protocol.CLOSE_SESSION_REFUSED
+        else:
+            code = protocol.CLOSE_UNKNOWN_ENVIRONMENT
         await _close(websocket, code, str(e))
         return
     welcome = next(

@@ -12,7 +12,9 @@ import asyncio
 from collections import defaultdict
 from collections.abc import Sequence
 
-from coflux.orchestration.effects import Fact, LogsRecorded
+import msgspec
+
+from coflux.orchestration.effects import Fact, LogsRecorded, SessionStarted
 
 
 def runs_of(fact: Fact) -> tuple[str, ...]:
@@ -20,6 +22,12 @@ def runs_of(fact: Fact) -> tuple[str, ...]:
         return fact.run_ids
     run_id = getattr(fact, "run_id", None)
     return (run_id,) if isinstance(run_id, str) else ()
+
+
+def _public(fact: Fact) -> Fact:
+    if isinstance(fact, SessionStarted) and fact.secret_sha256 is not None:
+        return msgspec.structs.replace(fact, secret_sha256=None)
+    return fact
 
 
 class Subscription:
@@ -38,10 +46,11 @@ class Topics:
         self._activity: dict[tuple[str, str], asyncio.Event] = {}
 
     def publish(self, project_id: str, facts: Sequence[Fact]) -> None:
-        # Project subscribers see every fact but logs (which only run pages show).
+        # Project subscribers see every fact but logs (which only run pages show); of a
+        # session's start, not what proves its owner.
         project_subscribers = self._subscribers.get((project_id, ""))
         if project_subscribers:
-            changes = [f for f in facts if not isinstance(f, LogsRecorded)]
+            changes = [_public(f) for f in facts if not isinstance(f, LogsRecorded)]
             if changes:
                 for subscription in project_subscribers:
                     subscription.queue.put_nowait(changes)

@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+import msgspec
+
 from coflux import protocol
 from coflux.orchestration.effects import EnvironmentRecorded, Fact
 from coflux.orchestration.events import StepRecord
@@ -75,6 +77,8 @@ class Snapshot(View, frozen=True):
     # child calls already made by each unfinished execution:
     # (parent_execution_id, call_index, child_execution_id)
     calls: list[tuple[str, int, str]]
+    # the resume secret's sha256 of each session that holds an unfinished execution
+    session_secrets: dict[str, str] = msgspec.field(default_factory=dict)
 
 
 class ProjectStore(Protocol):

@@ -50,17 +50,32 @@ def load_snapshot(conn: sqlite3.Connection) -> Snapshot:
         # is active; a row without one would be a partial batch, which cannot exist.
         if root is not None
     ]
+    executions = [_active_execution(row) for row in conn.execute(queries.ACTIVE_EXECUTIONS)]
     return Snapshot(
         environments=environments,
         manifests=manifests,
         runs=runs,
-        executions=[_active_execution(row) for row in conn.execute(queries.ACTIVE_EXECUTIONS)],
+        executions=executions,
+        session_secrets=_session_secrets(conn, {e.session_id for e in executions}),
         calls=[
             (parent, call_index, child)
             for parent, call_index, child in conn.execute(queries.ACTIVE_CALLS)
             if child is not None
         ],
     )
+
+
+def _session_secrets(conn: sqlite3.Connection, session_ids: set[str | None]) -> dict[str, str]:
+    secrets: dict[str, str] = {}
+    for session_id in session_ids:
+        if session_id is None:
+            continue
+        row = conn.execute(
+            "SELECT secret_sha256 FROM sessions WHERE id = ?", (session_id,)
+        ).fetchone()
+        if row is not None and row[0] is not None:
+            secrets[session_id] = row[0]
+    return secrets
 
 
 def _active_execution(row: Any) -> ActiveExecution:

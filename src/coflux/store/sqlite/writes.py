@@ -91,10 +91,17 @@ def _manifests(conn: sqlite3.Connection, facts: Sequence[ManifestRegistered]) ->
 
 def _sessions(conn: sqlite3.Connection, facts: Sequence[SessionStarted]) -> None:
     conn.executemany(
-        "INSERT INTO sessions (id, environment_id, concurrency, provides, created_at)"
-        " VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO sessions (id, environment_id, concurrency, provides, created_at,"
+        " secret_sha256) VALUES (?, ?, ?, ?, ?, ?)",
         [
-            (f.session_id, f.environment_id, f.concurrency, codecs.encode(f.provides), f.at)
+            (
+                f.session_id,
+                f.environment_id,
+                f.concurrency,
+                codecs.encode(f.provides),
+                f.at,
+                f.secret_sha256,
+            )
             for f in facts
         ],
     )
