@@ -12,6 +12,12 @@ as its base type, so subclasses fall through to pickle, which keeps them exact.
 Pickle is the last resort and is recorded as such (``{"$": "pickle"}`` and the
 value's ``label``) so that the server and UIs never need to unpickle.
 
+Pickle can be turned off (``allow_pickle=False``, what ``coflux agent --no-pickle``
+gives its executors): a value that needs it is then neither made nor loaded, and
+``PickleDisabledError`` says so. Values from outside any execution (the HTTP
+API) are never allowed to carry a pickle: ``refuse_outside_arguments`` is the
+server's check, ``find_pickle`` the walk behind it. docs/values.md, "Trust model".
+
 Small values travel inline (``Value.data``). A ``ValueCodec`` with access to the
 blob store writes values above its threshold to a *value blob* instead and
 passes ``Value.blob`` (the sha256 key). A value blob is::
@@ -48,17 +54,21 @@ from typing import IO, Any, Protocol
 import msgspec
 
 from coflux import protocol
+from coflux.errors import BadRequest
 from coflux.sdk.handles import Asset, Execution
 
 __all__ = [
     "DEFAULT_THRESHOLD",
     "BinaryWriter",
     "BlobAccess",
+    "PickleDisabledError",
     "ValueCodec",
     "deserialize",
+    "find_pickle",
     "from_json",
     "log_value",
     "read_value_blob",
+    "refuse_outside_arguments",
     "serialize",
     "to_display",
     "value_blob_as_inline",
@@ -104,6 +114,17 @@ class BlobAccess(Protocol):
         ...
 
 
+class PickleDisabledError(TypeError):
+    """Pickle is turned off here, and a value needs it: to be made, or to be loaded.
+
+    A ``TypeError``, like any other value that cannot be serialised, so that code
+    which falls back on failure (``log_value``) does so here too.
+    """
+
+
+_NO_PICKLE = "pickle is turned off on this agent (coflux agent --no-pickle)"
+
+
 class _TooDeep(Exception):
     """The value's tree would be nested deeper than ``protocol.MAX_VALUE_DEPTH``."""
 
@@ -126,7 +147,8 @@ class _Encoder:
     segment numbers (blob), without ever copying them here.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, allow_pickle: bool = True) -> None:
+        self.allow_pickle = allow_pickle
         self.executions: list[str] = []
         self.assets: list[str] = []
         self.binaries: list[tuple[Any, Any]] = []
@@ -216,6 +238,10 @@ class _Encoder:
         return self.pickle(value)
 
     def pickle(self, value: Any) -> dict[str, Any]:
+        if not self.allow_pickle:
+            raise PickleDisabledError(
+                f"a value of type {_type_name(type(value))} can only be pickled, and {_NO_PICKLE}"
+            )
         buffers: list[memoryview] = []
 
         def out_of_band(buffer: pickle.PickleBuffer) -> bool:
@@ -303,13 +329,13 @@ _SIMPLE_ENCODERS: dict[type, Callable[[_Encoder, Any], Any]] = {
 }
 
 
-def _encode(value: Any) -> tuple[_Encoder, Any]:
-    encoder = _Encoder()
+def _encode(value: Any, allow_pickle: bool = True) -> tuple[_Encoder, Any]:
+    encoder = _Encoder(allow_pickle)
     try:
         return encoder, encoder.encode(value)
     except (RecursionError, _TooDeep):
         # A cyclic or very deep structure: pickle copes with both.
-        encoder = _Encoder()
+        encoder = _Encoder(allow_pickle)
         return encoder, encoder.pickle(value)
 
 
@@ -332,12 +358,13 @@ def _inline(encoder: _Encoder, data: Any, text: bytes) -> protocol.Value:
     )
 
 
-def serialize(value: Any) -> protocol.Value:
+def serialize(value: Any, *, allow_pickle: bool = True) -> protocol.Value:
     """Turn a Python value into an inline ``protocol.Value`` (never a blob).
 
     Args:
         value: any Python value; types the tagged JSON tree cannot express are
             pickled.
+        allow_pickle: False refuses a value that only pickle can express.
 
     Returns:
         A ``Value`` with format ``"json"``, listing the execution and asset
@@ -345,18 +372,20 @@ def serialize(value: Any) -> protocol.Value:
 
     Raises:
         TypeError: the value (or part of it) can be neither encoded nor pickled.
+        PickleDisabledError: it needs pickle, and ``allow_pickle`` is False.
     """
-    encoder, data = _encode(value)
+    encoder, data = _encode(value, allow_pickle)
     return _inline(encoder, data, _json.encode(data))
 
 
-def log_value(value: Any) -> protocol.Value:
+def log_value(value: Any, *, allow_pickle: bool = True) -> protocol.Value:
     """Serialise a log entry's value; one that cannot be serialised is logged by ``repr``.
 
-    A log line must never make the code that logs it fail.
+    A log line must never make the code that logs it fail. With ``allow_pickle``
+    False, a value that needs pickle is logged by ``repr`` too.
     """
     try:
-        return serialize(value)
+        return serialize(value, allow_pickle=allow_pickle)
     except TypeError:
         try:
             text = repr(value)
@@ -377,20 +406,30 @@ class ValueCodec:
         blobs: access to the blob store; ``None`` keeps every value inline.
         threshold: values whose encoding is longer than this many bytes are
             stored as blobs (and passed by reference).
+        allow_pickle: False neither makes nor loads a pickle
+            (``PickleDisabledError`` instead): ``coflux agent --no-pickle``.
     """
 
-    def __init__(self, blobs: BlobAccess | None = None, threshold: int = DEFAULT_THRESHOLD) -> None:
+    def __init__(
+        self,
+        blobs: BlobAccess | None = None,
+        threshold: int = DEFAULT_THRESHOLD,
+        *,
+        allow_pickle: bool = True,
+    ) -> None:
         self.blobs = blobs
         self.threshold = threshold
+        self.allow_pickle = allow_pickle
 
     def dump(self, value: Any) -> protocol.Value:
         """Like ``serialize``, but a value above the threshold goes to the blob store.
 
         Raises:
             TypeError: the value cannot be serialised.
+            PickleDisabledError: it needs pickle, which this codec does not allow.
             OSError: the blob store could not be reached (after retries).
         """
-        encoder, data = _encode(value)
+        encoder, data = _encode(value, self.allow_pickle)
         blobs = self.blobs
         segments: list[bytes | bytearray | memoryview] = []
         if blobs is None or encoder.binary_size <= self.threshold:
@@ -430,14 +469,16 @@ class ValueCodec:
         Raises:
             ValueError: a blob value with no blob store to read it from, or a
                 malformed value.
+            PickleDisabledError: it holds a pickle, which this codec does not allow.
             OSError: the blob store could not be reached (after retries).
         """
+        allow = self.allow_pickle
         if value.blob is None or value.data is not None:
-            return deserialize(value, resolve_execution=resolve_execution)
+            return deserialize(value, resolve_execution=resolve_execution, allow_pickle=allow)
         if self.blobs is None:
             raise ValueError(f"value {value.blob} is in the blob store, which is not configured")
         with self.blobs.open(value.blob) as file:
-            return read_value_blob(file, resolve_execution=resolve_execution)
+            return read_value_blob(file, resolve_execution=resolve_execution, allow_pickle=allow)
 
 
 class _Segments:
@@ -485,15 +526,19 @@ def _open_value_blob(file: IO[bytes]) -> tuple[Any, _Segments]:
 
 
 def read_value_blob(
-    file: IO[bytes], *, resolve_execution: Callable[[str], Any] | None = None
+    file: IO[bytes],
+    *,
+    resolve_execution: Callable[[str], Any] | None = None,
+    allow_pickle: bool = True,
 ) -> Any:
     """Decode a value blob (see the module docstring) from a seekable file.
 
     Raises:
         ValueError: the file is not a well-formed value blob.
+        PickleDisabledError: it holds a pickle, and ``allow_pickle`` is False.
     """
     data, segments = _open_value_blob(file)
-    return _Decoder(resolve_execution, segments.read).decode(data)
+    return _Decoder(resolve_execution, segments.read, allow_pickle).decode(data)
 
 
 def value_blob_as_inline(value: protocol.Value, file: IO[bytes]) -> protocol.Value:
@@ -551,9 +596,11 @@ class _Decoder:
         self,
         resolve_execution: Callable[[str], Any] | None,
         segment: SegmentReader | None = None,
+        allow_pickle: bool = True,
     ) -> None:
         self.resolve_execution = resolve_execution
         self.segment = segment
+        self.allow_pickle = allow_pickle
 
     def decode(self, data: Any) -> Any:
         if type(data) is list:
@@ -583,9 +630,16 @@ class _Decoder:
         return Execution(data["v"])
 
     def decode_pickle(self, data: dict[str, Any]) -> Any:
+        if not self.allow_pickle:
+            raise PickleDisabledError(f"{_pickled(data.get('t'))} cannot be loaded: {_NO_PICKLE}")
         # Out-of-band buffers come back writable (bytearray), as NumPy expects.
         buffers = [self.binary(b, mutable=True) for b in data.get("b", ())]
         return pickle.loads(self.binary(data["v"]), buffers=buffers)
+
+
+def _pickled(label: Any) -> str:
+    # The label is the sender's word, not a fact: shown, bounded, never trusted.
+    return f"a pickled {label[:200]}" if isinstance(label, str) and label else "a pickled value"
 
 
 def _decode_datetime(data: dict[str, Any]) -> dt.datetime:
@@ -634,7 +688,10 @@ _TAG_DECODERS: dict[str, Callable[[_Decoder, dict[str, Any]], Any]] = {
 
 
 def deserialize(
-    value: protocol.Value, *, resolve_execution: Callable[[str], Any] | None = None
+    value: protocol.Value,
+    *,
+    resolve_execution: Callable[[str], Any] | None = None,
+    allow_pickle: bool = True,
 ) -> Any:
     """Turn a ``protocol.Value`` back into the Python value it was made from.
 
@@ -643,6 +700,7 @@ def deserialize(
         resolve_execution: builds the ``Execution`` handle for an execution id;
             by default handles are unbound and find the current execution
             context when they are first waited on.
+        allow_pickle: False refuses a value holding a pickle.
 
     Returns:
         An equal value of the same type as the one serialised.
@@ -650,12 +708,15 @@ def deserialize(
     Raises:
         ValueError: the value is stored in the blob store (not fetched here) or
             carries an unknown tag.
+        PickleDisabledError: it holds a pickle, and ``allow_pickle`` is False.
     """
     if value.blob is not None and value.data is None:
         raise ValueError(f"value {value.blob} is in the blob store and must be fetched first")
     if value.format == "pickle":
+        if not allow_pickle:
+            raise PickleDisabledError(f"{_pickled(value.label)} cannot be loaded: {_NO_PICKLE}")
         return pickle.loads(_unb64(value.data))
-    return _Decoder(resolve_execution).decode(value.data)
+    return _Decoder(resolve_execution, allow_pickle=allow_pickle).decode(value.data)
 
 
 # --- plain JSON in and out --------------------------------------------------------
@@ -693,6 +754,83 @@ def from_json(obj: Any) -> protocol.Value:
     """
     _check_json(obj, "$")
     return serialize(obj)
+
+
+# --- values from outside any execution ------------------------------------------
+
+
+_Trail = tuple[Any, int | str] | None
+"""How a node of a tree was reached: (the parent's trail, index or key); None at the root."""
+
+
+def find_pickle(value: protocol.Value) -> str | None:
+    """Where a value holds a pickle, without decoding it.
+
+    Every list and object of the inline tree is visited, not only those the
+    decoder would descend into (a tagged leaf's payload too), so that no future
+    tag can make a pickle reachable that this walk skipped. Iterative: the tree
+    may be as deep as the protocol allows. A blob's content is not read here.
+
+    Args:
+        value: a value as received.
+
+    Returns:
+        The path of the first pickle found (``"$"``: the value itself, which is
+        a ``format: "pickle"`` value or a pickle tag; ``"$.a[2]"``: inside it),
+        or None.
+    """
+    if value.format == "pickle":
+        return "$"
+    # Each entry carries its trail (parent's trail, step) rather than its path: a
+    # path string per node would cost depth x key length each, on hostile input.
+    stack: list[tuple[Any, _Trail]] = [(value.data, None)]
+    while stack:
+        item, trail = stack.pop()
+        if type(item) is list:
+            stack.extend((child, (trail, i)) for i, child in reversed(list(enumerate(item))))
+        elif type(item) is dict:
+            if item.get("$") == "pickle":
+                return _path(trail)
+            stack.extend((child, (trail, key)) for key, child in reversed(item.items()))
+    return None
+
+
+def _path(trail: _Trail) -> str:
+    steps: list[str] = []
+    while trail is not None:
+        trail, step = trail
+        steps.append(f"[{step}]" if type(step) is int else f".{str(step)[:100]}")
+    return "$" + "".join(reversed(steps))
+
+
+def refuse_outside_arguments(arguments: Iterable[protocol.Value]) -> None:
+    """Refuse arguments from outside any execution that an executor would unpickle.
+
+    For every value that does not come from an execution of the project (HTTP
+    submissions of runs and sensors): a pickle anywhere in a value is refused,
+    and so is a value passed by blob reference, whose content the server would
+    have to read to check (nothing outside an execution needs to send one: the
+    CLI and Studio send arguments inline). docs/values.md, "Trust model".
+
+    Raises:
+        BadRequest: ``pickle_refused`` or ``blob_refused``, naming the argument
+            (``arguments[N]``, as in the request body).
+    """
+    for index, value in enumerate(arguments):
+        if value.blob is not None:
+            raise BadRequest(
+                "blob_refused",
+                f"arguments[{index}] refers to the blob store: arguments from outside an"
+                " execution must be inline JSON values",
+            )
+        where = find_pickle(value)
+        if where is not None:
+            what = "is a pickle" if where == "$" else f"holds a pickle at {where}"
+            raise BadRequest(
+                "pickle_refused",
+                f"arguments[{index}] {what}: values from outside an execution are never"
+                " unpickled; pass JSON",
+            )
 
 
 def _display_key(key: Any) -> str:

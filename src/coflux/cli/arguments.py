@@ -1,4 +1,9 @@
-"""JSON command-line arguments of ``submit`` and ``sensors start``, as values."""
+"""JSON command-line arguments of ``submit`` and ``sensors start``, as values.
+
+Plain JSON only: ``from_json`` escapes an object with a ``"$"`` key of its own, so
+nothing typed here can become a tag (a pickle least of all: the server refuses
+those from outside an execution, docs/values.md "Trust model").
+"""
 
 from __future__ import annotations
 

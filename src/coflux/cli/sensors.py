@@ -21,7 +21,7 @@ def sensors() -> None:
 @api_options
 @pass_state
 def start(state: CliState, repository: str, target: str, arguments: tuple[str, ...]) -> None:
-    """Start a sensor with JSON ARGUMENTS; prints its id."""
+    """Start a sensor with JSON ARGUMENTS (plain JSON, never pickled); prints its id."""
     values = parse_arguments(arguments)
     config = state.config()
     with state.client() as client:

@@ -33,6 +33,8 @@ def submit(
 
     Prints the run id. With --wait or --follow the run id goes to stderr and
     stdout gets only the result; the exit code is 0 only if the run succeeded.
+    Each argument is plain JSON: an object arrives as that object (a "$" key
+    included), never as a tagged or pickled value.
     """
     values = parse_arguments(arguments)
     config = state.config()

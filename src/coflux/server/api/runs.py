@@ -9,6 +9,7 @@ import msgspec
 from coflux import protocol
 from coflux.orchestration.model import run_of
 from coflux.orchestration.project import Project
+from coflux.serialization import refuse_outside_arguments
 from coflux.server.routes import Call
 from coflux.views import (
     CancelResult,
@@ -42,6 +43,8 @@ def _project(call: Call) -> Project:
 
 async def submit_run(call: Call) -> RunSubmitted:
     body: SubmitRun = call.body
+    # From outside any execution: never anything an executor would unpickle.
+    refuse_outside_arguments(body.arguments)
     run_id, created = await _project(call).submit_run(
         body.environment, body.repository, body.target, body.arguments, body.idempotency_key
     )

@@ -6,6 +6,7 @@ import msgspec
 
 from coflux import protocol
 from coflux.orchestration.project import Project
+from coflux.serialization import refuse_outside_arguments
 from coflux.server.routes import Call
 
 
@@ -39,6 +40,8 @@ def _project(call: Call) -> Project:
 
 async def start_sensor(call: Call) -> SensorStarted:
     body: StartSensor = call.body
+    # From outside any execution: never anything an executor would unpickle.
+    refuse_outside_arguments(body.arguments)
     sensor_id = await _project(call).start_sensor(
         body.environment, body.repository, body.target, body.arguments
     )
