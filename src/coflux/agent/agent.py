@@ -86,6 +86,7 @@ class _Agent:
             isolate=settings.isolate,
             send=self.connection.send,
             blobs=blobs,
+            pickle=not settings.no_pickle,
         )
         self.pool_stopped = False
 

@@ -35,7 +35,10 @@ Values: with ``--blob-url`` and ``--blob-cache`` (and the token in the
 environment variable ``coflux.agent.blobs.TOKEN_ENV``, removed before user code
 is imported), values above ``--blob-threshold`` bytes are uploaded to the
 server's blob store by this process and read back through the agent's shared
-cache (``coflux.agent.blobs``); without them every value travels inline.
+cache (``coflux.agent.blobs``); without them every value travels inline. With
+``--no-pickle`` it neither unpickles nor pickles a value: an execution whose
+argument, result or awaited result needs pickle fails with
+``coflux.serialization.PickleDisabledError``.
 
 Output: fds 1 and 2 are pipes the pool reads line by line. At the end of each
 execution Python's streams are flushed; a pipe that still holds unread output
@@ -389,8 +392,7 @@ class Executor:
             os.chdir(directory)
             target = self._target(command)
             arguments = [
-                self._values.load(value, resolve_execution=ctx.handle)
-                for value in command.arguments
+                self._argument(index, value, ctx) for index, value in enumerate(command.arguments)
             ]
             return protocol.Succeeded(value=self._values.dump(target.invoke(arguments)))
         except Suspension as suspension:
@@ -401,6 +403,12 @@ class Executor:
             context.reset(token)
             self._reset()
             self._clean_up(directory)
+
+    def _argument(self, index: int, value: protocol.Value, ctx: context.ExecutionContext) -> Any:
+        try:
+            return self._values.load(value, resolve_execution=ctx.handle)
+        except serialization.PickleDisabledError as e:
+            raise serialization.PickleDisabledError(f"arguments[{index}]: {e}") from None
 
     def _clean_up(self, directory: str) -> None:
         # An execution that left its directory empty hands it on as is: as good as
@@ -484,11 +492,12 @@ def _values(args: argparse.Namespace) -> serialization.ValueCodec:
     """The value codec: with the agent's blob store and cache, when it has one."""
     # Popped before user code is imported: executions need not see the token.
     token = os.environ.pop(blobs.TOKEN_ENV, None)
+    allow_pickle = not args.no_pickle
     if args.blob_url is None or args.blob_cache is None:
-        return serialization.ValueCodec(threshold=args.blob_threshold)
+        return serialization.ValueCodec(threshold=args.blob_threshold, allow_pickle=allow_pickle)
     cache = blobs.BlobCache(Path(args.blob_cache), args.blob_cache_size or blobs.DEFAULT_CACHE_SIZE)
     client = blobs.BlobClient(args.blob_url, token, cache)
-    return serialization.ValueCodec(client, args.blob_threshold)
+    return serialization.ValueCodec(client, args.blob_threshold, allow_pickle=allow_pickle)
 
 
 def _die_with_agent(connection: Connection, agent_pid: int | None) -> None:
@@ -536,6 +545,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--blob-cache-size", type=int, default=None)
     parser.add_argument("--blob-threshold", type=int, default=serialization.DEFAULT_THRESHOLD)
     parser.add_argument("--agent-pid", type=int, default=None)
+    parser.add_argument("--no-pickle", action="store_true")
     args = parser.parse_args(argv)
     _line_buffered()
     values = _values(args)

@@ -123,6 +123,7 @@ class Pool:
         blobs: how executors reach the blob store; ``None`` keeps values inline.
         max_executors: the most executors alive, blocked executions' included
             (default: ``concurrency``); the agent declares the same to the server.
+        pickle: False starts executors with ``--no-pickle``.
     """
 
     def __init__(
@@ -136,6 +137,7 @@ class Pool:
         abort_grace: float = 5.0,
         blobs: BlobSettings | None = None,
         max_executors: int | None = None,
+        pickle: bool = True,
     ) -> None:
         if concurrency < 1 or warm < 0:
             raise ValueError(f"need concurrency >= 1 and warm >= 0 (got {concurrency}, {warm})")
@@ -149,6 +151,10 @@ class Pool:
         self._warm = warm
         self._abort_grace = abort_grace
         self._blobs = blobs
+        self._options = [
+            *(blobs.executor_args() if blobs else ()),
+            *([] if pickle else ["--no-pickle"]),
+        ]
         self._logs = _LogBatcher(send)
         self._root: Path | None = None
         self._numbers = itertools.count(1)
@@ -375,7 +381,7 @@ class Pool:
             repositories=self._repositories,
             workdir=self._root / f"executor-{number}",
             on_log=self._logs.add,
-            options=self._blobs.executor_args() if self._blobs else (),
+            options=self._options,
             env=self._blobs.executor_env() if self._blobs else None,
         )
         self._executors.add(executor)

@@ -26,6 +26,19 @@ def _env_int(name: str, default: int) -> int:
     return value
 
 
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"", "0", "false", "no", "off"})
+
+
+def _env_flag(name: str) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise ValueError(f"{name} must be 1 or 0 (true or false), not {raw!r}")
+
+
 def default_concurrency() -> int:
     """Like ``ThreadPoolExecutor``: CPUs + 4 (executions mostly wait on I/O), at most 32."""
     return min(32, (os.cpu_count() or 1) + 4)
@@ -55,6 +68,10 @@ class AgentSettings:
     ``blob_cache_dir`` (``COFLUX_BLOB_CACHE_DIR``; default: a temporary
     directory removed when the agent stops) of at most ``blob_cache_size``
     bytes (``COFLUX_BLOB_CACHE_SIZE``).
+
+    ``no_pickle`` (``COFLUX_AGENT_NO_PICKLE=1`` by default) turns pickle off in
+    the executors: they neither unpickle an argument or result nor pickle one,
+    and the execution fails instead (docs/values.md, "Trust model").
     """
 
     host: str
@@ -81,6 +98,7 @@ class AgentSettings:
     blob_cache_size: int = field(
         default_factory=lambda: _env_int("COFLUX_BLOB_CACHE_SIZE", DEFAULT_CACHE_SIZE)
     )
+    no_pickle: bool = field(default_factory=lambda: _env_flag("COFLUX_AGENT_NO_PICKLE"))
 
     def __post_init__(self) -> None:
         if self.max_executors is not None and self.max_executors < self.concurrency:

@@ -7,6 +7,7 @@ stop gracefully; a second one kills the executions still running.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import signal
 from collections.abc import Callable
 
@@ -82,6 +83,12 @@ async def _run(settings: AgentSettings) -> None:
     help="Tags this agent offers, e.g. gpu=A100 (repeatable).",
 )
 @click.option("--isolate", is_flag=True, help="Run each execution in a fresh process.")
+@click.option(
+    "--no-pickle",
+    is_flag=True,
+    help="Never unpickle or pickle a value: an execution that needs it fails"
+    " (also COFLUX_AGENT_NO_PICKLE=1).",
+)
 @api_options
 @pass_state
 def agent(
@@ -94,24 +101,30 @@ def agent(
     max_executors: int | None,
     provides: dict[str, tuple[str, ...]],
     isolate: bool,
+    no_pickle: bool,
 ) -> None:
     """Host MODULE_OR_FILE repositories and execute their targets."""
     config = state.config()
     if max_executors is not None and max_executors < concurrency:
         raise CliError(f"--max-executors ({max_executors}) must be at least --concurrency")
-    settings = AgentSettings(
-        host=config.host,
-        project=state.project(),
-        environment=config.environment,
-        token=config.token,
-        repositories=repositories,
-        concurrency=concurrency,
-        max_executors=max_executors,
-        provides=provides,
-        register=register_ or dev,
-        watch=watch or dev,
-        isolate=isolate,
-    )
+    try:
+        settings = AgentSettings(
+            host=config.host,
+            project=state.project(),
+            environment=config.environment,
+            token=config.token,
+            repositories=repositories,
+            concurrency=concurrency,
+            max_executors=max_executors,
+            provides=provides,
+            register=register_ or dev,
+            watch=watch or dev,
+            isolate=isolate,
+        )
+    except ValueError as e:  # a COFLUX_* variable the settings could not read
+        raise CliError(str(e)) from None
+    if no_pickle:  # without the flag, the settings read COFLUX_AGENT_NO_PICKLE
+        settings = dataclasses.replace(settings, no_pickle=True)
     setup_logging()
     from coflux.agent.pool import ExecutorStartError
 

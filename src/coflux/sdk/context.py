@@ -210,7 +210,10 @@ class ExecutionContext:
             timestamp=time.time(),
             level=level,
             template=template,
-            values={name: log_value(value) for name, value in values.items()},
+            values={
+                name: log_value(value, allow_pickle=self.values.allow_pickle)
+                for name, value in values.items()
+            },
         )
         self._channel.send(protocol.LogMessage(entry=entry))
 
