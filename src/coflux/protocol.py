@@ -78,7 +78,30 @@ Position = Annotated[int, msgspec.Meta(ge=0, lt=MAX_PARAMETERS)]
 Seconds = Annotated[float, msgspec.Meta(ge=0, le=MAX_SECONDS)]
 Timestamp = Annotated[float, msgspec.Meta(ge=MIN_TIMESTAMP, le=MAX_TIMESTAMP)]
 Name = Annotated[str, msgspec.Meta(max_length=MAX_NAME)]
-BlobKey = Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{64}$")]  # sha256, lowercase hex
+
+# Patterns, for ``re.fullmatch`` and for the OpenAPI document (JSON Schema's
+# patterns are ECMA-262, where ``$`` is the end of the text). Never check one with
+# ``re.match`` or ``re.search``, as msgspec's ``pattern=`` does: there ``$`` also
+# matches before a final newline, so "abc\n" would pass.
+NAME_PATTERN = "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"  # a project or an environment
+REPOSITORY_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$"  # a module
+TARGET_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$"  # an identifier
+BLOB_KEY_PATTERN = "^[0-9a-f]{64}$"  # a sha256, lowercase hex
+
+# The exact length is what refuses a key followed by a newline, as the pattern cannot.
+BlobKey = Annotated[str, msgspec.Meta(pattern=BLOB_KEY_PATTERN, min_length=64, max_length=64)]
+
+
+def _checked_by_the_core(pattern: str) -> msgspec.Meta:
+    # Declared, not enforced here: the core checks the name in full and refuses
+    # it with a reason of its own (``invalid_name``, ``invalid_repository``, ...).
+    return msgspec.Meta(max_length=MAX_NAME, extra_json_schema={"pattern": pattern})
+
+
+ProjectName = Annotated[str, _checked_by_the_core(NAME_PATTERN)]
+EnvironmentName = Annotated[str, _checked_by_the_core(NAME_PATTERN)]
+RepositoryName = Annotated[str, _checked_by_the_core(REPOSITORY_PATTERN)]
+TargetName = Annotated[str, _checked_by_the_core(TARGET_PATTERN)]
 Names = tuple[Name, ...]
 Positions = Annotated[tuple[Position, ...], msgspec.Meta(max_length=MAX_PARAMETERS)]
 Tags = dict[Name, tuple[Name, ...]]  # tag -> values (provides, requires)
@@ -201,7 +224,7 @@ class TargetOptions(Record, frozen=True):
 
 
 class TargetDefinition(Record, frozen=True):
-    name: Name
+    name: TargetName
     type: TargetType
     parameters: tuple[Parameter, ...] = ()
     docstring: str | None = None
@@ -209,7 +232,7 @@ class TargetDefinition(Record, frozen=True):
 
 
 class Manifest(Record, frozen=True):
-    repository: Name
+    repository: RepositoryName
     targets: tuple[TargetDefinition, ...] = ()
 
 

@@ -21,9 +21,10 @@ from coflux.orchestration.events import (
 from coflux.orchestration.model import Environment, ProjectState
 from coflux.orchestration.states import EnvironmentStatus
 
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-REPOSITORY_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
-TARGET_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Always ``fullmatch``: with ``match``, "abc\n" passes (``$`` matches before a final newline).
+NAME_PATTERN = re.compile(protocol.NAME_PATTERN)
+REPOSITORY_PATTERN = re.compile(protocol.REPOSITORY_PATTERN)
+TARGET_PATTERN = re.compile(protocol.TARGET_PATTERN)
 
 
 def named(state: ProjectState, name: str) -> Environment:
@@ -45,7 +46,7 @@ def writable(state: ProjectState, name: str) -> Environment:
 
 
 def _check_name(name: str) -> None:
-    if not NAME_PATTERN.match(name):
+    if not NAME_PATTERN.fullmatch(name):
         raise BadRequest(
             "invalid_name",
             f"invalid environment name {name!r}: use letters, digits, '_', '.' or '-' "
@@ -130,18 +131,18 @@ def set_status(
 
 
 def check_target_name(repository: str, target: str) -> None:
-    if not REPOSITORY_PATTERN.match(repository):
+    if not REPOSITORY_PATTERN.fullmatch(repository):
         raise BadRequest("invalid_repository", f"invalid repository name {repository!r}")
-    if not TARGET_PATTERN.match(target):
+    if not TARGET_PATTERN.fullmatch(target):
         raise BadRequest("invalid_target", f"invalid target name {target!r}")
 
 
 def _check_manifest(manifest: protocol.Manifest) -> None:
-    if not REPOSITORY_PATTERN.match(manifest.repository):
+    if not REPOSITORY_PATTERN.fullmatch(manifest.repository):
         raise BadRequest("invalid_repository", f"invalid repository name {manifest.repository!r}")
     seen: set[str] = set()
     for target in manifest.targets:
-        if not TARGET_PATTERN.match(target.name):
+        if not TARGET_PATTERN.fullmatch(target.name):
             raise BadRequest("invalid_target", f"invalid target name {target.name!r}")
         if target.name in seen:
             raise BadRequest(

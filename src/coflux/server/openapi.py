@@ -7,10 +7,17 @@ from typing import Any
 
 import msgspec
 
+from coflux import protocol
 from coflux.server.routes import ApiRoute
 from coflux.views import ErrorBody
 
 _PARAM = re.compile(r"{(\w+)}")
+# The form of the path parameters that have one: a project by name or id (ids fit
+# the pattern too) and an environment by name. Anything else is never found (404).
+_PATH_SCHEMAS: dict[str, dict[str, Any]] = {
+    "project": {"type": "string", "pattern": protocol.NAME_PATTERN},
+    "environment": {"type": "string", "pattern": protocol.NAME_PATTERN},
+}
 
 
 def build_openapi(routes: list[ApiRoute], version: str) -> dict[str, Any]:
@@ -31,7 +38,12 @@ def build_openapi(routes: list[ApiRoute], version: str) -> dict[str, Any]:
             "operationId": route.handler.__name__,
             "summary": route.summary,
             "parameters": [
-                {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+                {
+                    "name": name,
+                    "in": "path",
+                    "required": True,
+                    "schema": dict(_PATH_SCHEMAS.get(name, {"type": "string"})),
+                }
                 for name in _PARAM.findall(route.path)
             ]
             + [

@@ -35,7 +35,7 @@ from coflux.views import ProjectInfo
 
 logger = logging.getLogger(__name__)
 
-PROJECT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+PROJECT_NAME = re.compile(protocol.NAME_PATTERN)
 
 
 class Projects:
@@ -160,7 +160,7 @@ class Projects:
         raise NotFound("unknown_project", f"project '{id_or_name}' does not exist{hint}")
 
     async def create(self, name: str) -> ProjectInfo:
-        if not PROJECT_NAME.match(name):
+        if not PROJECT_NAME.fullmatch(name):  # not match: '$' matches before a final newline
             raise BadRequest(
                 "invalid_name",
                 f"invalid project name {name!r}: use letters, digits, '_', '.' or '-' "

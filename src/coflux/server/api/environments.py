@@ -12,14 +12,14 @@ from coflux.views import EnvironmentView, Registered
 
 
 class CreateEnvironment(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    name: protocol.Name
-    base: protocol.Name | None = None
+    name: protocol.EnvironmentName
+    base: protocol.EnvironmentName | None = None
 
 
 class UpdateEnvironment(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    name: protocol.Name | None = None
+    name: protocol.EnvironmentName | None = None
     # Absent: keep the base; null: remove it; a name: re-base onto that environment.
-    base: protocol.Name | msgspec.UnsetType | None = msgspec.UNSET
+    base: protocol.EnvironmentName | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class RegisterManifests(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -10,7 +10,7 @@ from coflux.views import ProjectInfo
 
 
 class CreateProject(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    name: protocol.Name
+    name: protocol.ProjectName
 
 
 async def list_projects(call: Call) -> list[ProjectInfo]:
