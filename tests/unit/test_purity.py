@@ -22,6 +22,7 @@ PURE = [
     "outcomes",
     "executions",
     "retries",
+    "handles",
 ]
 FORBIDDEN = {"asyncio", "sqlite3", "starlette", "time", "socket", "os", "random", "secrets",
              "threading", "uvicorn", "websockets", "httpx", "datetime"}  # fmt: skip

@@ -29,7 +29,7 @@ from typing import Any
 
 from coflux import protocol
 from coflux.errors import CofluxError, NotFound, ProjectUnavailable
-from coflux.orchestration import core, sessions
+from coflux.orchestration import core, handles, sessions
 from coflux.orchestration.effects import (
     Delivery,
     Effect,
@@ -71,6 +71,9 @@ MAX_BATCH = 2000
 # fsync, which releases the GIL anyway). Larger ones go to a thread, so the
 # server keeps reading (and queueing the next batch) while they are written.
 INLINE_COMMIT = 64
+# Handles the store has vouched for (executions and assets are never deleted), so
+# a handle passed on again and again costs one look-up; forgotten past this many.
+KNOWN_HANDLES = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +129,7 @@ class ProjectActor:
         self._inbox: asyncio.Queue[_Call] = asyncio.Queue()
         self._waiting: dict[int, asyncio.Future[protocol.Outcome]] = {}
         self._next_token = 0
+        self._known_handles: set[tuple[str, str]] = set()  # ("execution" | "asset", id)
 
     # --- callers -----------------------------------------------------------------
 
@@ -299,6 +303,7 @@ class ProjectActor:
             await self._flush(batch)  # the step's latest execution may not be written yet
             record = await asyncio.to_thread(self._store.get_step_record, event.step_id)
             event = dataclasses.replace(event, record=record)
+        await self._check_handles(event, batch)
         try:
             effects = core.apply(self._state, event, now)[1]
         except LookupRequired as required:
@@ -320,6 +325,38 @@ class ProjectActor:
         if required.memo is not None:
             memo = await asyncio.to_thread(self._store.find_memoised, *required.memo)
         return Lookups(cache, memo)
+
+    async def _check_handles(self, event: Event, batch: _Batch) -> None:
+        """Refuse an event whose values name executions or assets the project lacks.
+
+        Raises:
+            BadRequest: ``unknown_handle`` (see ``handles``); nothing changed.
+        """
+        named = handles.named(event)
+        if not named:
+            return
+        unknown = handles.unknown_in_memory(self._state, named)
+        known = self._known_handles
+        unknown = handles.Handles(
+            {e: f for e, f in unknown.executions.items() if ("execution", e) not in known},
+            {a: f for a, f in unknown.assets.items() if ("asset", a) not in known},
+        )
+        if not unknown:
+            return
+        await self._flush(batch)  # a run that ended in this batch is only in the batch
+        missing = await asyncio.to_thread(self._missing_from_store, unknown)
+        if len(known) > KNOWN_HANDLES:
+            known.clear()
+        known.update(("execution", e) for e in unknown.executions if e not in missing.executions)
+        known.update(("asset", a) for a in unknown.assets if a not in missing.assets)
+        handles.refuse(missing)
+
+    def _missing_from_store(self, unknown: handles.Handles) -> handles.Handles:
+        store = self._store
+        return handles.Handles(
+            {e: f for e, f in unknown.executions.items() if store.run_of_execution(e) is None},
+            {a: f for a, f in unknown.assets.items() if store.get_asset(a) is None},
+        )
 
     def _collect(self, effects: list[Effect], batch: _Batch) -> None:
         for effect in effects:
