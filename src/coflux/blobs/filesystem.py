@@ -8,6 +8,12 @@ or wrong blob, and writing the same blob twice is harmless.
 The request body arrives in small chunks; they are gathered into 1 MiB writes,
 hashed and written in a worker thread, so a large upload neither blocks the
 event loop nor costs a thread hop per chunk.
+
+What is read back is hashed too (``verify``, ``chunks``): a disk, a backup
+restore or a person can damage a file after it was written. A blob found
+corrupt is logged and moved into ``<root>/corrupt/`` (kept for inspection, as
+``<key>.<time>``), so the store no longer has it and the next upload of the
+right content is stored as new.
 """
 
 from __future__ import annotations
@@ -15,16 +21,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import logging
 import os
 import tempfile
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import IO
 
-from coflux.blobs.base import check_key
+from coflux.blobs.base import BlobCorrupt, check_key
 from coflux.errors import BadRequest
 
+logger = logging.getLogger(__name__)
+
 _WRITE_SIZE = 1024 * 1024
+_READ_SIZE = 1024 * 1024
+CORRUPT = "corrupt"  # the directory under the root where corrupt blobs are put aside
 
 
 class FilesystemBlobStore:
@@ -38,6 +50,56 @@ class FilesystemBlobStore:
     def path(self, key: str) -> Path | None:
         location = self._location(key)
         return location if location.is_file() else None
+
+    def verify(self, key: str) -> Path | None:
+        location = self._location(key)
+        try:
+            file = open(location, "rb")  # noqa: SIM115 (closed below)
+        except FileNotFoundError:
+            return None
+        with file:
+            digest = hashlib.file_digest(file, "sha256").hexdigest()
+            if digest != key:
+                self._put_aside(key, location, os.fstat(file.fileno()), digest)
+        return location
+
+    def chunks(self, key: str) -> Iterator[bytes]:
+        path = self._location(key)
+        with open(path, "rb") as file:
+            digest = hashlib.sha256()
+            held = file.read(_READ_SIZE)
+            while held:
+                following = file.read(_READ_SIZE)
+                digest.update(held)
+                if not following:
+                    break
+                yield held
+                held = following
+            if digest.hexdigest() != key:
+                self._put_aside(key, path, os.fstat(file.fileno()), digest.hexdigest())
+        if held:
+            yield held
+
+    def _put_aside(self, key: str, path: Path, read: os.stat_result, digest: str) -> None:
+        """Move the corrupt file that was read out of the store, and raise.
+
+        Raises:
+            BlobCorrupt: always.
+        """
+        destination = self._root / CORRUPT / f"{key}.{time.time_ns()}"
+        destination.parent.mkdir(exist_ok=True)
+        moved = False
+        with contextlib.suppress(FileNotFoundError):
+            current = path.stat()
+            # Only the file that was read: a good upload may have replaced it since.
+            if (current.st_dev, current.st_ino) == (read.st_dev, read.st_ino):
+                os.replace(path, destination)
+                moved = True
+        logger.error(
+            "blob %s is corrupt: the content of %s hashes to %s; %s", key, path, digest,
+            f"moved it to {destination}" if moved else "it was replaced or removed meanwhile",
+        )  # fmt: skip
+        raise BlobCorrupt(key, digest)
 
     async def put(self, key: str, chunks: AsyncIterator[bytes], max_size: int) -> bool:
         location = self._location(key)
