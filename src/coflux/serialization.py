@@ -763,24 +763,36 @@ _Trail = tuple[Any, int | str] | None
 """How a node of a tree was reached: (the parent's trail, index or key); None at the root."""
 
 
+# Tags whose decoding runs code that the value names: a pickle, and a pydantic
+# model (decoding imports the module the tag names, and calls into the class).
+CODE_TAGS = frozenset({"pickle", "pydantic"})
+
+
 def find_pickle(value: protocol.Value) -> str | None:
-    """Where a value holds a pickle, without decoding it.
+    """Where a value holds a pickle, without decoding it (see ``find_code``)."""
+    found = find_code(value, frozenset({"pickle"}))
+    return found[0] if found is not None else None
+
+
+def find_code(value: protocol.Value, tags: frozenset[str] = CODE_TAGS) -> tuple[str, str] | None:
+    """Where a value holds one of ``tags`` (by default, any tag whose decoding runs
+    code the value names), without decoding it.
 
     Every list and object of the inline tree is visited, not only those the
     decoder would descend into (a tagged leaf's payload too), so that no future
-    tag can make a pickle reachable that this walk skipped. Iterative: the tree
-    may be as deep as the protocol allows. A blob's content is not read here.
+    tag can make such a value reachable that this walk skipped. Iterative: the
+    tree may be as deep as the protocol allows. A blob's content is not read here.
 
     Args:
         value: a value as received.
+        tags: the tags to look for.
 
     Returns:
-        The path of the first pickle found (``"$"``: the value itself, which is
-        a ``format: "pickle"`` value or a pickle tag; ``"$.a[2]"``: inside it),
-        or None.
+        The path of the first one found (``"$"``: the value itself, which may be a
+        ``format: "pickle"`` value; ``"$.a[2]"``: inside it) and its tag, or None.
     """
-    if value.format == "pickle":
-        return "$"
+    if value.format == "pickle" and "pickle" in tags:
+        return "$", "pickle"
     # Each entry carries its trail (parent's trail, step) rather than its path: a
     # path string per node would cost depth x key length each, on hostile input.
     stack: list[tuple[Any, _Trail]] = [(value.data, None)]
@@ -789,8 +801,9 @@ def find_pickle(value: protocol.Value) -> str | None:
         if type(item) is list:
             stack.extend((child, (trail, i)) for i, child in reversed(list(enumerate(item))))
         elif type(item) is dict:
-            if item.get("$") == "pickle":
-                return _path(trail)
+            tag = item.get("$")
+            if type(tag) is str and tag in tags:
+                return _path(trail), tag
             stack.extend((child, (trail, key)) for key, child in reversed(item.items()))
     return None
 
@@ -804,16 +817,18 @@ def _path(trail: _Trail) -> str:
 
 
 def refuse_outside_arguments(arguments: Iterable[protocol.Value]) -> None:
-    """Refuse arguments from outside any execution that an executor would unpickle.
+    """Refuse arguments from outside any execution that would make an executor run
+    code the value names.
 
     For every value that does not come from an execution of the project (HTTP
-    submissions of runs and sensors): a pickle anywhere in a value is refused,
-    and so is a value passed by blob reference, whose content the server would
+    submissions of runs and sensors): a pickle anywhere in a value is refused, so
+    is a pydantic tag (whose decoding imports the module it names), and so is a
+    value passed by blob reference, whose content the server would
     have to read to check (nothing outside an execution needs to send one: the
     CLI and Studio send arguments inline). docs/values.md, "Trust model".
 
     Raises:
-        BadRequest: ``pickle_refused`` or ``blob_refused``, naming the argument
+        BadRequest: ``pickle_refused``, ``import_refused`` or ``blob_refused``, naming the argument
             (``arguments[N]``, as in the request body).
     """
     for index, value in enumerate(arguments):
@@ -823,14 +838,22 @@ def refuse_outside_arguments(arguments: Iterable[protocol.Value]) -> None:
                 f"arguments[{index}] refers to the blob store: arguments from outside an"
                 " execution must be inline JSON values",
             )
-        where = find_pickle(value)
-        if where is not None:
+        found = find_code(value)
+        if found is None:
+            continue
+        where, tag = found
+        if tag == "pickle":
             what = "is a pickle" if where == "$" else f"holds a pickle at {where}"
             raise BadRequest(
                 "pickle_refused",
                 f"arguments[{index}] {what}: values from outside an execution are never"
                 " unpickled; pass JSON",
             )
+        raise BadRequest(
+            "import_refused",
+            f"arguments[{index}] names a {tag} class to import at {where}: values from"
+            " outside an execution may not name code; pass JSON",
+        )
 
 
 def _display_key(key: Any) -> str:

@@ -46,6 +46,9 @@ async def sensors(api: httpx.AsyncClient) -> Any:
          "arguments[0] holds a pickle at $.a[1]"),
         ({"format": "json", "data": {"$": "tuple", "v": [TAG]}}, "pickle_refused",
          "arguments[0] holds a pickle at $.v[0]"),
+        # Decoding a pydantic tag imports the module it names (any module the agent has).
+        ({"format": "json", "data": {"k": {"$": "pydantic", "t": "antigravity.Model", "v": {}}}},
+         "import_refused", "arguments[0] names a pydantic class to import at $.k"),
         ({"format": "json", "blob": "ab" * 32, "size": 300}, "blob_refused",
          "arguments[0] refers to the blob store"),
     ],
