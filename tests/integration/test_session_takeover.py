@@ -94,7 +94,7 @@ async def test_an_agent_cannot_write_into_another_agents_execution(cluster: Clus
             target="answer_when",
             type="workflow",
             arguments=(forged,),
-        ),  # fmt: skip
+        ),
         protocol.GetResult(2, execution_id, from_execution_id=execution_id),
         protocol.CancelExecution(execution_id, from_execution_id=execution_id),
         protocol.Complete(execution_id, protocol.Succeeded(forged)),

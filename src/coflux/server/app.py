@@ -124,13 +124,22 @@ def _static_file(path: str) -> Path | None:
     if not path or "\x00" in path:
         return None
     root = STATIC.resolve()
-    candidate = (root / path).resolve()
-    if not candidate.is_relative_to(root) or not candidate.is_file():
+    try:
+        candidate = (root / path).resolve()
+        if not candidate.is_relative_to(root) or not candidate.is_file():
+            return None
+    except OSError:  # a name the file system refuses (too long, ...): no such file
         return None
     return candidate
 
 
 async def studio(request: Request) -> Response:
+    path: str = request.path_params.get("path", "")
+    # No file of the build and no Studio screen has a name past what a file system
+    # allows (255 bytes a name; the whole far below PATH_MAX), so that is a 404.
+    encoded = path.encode("utf-8", "surrogatepass")
+    if len(encoded) > 1024 or any(len(name) > 255 for name in encoded.split(b"/")):
+        return error_response(404, "not_found", "no such file: the path is too long")
     index = STATIC / "index.html"
     if not index.exists():
         return HTMLResponse(
@@ -139,7 +148,6 @@ async def studio(request: Request) -> Response:
             "run <code>npm ci &amp;&amp; npm run build</code> in <code>studio/</code>.</p>"
             "<p>The API is described at <a href='/api/openapi.json'>/api/openapi.json</a>.</p>"
         )
-    path: str = request.path_params.get("path", "")
     file = _static_file(path)
     if file is not None:
         headers = IMMUTABLE if path.startswith("assets/") else NO_CACHE
@@ -157,9 +165,21 @@ async def not_found(request: Request, exc: Exception) -> Response:
 
 
 async def method_not_allowed(request: Request, exc: Exception) -> Response:
-    return error_response(
+    # Starlette's own Allow header names only the first route with this path, and
+    # each route here has one method: gather them from every route with the path.
+    allowed: set[str] = set()
+    for route in request.app.router.routes:
+        if (
+            isinstance(route, Route)
+            and route.methods
+            and route.matches(request.scope)[0] != Match.NONE
+        ):
+            allowed |= route.methods
+    response = error_response(
         405, "method_not_allowed", f"{request.method} is not allowed on {request.url.path}"
     )
+    response.headers["Allow"] = ", ".join(sorted(allowed))
+    return response
 
 
 def create_app(

@@ -87,7 +87,10 @@ def serve(
     """
     with listen(host, port) as listener, DataDirectoryLock.acquire(data_dir):
         app = create_app(
-            data_dir, session_timeout=session_timeout, admin_tokens=frozenset(admin_tokens), fsync=fsync
+            data_dir,
+            session_timeout=session_timeout,
+            admin_tokens=frozenset(admin_tokens),
+            fsync=fsync,
         )
         bound_host, bound_port = listener.getsockname()[:2]
         shown = f"[{bound_host}]" if listener.family == socket.AF_INET6 else bound_host

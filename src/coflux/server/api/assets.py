@@ -16,13 +16,14 @@ import re
 from pathlib import PurePosixPath
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import Response
 
 from coflux import protocol
 from coflux.blobs.base import KEY_PATTERN, BlobStore
 from coflux.errors import BadRequest, CofluxError, Refused
 from coflux.orchestration.project import Project
 from coflux.sdk.assets import asset_path_problem, path_problem
+from coflux.server.api.blobs import serve_blob
 from coflux.server.context import ServerContext
 from coflux.server.routes import Call, error_response
 from coflux.views import RunAssets
@@ -62,21 +63,21 @@ async def download_file(request: Request) -> Response:
     entry = next((e for e in asset.entries if e.path == path), None)
     if entry is None:
         return error_response(404, "unknown_asset_file", f"asset {asset.id} has no file {path!r}")
-    location = context.blobs.path(entry.blob)
-    if location is None:
-        return error_response(404, "unknown_blob", f"the content of {path!r} is missing")
     inline = request.query_params.get("inline") in ("1", "true")
     headers = {"X-Content-Type-Options": "nosniff"}
     if inline:
         headers["Content-Security-Policy"] = "sandbox"
     media_type, _ = mimetypes.guess_type(PurePosixPath(entry.path).name)
-    return FileResponse(
-        location,
+    response = await serve_blob(
+        request, context.blobs, entry.blob,
         media_type=media_type or "application/octet-stream",
         filename=PurePosixPath(entry.path).name,
-        content_disposition_type="inline" if inline else "attachment",
+        disposition="inline" if inline else "attachment",
         headers=headers,
-    )
+    )  # fmt: skip
+    if response is None:
+        return error_response(404, "unknown_blob", f"the content of {path!r} is missing")
+    return response
 
 
 def asset_of(request: protocol.PersistAsset, blobs: BlobStore) -> protocol.AssetInfo:
