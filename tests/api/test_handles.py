@@ -178,14 +178,19 @@ async def test_an_agents_result_naming_nothing_is_refused(
         bad = protocol.Complete(execution_id=execution_id, outcome=outcome)
         await agent.send(protocol.encode_json(bad))
         await _next(agent, protocol.Ack)  # the agent stops resending it
-        run = (await server.api.get(f"{RUNS}/{run_id}")).json()
-        [execution] = run["steps"][0]["executions"]
-        assert execution["state"] == "assigned"  # nothing recorded
+        # The outcome named nothing the project has, so it is not kept: the execution
+        # failed, saying why, instead of staying assigned until its session expires.
+        result = await server.api.get(f"{RUNS}/{run_id}/result", params={"wait": 5})
+        outcome_view = result.json()["outcome"]
+        assert outcome_view["tag"] == "failed", result.text
+        assert outcome_view["error"]["type"] == "coflux.ResultRefused"
+        assert "does not exist" in outcome_view["error"]["message"]
+        # A later, valid result for it changes nothing (it is only acknowledged).
         good = protocol.Complete(execution_id=execution_id, outcome=protocol.Succeeded(_value()))
         await agent.send(protocol.encode_json(good))
         await _next(agent, protocol.Ack)
-        result = await server.api.get(f"{RUNS}/{run_id}/result", params={"wait": 5})
-        assert result.json()["outcome"]["tag"] == "succeeded", result.text
+        again = await server.api.get(f"{RUNS}/{run_id}/result")
+        assert again.json()["outcome"]["tag"] == "failed"
 
 
 def test_every_event_that_records_values_is_checked() -> None:

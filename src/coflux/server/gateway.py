@@ -21,7 +21,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from coflux import protocol
 from coflux.blobs.base import BlobStore
-from coflux.errors import BadRequest, CofluxError, SessionRefused, Unavailable
+from coflux.errors import BadRequest, CofluxError, Conflict, NotFound, SessionRefused, Unavailable
 from coflux.orchestration import events as ev
 from coflux.orchestration.effects import Send
 from coflux.orchestration.project import Project, new_id
@@ -210,10 +210,20 @@ def _dispatch(
         case protocol.Complete(execution_id=execution_id, outcome=outcome):
 
             def refuse_complete(error: CofluxError) -> None:
-                # Nothing more can be done with it; stop the agent resending it.
                 logger.warning(
                     "session %s: completion of %s refused: %s", session_id, execution_id, error
                 )
+                if isinstance(error, BadRequest) and not isinstance(error, Conflict | NotFound):
+                    # The execution ended, with an outcome the engine cannot keep (it
+                    # names what does not exist, say): it failed, saying why, rather
+                    # than stay assigned until its session expires.
+                    info = protocol.ErrorInfo(
+                        "coflux.ResultRefused", f"the result was refused: {error}"
+                    )
+                    failed = ev.CompleteExecution(session_id, execution_id, protocol.Failed(info))
+                    actor.post(failed, lambda _: outbox.put(protocol.Ack((execution_id,))))
+                    return
+                # Nothing more can be done with it; stop the agent resending it.
                 outbox.put(protocol.Ack((execution_id,)))
 
             actor.post(ev.CompleteExecution(session_id, execution_id, outcome), refuse_complete)
