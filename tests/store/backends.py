@@ -8,11 +8,11 @@ skip, if the service is missing in CI (STYLE.md, practice 7).
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
+from coflux.errors import Conflict
 from coflux.store.base import ProjectStore
 from coflux.store.sqlite.store import SqliteProjectStore
 from tests.store.facts import T0
@@ -32,7 +32,7 @@ class Backend(Protocol):
 
 
 class SqliteBackend:
-    integrity_error: type[Exception] = sqlite3.IntegrityError
+    integrity_error: type[Exception] = Conflict
 
     def __init__(self, tmp_path: Path) -> None:
         self.path = tmp_path / "project.sqlite"

@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from coflux.errors import Conflict
 from coflux.server.app import create_app
 from coflux.store import migrate
 from coflux.store.sqlite import queries
@@ -185,7 +186,7 @@ def test_closed_store_refuses_reads(path: Path) -> None:
 def test_failed_batch_leaves_the_file_unchanged(store: SqliteProjectStore, path: Path) -> None:
     """A deferred foreign key fails at COMMIT, after every row was written."""
     store.append([environment()])
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(Conflict):
         store.append([*start_run("R1", T0, env_id="no-such-environment")])
     assert count(path, "runs") == 0
     store.append(start_run("R1", T0))

@@ -18,6 +18,8 @@ from coflux.orchestration.model import ProjectState
 class FakeStore:
     """Records appends; answers the two look-ups the actor makes."""
 
+    inline_commit_limit = 64
+
     def __init__(self, log: list[str]) -> None:
         self.batches: list[list[Fact]] = []
         self.outcomes: dict[str, P.Outcome] = {}

@@ -52,6 +52,15 @@ from coflux.cli.output import CliError, setup_logging
     ),
 )
 @click.option(
+    "--database",
+    envvar="COFLUX_DATABASE_URL",
+    help=(
+        "Keep the projects in this PostgreSQL database (a libpq URL: postgresql://user:pass@"
+        "host:5432/db, or postgresql:///db?host=/run/postgresql); default: SQLite files in"
+        " the data directory [env COFLUX_DATABASE_URL]."
+    ),
+)
+@click.option(
     "--fsync/--no-fsync",
     default=False,
     show_default=True,
@@ -69,6 +78,7 @@ def server(
     session_timeout: float,
     token_file: str | None,
     tokens: tuple[str, ...],
+    database: str | None,
     fsync: bool,
 ) -> None:
     """Run the Coflux server (API, agent gateway, Studio).
@@ -83,9 +93,15 @@ def server(
     # Imported here: the server stack (Starlette, uvicorn, store) is only for this command.
     from coflux.server.datadir import DataDirectoryInUse
     from coflux.server.main import CannotListen, serve
+    from coflux.store.catalogs import CannotOpenDatabase
 
     try:
-        serve(host, port, Path(data_dir), session_timeout, admin_tokens, fsync=fsync)
+        serve(
+            host, port, Path(data_dir), session_timeout, admin_tokens,
+            fsync=fsync, database=database or None,
+        )  # fmt: skip
+    except CannotOpenDatabase as e:
+        raise CliError(f"cannot use the database: {e}") from None
     except CannotListen as e:
         why = "the port is in use" if e.in_use else e.strerror
         raise CliError(

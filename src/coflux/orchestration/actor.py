@@ -66,11 +66,6 @@ from coflux.store.base import ProjectStore
 logger = logging.getLogger(__name__)
 
 MAX_BATCH = 2000
-# Batches of up to this many facts are committed on the loop: handing a small
-# commit to a thread and back costs more than the commit itself (mostly its
-# fsync, which releases the GIL anyway). Larger ones go to a thread, so the
-# server keeps reading (and queueing the next batch) while they are written.
-INLINE_COMMIT = 64
 # Handles the store has vouched for (executions and assets are never deleted), so
 # a handle passed on again and again costs one look-up; forgotten past this many.
 KNOWN_HANDLES = 10_000
@@ -409,7 +404,10 @@ class ProjectActor:
             facts, batch.facts = batch.facts, []
             # A failure here leaves memory ahead of disk: let it crash the actor
             # (the project is then reloaded from the store) rather than carry on.
-            if len(facts) <= INLINE_COMMIT:
+            # Small batches of a local store are committed on the loop (see its
+            # ``inline_commit_limit``); the rest on a thread, so the server keeps
+            # reading (and queueing the next batch) while they are written.
+            if len(facts) <= self._store.inline_commit_limit:
                 self._store.append(facts)
             else:
                 await asyncio.to_thread(self._store.append, facts)

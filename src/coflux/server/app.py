@@ -29,6 +29,7 @@ from coflux.server.routes import ApiRoute, Query, endpoint, error_response
 from coflux.server.sessions import SessionRegistry
 from coflux.server.tokens import TokenStore
 from coflux.server.topics import Topics
+from coflux.store.catalogs import open_catalog
 from coflux.views import (
     AuthView,
     CancelResult,
@@ -183,13 +184,23 @@ async def method_not_allowed(request: Request, exc: Exception) -> Response:
 
 
 def create_app(
-    data_dir: Path, *, session_timeout: float, admin_tokens: frozenset[str], fsync: bool = False
+    data_dir: Path,
+    *,
+    session_timeout: float,
+    admin_tokens: frozenset[str],
+    fsync: bool = False,
+    database: str | None = None,
 ) -> Starlette:
-    """The server's application; with ``admin_tokens``, every request needs a token."""
+    """The server's application; with ``admin_tokens``, every request needs a token.
+
+    ``database``: where the projects are kept (``coflux.store.catalogs``; None:
+    SQLite files in ``data_dir``).
+    """
     sessions = SessionRegistry()
     topics = Topics()
+    catalog = open_catalog(database, data_dir, fsync=fsync)
     project_registry = Projects(
-        data_dir, session_timeout=session_timeout, fsync=fsync, clock=time.time,
+        catalog, session_timeout=session_timeout, clock=time.time,
         send=sessions.send, publish=topics.publish, disconnect=sessions.disconnect_project,
     )  # fmt: skip
     openapi = build_openapi(API, _package_version())

@@ -65,6 +65,7 @@ def serve(
     session_timeout: float,
     admin_tokens: list[str],
     fsync: bool = False,
+    database: str | None = None,
 ) -> None:
     """Serve until interrupted (blocking).
 
@@ -79,11 +80,15 @@ def serve(
             these (admin), or a project token kept in the data directory.
         fsync: fsync every commit, so that recorded work also survives an OS crash
             or power loss (without it, it survives the server process dying).
+        database: where the projects are kept: None for SQLite files in
+            ``data_dir``, or a ``postgresql://`` URL (``coflux.store.catalogs``).
 
     Raises:
         CannotListen: the address cannot be bound (nothing else was done).
         coflux.server.datadir.DataDirectoryInUse: another server holds the data
             directory (nothing in it was touched).
+        coflux.store.catalogs.CannotOpenDatabase: the projects' database cannot be
+            used (nothing was created in it).
     """
     with listen(host, port) as listener, DataDirectoryLock.acquire(data_dir):
         app = create_app(
@@ -91,6 +96,7 @@ def serve(
             session_timeout=session_timeout,
             admin_tokens=frozenset(admin_tokens),
             fsync=fsync,
+            database=database,
         )
         bound_host, bound_port = listener.getsockname()[:2]
         shown = f"[{bound_host}]" if listener.family == socket.AF_INET6 else bound_host

@@ -1,28 +1,28 @@
-"""The projects a server hosts: one store file and one running actor each.
+"""The projects a server hosts: one store and one running actor each.
 
-Each project lives in ``<data dir>/projects/<id>.sqlite``. At start-up every
-project is opened, its unfinished work restored, and its actor started, so that
-session timeouts and queued work carry on after a restart.
+The projects are kept in a catalog (``coflux.store.base.ProjectCatalog``: a
+directory of SQLite files by default, or a PostgreSQL database), chosen when
+the server starts. At start-up every project is opened, its unfinished work
+restored, and its actor started, so that session timeouts and queued work carry
+on after a restart.
 
-A file that cannot be opened (damaged, truncated, not a Coflux database, or a
-copy named other than by the id of the project it holds) must not keep the
-other projects from serving: it is logged, listed as ``unavailable`` with the
-reason, and every request for it is answered ``ProjectUnavailable`` (503). Its
-name is unknown (it is in the file), so it goes by its id, the file's name. It is tried again only when the
-server next starts: a damaged file does not heal by itself, and retrying while
-an operator copies a backup into place could open it half-written. A project
-whose actor has failed (``Project.failure``) is listed the same way while it is
-being rebuilt.
+A project that cannot be opened (its file damaged, truncated, not a Coflux
+database, or misnamed; ``ProjectUnopenable``) must not keep the other projects
+from serving: it is logged, listed as ``unavailable`` with the reason, and every
+request for it is answered ``ProjectUnavailable`` (503). Its name is unknown (it
+is in the record that cannot be read), so it goes by its id. It is tried again
+only when the server next starts: a damaged file does not heal by itself, and
+retrying while an operator copies a backup into place could open it
+half-written. A project whose actor has failed (``Project.failure``) is listed
+the same way while it is being rebuilt.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 import msgspec
 
@@ -30,7 +30,7 @@ from coflux import protocol
 from coflux.errors import BadRequest, Conflict, NotFound, ProjectUnavailable
 from coflux.orchestration.effects import Fact
 from coflux.orchestration.project import Project, new_id
-from coflux.store.sqlite.store import SqliteProjectStore
+from coflux.store.base import ProjectCatalog, ProjectStore, ProjectUnopenable
 from coflux.views import ProjectInfo
 
 logger = logging.getLogger(__name__)
@@ -41,73 +41,69 @@ PROJECT_NAME = re.compile(protocol.NAME_PATTERN)
 class Projects:
     def __init__(
         self,
-        data_dir: Path,
+        catalog: ProjectCatalog,
         *,
         session_timeout: float,
-        fsync: bool = False,
         clock: Callable[[], float],
         send: Callable[[str, str, protocol.ServerMessage], None],
         disconnect: Callable[[str], None] = lambda project_id: None,
         publish: Callable[[str, Sequence[Fact]], None],
     ) -> None:
-        self._directory = data_dir / "projects"
+        self._catalog = catalog
         self._session_timeout = session_timeout
-        self._fsync = fsync
         self._clock = clock
         self._send = send
         self._disconnect = disconnect
         self._publish = publish
         self._projects: dict[str, Project] = {}
-        # The files that could not be opened, as listed (see the module docstring).
+        # The projects that could not be opened, as listed (see the module docstring).
         self._unavailable: dict[str, ProjectInfo] = {}
         self._lock = asyncio.Lock()
 
     async def start(self) -> None:
-        self._directory.mkdir(parents=True, exist_ok=True)
-        for path in sorted(self._directory.glob("*.sqlite")):
-            await self._open(path)
+        for project_id in await asyncio.to_thread(self._catalog.project_ids):
+            await self._open(project_id)
         logger.info(
             "opened %d project(s) in %s (%d unavailable)",
-            len(self._projects), self._directory, len(self._unavailable),
+            len(self._projects), self._catalog, len(self._unavailable),
         )  # fmt: skip
 
-    async def _open(self, path: Path) -> None:
-        """Open and start the project in ``path``, or record why it cannot be."""
+    async def _open(self, project_id: str) -> None:
+        """Open and start a project, or record why it cannot be."""
         try:
-            store = await asyncio.to_thread(SqliteProjectStore.open, path, fsync=self._fsync)
-        except Exception as e:  # a damaged or foreign file can fail in any way
-            self._refuse(path, f"its database {path.name} could not be opened ({e})", e)
+            store = await asyncio.to_thread(self._catalog.open, project_id)
+        except ProjectUnopenable as e:
+            where = e.location or str(self._catalog)
+            self._refuse(project_id, e.detail, e.changed_at, e.__cause__ or e, where)
             return
-        info = store.info()
-        if info.id != path.stem:
-            # A copy or a renamed file: opening it would let two files (and actors)
-            # own one project, and which one won would depend on their names.
-            await asyncio.to_thread(store.close)
-            detail = (
-                f"its database {path.name} holds project {info.id} ({info.name}), "
-                f"whose database must be named {info.id}.sqlite"
-            )
-            self._refuse(path, detail)
+        except Exception as e:  # a damaged record can fail in any way
+            self._refuse(project_id, f"it could not be opened ({e})", 0.0, e)
             return
         try:
             self._add(store)
         except Exception as e:  # restoring its state failed: the same, for this project only
             await asyncio.to_thread(store.close)
-            self._refuse(path, f"restoring {path.name} failed ({e})", e)
+            self._refuse(project_id, f"restoring it failed ({e})", 0.0, e)
 
-    def _refuse(self, path: Path, detail: str, error: Exception | None = None) -> None:
-        project_id = path.stem
-        logger.error("project file %s is unavailable until the server restarts: %s", path, detail)
+    def _refuse(
+        self,
+        project_id: str,
+        detail: str,
+        changed_at: float,
+        error: BaseException | None,
+        where: str = "",
+    ) -> None:
+        logger.error(
+            "project %s (%s) is unavailable until the server restarts: %s",
+            project_id, where or self._catalog, detail,
+        )  # fmt: skip
         if error is not None:
-            logger.debug("project file %s: the error", path, exc_info=error)
-        modified = 0.0
-        with contextlib.suppress(OSError):
-            modified = path.stat().st_mtime
+            logger.debug("project %s: the error", project_id, exc_info=error)
         self._unavailable[project_id] = ProjectInfo(
             id=project_id,
             name=project_id,
-            # Unknown (it is in the file): the file's last change is the best we know.
-            created_at=modified,
+            # Unknown (it is in the record): when that last changed is the best we know.
+            created_at=changed_at,
             status="unavailable",
             error=detail,
         )
@@ -115,8 +111,9 @@ class Projects:
     async def stop(self) -> None:
         await asyncio.gather(*(p.stop() for p in self._projects.values()))
         self._projects.clear()
+        await asyncio.to_thread(self._catalog.close)
 
-    def _add(self, store: SqliteProjectStore) -> Project:
+    def _add(self, store: ProjectStore) -> Project:
         info = store.info()
         project = Project(
             store,
@@ -166,16 +163,12 @@ class Projects:
                 f"invalid project name {name!r}: use letters, digits, '_', '.' or '-' "
                 "(at most 64, starting with a letter or digit)",
             )
-        async with self._lock:  # names are unique; two creations must not race
-            if any(p.info.name == name for p in self._projects.values()):
-                raise Conflict("project_exists", f"project '{name}' already exists")
+        # The catalog keeps names unique (also against other servers); this lock only
+        # keeps two creations here from both opening an actor for one name.
+        async with self._lock:
             if name in self._unavailable:
                 raise Conflict("project_exists", f"project '{name}' exists, but is unavailable")
-            project_id = new_id(8)
-            path = self._directory / f"{project_id}.sqlite"
-            store = await asyncio.to_thread(
-                SqliteProjectStore.create, path, project_id, name, self._clock(), fsync=self._fsync
-            )
+            store = await asyncio.to_thread(self._catalog.create, new_id(8), name, self._clock())
             return self._add(store).info
 
 

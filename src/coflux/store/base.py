@@ -81,11 +81,70 @@ class Snapshot(View, frozen=True):
     session_secrets: dict[str, str] = msgspec.field(default_factory=dict)
 
 
+class ProjectUnopenable(Exception):
+    """A project the catalog holds but cannot open (damaged, foreign, misplaced).
+
+    Args:
+        project_id: the id the catalog knows it by.
+        detail: why, in a sentence for the project's listing.
+        changed_at: when its record last changed, as far as the catalog knows (its
+            creation time is in the record that cannot be read).
+        location: where it is, for the operator (a file's path), if not the catalog.
+    """
+
+    def __init__(
+        self, project_id: str, detail: str, changed_at: float = 0.0, location: str = ""
+    ) -> None:
+        super().__init__(detail)
+        self.project_id = project_id
+        self.detail = detail
+        self.changed_at = changed_at
+        self.location = location
+
+
+class ProjectCatalog(Protocol):
+    """Where a server's projects are kept: it lists them, creates them with unique
+    names, and opens their stores. One per server, chosen by ``--database``."""
+
+    def project_ids(self) -> list[str]:
+        """Every project's id, whether or not it can be opened."""
+        ...
+
+    def open(self, project_id: str) -> ProjectStore:
+        """Open a project's store, migrating it forward if needed.
+
+        Raises:
+            ProjectUnopenable: it is there but cannot be opened (or any other error
+                the backend raises on a damaged record).
+        """
+        ...
+
+    def create(self, project_id: str, name: str, now: float) -> ProjectStore:
+        """Record a new project and open its store.
+
+        Raises:
+            coflux.errors.Conflict: ``project_exists``: the name is taken (also when
+                two servers or requests create it at once: only one wins).
+        """
+        ...
+
+    def close(self) -> None: ...
+
+
 class ProjectStore(Protocol):
+    # Batches of at most this many facts may be committed on the event loop (a local
+    # database's commit is that cheap); 0: always on a thread (a networked database).
+    inline_commit_limit: int
+
     def info(self) -> ProjectInfo: ...
 
     def append(self, facts: Sequence[Fact]) -> None:
-        """Write all ``facts`` in one transaction, in order."""
+        """Write all ``facts`` in one transaction, in order.
+
+        Raises:
+            coflux.errors.Conflict: ``fact_conflict``: a fact contradicts the record
+                (a duplicate id, an unknown reference); nothing of the batch is written.
+        """
         ...
 
     def load_snapshot(self) -> Snapshot: ...

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from coflux import protocol
+from coflux.errors import Conflict
 from coflux.orchestration.effects import Fact
 from coflux.orchestration.events import StepRecord
 from coflux.store import migrate
@@ -61,6 +62,11 @@ BUSY_TIMEOUT_MS = 10_000
 
 class SqliteProjectStore:
     """A project's store in one SQLite file (see the module docstring)."""
+
+    # Handing a small commit to a thread and back costs more than the commit
+    # itself (mostly its fsync, which releases the GIL anyway): the actor commits
+    # batches up to this size on the event loop.
+    inline_commit_limit = 64
 
     def __init__(self, path: Path, writer: sqlite3.Connection) -> None:
         """Use ``create`` or ``open``; this takes an already migrated writer."""
@@ -233,13 +239,16 @@ class SqliteProjectStore:
         """Write all ``facts`` in one transaction, in order.
 
         Raises:
-            sqlite3.IntegrityError: a fact contradicts the record (duplicate id,
-                unknown reference); nothing of the batch is written.
+            Conflict: ``fact_conflict``: a fact contradicts the record (duplicate
+                id, unknown reference); nothing of the batch is written.
         """
         if not facts:
             return
-        with self._writing() as conn:
-            writes.write_facts(conn, facts)
+        try:
+            with self._writing() as conn:
+                writes.write_facts(conn, facts)
+        except sqlite3.IntegrityError as e:
+            raise Conflict("fact_conflict", f"a fact contradicts the record: {e}") from e
 
     def load_snapshot(self) -> Snapshot:
         with self._reading() as conn:
