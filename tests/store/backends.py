@@ -1,9 +1,11 @@
 """The store backends the contract suite runs against.
 
-Each backend is a small class that creates a fresh project store and reopens it
-(close, then open the same project again). Adding PostgreSQL means adding one
-class to ``BACKENDS``; when a backend needs a service, its fixture must fail, not
-skip, if the service is missing in CI (STYLE.md, practice 7).
+Each backend is a small class that creates fresh project stores through its
+catalog, reopens one (close, then open the same project again through a new
+catalog, as a restarted server would), and hands out more catalogs of the same
+database (other servers). Every backend in ``BACKENDS`` runs every contract test;
+a backend that needs a service fails, never skips, if the service is missing
+(STYLE.md, practice 7).
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ from pathlib import Path
 from typing import Protocol
 
 from coflux.errors import Conflict
-from coflux.store.base import ProjectStore
-from coflux.store.sqlite.store import SqliteProjectStore
+from coflux.store.base import ProjectCatalog, ProjectStore
+from coflux.store.postgres.catalog import PostgresCatalog
+from coflux.store.sqlite.catalog import SqliteCatalog
 from tests.store.facts import T0
+from tests.support import postgres
 
 
 class Backend(Protocol):
@@ -28,30 +32,77 @@ class Backend(Protocol):
         """Close ``store`` and open the same project again."""
         ...
 
+    def catalog(self) -> ProjectCatalog:
+        """Another catalog of the same projects (what another server would open)."""
+        ...
+
     def close_all(self) -> None: ...
 
 
-class SqliteBackend:
+class _CatalogBackend:
     integrity_error: type[Exception] = Conflict
 
-    def __init__(self, tmp_path: Path) -> None:
-        self.path = tmp_path / "project.sqlite"
-        self._opened: list[SqliteProjectStore] = []
+    def __init__(self) -> None:
+        self._catalogs: list[ProjectCatalog] = []
+        self._stores: list[ProjectStore] = []
+        self._main: ProjectCatalog | None = None
+
+    def _new_catalog(self) -> ProjectCatalog:
+        raise NotImplementedError
+
+    def catalog(self) -> ProjectCatalog:
+        catalog = self._new_catalog()
+        self._catalogs.append(catalog)
+        return catalog
 
     def create(self, project_id: str = "p1", name: str = "demo") -> ProjectStore:
-        store = SqliteProjectStore.create(self.path, project_id, name, T0)
-        self._opened.append(store)
+        if self._main is None:
+            self._main = self.catalog()
+        store = self._main.create(project_id, name, T0)
+        self._stores.append(store)
         return store
 
     def reopen(self, store: ProjectStore) -> ProjectStore:
+        project_id = store.info().id
         store.close()
-        reopened = SqliteProjectStore.open(self.path)
-        self._opened.append(reopened)
+        reopened = self.catalog().open(project_id)
+        self._stores.append(reopened)
         return reopened
 
     def close_all(self) -> None:
-        for store in self._opened:
+        for store in self._stores:
             store.close()
+        for catalog in self._catalogs:
+            catalog.close()
 
 
-BACKENDS: dict[str, Callable[[Path], Backend]] = {"sqlite": SqliteBackend}
+class SqliteBackend(_CatalogBackend):
+    def __init__(self, tmp_path: Path) -> None:
+        super().__init__()
+        self.directory = tmp_path / "projects"
+
+    def _new_catalog(self) -> ProjectCatalog:
+        return SqliteCatalog(self.directory)
+
+
+class PostgresBackend(_CatalogBackend):
+    """A fresh database of the session's throwaway cluster (``tests/support/postgres.py``)."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        super().__init__()
+        self._cluster = postgres.shared_cluster()
+        self._database = self._cluster.new_database()
+        self.url = self._cluster.url(self._database)
+
+    def _new_catalog(self) -> ProjectCatalog:
+        return PostgresCatalog(self.url, max_connections=8)
+
+    def close_all(self) -> None:
+        super().close_all()
+        self._cluster.drop_database(self._database)
+
+
+BACKENDS: dict[str, Callable[[Path], Backend]] = {
+    "sqlite": SqliteBackend,
+    "postgres": PostgresBackend,
+}

@@ -1,0 +1,1 @@
+"""The PostgreSQL store: every project of a server in one database (``catalog.py``)."""

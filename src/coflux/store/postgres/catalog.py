@@ -1,0 +1,182 @@
+"""The PostgreSQL catalog: every project of a server in one database.
+
+``PostgresCatalog(url)`` checks the database before the server serves anything:
+it connects, migrates the schema (``schema.migrate_postgres``: serialised between
+servers, refused when newer than this code) and checks the user's privileges,
+then opens ONE connection pool for the whole server process, which every
+project's store shares (a pool per project would multiply connections by the
+number of projects). Any failure there is a ``CannotOpenDatabase`` whose message
+is one line without the URL's password; a failed migration leaves nothing of
+itself behind.
+
+Project names are unique through a unique index, so two servers (or two
+requests) creating the same name at once cannot both succeed: the second insert
+fails, and that is the ``project_exists`` conflict.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+from psycopg import conninfo
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from coflux.errors import Conflict
+from coflux.store import migrate
+from coflux.store.base import ProjectUnopenable
+from coflux.store.catalogs import CannotOpenDatabase
+from coflux.store.postgres import schema
+from coflux.store.postgres.store import PostgresProjectStore
+from coflux.store.postgres.views import Conn
+
+logger = logging.getLogger(__name__)
+
+MIN_SERVER_VERSION = 140000  # PostgreSQL 14
+
+# Keyword arguments of every connection: autocommit, because every transaction
+# is explicit; no prepared statements, which would be session state.
+_CONNECTION: dict[str, Any] = {"autocommit": True, "prepare_threshold": None}
+
+
+class PostgresCatalog:
+    def __init__(
+        self,
+        url: str,
+        *,
+        max_connections: int = 10,
+        connect_timeout: float = 10.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """Check and migrate the database at ``url``, then open the pool.
+
+        Args:
+            url: a libpq URL or connection string.
+            max_connections: the most connections the pool opens (readers from
+                request handlers and every project's appends share them).
+            connect_timeout: seconds to wait for the database at start.
+            clock: gives the migrations' ``applied_at``.
+
+        Raises:
+            CannotOpenDatabase: the URL is invalid; the database is unreachable,
+                older than PostgreSQL 14, or newer in schema than this Coflux; the
+                user lacks privileges. Nothing was created.
+        """
+        self._shown = describe(url)
+        params = _parse(url)
+        params.setdefault("connect_timeout", str(max(1, round(connect_timeout))))
+        self._conninfo = conninfo.make_conninfo(**params)
+        self._prepare(clock)
+        self._pool: ConnectionPool[Conn] = ConnectionPool(
+            self._conninfo,
+            min_size=1,
+            max_size=max_connections,
+            kwargs=_CONNECTION,
+            open=False,
+            name="coflux",
+        )
+        try:
+            self._pool.open(wait=True, timeout=connect_timeout)
+        except PoolTimeout as e:
+            self._pool.close()
+            raise CannotOpenDatabase(f"cannot connect to {self._shown}: timed out") from e
+        logger.info("projects are kept in %s", self._shown)
+
+    def __str__(self) -> str:
+        return self._shown
+
+    def _prepare(self, clock: Callable[[], float]) -> None:
+        """Connect once, check the server, migrate and check privileges."""
+        try:
+            with psycopg.connect(self._conninfo, **_CONNECTION) as conn:
+                version = conn.info.server_version
+                if version < MIN_SERVER_VERSION:
+                    raise CannotOpenDatabase(
+                        f"{self._shown} is PostgreSQL {version // 10000}.{version % 10000}; "
+                        "Coflux needs PostgreSQL 14 or newer"
+                    )
+                applied = schema.migrate_postgres(conn, database=self._shown, clock=clock)
+                schema.check_privileges(conn, database=self._shown)
+        except migrate.MigrationError as e:  # SchemaTooNew, MissingPrivileges
+            raise CannotOpenDatabase(str(e)) from e
+        except psycopg.errors.InsufficientPrivilege as e:
+            raise CannotOpenDatabase(
+                f"PostgreSQL user {_user(self._conninfo)} lacks privileges on {self._shown}:"
+                f" {_one_line(e)}"
+            ) from e
+        except psycopg.OperationalError as e:
+            raise CannotOpenDatabase(f"cannot connect to {self._shown}: {_one_line(e)}") from e
+        except psycopg.Error as e:
+            raise CannotOpenDatabase(f"{self._shown} refused the schema: {_one_line(e)}") from e
+        if applied:
+            logger.info("migrated %s to schema version %d", self._shown, applied[-1])
+
+    # --- ProjectCatalog ---------------------------------------------------------------
+
+    def project_ids(self) -> list[str]:
+        with self._pool.connection() as conn:
+            rows = conn.execute("SELECT id FROM projects ORDER BY id").fetchall()
+        return [project_id for (project_id,) in rows]
+
+    def open(self, project_id: str) -> PostgresProjectStore:
+        """The store of a recorded project.
+
+        Raises:
+            ProjectUnopenable: no project has that id.
+        """
+        with self._pool.connection() as conn:
+            found = conn.execute("SELECT 1 FROM projects WHERE id = %s", (project_id,)).fetchone()
+        if found is None:
+            raise ProjectUnopenable(project_id, f"it is not in {self._shown}", location=self._shown)
+        return PostgresProjectStore(self._pool, project_id)
+
+    def create(self, project_id: str, name: str, now: float) -> PostgresProjectStore:
+        """Record a new project and return its store.
+
+        Raises:
+            Conflict: ``project_exists``: a project has that name (or that id).
+        """
+        try:
+            with self._pool.connection() as conn:
+                conn.execute(
+                    "INSERT INTO projects (id, name, created_at) VALUES (%s, %s, %s)",
+                    (project_id, name, now),
+                )
+        except psycopg.errors.UniqueViolation as e:
+            raise Conflict("project_exists", f"project '{name}' already exists") from e
+        return PostgresProjectStore(self._pool, project_id)
+
+    def close(self) -> None:
+        """Close the pool (twice is harmless); the stores it opened stop working."""
+        self._pool.close()
+
+
+def describe(url: str) -> str:
+    """The database as a URL without its password, for messages and logs."""
+    try:
+        params = conninfo.conninfo_to_dict(url)
+    except psycopg.Error:
+        return "the PostgreSQL database (its URL is invalid)"
+    user = f"{params['user']}@" if params.get("user") else ""
+    host, port, database = (str(params.get(key) or "") for key in ("host", "port", "dbname"))
+    if not host or host.startswith("/"):  # the default or a unix socket directory
+        return f"postgresql://{user}/{database}" + (f"?host={host}" if host else "")
+    return f"postgresql://{user}{host}" + (f":{port}" if port else "") + f"/{database}"
+
+
+def _parse(url: str) -> dict[str, Any]:
+    try:
+        return dict(conninfo.conninfo_to_dict(url))
+    except psycopg.Error as e:
+        raise CannotOpenDatabase(f"the PostgreSQL URL is invalid: {_one_line(e)}") from e
+
+
+def _user(info: str) -> str:
+    return str(conninfo.conninfo_to_dict(info).get("user") or "(the default user)")
+
+
+def _one_line(error: Exception) -> str:
+    return " ".join(str(error).split())

@@ -1,0 +1,264 @@
+"""The SQL of the PostgreSQL store's reads, in one place.
+
+The same queries as the SQLite store's (``store/sqlite/queries.py``), with the
+project as the first condition of each, so every one reaches its rows through an
+index that starts with ``project_id``. Parameters are named: ``%(p)s`` is always
+the project. Results are read in binary, so a float arrives as its eight bytes
+whatever the session's ``extra_float_digits``.
+"""
+
+from __future__ import annotations
+
+# The latest execution (highest attempt) of a run's first step, as a LATERAL
+# subquery; `{run}` names the column holding the run id, `{columns}` what to take.
+_ROOT_EXECUTION = """(
+    SELECT {columns} FROM steps s JOIN executions e
+        ON e.project_id = s.project_id AND e.step_id = s.id
+    WHERE s.project_id = %(p)s AND s.run_id = {run} AND s.number = 1
+    ORDER BY e.attempt DESC LIMIT 1
+)"""
+
+PROJECT = "SELECT id, name, created_at FROM projects WHERE id = %(p)s"
+
+# id, created_at, name, base_id, status, updated_at of every environment, oldest first.
+CURRENT_ENVIRONMENTS = """
+SELECT e.id, e.created_at, v.name, v.base_id, v.status, v.at
+FROM environments e
+CROSS JOIN LATERAL (
+    SELECT name, base_id, status, at FROM environment_versions
+    WHERE project_id = e.project_id AND environment_id = e.id
+    ORDER BY id DESC LIMIT 1
+) v
+WHERE e.project_id = %(p)s
+ORDER BY e.seq
+"""
+
+# The latest registration of each repository in environment %(env)s, by name.
+# Registrations are only recorded when a manifest changes, so they are few.
+LATEST_MANIFESTS = """
+SELECT m.manifest
+FROM (
+    SELECT DISTINCT ON (repository) repository, manifest_hash
+    FROM manifest_registrations
+    WHERE project_id = %(p)s AND environment_id = %(env)s
+    ORDER BY repository, id DESC
+) g
+JOIN manifests m ON m.project_id = %(p)s AND m.hash = g.manifest_hash
+ORDER BY g.repository
+"""
+
+
+def list_runs(where: str) -> str:
+    """Most recent runs matching ``where``, with their root execution's latest state.
+
+    ``where`` is built by the caller from fixed column names; values are bound.
+    """
+    root = _ROOT_EXECUTION.format(columns="e.state, e.state_at", run="page.id")
+    return f"""
+SELECT page.id, page.environment_id, page.repository, page.target, page.created_at,
+       root.state, root.state_at
+FROM (
+    SELECT id, environment_id, repository, target, created_at, seq
+    FROM runs WHERE project_id = %(p)s{where}
+    ORDER BY created_at DESC, seq DESC LIMIT %(limit)s
+) page
+LEFT JOIN LATERAL {root} root ON true
+ORDER BY page.created_at DESC, page.seq DESC
+"""
+
+
+RUN = """
+SELECT environment_id, repository, target, idempotency_key, created_at
+FROM runs WHERE project_id = %(p)s AND id = %(run)s
+"""
+
+# A step's columns as views read them; `{s}` names the steps table in the query.
+_STEP = (
+    "{s}.id, {s}.number, {s}.parent_execution_id, {s}.call_index,"
+    " {s}.repository, {s}.target, {s}.type, {s}.created_at"
+)
+
+STEPS_OF_RUN = f"""
+SELECT {_STEP.format(s="s")}, s.arguments, s.options
+FROM steps s WHERE s.project_id = %(p)s AND s.run_id = %(run)s ORDER BY s.number
+"""
+
+# An execution's columns as views read them: what it is and its current state.
+_EXECUTION = (
+    "{e}.id, {e}.attempt, {e}.environment_id, {e}.created_at,"
+    " {e}.state, {e}.state_at, {e}.assigned_at, {e}.session_id"
+)
+
+# Every execution of a run with its outcome and its transitions as three arrays
+# (states, times, sessions) in append order.
+EXECUTIONS_OF_RUN = f"""
+SELECT {_EXECUTION.format(e="e")}, e.step_id, o.outcome, t.states, t.ats, t.sessions
+FROM executions e
+LEFT JOIN outcomes o ON o.project_id = e.project_id AND o.execution_id = e.id
+CROSS JOIN LATERAL (
+    SELECT array_agg(state ORDER BY id) AS states, array_agg(at ORDER BY id) AS ats,
+           array_agg(session_id ORDER BY id) AS sessions
+    FROM execution_transitions
+    WHERE project_id = e.project_id AND execution_id = e.id
+) t
+WHERE e.project_id = %(p)s AND e.run_id = %(run)s
+ORDER BY e.step_id, e.attempt
+"""
+
+# A run's outline: a row per execution (one with NULLs for a step that has none).
+OUTLINE_OF_RUN = f"""
+SELECT {_STEP.format(s="s")}, {_EXECUTION.format(e="e")}
+FROM steps s
+LEFT JOIN executions e ON e.project_id = s.project_id AND e.step_id = s.id
+WHERE s.project_id = %(p)s AND s.run_id = %(run)s
+ORDER BY s.number, e.attempt
+"""
+
+_LOG_COLUMNS = "id, run_id, execution_id, timestamp, level, template, template_values"
+
+LOGS_OF_RUN = f"""
+SELECT {_LOG_COLUMNS} FROM logs
+WHERE project_id = %(p)s AND run_id = %(run)s AND id > %(after)s ORDER BY id LIMIT %(limit)s
+"""
+
+LOGS_OF_EXECUTION = f"""
+SELECT {_LOG_COLUMNS} FROM logs
+WHERE project_id = %(p)s AND execution_id = %(execution)s AND run_id = %(run)s
+  AND id > %(after)s
+ORDER BY id LIMIT %(limit)s
+"""
+
+# --- snapshot: each starts from the working set ---------------------------------
+
+ACTIVE_EXECUTIONS = """
+SELECT e.id, e.step_id, e.run_id, s.number, e.attempt, e.environment_id, e.state,
+       e.session_id, e.created_at, e.due_at, s.repository, s.target, s.type,
+       coalesce(e.arguments, s.arguments), s.options, s.parent_execution_id, s.call_index,
+       (
+           SELECT arguments FROM checkpoints
+           WHERE project_id = e.project_id AND execution_id = e.id
+           ORDER BY id DESC LIMIT 1
+       ),
+       e.leader_id
+FROM active_executions a
+JOIN executions e ON e.project_id = a.project_id AND e.id = a.execution_id
+JOIN steps s ON s.project_id = e.project_id AND s.id = e.step_id
+WHERE a.project_id = %(p)s
+ORDER BY a.seq
+"""
+
+ACTIVE_RUNS = f"""
+SELECT r.id, r.environment_id, {_ROOT_EXECUTION.format(columns="e.id", run="r.id")},
+       (SELECT max(number) FROM steps WHERE project_id = %(p)s AND run_id = r.id)
+FROM (
+    SELECT DISTINCT e.run_id
+    FROM active_executions a
+    JOIN executions e ON e.project_id = a.project_id AND e.id = a.execution_id
+    WHERE a.project_id = %(p)s
+) active
+JOIN runs r ON r.project_id = %(p)s AND r.id = active.run_id
+ORDER BY r.created_at, r.id
+"""
+
+# (parent, call index, latest execution of the child step) for unfinished parents.
+ACTIVE_CALLS = """
+SELECT s.parent_execution_id, s.call_index, (
+    SELECT id FROM executions
+    WHERE project_id = s.project_id AND step_id = s.id ORDER BY attempt DESC LIMIT 1
+)
+FROM active_executions a
+JOIN steps s ON s.project_id = a.project_id AND s.parent_execution_id = a.execution_id
+WHERE a.project_id = %(p)s
+ORDER BY a.seq, s.call_index
+"""
+
+SESSION_SECRETS = """
+SELECT id, secret_sha256 FROM sessions
+WHERE project_id = %(p)s AND id = ANY(%(sessions)s::text[]) AND secret_sha256 IS NOT NULL
+"""
+
+# What re-running one step needs (``StepRecord``).
+STEP_RECORD = f"""
+SELECT s.run_id, r.environment_id,
+       (SELECT max(number) FROM steps WHERE project_id = %(p)s AND run_id = s.run_id),
+       {_ROOT_EXECUTION.format(columns="e.id", run="s.run_id")},
+       s.id, s.number, s.repository, s.target, s.type, s.arguments, s.options,
+       s.parent_execution_id, latest.id, latest.attempt
+FROM steps s
+JOIN runs r ON r.project_id = s.project_id AND r.id = s.run_id
+CROSS JOIN LATERAL (
+    SELECT id, attempt FROM executions
+    WHERE project_id = s.project_id AND step_id = s.id ORDER BY attempt DESC LIMIT 1
+) latest
+WHERE s.project_id = %(p)s AND s.id = %(step)s
+"""
+
+OUTCOME = "SELECT outcome FROM outcomes WHERE project_id = %(p)s AND execution_id = %(execution)s"
+
+# The outcome of the latest execution of the step that an execution belongs to.
+STEP_OUTCOME = """
+SELECT o.outcome
+FROM executions e
+JOIN executions latest ON latest.project_id = e.project_id AND latest.step_id = e.step_id
+LEFT JOIN outcomes o ON o.project_id = latest.project_id AND o.execution_id = latest.id
+WHERE e.project_id = %(p)s AND e.id = %(execution)s
+ORDER BY latest.attempt DESC
+LIMIT 1
+"""
+
+# The newest execution that succeeded (itself, not by standing in for another)
+# for a cache key, in the given environments, finished at or after a time.
+CACHE_HIT = """
+SELECT e.id, o.outcome
+FROM steps s
+JOIN executions e ON e.project_id = s.project_id AND e.step_id = s.id
+JOIN outcomes o ON o.project_id = e.project_id AND o.execution_id = e.id
+WHERE s.project_id = %(p)s AND s.cache_key = %(key)s
+  AND e.environment_id = ANY(%(environments)s::text[])
+  AND o.at >= %(since)s
+  AND o.outcome::json ->> 'tag' = 'succeeded'
+  AND EXISTS (
+    SELECT 1 FROM execution_transitions t
+    WHERE t.project_id = e.project_id AND t.execution_id = e.id AND t.state = 'succeeded'
+  )
+ORDER BY o.at DESC
+LIMIT 1
+"""
+
+# The latest execution of the first step of a run with a memo key, and its outcome.
+MEMO_HIT = """
+SELECT e.id, o.outcome
+FROM steps s
+JOIN executions e ON e.project_id = s.project_id AND e.step_id = s.id
+LEFT JOIN outcomes o ON o.project_id = e.project_id AND o.execution_id = e.id
+WHERE s.project_id = %(p)s AND s.run_id = %(run)s AND s.memo_key = %(key)s
+ORDER BY s.number, e.attempt DESC
+LIMIT 1
+"""
+
+RUN_BY_IDEMPOTENCY_KEY = """
+SELECT id FROM runs WHERE project_id = %(p)s AND idempotency_key = %(key)s
+"""
+
+RUN_OF_EXECUTION = "SELECT run_id FROM executions WHERE project_id = %(p)s AND id = %(execution)s"
+
+# --- assets ---------------------------------------------------------------------
+
+_ASSET_COLUMNS = "id, execution_id, kind, path, size, file_count, metadata, created_at"
+
+ASSET = f"SELECT {_ASSET_COLUMNS} FROM assets WHERE project_id = %(p)s AND id = %(asset)s"
+
+ASSET_ENTRIES = """
+SELECT path, size, blob FROM asset_entries
+WHERE project_id = %(p)s AND asset_id = %(asset)s ORDER BY path
+"""
+
+ASSETS_OF_RUN = f"""
+SELECT {_ASSET_COLUMNS} FROM assets
+WHERE project_id = %(p)s AND run_id = %(run)s ORDER BY created_at, id
+"""
+
+RESTORES_OF_RUN = """
+SELECT asset_id, execution_id, at FROM asset_restores
+WHERE project_id = %(p)s AND run_id = %(run)s ORDER BY id
+"""

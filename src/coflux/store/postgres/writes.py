@@ -1,0 +1,365 @@
+"""Writing a batch of facts into the PostgreSQL schema: a fixed list of statements.
+
+The SQLite store writes each run of consecutive facts of one kind with its own
+statement, which is cheap in-process. Over a network every statement costs the
+server a parse and a plan, so here a batch is first sorted into one list of rows
+per table (``Rows.collect``), then written with one statement per table, each
+``INSERT ... SELECT ... FROM unnest(arrays)`` in the facts' order. The caller sends
+them all in one pipeline: a batch of any size is a handful of statements and one
+round trip.
+
+Writing table by table gives what writing fact by fact would, because the facts
+of a batch only depend on each other in ways this order keeps:
+
+* rows are inserted in the order of their facts (``WITH ORDINALITY ... ORDER BY``),
+  so ids and sequence numbers grow in fact order, as SQLite's rowids do;
+* an execution's current state, its leader and its place in the working set only
+  change after its row exists, and their final values are what the batch's last
+  fact about each leaves (computed here, so each execution is updated once);
+* a manifest registration compares with the one before it, in the database or
+  earlier in the batch, so those are the one statement run once per fact;
+* references are checked last, as a whole, like SQLite's deferred foreign keys
+  at commit (``references.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from coflux.orchestration.effects import (
+    AssetRecorded,
+    AssetRestored,
+    CheckpointRecorded,
+    EnvironmentRecorded,
+    ExecutionCreated,
+    ExecutionLinked,
+    ExecutionTransitioned,
+    Fact,
+    LogsRecorded,
+    ManifestRegistered,
+    OutcomeRecorded,
+    RunCreated,
+    SessionStarted,
+    StepCreated,
+)
+from coflux.orchestration.states import STANDING_IN, ExecutionState
+from coflux.store import codecs
+from coflux.store.postgres import references
+
+Statement = tuple[str, Sequence[Any] | Mapping[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Table:
+    """An ``INSERT ... SELECT FROM unnest(...)`` of rows for one table."""
+
+    name: str
+    columns: tuple[tuple[str, str], ...]  # (column, element type of its array)
+    conflict: str = ""  # e.g. " ON CONFLICT DO NOTHING"
+
+    @property
+    def sql(self) -> str:
+        names = ", ".join(f'"{column}"' for column, _ in self.columns)
+        arrays = ", ".join(f"%b::{kind}[]" for _, kind in self.columns)
+        return (
+            f"INSERT INTO {self.name} (project_id, {names})"
+            f" SELECT %s, {names} FROM unnest({arrays}) WITH ORDINALITY AS u ({names}, _n)"
+            f" ORDER BY _n{self.conflict}"
+        )
+
+    def statement(self, project_id: str, rows: Sequence[Sequence[Any]]) -> Statement:
+        return self.sql, (project_id, *_columns(rows))
+
+
+_T, _F, _I = "text", "float8", "bigint"
+
+ENVIRONMENTS = _Table("environments", (("id", _T), ("created_at", _F)), " ON CONFLICT DO NOTHING")
+ENVIRONMENT_VERSIONS = _Table(
+    "environment_versions",
+    (("environment_id", _T), ("name", _T), ("base_id", _T), ("status", _T), ("at", _F)),
+)
+MANIFESTS = _Table("manifests", (("hash", _T), ("manifest", _T)), " ON CONFLICT DO NOTHING")
+SESSIONS = _Table(
+    "sessions",
+    (("id", _T), ("environment_id", _T), ("concurrency", _I), ("provides", _T),
+     ("created_at", _F), ("secret_sha256", _T)),
+)  # fmt: skip
+RUNS = _Table(
+    "runs",
+    (("id", _T), ("environment_id", _T), ("repository", _T), ("target", _T),
+     ("idempotency_key", _T), ("created_at", _F)),
+)  # fmt: skip
+STEPS = _Table(
+    "steps",
+    (("id", _T), ("run_id", _T), ("number", _I), ("parent_execution_id", _T),
+     ("call_index", _I), ("repository", _T), ("target", _T), ("type", _T),
+     ("arguments", _T), ("options", _T), ("created_at", _F), ("cache_key", _T),
+     ("memo_key", _T)),
+)  # fmt: skip
+EXECUTIONS = _Table(
+    "executions",
+    (("id", _T), ("step_id", _T), ("run_id", _T), ("attempt", _I), ("environment_id", _T),
+     ("due_at", _F), ("created_at", _F), ("arguments", _T)),
+)  # fmt: skip
+ACTIVE = _Table("active_executions", (("execution_id", _T),))
+CHECKPOINTS = _Table(
+    "checkpoints", (("execution_id", _T), ("run_id", _T), ("arguments", _T), ("at", _F))
+)
+TRANSITIONS = _Table(
+    "execution_transitions",
+    (("execution_id", _T), ("run_id", _T), ("state", _T), ("session_id", _T), ("at", _F)),
+)
+OUTCOMES = _Table("outcomes", (("execution_id", _T), ("run_id", _T), ("outcome", _T), ("at", _F)))
+LOGS = _Table(
+    "logs",
+    (("run_id", _T), ("execution_id", _T), ("timestamp", _F), ("level", _T),
+     ("template", _T), ("template_values", _T)),
+)  # fmt: skip
+ASSETS = _Table(
+    "assets",
+    (("id", _T), ("execution_id", _T), ("run_id", _T), ("kind", _T), ("path", _T),
+     ("size", _I), ("file_count", _I), ("metadata", _T), ("created_at", _F)),
+    " ON CONFLICT DO NOTHING",
+)  # fmt: skip
+ASSET_ENTRIES = _Table(
+    "asset_entries",
+    (("asset_id", _T), ("path", _T), ("size", _I), ("blob", _T)),
+    " ON CONFLICT DO NOTHING",
+)
+RESTORES = _Table(
+    "asset_restores", (("asset_id", _T), ("execution_id", _T), ("run_id", _T), ("at", _F))
+)
+
+# Only a change of content is worth a row: agents register on every start.
+_REGISTER_MANIFEST = """
+INSERT INTO manifest_registrations (project_id, environment_id, repository, manifest_hash, at)
+SELECT %(p)s, %(env)s, %(repo)s, %(hash)s, %(at)s
+WHERE %(hash)s IS DISTINCT FROM (
+    SELECT manifest_hash FROM manifest_registrations
+    WHERE project_id = %(p)s AND environment_id = %(env)s AND repository = %(repo)s
+    ORDER BY id DESC LIMIT 1
+)
+"""
+
+_CURRENT_STATE = """
+UPDATE executions e SET state = u.state, state_at = u.at,
+    assigned_at = coalesce(u.assigned_at, e.assigned_at),
+    session_id = coalesce(u.session_id, e.session_id)
+FROM unnest(%b::text[], %b::text[], %b::float8[], %b::float8[], %b::text[])
+    AS u (id, state, at, assigned_at, session_id)
+WHERE e.project_id = %s AND e.id = u.id
+"""
+
+_LINK = """
+UPDATE executions e SET leader_id = u.leader_id
+FROM unnest(%b::text[], %b::text[]) AS u (id, leader_id)
+WHERE e.project_id = %s AND e.id = u.id
+"""
+
+_LEAVE_WORKING_SET = """
+DELETE FROM active_executions WHERE project_id = %s AND execution_id = ANY(%b::text[])
+"""
+
+
+Row = tuple[Any, ...]
+
+
+@dataclass
+class Rows:
+    """A batch's rows, table by table, in the order of their facts."""
+
+    environments: dict[str, Row] = field(default_factory=dict)  # the first record wins
+    environment_versions: list[Row] = field(default_factory=list)
+    manifests: dict[str, Row] = field(default_factory=dict)  # by content hash
+    registrations: list[dict[str, Any]] = field(default_factory=list)
+    sessions: list[Row] = field(default_factory=list)
+    runs: list[Row] = field(default_factory=list)
+    steps: list[Row] = field(default_factory=list)
+    executions: list[Row] = field(default_factory=list)
+    checkpoints: list[Row] = field(default_factory=list)
+    transitions: list[Row] = field(default_factory=list)
+    # id -> [id, state, at, assigned_at, session_id] where the batch leaves each
+    current: dict[str, list[Any]] = field(default_factory=dict)
+    leaders: dict[str, str] = field(default_factory=dict)  # the last link wins
+    outcomes: list[Row] = field(default_factory=list)
+    leaving: dict[str, None] = field(default_factory=dict)  # an ordered set
+    logs: list[Row] = field(default_factory=list)
+    assets: dict[str, Row] = field(default_factory=dict)  # the first record wins
+    asset_entries: dict[tuple[str, str], Row] = field(default_factory=dict)
+    restores: list[Row] = field(default_factory=list)
+    names: references.Names = field(default_factory=references.Names)
+
+    @classmethod
+    def collect(cls, facts: Sequence[Fact]) -> Rows:
+        """The rows of ``facts``.
+
+        Raises:
+            TypeError: a fact of a kind this backend does not know.
+        """
+        rows = cls()
+        for fact in facts:
+            collector = _COLLECTORS.get(type(fact))
+            if collector is None:
+                raise TypeError(f"the PostgreSQL store cannot write {type(fact).__name__} facts")
+            collector(rows, fact)
+            rows.names.add(fact)
+        return rows
+
+    def statements(self, project_id: str) -> Iterator[Statement]:
+        """The statements writing these rows, in the order they must run."""
+        p = project_id
+        yield from _insert(ENVIRONMENTS, p, list(self.environments.values()))
+        yield from _insert(ENVIRONMENT_VERSIONS, p, self.environment_versions)
+        yield from _insert(MANIFESTS, p, list(self.manifests.values()))
+        for registration in self.registrations:
+            yield _REGISTER_MANIFEST, {"p": p, **registration}
+        yield from _insert(SESSIONS, p, self.sessions)
+        yield from _insert(RUNS, p, self.runs)
+        yield from _insert(STEPS, p, self.steps)
+        yield from _insert(EXECUTIONS, p, self.executions)
+        yield from _insert(ACTIVE, p, [(row[0],) for row in self.executions])
+        yield from _insert(CHECKPOINTS, p, self.checkpoints)
+        yield from _insert(TRANSITIONS, p, self.transitions)
+        if self.current:
+            yield _CURRENT_STATE, (*_columns(list(self.current.values())), p)
+        if self.leaders:
+            yield _LINK, (list(self.leaders), list(self.leaders.values()), p)
+        yield from _insert(OUTCOMES, p, self.outcomes)
+        if self.leaving:
+            yield _LEAVE_WORKING_SET, (p, list(self.leaving))
+        yield from _insert(LOGS, p, self.logs)
+        yield from _insert(ASSETS, p, list(self.assets.values()))
+        yield from _insert(ASSET_ENTRIES, p, list(self.asset_entries.values()))
+        yield from _insert(RESTORES, p, self.restores)
+        check = self.names.check(p)
+        if check is not None:
+            yield check
+
+
+def _insert(table: _Table, project_id: str, rows: Sequence[Sequence[Any]]) -> Iterator[Statement]:
+    if rows:
+        yield table.statement(project_id, rows)
+
+
+def _columns(rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
+    """The rows transposed: one list per column, for ``unnest``."""
+    return [list(column) for column in zip(*rows, strict=True)]
+
+
+# --- one collector per kind of fact ---------------------------------------------------
+
+
+def _environment(rows: Rows, f: EnvironmentRecorded) -> None:
+    rows.environments.setdefault(f.environment_id, (f.environment_id, f.at))
+    rows.environment_versions.append((f.environment_id, f.name, f.base_id, f.status.value, f.at))
+
+
+def _manifest(rows: Rows, f: ManifestRegistered) -> None:
+    digest, text = codecs.encode_manifest(f.manifest)
+    rows.manifests.setdefault(digest, (digest, text))
+    rows.registrations.append(
+        {"env": f.environment_id, "repo": f.manifest.repository, "hash": digest, "at": f.at}
+    )
+
+
+def _session(rows: Rows, f: SessionStarted) -> None:
+    provides = codecs.encode(f.provides)
+    rows.sessions.append(
+        (f.session_id, f.environment_id, f.concurrency, provides, f.at, f.secret_sha256)
+    )
+
+
+def _run(rows: Rows, f: RunCreated) -> None:
+    rows.runs.append((f.run_id, f.environment_id, f.repository, f.target, f.idempotency_key, f.at))
+
+
+def _step(rows: Rows, f: StepCreated) -> None:
+    rows.steps.append((
+        f.step_id, f.run_id, f.number, f.parent_execution_id, f.call_index, f.repository,
+        f.target, f.type, codecs.encode(f.arguments), codecs.encode(f.options), f.at,
+        f.cache_key, f.memo_key,
+    ))  # fmt: skip
+
+
+def _execution(rows: Rows, f: ExecutionCreated) -> None:
+    arguments = None if f.arguments is None else codecs.encode(f.arguments)
+    rows.executions.append((
+        f.execution_id, f.step_id, f.run_id, f.attempt, f.environment_id, f.due_at, f.at,
+        arguments,
+    ))  # fmt: skip
+
+
+def _checkpoint(rows: Rows, f: CheckpointRecorded) -> None:
+    rows.checkpoints.append((f.execution_id, f.run_id, codecs.encode(f.arguments), f.at))
+
+
+def _transition(rows: Rows, f: ExecutionTransitioned) -> None:
+    rows.transitions.append((f.execution_id, f.run_id, f.state.value, f.session_id, f.at))
+    current = rows.current.setdefault(f.execution_id, [f.execution_id, None, None, None, None])
+    current[1], current[2] = f.state.value, f.at
+    if f.state is ExecutionState.ASSIGNED:
+        current[3] = f.at
+    if f.session_id is not None:
+        current[4] = f.session_id
+    # A stand-in stays in the working set until its outcome is recorded.
+    if f.state.terminal and f.state not in STANDING_IN:
+        rows.leaving[f.execution_id] = None
+
+
+def _link(rows: Rows, f: ExecutionLinked) -> None:
+    rows.leaders[f.execution_id] = f.leader_id
+
+
+def _outcome(rows: Rows, f: OutcomeRecorded) -> None:
+    rows.outcomes.append((f.execution_id, f.run_id, codecs.encode(f.outcome), f.at))
+    # A stand-in leaves the working set with its outcome; any other execution left
+    # it with its terminal transition already.
+    rows.leaving[f.execution_id] = None
+
+
+def _logs(rows: Rows, f: LogsRecorded) -> None:
+    # strict: a fact whose two lists differ in length is a bug upstream. The
+    # template is kept as a JSON string: it may hold NUL, which `text` cannot.
+    for entry, run_id in zip(f.entries, f.run_ids, strict=True):
+        rows.logs.append((
+            run_id, entry.execution_id, entry.timestamp, entry.level,
+            codecs.encode(entry.template), codecs.encode(entry.values),
+        ))  # fmt: skip
+
+
+def _asset(rows: Rows, f: AssetRecorded) -> None:
+    # Asset ids are chosen by executors: recording one again (a resent request)
+    # adds nothing, nor do entries it has already.
+    a = f.asset
+    rows.assets.setdefault(a.id, (
+        a.id, a.execution_id, f.run_id, a.kind, a.path, a.size, a.file_count,
+        codecs.encode(a.metadata), f.at,
+    ))  # fmt: skip
+    for entry in a.entries:
+        rows.asset_entries.setdefault(
+            (a.id, entry.path), (a.id, entry.path, entry.size, entry.blob)
+        )
+
+
+def _restore(rows: Rows, f: AssetRestored) -> None:
+    rows.restores.append((f.asset_id, f.execution_id, f.run_id, f.at))
+
+
+# Any: each collector takes its own kind of fact, which the lookup by type guarantees.
+_COLLECTORS: dict[type[Fact], Callable[[Rows, Any], None]] = {
+    EnvironmentRecorded: _environment,
+    ManifestRegistered: _manifest,
+    SessionStarted: _session,
+    RunCreated: _run,
+    StepCreated: _step,
+    ExecutionCreated: _execution,
+    CheckpointRecorded: _checkpoint,
+    ExecutionTransitioned: _transition,
+    ExecutionLinked: _link,
+    OutcomeRecorded: _outcome,
+    LogsRecorded: _logs,
+    AssetRecorded: _asset,
+    AssetRestored: _restore,
+}
