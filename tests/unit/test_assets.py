@@ -3,6 +3,7 @@ and the server's checks on an asset before it is recorded."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 from collections.abc import Callable, Iterator
@@ -43,8 +44,8 @@ class FakeBlobs:
     def download_to(self, key: str, destination: str) -> None:
         Path(destination).write_bytes(self.blobs[key])
 
-    def path(self, key: str) -> Path | None:  # the server's BlobStore, for asset_of
-        return Path("/") if key in self.blobs else None
+    async def exists(self, key: str) -> bool:  # the server's BlobStore, for asset_of
+        return key in self.blobs
 
 
 class FakeServer:
@@ -65,7 +66,7 @@ class FakeServer:
         reply: protocol.AssetReply
         if isinstance(message, protocol.PersistAsset):
             try:
-                asset = asset_of(message, self.blobs)  # type: ignore[arg-type]
+                asset = asyncio.run(asset_of(message, self.blobs))  # type: ignore[arg-type]
             except BadRequest as e:
                 error = protocol.ErrorInfo(type="BadRequest", message=str(e))
                 reply = protocol.AssetReply(message.request_id, error=error)
@@ -232,7 +233,7 @@ def test_entries_that_escape_are_refused_everywhere(
     entry = protocol.AssetEntry(path=path, size=1, blob=KEY)
     request = protocol.PersistAsset(1, "R:1:1", "asset0001", "directory", ".", (entry,))
     with pytest.raises(BadRequest) as refused:
-        asset_of(request, blobs)  # type: ignore[arg-type]
+        asyncio.run(asset_of(request, blobs))  # type: ignore[arg-type]
     assert refused.value.reason == "unsafe_asset_path"
     # ...and a restore refuses it even if one came back, writing nothing at all.
     good = protocol.AssetEntry(path="a.txt", size=1, blob=KEY)
@@ -303,18 +304,18 @@ def persist_request(**overrides: Any) -> protocol.PersistAsset:
         ({"kind": "file"}, "invalid_asset"),
     ],
 )
-def test_the_server_checks_assets_before_recording_them(
+async def test_the_server_checks_assets_before_recording_them(
     overrides: dict[str, Any], reason: str, blobs: FakeBlobs
 ) -> None:
     blobs.blobs[KEY] = b"x"
     with pytest.raises(BadRequest) as refused:
-        asset_of(persist_request(**overrides), blobs)  # type: ignore[arg-type]
+        await asset_of(persist_request(**overrides), blobs)  # type: ignore[arg-type]
     assert refused.value.reason == reason
 
 
-def test_a_checked_asset_is_summed_up(blobs: FakeBlobs) -> None:
+async def test_a_checked_asset_is_summed_up(blobs: FakeBlobs) -> None:
     blobs.blobs[KEY] = b"x"
     entries = (protocol.AssetEntry("data/b", 2, KEY), protocol.AssetEntry("data/a", 3, KEY))
-    asset = asset_of(persist_request(entries=entries), blobs)  # type: ignore[arg-type]
+    asset = await asset_of(persist_request(entries=entries), blobs)  # type: ignore[arg-type]
     assert (asset.size, asset.file_count) == (5, 2)
     assert [e.path for e in asset.entries] == ["data/a", "data/b"]

@@ -1,26 +1,35 @@
-"""The blob store interface, and what makes a key valid.
+"""The blob store interface, what makes a key valid, and how reads are verified.
 
 A key is the lowercase hex sha256 of the content, and nothing else: validating
-it with one strict pattern is what guarantees that no key can name a path
-outside the store (no separators, dots or encodings get through).
+it with one strict pattern is what guarantees that no key can name anything
+outside the store (no separators, dots or encodings get through), whatever the
+backend makes of it (a file name, an object name under a prefix).
+
+The interface is streams, not paths, so that a store need not be a file system:
+``put`` takes the content as chunks and stores it only once it hashes to its
+key; ``open`` hands back the size and the content as chunks.
 
 A store never hands out content that does not hash to its key: what it serves
-is verified on the way out (``verify``, ``chunks``), and a blob found corrupt
-is reported (``BlobCorrupt``, logged) and put aside, so that the next upload of
-the right content stores it again.
+is verified on the way out (``open``: in full first, or as it streams through
+``verified``), and a blob found corrupt is reported (``BlobCorrupt``, logged)
+and put aside, so that the next upload of the right content stores it again.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import re
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 from coflux import protocol
 from coflux.errors import BadRequest, CofluxError
 
 KEY_PATTERN = re.compile(protocol.BLOB_KEY_PATTERN)  # always fullmatch
+CHUNK = 1024 * 1024
+"""The size of what stores read, write and hash at a time."""
 
 
 def check_key(key: str) -> str:
@@ -43,9 +52,34 @@ class BlobCorrupt(CofluxError):
         self.digest = digest
 
 
+@dataclass(frozen=True, eq=False)
+class StoredBlob:
+    """An opened blob.
+
+    Attributes:
+        size: its length in bytes.
+        chunks: its content, verified (see ``BlobStore.open``); iterating it to the
+            end (or closing it) releases what the store holds open for it.
+    """
+
+    size: int
+    chunks: AsyncIterator[bytes]
+
+
 class BlobStore(Protocol):
+    async def exists(self, key: str) -> bool:
+        """Whether the store has a blob under ``key`` (not hashed: a listing).
+
+        Raises:
+            BadRequest: the key is invalid.
+        """
+        ...
+
     async def put(self, key: str, chunks: AsyncIterator[bytes], max_size: int) -> bool:
         """Store the content streamed in ``chunks`` under ``key``.
+
+        Nothing is visible under ``key`` before the whole content has hashed to it;
+        writing a blob the store already has is harmless.
 
         Returns:
             True if it was stored now, False if the store already had it.
@@ -56,25 +90,58 @@ class BlobStore(Protocol):
         """
         ...
 
-    def path(self, key: str) -> Path | None:
-        """Where a stored blob can be read from, or None if it is not stored."""
-        ...
+    async def open(self, key: str, verify_first: int = 0) -> StoredBlob | None:
+        """A stored blob's size and content, or None if it is not stored.
 
-    def verify(self, key: str) -> Path | None:
-        """Hash a stored blob (blocking): its path if it is intact, None if not stored.
+        A blob of at most ``verify_first`` bytes is hashed in full before this
+        returns (a corrupt one raises here). A larger one is hashed as it streams:
+        its last chunk comes only once the whole has matched ``key``, and a corrupt
+        one raises ``BlobCorrupt`` from the stream instead of that chunk.
 
         Raises:
-            BlobCorrupt: its content does not hash to ``key`` (it was put aside).
+            BadRequest: the key is invalid.
+            BlobCorrupt: the content does not hash to ``key`` (it was put aside).
         """
         ...
 
-    def chunks(self, key: str) -> Iterator[bytes]:
-        """A stored blob's content (blocking reads), hashed on the way: the last
-        chunk comes only once the whole has matched ``key``.
 
-        Raises:
-            FileNotFoundError: the blob is not stored.
-            BlobCorrupt: instead of the last chunk, if the content does not hash
-                to ``key`` (it was put aside).
-        """
-        ...
+async def verified(
+    key: str,
+    chunks: AsyncIterator[bytes],
+    put_aside: Callable[[str], Awaitable[None]],
+) -> AsyncIterator[bytes]:
+    """``chunks``, hashed on the way, with the last one held back until the whole
+    has hashed to ``key``.
+
+    A stream that does not match calls ``put_aside(digest)`` and raises instead of
+    yielding its last chunk, so no reader can mistake it for the blob.
+
+    Raises:
+        BlobCorrupt: the content does not hash to ``key``.
+    """
+    digest = hashlib.sha256()
+    held = b""
+    try:
+        async for chunk in chunks:
+            if not chunk:
+                continue
+            if held:
+                yield held
+            # sha256 releases the GIL on large buffers: off the event loop.
+            await asyncio.to_thread(digest.update, chunk)
+            held = chunk
+    finally:
+        close = getattr(chunks, "aclose", None)
+        if close is not None:
+            await close()
+    if digest.hexdigest() != key:
+        await put_aside(digest.hexdigest())
+        raise BlobCorrupt(key, digest.hexdigest())
+    if held:
+        yield held
+
+
+async def drain(chunks: AsyncIterator[bytes]) -> None:
+    """Read ``chunks`` to the end, dropping them (an upload the store already has)."""
+    async for _ in chunks:
+        pass

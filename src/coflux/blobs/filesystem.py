@@ -7,13 +7,14 @@ or wrong blob, and writing the same blob twice is harmless.
 
 The request body arrives in small chunks; they are gathered into 1 MiB writes,
 hashed and written in a worker thread, so a large upload neither blocks the
-event loop nor costs a thread hop per chunk.
+event loop nor costs a thread hop per chunk. Reads, too, go 1 MiB at a time in
+a worker thread.
 
-What is read back is hashed too (``verify``, ``chunks``): a disk, a backup
-restore or a person can damage a file after it was written. A blob found
-corrupt is logged and moved into ``<root>/corrupt/`` (kept for inspection, as
-``<key>.<time>``), so the store no longer has it and the next upload of the
-right content is stored as new.
+What is read back is hashed too (``open``): a disk, a backup restore or a
+person can damage a file after it was written. A blob found corrupt is logged
+and moved into ``<root>/corrupt/`` (kept for inspection, as ``<key>.<time>``),
+so the store no longer has it and the next upload of the right content is
+stored as new.
 """
 
 from __future__ import annotations
@@ -21,25 +22,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import io
 import logging
 import os
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import IO
 
-from coflux.blobs.base import BlobCorrupt, check_key
+from coflux.blobs.base import CHUNK, BlobCorrupt, StoredBlob, check_key, drain, verified
 from coflux.errors import BadRequest
 
 logger = logging.getLogger(__name__)
 
-_WRITE_SIZE = 1024 * 1024
-_READ_SIZE = 1024 * 1024
 CORRUPT = "corrupt"  # the directory under the root where corrupt blobs are put aside
 
 
 class FilesystemBlobStore:
+    """Blobs as files under ``root`` (see the module docstring)."""
+
     def __init__(self, root: Path) -> None:
         self._root = root
 
@@ -47,45 +49,36 @@ class FilesystemBlobStore:
         check_key(key)
         return self._root / key[:2] / key
 
-    def path(self, key: str) -> Path | None:
-        location = self._location(key)
-        return location if location.is_file() else None
+    async def exists(self, key: str) -> bool:
+        # One stat of a local file: cheaper than the hop to a thread would be.
+        return self._location(key).is_file()
 
-    def verify(self, key: str) -> Path | None:
+    async def open(self, key: str, verify_first: int = 0) -> StoredBlob | None:
         location = self._location(key)
         try:
-            file = open(location, "rb")  # noqa: SIM115 (closed below)
+            file = await asyncio.to_thread(_open, location)
         except FileNotFoundError:
             return None
-        with file:
-            digest = hashlib.file_digest(file, "sha256").hexdigest()
-            if digest != key:
-                self._put_aside(key, location, os.fstat(file.fileno()), digest)
-        return location
+        try:
+            read = os.fstat(file.fileno())
+            if read.st_size <= verify_first:
+                digest = await asyncio.to_thread(_digest, file)
+                if digest != key:
+                    self._put_aside(key, location, read, digest)
+                    raise BlobCorrupt(key, digest)
+                file.seek(0)
+                return StoredBlob(read.st_size, _read(file))
+        except BaseException:
+            file.close()
+            raise
 
-    def chunks(self, key: str) -> Iterator[bytes]:
-        path = self._location(key)
-        with open(path, "rb") as file:
-            digest = hashlib.sha256()
-            held = file.read(_READ_SIZE)
-            while held:
-                following = file.read(_READ_SIZE)
-                digest.update(held)
-                if not following:
-                    break
-                yield held
-                held = following
-            if digest.hexdigest() != key:
-                self._put_aside(key, path, os.fstat(file.fileno()), digest.hexdigest())
-        if held:
-            yield held
+        async def put_aside(digest: str) -> None:
+            await asyncio.to_thread(self._put_aside, key, location, read, digest)
+
+        return StoredBlob(read.st_size, verified(key, _read(file), put_aside))
 
     def _put_aside(self, key: str, path: Path, read: os.stat_result, digest: str) -> None:
-        """Move the corrupt file that was read out of the store, and raise.
-
-        Raises:
-            BlobCorrupt: always.
-        """
+        """Move the corrupt file that was read out of the store (blocking), and log it."""
         destination = self._root / CORRUPT / f"{key}.{time.time_ns()}"
         destination.parent.mkdir(exist_ok=True)
         moved = False
@@ -99,13 +92,11 @@ class FilesystemBlobStore:
             "blob %s is corrupt: the content of %s hashes to %s; %s", key, path, digest,
             f"moved it to {destination}" if moved else "it was replaced or removed meanwhile",
         )  # fmt: skip
-        raise BlobCorrupt(key, digest)
 
     async def put(self, key: str, chunks: AsyncIterator[bytes], max_size: int) -> bool:
         location = self._location(key)
         if location.is_file():
-            async for _ in chunks:  # drain the request; the content is already here
-                pass
+            await drain(chunks)  # the content is already here
             return False
         location.parent.mkdir(parents=True, exist_ok=True)
         digest = hashlib.sha256()
@@ -123,7 +114,7 @@ class FilesystemBlobStore:
                         )
                     pending.append(chunk)
                     pending_size += len(chunk)
-                    if pending_size >= _WRITE_SIZE:
+                    if pending_size >= CHUNK:
                         await asyncio.to_thread(_write, file, digest, pending)
                         pending, pending_size = [], 0
                 await asyncio.to_thread(_write, file, digest, pending, sync=True)
@@ -136,6 +127,21 @@ class FilesystemBlobStore:
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(temporary)
+
+
+def _open(path: Path) -> io.BufferedReader:
+    return open(path, "rb")  # the caller closes it
+
+
+def _digest(file: io.BufferedReader) -> str:
+    return hashlib.file_digest(file, "sha256").hexdigest()
+
+
+async def _read(file: IO[bytes]) -> AsyncIterator[bytes]:
+    """The file's content from where it stands, then the file closed."""
+    with file:
+        while chunk := await asyncio.to_thread(file.read, CHUNK):
+            yield chunk
 
 
 def _write(file: IO[bytes], digest: hashlib._Hash, chunks: list[bytes], sync: bool = False) -> None:

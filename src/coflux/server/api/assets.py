@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import mimetypes
 import re
+from collections.abc import Sequence
 from pathlib import PurePosixPath
 
 from starlette.requests import Request
@@ -30,6 +31,7 @@ from coflux.views import RunAssets
 
 ASSET_ID = re.compile(r"^[a-z0-9]{8,32}$")
 MAX_ENTRIES = 100_000
+CHECKS_AT_ONCE = 32  # blob look-ups in flight while an asset is checked
 
 
 def _project(call: Call) -> Project:
@@ -68,19 +70,22 @@ async def download_file(request: Request) -> Response:
     if inline:
         headers["Content-Security-Policy"] = "sandbox"
     media_type, _ = mimetypes.guess_type(PurePosixPath(entry.path).name)
-    response = await serve_blob(
-        request, context.blobs, entry.blob,
-        media_type=media_type or "application/octet-stream",
-        filename=PurePosixPath(entry.path).name,
-        disposition="inline" if inline else "attachment",
-        headers=headers,
-    )  # fmt: skip
+    try:
+        response = await serve_blob(
+            request, context.blobs, entry.blob,
+            media_type=media_type or "application/octet-stream",
+            filename=PurePosixPath(entry.path).name,
+            disposition="inline" if inline else "attachment",
+            headers=headers,
+        )  # fmt: skip
+    except Refused as e:  # the blob store is unavailable
+        return error_response(e.status, e.reason, e.message)
     if response is None:
         return error_response(404, "unknown_blob", f"the content of {path!r} is missing")
     return response
 
 
-def asset_of(request: protocol.PersistAsset, blobs: BlobStore) -> protocol.AssetInfo:
+async def asset_of(request: protocol.PersistAsset, blobs: BlobStore) -> protocol.AssetInfo:
     """The asset a ``PersistAsset`` describes, once it has been checked.
 
     Raises:
@@ -115,10 +120,7 @@ def asset_of(request: protocol.PersistAsset, blobs: BlobStore) -> protocol.Asset
             raise BadRequest("invalid_asset", f"asset entry {entry.path!r} has a negative size")
         if not KEY_PATTERN.fullmatch(entry.blob):
             raise BadRequest("invalid_blob_key", f"asset entry {entry.path!r}: bad blob key")
-        if blobs.path(entry.blob) is None:
-            raise BadRequest(
-                "unknown_blob", f"the content of {entry.path!r} is not in the blob store"
-            )
+    await _check_present(request.entries, blobs)
     return protocol.AssetInfo(
         id=request.asset_id,
         execution_id=request.execution_id,
@@ -131,6 +133,26 @@ def asset_of(request: protocol.PersistAsset, blobs: BlobStore) -> protocol.Asset
     )
 
 
+async def _check_present(entries: Sequence[protocol.AssetEntry], blobs: BlobStore) -> None:
+    """Raise unless the store has every entry's blob, asking about each key once and
+    about a few at a time (each may be a request to an object store).
+
+    Raises:
+        BadRequest: ``unknown_blob``, naming the first entry (in order) whose blob is missing.
+    """
+    keys = list(dict.fromkeys(entry.blob for entry in entries))
+    present: dict[str, bool] = {}
+    for start in range(0, len(keys), CHECKS_AT_ONCE):
+        batch = keys[start : start + CHECKS_AT_ONCE]
+        found = await asyncio.gather(*(blobs.exists(key) for key in batch))
+        present.update(zip(batch, found, strict=True))
+    for entry in entries:
+        if not present[entry.blob]:
+            raise BadRequest(
+                "unknown_blob", f"the content of {entry.path!r} is not in the blob store"
+            )
+
+
 async def answer_request(
     project: Project,
     blobs: BlobStore,
@@ -140,8 +162,7 @@ async def answer_request(
     """Record a ``PersistAsset`` or ``RestoreAsset`` from an agent; the reply to send back."""
     try:
         if isinstance(message, protocol.PersistAsset):
-            # Off the event loop: checking every entry's blob touches the disk.
-            asset = await asyncio.to_thread(asset_of, message, blobs)
+            asset = await asset_of(message, blobs)
             recorded = await project.persist_asset(session_id, asset)
         else:
             recorded = await project.restore_asset(

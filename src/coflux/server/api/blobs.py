@@ -1,23 +1,26 @@
-"""Blob endpoints of the embedded store: PUT and GET by content hash.
+"""Blob endpoints: PUT and GET by content hash, whatever store is behind them.
 
 Any valid token may read a blob by its key (the key, a sha256 of the content, is
 the capability: it is known only to who knows the content or a value naming
 it); a token that may write somewhere may upload one (see docs/security.md).
 
-What is served is verified (``serve_blob``, also for asset files): never
-content that does not hash to its key (docs/api.md, "Blobs").
+The server streams both ways: an upload goes from the request body into the
+store chunk by chunk, a download from the store into the response, so no blob
+is ever held in memory whole. What is served is verified (``serve_blob``, also
+for asset files): never content that does not hash to its key (docs/api.md,
+"Blobs").
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
+from urllib.parse import quote
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 
-from coflux.blobs.base import BlobCorrupt, BlobStore
-from coflux.errors import BadRequest
+from coflux.blobs.base import BlobCorrupt, BlobStore, drain
+from coflux.errors import Refused
 from coflux.server.context import ServerContext
 from coflux.server.routes import error_response
 
@@ -33,7 +36,7 @@ async def put_blob(request: Request) -> Response:
     context: ServerContext = request.app.state.context
     try:
         created = await context.blobs.put(request.path_params["key"], request.stream(), MAX_BLOB)
-    except BadRequest as e:
+    except Refused as e:  # a bad key or content; or the store is unavailable
         return error_response(e.status, e.reason, e.message)
     return Response(status_code=201 if created else 200)
 
@@ -42,7 +45,7 @@ async def get_blob(request: Request) -> Response:
     context: ServerContext = request.app.state.context
     try:
         response = await serve_blob(request, context.blobs, request.path_params["key"])
-    except BadRequest as e:  # not a blob key
+    except Refused as e:  # not a blob key, or the store is unavailable
         return error_response(e.status, e.reason, e.message)
     if response is None:
         return error_response(404, "unknown_blob", "no blob has that key")
@@ -64,32 +67,42 @@ async def serve_blob(
     A corrupt blob (put aside by the store, and logged) is a 500 ``blob_corrupt``,
     or, past ``VERIFY_FIRST`` bytes, a response that breaks off before its end.
     A HEAD is always verified first: an agent skips an upload when HEAD says 200.
+    The whole blob is always sent (no ranges: a range could not be verified
+    without reading it all).
+
+    Raises:
+        BadRequest: ``key`` is not a blob key.
+        Unavailable: the store cannot be reached.
     """
-    path = store.path(key)
+    head = request.method == "HEAD"
     try:
-        stat = path.stat() if path is not None else None
-    except FileNotFoundError:
-        stat = None
-    if path is None or stat is None:
-        return None
-    if stat.st_size > VERIFY_FIRST and request.method != "HEAD":
-        # Only for its headers (length, type, disposition): the body is streamed,
-        # whole (no ranges: a range could not be verified without reading it all).
-        described = FileResponse(
-            path, headers=headers, media_type=media_type, filename=filename,
-            stat_result=stat, content_disposition_type=disposition,
-        )  # fmt: skip
-        del described.headers["accept-ranges"]
-        return StreamingResponse(store.chunks(key), headers=dict(described.headers))
-    try:
-        verified = await asyncio.to_thread(store.verify, key)
+        # A HEAD reads the blob through once, hashing, and keeps none of it.
+        blob = await store.open(key, verify_first=0 if head else VERIFY_FIRST)
+        if blob is not None and head:
+            await drain(blob.chunks)
     except BlobCorrupt as e:
         return error_response(
             500, "blob_corrupt", f"{e}; it was put aside: upload the right content again"
         )
-    if verified is None:
+    if blob is None:
         return None
-    return FileResponse(
-        verified, headers=headers, media_type=media_type, filename=filename,
-        content_disposition_type=disposition,
-    )  # fmt: skip
+    described = {
+        **(headers or {}),
+        "content-length": str(blob.size),
+        # The key names the content: the strongest validator there is.
+        "etag": f'"{key}"',
+    }
+    if filename is not None:
+        described["content-disposition"] = _disposition(disposition, filename)
+    if head:
+        return Response(headers=described, media_type=media_type)
+    return StreamingResponse(blob.chunks, headers=described, media_type=media_type)
+
+
+def _disposition(kind: str, filename: str) -> str:
+    """A ``Content-Disposition`` value naming ``filename`` (RFC 6266: quoted when it
+    is plain, percent-encoded UTF-8 in ``filename*`` when it is not)."""
+    encoded = quote(filename)
+    if encoded == filename:
+        return f'{kind}; filename="{filename}"'
+    return f"{kind}; filename*=utf-8''{encoded}"
