@@ -26,7 +26,7 @@ from coflux.store import migrate
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 # Any constant works; one that no other application would pick.
-_LOCK = 0x436F_666C_7578  # "Coflux"
+MIGRATION_LOCK = 0x436F_666C_7578  # "Coflux"
 
 # Every table of the schema, with what a server does to it beyond SELECT and INSERT.
 TABLES: dict[str, tuple[str, ...]] = {
@@ -99,7 +99,7 @@ def migrate_postgres(
     applied = []
     for migration in migrations:
         with conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK,))
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
             found = current_version(conn)
             if found > known:
                 raise migrate.SchemaTooNew(database, found, known)
