@@ -40,6 +40,7 @@ def reported(cluster: Cluster, key: str) -> bool:
     return any("corrupt" in line and key in line for line in output.splitlines())
 
 
+@pytest.mark.embedded_storage  # corrupts the files of the data directory
 def test_a_small_corrupt_blob_is_a_500_and_a_new_upload_heals_it(cluster: Cluster) -> None:
     content = b"small and precious " * 100
     key = upload(cluster, content)
@@ -55,6 +56,7 @@ def test_a_small_corrupt_blob_is_a_500_and_a_new_upload_heals_it(cluster: Cluste
     assert healed.status_code == 200 and healed.content == content
 
 
+@pytest.mark.embedded_storage  # corrupts the files of the data directory
 def test_a_large_corrupt_blob_breaks_off_before_its_end(cluster: Cluster) -> None:
     content = os.urandom(VERIFY_FIRST + 3 * 1024 * 1024)
     key = upload(cluster, content)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import resource
 
+import pytest
+
 from tests.support.cluster import REPOS, Cluster
 from tests.support.eventually import eventually
 
@@ -20,6 +22,7 @@ def set_file_size_limit(cluster: Cluster, limit: int) -> None:
     resource.prlimit(pid, resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY))
 
 
+@pytest.mark.embedded_storage  # fills the disk of the SQLite files
 def test_a_full_disk_is_a_clear_refusal_and_the_project_recovers_once_space_is_freed(
     cluster: Cluster,
 ) -> None:

@@ -49,8 +49,10 @@ def test_a_large_value_passes_by_reference_through_the_blob_store(two_agents: Cl
     made = outcome_values(two_agents, run_id)["make_bytes"]
     # The orchestrator saw a reference, not the content.
     assert made["blob"] and made.get("data") is None and made["size"] > size
-    stored = two_agents.server.data_dir / "blobs" / made["blob"][:2] / made["blob"]
-    assert stored.stat().st_size == made["size"]
+    # Stored under its key (in the data directory, or the bucket), at its full size.
+    stored = two_agents.api("HEAD", f"/blobs/{made['blob']}")
+    assert stored.status_code == 200
+    assert int(stored.headers["content-length"]) == made["size"]
     # The argument passed on to `digest` is the same blob: content-addressed, stored once.
     inspected = two_agents.api("GET", f"/api/projects/test/runs/{run_id}").json()
     digest_step = next(s for s in inspected["steps"] if s["target"] == "digest")

@@ -96,6 +96,9 @@ class Server:
     session_timeout: float = 3.0
     tokens: Sequence[str] = ()
     args: Sequence[str] = ()  # more `coflux server` options
+    database: str | None = None  # --database (None: SQLite files in the data directory)
+    blobs: str | None = None  # --blobs (None: files in the data directory)
+    env: dict[str, str] = field(default_factory=dict)  # more environment (AWS_*, ...)
     process: Process | None = None
 
     @property
@@ -113,8 +116,12 @@ class Server:
         )  # fmt: skip
         for token in self.tokens:
             args += ["--token", token]
+        if self.database is not None:
+            args += ["--database", self.database]
+        if self.blobs is not None:
+            args += ["--blobs", self.blobs]
         args += self.args
-        self.process = Process(args, base_env(), self.data_dir.parent)
+        self.process = Process(args, base_env(**self.env), self.data_dir.parent)
         self.process.start()
         eventually(self._ready, 20, message=f"server on port {self.port}")
         return self

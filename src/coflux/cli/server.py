@@ -61,6 +61,16 @@ from coflux.cli.output import CliError, setup_logging
     ),
 )
 @click.option(
+    "--blobs",
+    envvar="COFLUX_BLOBS",
+    help=(
+        "Keep values and asset files in this S3-compatible store: s3://bucket/prefix"
+        " (credentials, region and endpoint from the AWS variables and files:"
+        " AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT_URL);"
+        " default: files in the data directory [env COFLUX_BLOBS]."
+    ),
+)
+@click.option(
     "--fsync/--no-fsync",
     default=False,
     show_default=True,
@@ -79,6 +89,7 @@ def server(
     token_file: str | None,
     tokens: tuple[str, ...],
     database: str | None,
+    blobs: str | None,
     fsync: bool,
 ) -> None:
     """Run the Coflux server (API, agent gateway, Studio).
@@ -98,10 +109,12 @@ def server(
     try:
         serve(
             host, port, Path(data_dir), session_timeout, admin_tokens,
-            fsync=fsync, database=database or None,
+            fsync=fsync, database=database or None, blobs=blobs or None,
         )  # fmt: skip
     except CannotOpenDatabase as e:
         raise CliError(f"cannot use the database: {e}") from None
+    except ValueError as e:  # --blobs names no store we know
+        raise CliError(f"cannot use the blob store: {e}") from None
     except CannotListen as e:
         why = "the port is in use" if e.in_use else e.strerror
         raise CliError(

@@ -16,9 +16,10 @@ from starlette.routing import BaseRoute, Match, Route, WebSocketRoute
 from starlette.types import Scope
 
 from coflux import protocol
-from coflux.blobs.filesystem import FilesystemBlobStore
+from coflux.blobs import open_blob_store
 from coflux.errors import CofluxError, ProjectUnavailable
-from coflux.server.api import agents, assets, blobs, environments, projects, runs, sensors, tokens
+from coflux.server.api import agents, assets, environments, projects, runs, sensors, tokens
+from coflux.server.api import blobs as blob_api
 from coflux.server.auth import Authenticator, AuthMiddleware
 from coflux.server.context import ServerContext
 from coflux.server.gateway import agent_endpoint
@@ -190,11 +191,13 @@ def create_app(
     admin_tokens: frozenset[str],
     fsync: bool = False,
     database: str | None = None,
+    blobs: str | None = None,
 ) -> Starlette:
     """The server's application; with ``admin_tokens``, every request needs a token.
 
     ``database``: where the projects are kept (``coflux.store.catalogs``; None:
-    SQLite files in ``data_dir``).
+    SQLite files in ``data_dir``). ``blobs``: where values and asset files are
+    kept (``coflux.blobs.open_blob_store``; None: files in ``data_dir``).
     """
     sessions = SessionRegistry()
     topics = Topics()
@@ -222,8 +225,8 @@ def create_app(
     routes += [
         WebSocketRoute("/api/agent", agent_endpoint),
         WebSocketRoute("/api/live", live_endpoint),
-        Route("/blobs/{key}", blobs.put_blob, methods=["PUT"]),
-        Route("/blobs/{key}", blobs.get_blob, methods=["GET"]),
+        Route("/blobs/{key}", blob_api.put_blob, methods=["PUT"]),
+        Route("/blobs/{key}", blob_api.get_blob, methods=["GET"]),
         # Raw content, so outside the JSON route table (see docs/api.md).
         Route(P + "/assets/{asset_id}/files/{path:path}", assets.download_file, methods=["GET"]),
         StudioRoute("/{path:path}", studio, methods=["GET", "HEAD"]),
@@ -245,6 +248,6 @@ def create_app(
         exception_handlers={404: not_found, 405: method_not_allowed},
         middleware=[Middleware(AuthMiddleware, authenticator=authenticator, project_id=project_id)],
     )
-    blob_store = FilesystemBlobStore(data_dir / "blobs")
+    blob_store = open_blob_store(blobs, data_dir)
     app.state.context = ServerContext(project_registry, sessions, topics, blob_store, authenticator)
     return app

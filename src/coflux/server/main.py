@@ -66,6 +66,7 @@ def serve(
     admin_tokens: list[str],
     fsync: bool = False,
     database: str | None = None,
+    blobs: str | None = None,
 ) -> None:
     """Serve until interrupted (blocking).
 
@@ -82,6 +83,8 @@ def serve(
             or power loss (without it, it survives the server process dying).
         database: where the projects are kept: None for SQLite files in
             ``data_dir``, or a ``postgresql://`` URL (``coflux.store.catalogs``).
+        blobs: where values and asset files are kept: None for files in
+            ``data_dir``, or ``s3://bucket/prefix`` (``coflux.blobs``).
 
     Raises:
         CannotListen: the address cannot be bound (nothing else was done).
@@ -89,6 +92,7 @@ def serve(
             directory (nothing in it was touched).
         coflux.store.catalogs.CannotOpenDatabase: the projects' database cannot be
             used (nothing was created in it).
+        ValueError: ``blobs`` names no blob store this server can use.
     """
     with listen(host, port) as listener, DataDirectoryLock.acquire(data_dir):
         app = create_app(
@@ -97,6 +101,7 @@ def serve(
             admin_tokens=frozenset(admin_tokens),
             fsync=fsync,
             database=database,
+            blobs=blobs,
         )
         bound_host, bound_port = listener.getsockname()[:2]
         shown = f"[{bound_host}]" if listener.family == socket.AF_INET6 else bound_host
