@@ -54,22 +54,22 @@ _RELATIONS: dict[type[Fact], _Relation] = {
     ),
 }
 
-CHECK = """
-SELECT coflux_unknown_references(m.missing) FROM (
-    SELECT array_agg(r.kind || ' ' || r.id ORDER BY r.n) AS missing
-    FROM unnest(%(kinds)b::text[], %(ids)b::text[]) WITH ORDINALITY AS r (kind, id, n)
-    WHERE NOT CASE r.kind
-        WHEN 'environment' THEN EXISTS (
-            SELECT 1 FROM environments WHERE project_id = %(p)s AND id = r.id)
-        WHEN 'run' THEN EXISTS (SELECT 1 FROM runs WHERE project_id = %(p)s AND id = r.id)
-        WHEN 'step' THEN EXISTS (SELECT 1 FROM steps WHERE project_id = %(p)s AND id = r.id)
-        WHEN 'execution' THEN EXISTS (
-            SELECT 1 FROM executions WHERE project_id = %(p)s AND id = r.id)
-        WHEN 'asset' THEN EXISTS (SELECT 1 FROM assets WHERE project_id = %(p)s AND id = r.id)
-    END
-) m
-WHERE m.missing IS NOT NULL
-"""
+_TABLES = {
+    "environment": "environments",
+    "run": "runs",
+    "step": "steps",
+    "execution": "executions",
+    "asset": "assets",
+}
+
+
+def _missing(kind: str) -> str:
+    """The ids of one kind, among those given, that the project does not have."""
+    return (
+        f"SELECT '{kind} ' || r.id AS name FROM unnest(%({kind})b::text[]) AS r (id)"
+        f" WHERE NOT EXISTS (SELECT 1 FROM {_TABLES[kind]} t"
+        f" WHERE t.project_id = %(p)s AND t.id = r.id)"
+    )
 
 
 @dataclass
@@ -103,12 +103,20 @@ class Names:
         ]
 
     def check(self, project_id: str) -> tuple[str, dict[str, Any]] | None:
-        """The statement checking ``unknown()`` (None when there is nothing to check)."""
-        unknown = self.unknown()
-        if not unknown:
+        """The statement checking ``unknown()`` (None when there is nothing to check).
+
+        One lookup per kind named, each through the table's primary key; the
+        function raises only if some are missing, naming them all.
+        """
+        by_kind: dict[str, list[str]] = {}
+        for kind, value in self.unknown():
+            by_kind.setdefault(kind, []).append(value)
+        if not by_kind:
             return None
-        return CHECK, {
-            "p": project_id,
-            "kinds": [kind for kind, _ in unknown],
-            "ids": [value for _, value in unknown],
-        }
+        missing = " UNION ALL ".join(_missing(kind) for kind in by_kind)
+        sql = (
+            "SELECT coflux_unknown_references(m.names) FROM"
+            f" (SELECT array_agg(name) AS names FROM ({missing}) AS u) AS m"
+            " WHERE m.names IS NOT NULL"
+        )
+        return sql, {"p": project_id, **by_kind}

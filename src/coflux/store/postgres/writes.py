@@ -13,9 +13,10 @@ of a batch only depend on each other in ways this order keeps:
 
 * rows are inserted in the order of their facts (``WITH ORDINALITY ... ORDER BY``),
   so ids and sequence numbers grow in fact order, as SQLite's rowids do;
-* an execution's current state, its leader and its place in the working set only
-  change after its row exists, and their final values are what the batch's last
-  fact about each leaves (computed here, so each execution is updated once);
+* an execution's current state, its leader and its place in the working set are
+  what the batch's last fact about each leaves (computed here): an execution the
+  batch creates is inserted with them, one it does not is updated once, and one
+  that ends in the batch that creates it never joins the working set;
 * a manifest registration compares with the one before it, in the database or
   earlier in the batch, so those are the one statement run once per fact;
 * references are checked last, as a whole, like SQLite's deferred foreign keys
@@ -101,7 +102,10 @@ STEPS = _Table(
 EXECUTIONS = _Table(
     "executions",
     (("id", _T), ("step_id", _T), ("run_id", _T), ("attempt", _I), ("environment_id", _T),
-     ("due_at", _F), ("created_at", _F), ("arguments", _T)),
+     ("due_at", _F), ("created_at", _F), ("arguments", _T),
+     # where the batch's transitions and links leave a new execution
+     ("state", _T), ("state_at", _F), ("assigned_at", _F), ("session_id", _T),
+     ("leader_id", _T)),
 )  # fmt: skip
 ACTIVE = _Table("active_executions", (("execution_id", _T),))
 CHECKPOINTS = _Table(
@@ -218,17 +222,24 @@ class Rows:
         yield from _insert(SESSIONS, p, self.sessions)
         yield from _insert(RUNS, p, self.runs)
         yield from _insert(STEPS, p, self.steps)
-        yield from _insert(EXECUTIONS, p, self.executions)
-        yield from _insert(ACTIVE, p, [(row[0],) for row in self.executions])
+        # An execution created in this batch is inserted where the batch leaves
+        # it; only older ones are updated, and join or leave the working set once.
+        new = {row[0]: row for row in self.executions}
+        yield from _insert(EXECUTIONS, p, [self._created(row) for row in self.executions])
+        active = [(e,) for e in new if e not in self.leaving]
+        yield from _insert(ACTIVE, p, active)
         yield from _insert(CHECKPOINTS, p, self.checkpoints)
         yield from _insert(TRANSITIONS, p, self.transitions)
-        if self.current:
-            yield _CURRENT_STATE, (*_columns(list(self.current.values())), p)
-        if self.leaders:
-            yield _LINK, (list(self.leaders), list(self.leaders.values()), p)
+        current = [row for e, row in self.current.items() if e not in new]
+        if current:
+            yield _CURRENT_STATE, (*_columns(current), p)
+        leaders = [(e, leader) for e, leader in self.leaders.items() if e not in new]
+        if leaders:
+            yield _LINK, (*_columns(leaders), p)
         yield from _insert(OUTCOMES, p, self.outcomes)
-        if self.leaving:
-            yield _LEAVE_WORKING_SET, (p, list(self.leaving))
+        leaving = [e for e in self.leaving if e not in new]
+        if leaving:
+            yield _LEAVE_WORKING_SET, (p, leaving)
         yield from _insert(LOGS, p, self.logs)
         yield from _insert(ASSETS, p, list(self.assets.values()))
         yield from _insert(ASSET_ENTRIES, p, list(self.asset_entries.values()))
@@ -236,6 +247,11 @@ class Rows:
         check = self.names.check(p)
         if check is not None:
             yield check
+
+    def _created(self, row: Row) -> Row:
+        """A new execution's row, with its state and leader after this batch."""
+        state = self.current.get(row[0], (None, None, None, None, None))[1:]
+        return (*row, *state, self.leaders.get(row[0]))
 
 
 def _insert(table: _Table, project_id: str, rows: Sequence[Sequence[Any]]) -> Iterator[Statement]:
