@@ -31,7 +31,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -75,9 +75,15 @@ def find_bindir() -> Path:
 
 
 class Cluster:
-    """A running throwaway cluster; ``url(database)`` reaches it as its superuser."""
+    """A running throwaway cluster; ``url(database)`` reaches it as its superuser.
 
-    def __init__(self) -> None:
+    ``settings`` replaces the test defaults (``_SETTINGS``, durability off) in
+    ``postgresql.conf``: the benchmarks pass durable ones. The unix socket
+    directory is always the cluster's own.
+    """
+
+    def __init__(self, settings: Mapping[str, str] | None = None) -> None:
+        self.settings = dict(_SETTINGS if settings is None else settings)
         self.bindir = find_bindir()
         self._as_postgres = os.geteuid() == 0
         self.root = Path(tempfile.mkdtemp(prefix="coflux-pg-"))
@@ -88,7 +94,14 @@ class Cluster:
         self._lock = threading.Lock()
         self._running = False
         if self._as_postgres:
-            entry = pwd.getpwnam("postgres")
+            try:
+                entry = pwd.getpwnam("postgres")
+            except KeyError:
+                shutil.rmtree(self.root, ignore_errors=True)
+                raise PostgresMissing(
+                    "PostgreSQL's programs refuse to run as root, and there is no postgres "
+                    "user to run them as: install Debian's postgresql package (scripts/setup)"
+                ) from None
             os.chown(self.root, entry.pw_uid, entry.pw_gid)
 
     # --- life cycle -------------------------------------------------------------
@@ -99,7 +112,7 @@ class Cluster:
         self._run("initdb", "-D", str(self.data), "-U", self.user, "--auth=trust",
                   "--encoding=UTF8", "--locale=C.UTF-8", "--locale-provider=icu",
                   "--icu-locale=en-US", "--no-sync")  # fmt: skip
-        settings = {**_SETTINGS, "unix_socket_directories": f"'{self.root}'"}
+        settings = {**self.settings, "unix_socket_directories": f"'{self.root}'"}
         with (self.data / "postgresql.conf").open("a") as conf:
             conf.writelines(f"{key} = {value}\n" for key, value in settings.items())
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "start")
