@@ -78,9 +78,14 @@ class PostgresProjectStore:
         """A connection in a read-only transaction: one snapshot for every query."""
         with self._connection() as conn:
             conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            # On an error the pool rolls the transaction back when it takes the
-            # connection back; COMMIT here would hide the error if it failed too.
-            yield conn
+            try:
+                yield conn
+            except BaseException:
+                # The error that ended the read is the one to see, not one from
+                # ending the transaction on a connection that may be broken.
+                with contextlib.suppress(psycopg.Error):
+                    conn.rollback()
+                raise
             conn.execute("COMMIT")
 
     # --- ProjectStore ---------------------------------------------------------------
