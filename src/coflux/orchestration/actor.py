@@ -228,7 +228,9 @@ class ProjectActor:
         """Enter the failed state: refuse the batch's callers, the queued ones, and
         everyone waiting for an outcome. Their events may or may not have reached
         the store; nothing of them was delivered."""
-        detail = f"its state failed ({type(error).__name__}: {error}) and is being rebuilt"
+        # One line: a driver's message may run over several (psycopg's do).
+        cause = " ".join(str(error).split())
+        detail = f"its state failed ({type(error).__name__}: {cause}) and is being rebuilt"
         self._failure = failure = ProjectUnavailable(self._name, detail)
         while not self._inbox.empty():
             calls.append(self._inbox.get_nowait())
