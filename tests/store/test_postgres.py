@@ -282,6 +282,29 @@ def test_connections_are_left_without_session_state(migrated: str) -> None:
         catalog.close()
 
 
+def test_connections_the_database_dropped_are_replaced_before_use(
+    cluster: postgres.Cluster, migrated: str
+) -> None:
+    catalog = PostgresCatalog(migrated, max_connections=3)
+    try:
+        store = catalog.create("p1", "demo", T0)
+        store.append(finished_run())
+        # Fill the pool: three readers at once each hold a connection.
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            list(pool.map(lambda _: store.get_run("R1"), range(30)))
+        terminate = (
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            f" WHERE datname = '{database_name(migrated)}' AND pid <> pg_backend_pid()"
+        )
+        assert query(cluster.url(), terminate)[0][0] >= 1
+        # Every call after the database dropped them still succeeds, first time.
+        store.append([logs(("R1:1:1", "after", T0 + 9))])
+        assert [e.template for e in store.list_logs("R1")] == ["after"]
+        assert store.get_run("R1") is not None
+    finally:
+        catalog.close()
+
+
 def test_times_are_exact_whatever_the_sessions_float_output(migrated: str) -> None:
     """A session may print floats with 15 digits (extra_float_digits=0): reads are binary."""
     at = 1234567890.123456789

@@ -77,6 +77,12 @@ class PostgresCatalog:
             kwargs=_CONNECTION,
             open=False,
             name="coflux",
+            # A pooled connection the database has dropped (a restart, a failover,
+            # an idle timeout) is found out before use, not by a failed append.
+            check=ConnectionPool.check_connection,
+            # How long a caller waits for a connection, e.g. while the database
+            # is down: then it fails (PoolTimeout) rather than hanging.
+            timeout=connect_timeout,
         )
         try:
             self._pool.open(wait=True, timeout=connect_timeout)
