@@ -296,7 +296,7 @@ def test_connections_the_database_dropped_are_replaced_before_use(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
             f" WHERE datname = '{database_name(migrated)}' AND pid <> pg_backend_pid()"
         )
-        assert query(cluster.url(), terminate)[0][0] >= 1
+        assert query(cluster.url(), terminate) >= [(1,)]
         # Every call after the database dropped them still succeeds, first time.
         store.append([logs(("R1:1:1", "after", T0 + 9))])
         assert [e.template for e in store.list_logs("R1")] == ["after"]
