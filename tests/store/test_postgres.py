@@ -16,7 +16,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from coflux.errors import Conflict
+from coflux.errors import Conflict, Unavailable
 from coflux.store import migrate
 from coflux.store.catalogs import CannotOpenDatabase
 from coflux.store.postgres import schema
@@ -301,6 +301,32 @@ def test_connections_the_database_dropped_are_replaced_before_use(
         store.append([logs(("R1:1:1", "after", T0 + 9))])
         assert [e.template for e in store.list_logs("R1")] == ["after"]
         assert store.get_run("R1") is not None
+    finally:
+        catalog.close()
+
+
+def test_a_database_that_cannot_be_reached_is_unavailable_then_serves_again(
+    cluster: postgres.Cluster, migrated: str
+) -> None:
+    catalog = PostgresCatalog(migrated, connect_timeout=1)
+    database = database_name(migrated)
+    try:
+        store = catalog.create("p1", "demo", T0)
+        store.append(finished_run())
+        query(cluster.url(), f"ALTER DATABASE {database} ALLOW_CONNECTIONS false")
+        query(
+            cluster.url(),
+            f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{database}'",
+        )
+        with pytest.raises(Unavailable) as refused:
+            store.get_run("R1")
+        assert (refused.value.reason, refused.value.status) == ("database_unavailable", 503)
+        assert "\n" not in refused.value.message
+        with pytest.raises(Unavailable):
+            store.append(busy_run())
+        query(cluster.url(), f"ALTER DATABASE {database} ALLOW_CONNECTIONS true")
+        store.append(busy_run())
+        assert [r.id for r in store.list_runs()] == ["R2", "R1"]
     finally:
         catalog.close()
 

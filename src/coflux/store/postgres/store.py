@@ -28,7 +28,7 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from coflux import protocol
-from coflux.errors import Conflict
+from coflux.errors import Conflict, Unavailable
 from coflux.orchestration.effects import Fact
 from coflux.orchestration.events import StepRecord
 from coflux.store.base import Snapshot
@@ -68,10 +68,24 @@ class PostgresProjectStore:
 
     @contextlib.contextmanager
     def _connection(self) -> Iterator[Conn]:
+        """A connection of the pool for one call.
+
+        Raises:
+            Unavailable: ``database_unavailable``: no connection could be had in
+                time, or it failed (the database is down, restarting, or out of
+                connections): the same call may succeed later.
+        """
         if self._closed:
             raise RuntimeError(f"the store of project {self.project_id} is closed")
-        with self._pool.connection() as conn:
-            yield conn
+        try:
+            with self._pool.connection() as conn:
+                yield conn
+        except psycopg.OperationalError as e:  # PoolTimeout is one too
+            cause = " ".join(str(e).split()) or type(e).__name__
+            raise Unavailable(
+                "database_unavailable",
+                f"project {self.project_id}: the database cannot be used now ({cause})",
+            ) from e
 
     @contextlib.contextmanager
     def _consistent(self) -> Iterator[Conn]:
@@ -103,6 +117,9 @@ class PostgresProjectStore:
         Raises:
             Conflict: ``fact_conflict``: a fact contradicts the record (duplicate
                 id, unknown reference); nothing of the batch is written.
+            Unavailable: ``database_unavailable`` (see ``_connection``): the batch
+                may or may not have been written, if the connection failed while
+                it committed.
             TypeError: a fact of a kind this backend does not know (nothing written).
         """
         if not facts:
