@@ -325,7 +325,15 @@ def test_a_database_that_cannot_be_reached_is_unavailable_then_serves_again(
         with pytest.raises(Unavailable):
             store.append(busy_run())
         query(cluster.url(), f"ALTER DATABASE {database} ALLOW_CONNECTIONS true")
-        store.append(busy_run())
+
+        def serves() -> bool:  # once the pool's next attempt to connect succeeds
+            try:
+                store.append(busy_run())
+            except Unavailable:
+                return False
+            return True
+
+        eventually(serves, 60, interval=0.2)
         assert [r.id for r in store.list_runs()] == ["R2", "R1"]
     finally:
         catalog.close()
