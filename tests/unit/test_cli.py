@@ -325,7 +325,9 @@ def test_agent_rejects_bad_provides(api: FakeApi, agent_runs: list[AgentSettings
     assert agent_runs == []
 
 
-def test_server_has_its_own_host_option(monkeypatch: pytest.MonkeyPatch, api: FakeApi) -> None:
+def test_server_has_its_own_host_option(
+    monkeypatch: pytest.MonkeyPatch, api: FakeApi, tmp_path: Path
+) -> None:
     calls: list[tuple[Any, ...]] = []
     monkeypatch.setattr(
         "coflux.server.main.serve", lambda *args, **options: calls.append((*args, options))
@@ -335,13 +337,28 @@ def test_server_has_its_own_host_option(monkeypatch: pytest.MonkeyPatch, api: Fa
         env={"COFLUX_SERVER_TOKENS": "a, b,"},
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert calls == [("0.0.0.0", 9000, Path(".coflux"), 30.0, ["a", "b"], {"fsync": False})]
+    defaults = {"fsync": False, "database": None, "blobs": None}
+    assert calls == [("0.0.0.0", 9000, Path(".coflux"), 30.0, ["a", "b"], defaults)]
     assert api.invoke("server", "--token", "t").exit_code == 0
     assert calls[-1][4] == ["t"]
     assert api.invoke("server", "--fsync").exit_code == 0
-    assert calls[-1][5] == {"fsync": True}
+    assert calls[-1][5]["fsync"] is True
     assert api.invoke("server", env={"COFLUX_SERVER_FSYNC": "1"}).exit_code == 0
-    assert calls[-1][5] == {"fsync": True}
+    assert calls[-1][5]["fsync"] is True
+    # The stores: options, or the environment.
+    url = "postgresql://coflux@db/coflux"
+    assert api.invoke("server", "--database", url, "--blobs", "s3://b/p").exit_code == 0
+    assert calls[-1][5] == {"fsync": False, "database": url, "blobs": "s3://b/p"}
+    env = {"COFLUX_DATABASE_URL": url, "COFLUX_BLOBS": "s3://b"}
+    assert api.invoke("server", env=env).exit_code == 0
+    assert calls[-1][5] == {"fsync": False, "database": url, "blobs": "s3://b"}
+    # The admin token from a file, or the environment, beside --token.
+    token_file = tmp_path / "admin-token"
+    token_file.write_text("from-file\n")
+    assert api.invoke("server", "--token-file", str(token_file)).exit_code == 0
+    assert calls[-1][4] == ["from-file"]
+    assert api.invoke("server", env={"COFLUX_SERVER_TOKEN": "one"}).exit_code == 0
+    assert calls[-1][4] == ["one"]
 
 
 def test_a_command_imports_only_what_it_needs_and_the_version_is_shown() -> None:
