@@ -1,8 +1,9 @@
 """Engine benchmarks: our overhead per step, through the real server, agent and API.
 
 Each workload is its own function and starts its own server and agent
-(``ours.Engine``: durable SQLite in a fresh data directory), so any one can be
-run alone:
+(``ours.Engine``: durable SQLite in a fresh data directory, or with ``--store
+postgres`` a fresh database in a durable PostgreSQL cluster: ``stores.py``), so
+any one can be run alone:
 
 - ``fanout``: a workflow submits N trivial steps and waits for them all
   (N = 1,000 and 10,000): wall time from the run's submission to its result,
@@ -25,14 +26,24 @@ run alone:
   and 100k steps: server RSS, and the time of ``runs list`` and of ``runs inspect``
   of the first 10,000-step run (the ``coflux`` command, and the API call alone).
 
-Run with ``bench/run engine [--only fanout,chain] [--quick]``. A full run writes
-bench/results/engine.json and .md (a subset updates only its own sections); a
-``--quick`` run (smaller N, for iterating) writes to bench/work/results/ instead.
+On PostgreSQL (``--store postgres``, or ``--store sqlite,postgres`` for both in
+one run, each workload on SQLite and right after on PostgreSQL) the fanout, chain,
+dispatch and history workloads run, into sections named ``fanout_postgres`` and
+so on; the fan-out and the chain also report the PostgreSQL cluster's CPU seconds
+and the WAL it wrote per 1,000 steps, and history its database's size. The other
+workloads measure SQLite alone (``store``, ``fsync``) or start their own server
+(``cold``).
+
+Run with ``bench/run engine [--only fanout,chain] [--store sqlite,postgres]
+[--quick]``. A full run writes bench/results/engine.json and .md (a subset updates
+only its own sections); a ``--quick`` run (smaller N, for iterating) writes to
+bench/work/results/ instead.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import statistics
 import subprocess
@@ -58,10 +69,12 @@ from measure import (  # noqa: E402
     machine,
     median,
     poll,
+    settle,
     status_kb,
     timed_runs,
 )
 from ours import PROJECT, Engine  # noqa: E402
+from stores import SqliteStore, Store, open_stores  # noqa: E402
 from tests.store import facts  # noqa: E402
 from tests.support.cluster import EXAMPLES, Process, base_env, coflux_command, free_port  # noqa: E402
 
@@ -80,9 +93,26 @@ SIZES: dict[str, dict[str, Any]] = {
     },
 }  # fmt: skip
 WARM_UP = 100  # steps run once before measuring: every code path used, every executor started
+SQLITE = SqliteStore()
+# The workloads that run on every store; the others measure SQLite (or their own server).
+ON_EVERY_STORE = ("fanout", "chain", "dispatch", "history")
 
 
-def fanout(n: int, server_args: tuple[str, ...] = ()) -> dict[str, Any]:
+def _store_cost(before: dict[str, float], after: dict[str, float], runs: int, steps: int) -> dict[str, float]:  # fmt: skip
+    """The store's own CPU and WAL between two ``Store.usage`` readings (PostgreSQL's;
+    empty for SQLite, which is inside the server's CPU already)."""
+    if not before:
+        return {}
+    cpu, wal = after["cpu_s"] - before["cpu_s"], after["wal_bytes"] - before["wal_bytes"]
+    return {
+        "cpu_s_per_run": round(cpu / runs, 3),
+        "cpu_s_per_1000_steps": round(cpu / steps * 1000, 3),
+        "wal_bytes_per_1000_steps": round(wal / steps * 1000),
+        "wal_mb_per_run": round(wal / runs / 2**20, 2),
+    }
+
+
+def fanout(n: int, server_args: tuple[str, ...] = (), store: Store = SQLITE) -> dict[str, Any]:
     """One workflow submits ``n`` echo steps, then waits for every result (the median
     of ``timed_runs``; CPU seconds per run, peak RSS over them all)."""
     run_ids: list[str] = []
@@ -92,15 +122,17 @@ def fanout(n: int, server_args: tuple[str, ...] = ()) -> dict[str, Any]:
         run_ids.append(run_id)
         return wall
 
-    with Engine(server_args=server_args) as engine:
+    with store.engine(server_args) as engine:
         engine.run("fanout", WARM_UP)
-        before = cpu_seconds(**engine.pids)
+        before, stored_before = cpu_seconds(**engine.pids), store.usage()
         with PeakRss(engine.pids) as rss:
             walls = timed_runs(once)
-        after = cpu_seconds(**engine.pids)
+        after, stored_after = cpu_seconds(**engine.pids), store.usage()
         recorded = engine.api.get(f"/api/projects/{PROJECT}/runs/{run_ids[-1]}").json()["steps"]
     succeeded = sum(s["executions"][-1]["state"] == "succeeded" for s in recorded)
     wall = statistics.median(walls)
+    # Each run records n + 1 steps: the workflow's own, and its n children.
+    database = _store_cost(stored_before, stored_after, len(walls), len(walls) * (n + 1))
     return {
         "n": n,
         "wall_s": round(wall, 3),
@@ -112,21 +144,26 @@ def fanout(n: int, server_args: tuple[str, ...] = ()) -> dict[str, Any]:
         # Read back from the store after the last run: every step is durably recorded.
         "recorded_steps": len(recorded),
         "succeeded_steps": succeeded,
+        **({"database": database} if database else {}),
     }
 
 
-def chain(n: int, server_args: tuple[str, ...] = ()) -> dict[str, Any]:
+def chain(n: int, server_args: tuple[str, ...] = (), store: Store = SQLITE) -> dict[str, Any]:
     """One workflow calls ``n`` echo steps sequentially: wall time / ``n`` per step
     (the median of ``timed_runs``)."""
-    with Engine(server_args=server_args) as engine:
+    with store.engine(server_args) as engine:
         engine.run("chain", WARM_UP)
+        stored_before = store.usage()
         walls = timed_runs(lambda: engine.run("chain", n)[0])
+        stored_after = store.usage()
     wall = statistics.median(walls)
+    database = _store_cost(stored_before, stored_after, len(walls), len(walls) * (n + 1))
     return {
         "n": n,
         "wall_s": round(wall, 3),
         "ms_per_step": round(wall / n * 1000, 3),
         "runs": len(walls),
+        **({"database": database} if database else {}),
     }
 
 
@@ -153,12 +190,12 @@ def _probe_samples(run: dict[str, Any]) -> dict[str, list[float]]:
 def _load_rate(run: dict[str, Any], since: float, until: float) -> float:
     """Steps per second the load run actually created between ``since`` and ``until``."""
     created = [s["created_at"] for s in run["steps"] if s["target"] == "echo"]
-    return round(sum(since <= t <= until for t in created) / (until - since), 1)
+    return round(sum(since <= float(t) <= until for t in created) / (until - since), 1)
 
 
-def dispatch(samples: int, rate: float) -> dict[str, Any]:
+def dispatch(samples: int, rate: float, store: Store = SQLITE) -> dict[str, Any]:
     """Ready -> started latency of ``samples`` steps under ``rate`` steps/s of load."""
-    with Engine() as engine:
+    with store.engine() as engine:
         engine.run("fanout", WARM_UP)
         # The load runs far longer than the probe needs and is cancelled after it.
         load_id = engine.submit("load", rate, 3600.0)
@@ -254,7 +291,7 @@ def _timed(action: Callable[[], object], repeat: int = 5) -> float:
     return round(statistics.median(times) * 1000, 1)
 
 
-def store(n: int) -> dict[str, Any]:
+def store_alone(n: int) -> dict[str, Any]:
     """Append a fan-out's facts of ``n`` steps to a fresh store (see the module's doc)."""
     batch = 64
     scheduled = [
@@ -287,7 +324,7 @@ def store(n: int) -> dict[str, Any]:
     }
 
 
-def _history_point(engine: Engine, steps: int, inspected: str) -> dict[str, Any]:
+def _history_point(engine: Engine, steps: int, inspected: str, store: Store) -> dict[str, Any]:
     """Server memory and read times, with ``steps`` steps recorded so far."""
     server = engine.pids["server"]
     runs_path = f"/api/projects/{PROJECT}/runs"
@@ -295,6 +332,7 @@ def _history_point(engine: Engine, steps: int, inspected: str) -> dict[str, Any]
         "steps": steps,
         "server_rss_mb": round(status_kb(server, "VmRSS") / 1024, 1),
         "server_peak_rss_mb": round(status_kb(server, "VmHWM") / 1024, 1),
+        **store.footprint(),  # PostgreSQL: the database's size, the cluster's memory
         "runs_list_cli_ms": _timed(lambda: engine.cli("runs", "list")),
         "runs_list_api_ms": _timed(lambda: engine.api.get(runs_path).raise_for_status()),
         "runs_inspect_cli_ms": _timed(lambda: engine.cli("runs", "inspect", inspected)),
@@ -312,10 +350,10 @@ def _history_point(engine: Engine, steps: int, inspected: str) -> dict[str, Any]
     }
 
 
-def history(per_run: int, runs: int, checkpoints: list[int]) -> dict[str, Any]:
+def history(per_run: int, runs: int, checkpoints: list[int], store: Store = SQLITE) -> dict[str, Any]:  # fmt: skip
     """Record ``runs`` fan-outs of ``per_run`` steps; measure after the ``checkpoints``-th."""
     points, rates = [], []
-    with Engine() as engine:
+    with store.engine() as engine:
         first: str | None = None
         steps = 0
         for number in range(1, runs + 1):
@@ -324,44 +362,74 @@ def history(per_run: int, runs: int, checkpoints: list[int]) -> dict[str, Any]:
             steps += per_run + 1  # the workflow's own step too
             rates.append(round(per_run / wall, 1))
             if number in checkpoints:
-                points.append(_history_point(engine, steps, first))
+                points.append(_history_point(engine, steps, first, store))
     return {"steps_per_run": per_run + 1, "points": points, "fanout_tasks_per_s": rates}
 
 
-def run_workloads(names: list[str], sizes: dict[str, Any]) -> dict[str, Any]:
-    """Run the named workloads at ``sizes``; one result section per workload."""
+def _measure(name: str, size: Any, store: Store) -> Any:
+    if name == "fanout":
+        return {str(n): fanout(n, store=store) for n in size}
+    if name == "chain":
+        return chain(size, store=store)
+    if name == "dispatch":
+        samples, rate = size
+        return dispatch(samples, rate, store=store)
+    if name == "history":
+        per_run, runs, checkpoints = size
+        return history(per_run, runs, checkpoints, store=store)
+    if name == "cold":
+        return cold(size)
+    if name == "fsync":
+        return fsync(size)
+    return store_alone(size)
+
+
+def run_workloads(names: list[str], sizes: dict[str, Any], stores: list[Store]) -> dict[str, Any]:
+    """Run the named workloads at ``sizes`` on each store (the SQLite section keeps the
+    workload's name, PostgreSQL's is ``NAME_postgres``); one workload at a time, on
+    each store in turn, so the numbers compared were taken minutes apart."""
     sections: dict[str, Any] = {}
     for name in names:
-        print(f"engine: {name} ...", file=sys.stderr, flush=True)
-        started = time.time()
-        size = sizes[name]
-        if name == "fanout":
-            result: Any = {str(n): fanout(n) for n in size}
-        elif name == "dispatch":
-            result = dispatch(*size)
-        elif name == "history":
-            result = history(*size)
-        else:
-            result = {"chain": chain, "cold": cold, "fsync": fsync, "store": store}[name](size)
-        sections[name] = {**result, "measured_at": round(started), "took_s": round(time.time() - started, 1)}  # fmt: skip
+        for store in stores:
+            if store.name != "sqlite" and name not in ON_EVERY_STORE:
+                continue
+            key = name if store.name == "sqlite" else f"{name}_{store.name}"
+            settle()  # not paying for the previous workload's exit
+            print(f"engine: {key} ...", file=sys.stderr, flush=True)
+            started = time.time()
+            result = _measure(name, sizes[name], store)
+            sections[key] = {**result, "measured_at": round(started), "took_s": round(time.time() - started, 1)}  # fmt: skip
+            if setup := store.facts():  # PostgreSQL's version and durability settings
+                sections[key][store.name] = setup
     return sections
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--only", default=",".join(SIZES["full"]), help="comma-separated workloads")
+    parser.add_argument("--only", help="comma-separated workloads (default: all)")
+    parser.add_argument("--store", default="sqlite", help="sqlite, postgres or sqlite,postgres")
     parser.add_argument("--quick", action="store_true", help="smaller N, results in bench/work")
     options = parser.parse_args()
-    names = [n for n in options.only.split(",") if n]
+    names = [n for n in (options.only or ",".join(SIZES["full"])).split(",") if n]
     unknown = set(names) - set(SIZES["full"])
     if unknown:
         parser.error(f"unknown workloads: {', '.join(sorted(unknown))}")
+    store_names = [n for n in options.store.split(",") if n]
+    if not store_names or set(store_names) - {"sqlite", "postgres"}:
+        parser.error(f"--store takes sqlite, postgres or both, not {options.store!r}")
+    if "sqlite" not in store_names:
+        sqlite_only = sorted(set(names) - set(ON_EVERY_STORE))
+        if options.only and sqlite_only:
+            parser.error(f"{', '.join(sqlite_only)} run on SQLite only: add --store sqlite")
+        names = [n for n in names if n in ON_EVERY_STORE]
     mode = "quick" if options.quick else "full"
     directory = WORK / "results" if options.quick else RESULTS
     previous = directory / "engine.json"
     data = json.loads(previous.read_text()) if previous.exists() else {}
     facts = machine()  # before the run: the code as it was measured
-    data.setdefault("workloads", {}).update(run_workloads(names, SIZES[mode]))
+    with contextlib.ExitStack() as stack:
+        stores = open_stores(store_names, stack)
+        data.setdefault("workloads", {}).update(run_workloads(names, SIZES[mode], stores))
     data.update(mode=mode, machine=facts)
     engine_report.write_report(directory, data)
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import postgres_report
 from measure import table, write
 
 # (measure, unit, how to read it from the workloads, comparison, target)
@@ -44,7 +45,7 @@ def targets(workloads: dict[str, Any]) -> str:
     rows: list[list[object]] = []
     for label, unit, get, op, goal in TARGETS:
         try:
-            measured: object = get(workloads)
+            measured = get(workloads)
         except KeyError:
             rows.append([label, "not measured", f"{op} {goal:g} {unit}", "-"])
             continue
@@ -137,7 +138,7 @@ SECTIONS: list[tuple[str, str, Callable[[dict[str, Any]], str]]] = [
 ]  # fmt: skip
 
 
-def render(data: dict[str, Any]) -> str:
+def render(data: dict[str, Any], directory: Path) -> str:
     machine, workloads = data["machine"], data["workloads"]
     lines = [
         "# Engine benchmarks",
@@ -151,6 +152,7 @@ def render(data: dict[str, Any]) -> str:
         "",
         targets(workloads),
     ]
+    lines += postgres_report.targets_part(workloads, directory)
     for key, title, render_section in SECTIONS:
         if key in workloads:
             when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(workloads[key]["measured_at"]))
@@ -162,10 +164,11 @@ def render(data: dict[str, Any]) -> str:
                 "",
                 render_section(workloads[key]),
             ]
+    lines += postgres_report.sections_part(workloads)
     return "\n".join(lines) + "\n"
 
 
 def write_report(directory: Path, data: dict[str, Any]) -> None:
-    markdown = render(data)
+    markdown = render(data, directory)
     write(directory, "engine", data, markdown)
     print(markdown)

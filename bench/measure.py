@@ -91,6 +91,24 @@ def _cpu_ticks(pid: int) -> tuple[int, int]:
     return 0, 0
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time used so far by a process tree: every process in it, and the children
+    each of them reaped (a PostgreSQL backend that exited counts in its postmaster)."""
+    return sum(sum(_cpu_ticks(p)) for p in descendants(pid)) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_pss_mb(pid: int) -> float:
+    """Proportional set size of a process tree in MB: memory shared between its
+    processes (PostgreSQL's shared buffers) is divided among them, not counted in each."""
+    total = 0
+    for p in descendants(pid):
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+    return round(total / 1024, 1)
+
+
 def cpu_seconds(server: int, agent: int) -> dict[str, float]:
     """CPU time used so far by the server's tree, the agent process and its executors.
 

@@ -1,7 +1,7 @@
 """Our engine, started for a benchmark: a real server and agent as subprocesses.
 
 ``Engine`` starts ``coflux server`` with a fresh data directory (durable SQLite,
-the default store) and one ``coflux agent`` hosting ``bench/repos/bench_engine.py``,
+the default store, or ``--database`` when given a PostgreSQL URL) and one ``coflux agent`` hosting ``bench/repos/bench_engine.py``,
 drives runs through the HTTP API and the ``coflux`` CLI, and stops everything it
 started when its ``with`` block ends, whatever happened inside.
 """
@@ -36,9 +36,15 @@ def value(data: Any) -> dict[str, Any]:
 class Engine:
     """A server and one agent, with the project and environment the runs go to."""
 
-    def __init__(self, agent_args: tuple[str, ...] = (), server_args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        agent_args: tuple[str, ...] = (),
+        server_args: tuple[str, ...] = (),
+        database: str | None = None,
+    ) -> None:
         self.agent_args = agent_args
         self.server_args = server_args
+        self.database = database  # `coflux server --database` (None: SQLite files)
         self._tmp = tempfile.TemporaryDirectory(prefix="coflux-bench-")
         self.workdir = Path(self._tmp.name)
         self.cluster: Cluster | None = None
@@ -46,7 +52,8 @@ class Engine:
 
     def __enter__(self) -> Engine:
         try:
-            server = Server(self.workdir / "data", args=self.server_args).start()
+            data = self.workdir / "data"
+            server = Server(data, args=self.server_args, database=self.database).start()
             self.cluster = Cluster(server, self.workdir, project=PROJECT, environment=ENVIRONMENT)
             self.client = httpx.Client(base_url=server.url, timeout=120)
             self.client.post("/api/projects", json={"name": PROJECT}).raise_for_status()
