@@ -77,7 +77,7 @@ Concurrency = Annotated[int, msgspec.Meta(ge=1, le=MAX_CONCURRENCY)]
 Position = Annotated[int, msgspec.Meta(ge=0, lt=MAX_PARAMETERS)]
 Seconds = Annotated[float, msgspec.Meta(ge=0, le=MAX_SECONDS)]
 Timestamp = Annotated[float, msgspec.Meta(ge=MIN_TIMESTAMP, le=MAX_TIMESTAMP)]
-Name = Annotated[str, msgspec.Meta(max_length=MAX_NAME)]
+Name = Annotated[str, msgspec.Meta(max_length=MAX_NAME)]  # and no NUL: see ``check_text``
 
 # Patterns, for ``re.fullmatch`` and for the OpenAPI document (JSON Schema's
 # patterns are ECMA-262, where ``$`` is the end of the text). Never check one with
@@ -591,6 +591,7 @@ def _decode(decoder: msgspec.json.Decoder[Any] | msgspec.msgpack.Decoder[Any], d
         # msgspec counts its nesting against Python's recursion limit.
         raise ProtocolError(f"nested more than {MAX_VALUE_DEPTH} levels deep") from None
     check_depth(decoded)
+    check_text(decoded, data)
     return decoded
 
 
@@ -629,3 +630,43 @@ def check_depth(decoded: object, limit: int = MAX_VALUE_DEPTH) -> None:
 
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
+
+# Records and fields that hold data (kept as JSON, where NUL is escaped), not names.
+_DATA_RECORDS: tuple[type, ...] = (Value, ErrorInfo)
+_DATA_FIELDS = frozenset({"data", "template", "values", "metadata"})
+
+
+def check_text(decoded: object, raw: bytes | str) -> None:
+    """Refuse a NUL character in any name, id, path or other text of a record
+    (PostgreSQL's text cannot hold one, and no name needs one); data (values,
+    log templates, errors, metadata) may hold anything.
+
+    Only a frame whose JSON holds an escaped NUL can have one, so others cost a
+    substring search; msgpack frames (executor <-> agent) are not checked.
+
+    Raises:
+        ProtocolError: a NUL outside data.
+    """
+    if isinstance(raw, bytes):
+        if b"\\u0000" not in raw:
+            return
+    elif "\\u0000" not in raw:
+        return
+    stack: list[tuple[Any, str]] = [(decoded, "")]
+    while stack:
+        item, where = stack.pop()
+        if type(item) is str:
+            if "\x00" in item:
+                raise ProtocolError(f"{where.lstrip('.') or 'a name'} holds a NUL character")
+        elif type(item) is list or type(item) is tuple:
+            stack.extend((child, f"{where}[{i}]") for i, child in enumerate(item))
+        elif type(item) is dict:
+            for key, child in item.items():
+                stack.append((key, f"{where} key"))
+                stack.append((child, f"{where}.{key}"))
+        elif isinstance(item, msgspec.Struct) and not isinstance(item, _DATA_RECORDS):
+            stack.extend(
+                (getattr(item, f), f"{where}.{f}")
+                for f in item.__struct_fields__
+                if f not in _DATA_FIELDS
+            )

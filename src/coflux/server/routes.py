@@ -112,7 +112,8 @@ async def _read_body(request: Request, request_type: type) -> Any:
             raise BadRequest("body_too_large", f"the request body exceeds {MAX_BODY} bytes")
         chunks.append(chunk)
     try:
-        body: Any = msgspec.json.decode(b"".join(chunks), type=request_type)
+        raw = b"".join(chunks)
+        body: Any = msgspec.json.decode(raw, type=request_type)
         # The value trees inside: deeper ones would fail wherever they are walked.
         protocol.check_depth(body)
     except msgspec.ValidationError as e:
@@ -123,6 +124,10 @@ async def _read_body(request: Request, request_type: type) -> Any:
         # msgspec counts its nesting against Python's recursion limit.
         message = f"the request body is nested more than {protocol.MAX_VALUE_DEPTH} levels deep"
         raise BadRequest("too_deep", message) from None
+    try:
+        protocol.check_text(body, raw)
+    except protocol.ProtocolError as e:
+        raise BadRequest("invalid_body", f"invalid request body: {e}") from None
     return body
 
 
