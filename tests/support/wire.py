@@ -71,7 +71,9 @@ def _valid(info: mi.Type, hostile: bool) -> st.SearchStrategy[Any]:
         case mi.StrType(pattern=str() as pattern):
             return st.from_regex(pattern, fullmatch=True)
         case mi.StrType(max_length=limit):
-            return st.text(max_size=min(limit or 40, 40))
+            # No NUL in a typed string: names refuse it (``protocol.check_text``).
+            no_nul = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")
+            return st.text(no_nul, max_size=min(limit or 40, 40))
         case mi.BoolType():
             return st.booleans()
         case mi.NoneType():
