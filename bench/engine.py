@@ -18,21 +18,22 @@ any one can be run alone:
   then ``coflux submit hello print_greeting '"Joe"' --wait``. Median of 5.
 - ``fsync``: the fan-out of 10,000 and the chain again with ``coflux server
   --fsync`` (SQLite fsyncs every commit), what durability across power loss costs.
-- ``store``: the SQLite store alone: a fan-out's facts (each step created and
+- ``store``: the store alone: a fan-out's facts (each step created and
   assigned in one batch, completed in another, 64 steps a batch, as the
   orchestrator's group commit makes them) appended to a fresh store: µs per step,
-  median of 5. No server: what recording a step costs, apart from the rest.
+  median of 5; then 1,000 steps one a batch (as a chain commits): ms per append.
+  No server: what recording a step costs, apart from the rest.
 - ``history``: 100,000 steps recorded as ten 10,000-step fan-outs; at 10k, 50k
   and 100k steps: server RSS, and the time of ``runs list`` and of ``runs inspect``
   of the first 10,000-step run (the ``coflux`` command, and the API call alone).
 
 On PostgreSQL (``--store postgres``, or ``--store sqlite,postgres`` for both in
 one run, each workload on SQLite and right after on PostgreSQL) the fanout, chain,
-dispatch and history workloads run, into sections named ``fanout_postgres`` and
-so on; the fan-out and the chain also report the PostgreSQL cluster's CPU seconds
-and the WAL it wrote per 1,000 steps, and history its database's size. The other
-workloads measure SQLite alone (``store``, ``fsync``) or start their own server
-(``cold``).
+dispatch, history and store workloads run, into sections named ``fanout_postgres``
+and so on; the fan-out, the chain and the store also report the PostgreSQL
+cluster's CPU seconds and the WAL it wrote per 1,000 steps, and history its
+database's size. ``fsync`` is SQLite's option and ``cold`` starts its own server:
+they run on SQLite only.
 
 Run with ``bench/run engine [--only fanout,chain] [--store sqlite,postgres]
 [--quick]``. A full run writes bench/results/engine.json and .md (a subset updates
@@ -79,7 +80,6 @@ from tests.store import facts  # noqa: E402
 from tests.support.cluster import EXAMPLES, Process, base_env, coflux_command, free_port  # noqa: E402
 
 from coflux.orchestration.states import ExecutionState  # noqa: E402
-from coflux.store.sqlite.store import SqliteProjectStore  # noqa: E402
 
 # Full and --quick sizes of every workload.
 SIZES: dict[str, dict[str, Any]] = {
@@ -95,7 +95,7 @@ SIZES: dict[str, dict[str, Any]] = {
 WARM_UP = 100  # steps run once before measuring: every code path used, every executor started
 SQLITE = SqliteStore()
 # The workloads that run on every store; the others measure SQLite (or their own server).
-ON_EVERY_STORE = ("fanout", "chain", "dispatch", "history")
+ON_EVERY_STORE = ("fanout", "chain", "dispatch", "history", "store")
 
 
 def _store_cost(before: dict[str, float], after: dict[str, float], runs: int, steps: int) -> dict[str, float]:  # fmt: skip
@@ -291,36 +291,56 @@ def _timed(action: Callable[[], object], repeat: int = 5) -> float:
     return round(statistics.median(times) * 1000, 1)
 
 
-def store_alone(n: int) -> dict[str, Any]:
-    """Append a fan-out's facts of ``n`` steps to a fresh store (see the module's doc)."""
-    batch = 64
-    scheduled = [
-        [*facts.step("R", k, facts.T0, parent="R:1:1", call_index=k),
-         facts.transition(f"R:{k}:1", ExecutionState.ASSIGNED, facts.T0, "s1")]
-        for k in range(2, n + 2)
+def _scheduled(first: int, count: int) -> list[Any]:
+    """Steps of run R created and assigned, as a fan-out's batch has them."""
+    return [
+        fact
+        for k in range(first, first + count)
+        for fact in (*facts.step("R", k, facts.T0, parent="R:1:1", call_index=k),
+                     facts.transition(f"R:{k}:1", ExecutionState.ASSIGNED, facts.T0, "s1"))
     ]  # fmt: skip
-    completed = [facts.succeed(f"R:{k}:1", facts.T0 + 1)[1:] for k in range(2, n + 2)]
-    samples = []
+
+
+def _completed(first: int, count: int) -> list[Any]:
+    return [f for k in range(first, first + count) for f in facts.succeed(f"R:{k}:1", facts.T0 + 1)[1:]]  # fmt: skip
+
+
+def _append_all(project: Any, n: int, batch: int) -> list[float]:
+    """Append ``n`` steps' facts in batches of ``batch`` steps (created and assigned in
+    one, completed in the next); the seconds each append took."""
+    project.append([facts.environment(), facts.session("s1"), *facts.start_run("R", facts.T0)])
+    spent = []
+    for first in range(2, n + 2, batch):
+        for appended in (_scheduled(first, batch), _completed(first, batch)):
+            started = time.perf_counter()
+            project.append(appended)
+            spent.append(time.perf_counter() - started)
+    return spent
+
+
+def store_alone(n: int, store: Store = SQLITE) -> dict[str, Any]:
+    """Append a fan-out's facts of ``n`` steps to a fresh store (see the module's doc);
+    then one step a batch, as a chain commits them: ms per append."""
+    batch = 64
+    samples, stored = [], []
     for _ in range(5):
-        with tempfile.TemporaryDirectory(prefix="coflux-store-") as tmp:
-            project = SqliteProjectStore.create(Path(tmp) / "p.sqlite", "p1", "bench", facts.T0)
-            project.append(
-                [facts.environment(), facts.session("s1"), *facts.start_run("R", facts.T0)]
-            )
-            spent = 0.0
-            for first in range(0, n, batch):
-                for groups in (scheduled, completed):
-                    appended = [fact for group in groups[first : first + batch] for fact in group]
-                    started = time.perf_counter()
-                    project.append(appended)
-                    spent += time.perf_counter() - started
-            project.close()
-        samples.append(spent / n * 1e6)
+        with store.project() as project:
+            before = store.usage()
+            samples.append(sum(_append_all(project, n, batch)) / n * 1e6)
+            stored.append(_store_cost(before, store.usage(), 1, n))
+    singles = min(n, 1_000)
+    with store.project() as project:
+        single = _append_all(project, singles, 1)
+    cost = {k: median([c[k] for c in stored]) for k in stored[0]} if stored[0] else {}
     return {
         "n": n,
         "batch": batch,
         "us_per_step": median(samples),
         "samples_us": [round(s, 1) for s in samples],
+        # One step a batch: the commit of a chain's step, apart from the engine.
+        "single_step_batches": singles * 2,
+        "single_append_ms": distribution(single, 1000),
+        **({"database": cost} if cost else {}),
     }
 
 
@@ -381,7 +401,7 @@ def _measure(name: str, size: Any, store: Store) -> Any:
         return cold(size)
     if name == "fsync":
         return fsync(size)
-    return store_alone(size)
+    return store_alone(size, store=store)
 
 
 def run_workloads(names: list[str], sizes: dict[str, Any], stores: list[Store]) -> dict[str, Any]:

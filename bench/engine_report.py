@@ -127,13 +127,23 @@ def fsync(section: dict[str, Any]) -> str:
     )
 
 
+def _single(section: dict[str, Any]) -> str:
+    if "single_append_ms" not in section:  # measured before it was added
+        return ""
+    single = section["single_append_ms"]
+    return (
+        f" One step a batch ({section['single_step_batches']:,} appends, as a chain commits): "
+        f"{single['p50']} ms per append (p95 {single['p95']})."
+    )
+
+
 SECTIONS: list[tuple[str, str, Callable[[dict[str, Any]], str]]] = [
     ("fanout", "Fan-out", fanout),
     ("chain", "Chain", lambda s: f"{s['n']} sequential steps in {s['wall_s']} s: **{s['ms_per_step']} ms per step** (median of {s.get('runs', 1)} runs)."),
     ("dispatch", "Dispatch latency", dispatch),
     ("cold", "Cold start", cold),
     ("history", "History", history),
-    ("store", "The store alone", lambda s: f"A fan-out's facts appended in batches of {s['batch']} steps: **{s['us_per_step']} µs per step** (median of 5 fresh stores of {s['n']:,} steps: {', '.join(f'{x:g}' for x in s['samples_us'])})."),
+    ("store", "The store alone", lambda s: f"A fan-out's facts appended in batches of {s['batch']} steps: **{s['us_per_step']} µs per step** (median of 5 fresh stores of {s['n']:,} steps: {', '.join(f'{x:g}' for x in s['samples_us'])})." + _single(s)),
     ("fsync", "With `coflux server --fsync`", fsync),
 ]  # fmt: skip
 

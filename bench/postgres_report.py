@@ -181,11 +181,32 @@ def history(section: dict[str, Any], sqlite: dict[str, Any] | None) -> str:
     return note + table(header, rows)
 
 
+def store(section: dict[str, Any], sqlite: dict[str, Any] | None) -> str:
+    db = section.get("database", {})
+    single, theirs = section["single_append_ms"], _get(sqlite, "single_append_ms")
+    rows = [
+        [f"{section['n']:,} steps in batches of {section['batch']}: µs per step",
+         section["us_per_step"], _get(sqlite, "us_per_step")],
+        [f"{section['single_step_batches']:,} batches of one step: ms per append, p50",
+         single["p50"], _get(theirs, "p50")],
+        ["... p95", single["p95"], _get(theirs, "p95")],
+        ["PostgreSQL CPU s per 1,000 steps (batches of 64)", db.get("cpu_s_per_1000_steps", "-"), "-"],
+        ["WAL MB per 1,000 steps (batches of 64)", _mb(db.get("wal_bytes_per_1000_steps", "-")), "-"],
+    ]  # fmt: skip
+    note = (
+        "No server: a fan-out's facts appended to a fresh project's store, median of 5 "
+        "stores; then steps one a batch (created and assigned, then completed: a chain's "
+        "two commits a step).\n\n"
+    )
+    return note + table(["measure", "PostgreSQL", "SQLite"], rows)
+
+
 SECTIONS: list[tuple[str, str, Callable[[dict[str, Any], dict[str, Any] | None], str]]] = [
     ("fanout", "Fan-out on PostgreSQL", fanout),
     ("chain", "Chain on PostgreSQL", chain),
     ("dispatch", "Dispatch latency on PostgreSQL", dispatch),
     ("history", "History on PostgreSQL", history),
+    ("store", "The store alone on PostgreSQL", store),
 ]
 
 

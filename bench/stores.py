@@ -17,12 +17,19 @@ dropped when the engine stops, as each SQLite engine gets a new data directory.
 from __future__ import annotations
 
 import contextlib
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, Protocol
 
 from measure import tree_cpu_seconds, tree_pss_mb
 from ours import Engine
+from tests.store.facts import T0
 from tests.support.postgres import Cluster
+
+from coflux.store.base import ProjectStore
+from coflux.store.postgres.catalog import PostgresCatalog
+from coflux.store.sqlite.store import SqliteProjectStore
 
 # Everything else is PostgreSQL's default: fsync = on, synchronous_commit = on,
 # full_page_writes = on, wal_sync_method = fdatasync, shared_buffers = 128MB.
@@ -46,6 +53,10 @@ class Store(Protocol):
         """The store's own counters so far (empty when it has none of its own)."""
         ...
 
+    def project(self) -> contextlib.AbstractContextManager[ProjectStore]:
+        """A fresh project's store alone, no server (the ``store`` workload)."""
+        ...
+
     def footprint(self) -> dict[str, float]:
         """What the store holds now, of the engine's database (empty if not measured)."""
         ...
@@ -67,6 +78,15 @@ class SqliteStore:
 
     def usage(self) -> dict[str, float]:
         return {}
+
+    @contextlib.contextmanager
+    def project(self) -> Iterator[ProjectStore]:
+        with tempfile.TemporaryDirectory(prefix="coflux-store-") as tmp:
+            store = SqliteProjectStore.create(Path(tmp) / "p.sqlite", "p1", "bench", T0)
+            try:
+                yield store
+            finally:
+                store.close()
 
     def footprint(self) -> dict[str, float]:
         return {}
@@ -103,6 +123,19 @@ class PostgresStore:
             url = self.cluster.url(self._database)
             with Engine(server_args=server_args, database=url) as engine:
                 yield engine
+        finally:
+            self.cluster.drop_database(self._database)
+            self._database = None
+
+    @contextlib.contextmanager
+    def project(self) -> Iterator[ProjectStore]:
+        self._database = self.cluster.new_database(migrated=False)
+        try:
+            catalog = PostgresCatalog(self.cluster.url(self._database))
+            try:
+                yield catalog.create("p1", "bench", T0)
+            finally:
+                catalog.close()
         finally:
             self.cluster.drop_database(self._database)
             self._database = None
