@@ -25,6 +25,7 @@ of a batch only depend on each other in ways this order keeps:
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,8 +46,7 @@ from coflux.orchestration.effects import (
     SessionStarted,
     StepCreated,
 )
-from coflux.orchestration.states import STANDING_IN, ExecutionState
-from coflux.store import codecs
+from coflux.store import codecs, fact_rows
 from coflux.store.postgres import references
 
 Statement = tuple[str, Sequence[Any] | Mapping[str, Any]]
@@ -210,12 +210,15 @@ class Rows:
         Raises:
             TypeError: a fact of a kind this backend does not know.
         """
-        rows = cls()
+        # Each table's rows come from one kind of fact, in the facts' order (the
+        # tables' order is that of ``statements``): all of a kind are collected at once.
+        by_kind: defaultdict[type[Fact], list[Fact]] = defaultdict(list)
         for fact in facts:
-            collector = _COLLECTORS.get(type(fact))
-            if collector is None:
-                raise TypeError(f"the PostgreSQL store cannot write {type(fact).__name__} facts")
-            collector(rows, fact)
+            by_kind[type(fact)].append(fact)
+        rows = cls()
+        for kind, group in by_kind.items():
+            _COLLECTORS[kind](rows, group)
+        for fact in facts:
             rows.names.add(fact)
         return rows
 
@@ -272,118 +275,93 @@ def _columns(rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
     return [list(column) for column in zip(*rows, strict=True)]
 
 
-# --- one collector per kind of fact ---------------------------------------------------
+# --- one collector per kind of fact (the rows themselves: ``fact_rows``) ----------
 
 
-def _environment(rows: Rows, f: EnvironmentRecorded) -> None:
-    rows.environments.setdefault(f.environment_id, (f.environment_id, f.at))
-    rows.environment_versions.append((f.environment_id, f.name, f.base_id, f.status.value, f.at))
+def _environments(rows: Rows, facts: Sequence[EnvironmentRecorded]) -> None:
+    for row in fact_rows.environments(facts):
+        rows.environments.setdefault(row[0], row)
+    rows.environment_versions += fact_rows.environment_versions(facts)
 
 
-def _manifest(rows: Rows, f: ManifestRegistered) -> None:
-    digest, text = codecs.encode_manifest(f.manifest)
-    rows.manifests.setdefault(digest, (digest, text))
-    rows.registrations.append(
-        {"env": f.environment_id, "repo": f.manifest.repository, "hash": digest, "at": f.at}
-    )
+def _manifests(rows: Rows, facts: Sequence[ManifestRegistered]) -> None:
+    contents, registrations = fact_rows.manifests(facts)
+    for content in contents:
+        rows.manifests.setdefault(content[0], content)
+    rows.registrations += registrations
 
 
-def _session(rows: Rows, f: SessionStarted) -> None:
-    provides = codecs.encode(f.provides)
-    rows.sessions.append(
-        (f.session_id, f.environment_id, f.concurrency, provides, f.at, f.secret_sha256)
-    )
+def _sessions(rows: Rows, facts: Sequence[SessionStarted]) -> None:
+    rows.sessions += fact_rows.sessions(facts)
 
 
-def _run(rows: Rows, f: RunCreated) -> None:
-    rows.runs.append((f.run_id, f.environment_id, f.repository, f.target, f.idempotency_key, f.at))
+def _runs(rows: Rows, facts: Sequence[RunCreated]) -> None:
+    rows.runs += fact_rows.runs(facts)
 
 
-def _step(rows: Rows, f: StepCreated) -> None:
-    rows.steps.append((
-        f.step_id, f.run_id, f.number, f.parent_execution_id, f.call_index, f.repository,
-        f.target, f.type, codecs.encode(f.arguments), codecs.encode(f.options), f.at,
-        f.cache_key, f.memo_key,
-    ))  # fmt: skip
+def _steps(rows: Rows, facts: Sequence[StepCreated]) -> None:
+    rows.steps += fact_rows.steps(facts)
 
 
-def _execution(rows: Rows, f: ExecutionCreated) -> None:
-    arguments = None if f.arguments is None else codecs.encode(f.arguments)
-    rows.executions.append((
-        f.execution_id, f.step_id, f.run_id, f.attempt, f.environment_id, f.due_at, f.at,
-        arguments,
-    ))  # fmt: skip
+def _executions(rows: Rows, facts: Sequence[ExecutionCreated]) -> None:
+    rows.executions += fact_rows.executions(facts)
 
 
-def _checkpoint(rows: Rows, f: CheckpointRecorded) -> None:
-    rows.checkpoints.append((f.execution_id, f.run_id, codecs.encode(f.arguments), f.at))
+def _checkpoints(rows: Rows, facts: Sequence[CheckpointRecorded]) -> None:
+    rows.checkpoints += fact_rows.checkpoints(facts)
 
 
-def _transition(rows: Rows, f: ExecutionTransitioned) -> None:
-    rows.transitions.append((f.execution_id, f.run_id, f.state.value, f.session_id, f.at))
-    current = rows.current.setdefault(f.execution_id, [f.execution_id, None, None, None, None])
-    current[1], current[2] = f.state.value, f.at
-    if f.state is ExecutionState.ASSIGNED:
-        current[3] = f.at
-    if f.session_id is not None:
-        current[4] = f.session_id
-    # A stand-in stays in the working set until its outcome is recorded.
-    if f.state.terminal and f.state not in STANDING_IN:
-        rows.leaving[f.execution_id] = None
+def _transitions(rows: Rows, facts: Sequence[ExecutionTransitioned]) -> None:
+    transitions, leaving = fact_rows.transitions(facts, rows.current)
+    rows.transitions += transitions
+    rows.leaving.update(dict.fromkeys(leaving))
 
 
-def _link(rows: Rows, f: ExecutionLinked) -> None:
-    rows.leaders[f.execution_id] = f.leader_id
+def _links(rows: Rows, facts: Sequence[ExecutionLinked]) -> None:
+    for f in facts:
+        rows.leaders[f.execution_id] = f.leader_id
 
 
-def _outcome(rows: Rows, f: OutcomeRecorded) -> None:
-    rows.outcomes.append((f.execution_id, f.run_id, codecs.encode(f.outcome), f.at))
-    # A stand-in leaves the working set with its outcome; any other execution left
-    # it with its terminal transition already.
-    rows.leaving[f.execution_id] = None
+def _outcomes(rows: Rows, facts: Sequence[OutcomeRecorded]) -> None:
+    rows.outcomes += fact_rows.outcomes(facts)
+    # A stand-in leaves the working set with its outcome (``fact_rows.transitions``).
+    rows.leaving.update(dict.fromkeys(f.execution_id for f in facts))
 
 
-def _logs(rows: Rows, f: LogsRecorded) -> None:
-    # strict: a fact whose two lists differ in length is a bug upstream. The
-    # template is kept as a JSON string: it may hold NUL, which `text` cannot.
-    for entry, run_id in zip(f.entries, f.run_ids, strict=True):
-        rows.logs.append((
-            run_id, entry.execution_id, entry.timestamp, entry.level,
-            codecs.encode(entry.template), codecs.encode(entry.values),
-        ))  # fmt: skip
+def _logs(rows: Rows, facts: Sequence[LogsRecorded]) -> None:
+    # The template is kept as a JSON string: it may hold NUL, which `text` cannot.
+    rows.logs += fact_rows.logs(facts, codecs.encode)
 
 
-def _asset(rows: Rows, f: AssetRecorded) -> None:
-    # Asset ids are chosen by executors: recording one again (a resent request)
-    # adds nothing, nor do entries it has already.
-    a = f.asset
-    rows.assets.setdefault(a.id, (
-        a.id, a.execution_id, f.run_id, a.kind, a.path, a.size, a.file_count,
-        codecs.encode(a.metadata), f.at,
-    ))  # fmt: skip
-    for entry in a.entries:
-        rows.asset_entries.setdefault(
-            (a.id, entry.path), (a.id, entry.path, entry.size, entry.blob)
-        )
+def _assets(rows: Rows, facts: Sequence[AssetRecorded]) -> None:
+    # The first record of an asset, and of each of its entries, wins.
+    for row in fact_rows.assets(facts):
+        rows.assets.setdefault(row[0], row)
+    for entry in fact_rows.asset_entries(facts):
+        rows.asset_entries.setdefault((entry[0], entry[1]), entry)
 
 
-def _restore(rows: Rows, f: AssetRestored) -> None:
-    rows.restores.append((f.asset_id, f.execution_id, f.run_id, f.at))
+def _restores(rows: Rows, facts: Sequence[AssetRestored]) -> None:
+    rows.restores += fact_rows.restores(facts)
 
 
-# Any: each collector takes its own kind of fact, which the lookup by type guarantees.
-_COLLECTORS: dict[type[Fact], Callable[[Rows, Any], None]] = {
-    EnvironmentRecorded: _environment,
-    ManifestRegistered: _manifest,
-    SessionStarted: _session,
-    RunCreated: _run,
-    StepCreated: _step,
-    ExecutionCreated: _execution,
-    CheckpointRecorded: _checkpoint,
-    ExecutionTransitioned: _transition,
-    ExecutionLinked: _link,
-    OutcomeRecorded: _outcome,
-    LogsRecorded: _logs,
-    AssetRecorded: _asset,
-    AssetRestored: _restore,
-}
+# Any: each collector takes a list of its own kind of fact, which collect guarantees.
+_Collector = Callable[[Rows, Sequence[Any]], None]
+_COLLECTORS = fact_rows.Writers[_Collector](
+    "PostgreSQL",
+    {
+        EnvironmentRecorded: _environments,
+        ManifestRegistered: _manifests,
+        SessionStarted: _sessions,
+        RunCreated: _runs,
+        StepCreated: _steps,
+        ExecutionCreated: _executions,
+        CheckpointRecorded: _checkpoints,
+        ExecutionTransitioned: _transitions,
+        ExecutionLinked: _links,
+        OutcomeRecorded: _outcomes,
+        LogsRecorded: _logs,
+        AssetRecorded: _assets,
+        AssetRestored: _restores,
+    },
+)

@@ -1,9 +1,9 @@
 """Writing facts into the SQLite schema: one function per kind of fact.
 
 ``write_facts`` runs inside the caller's transaction. It takes consecutive facts
-of the same kind together and writes them with ``executemany`` (one prepared
-statement per group), which keeps the facts' order wherever order matters: a
-later group always sees what an earlier one wrote.
+of the same kind together and writes their rows (``fact_rows``) with ``executemany`` (one prepared statement per group), which
+keeps the facts' order wherever order matters: a later group always sees what an
+earlier one wrote.
 """
 
 from __future__ import annotations
@@ -29,9 +29,7 @@ from coflux.orchestration.effects import (
     SessionStarted,
     StepCreated,
 )
-from coflux.orchestration.states import STANDING_IN, ExecutionState
-from coflux.store import codecs
-from coflux.store.sqlite import assets
+from coflux.store import fact_rows
 
 
 def write_facts(conn: sqlite3.Connection, facts: Sequence[Fact]) -> None:
@@ -43,32 +41,24 @@ def write_facts(conn: sqlite3.Connection, facts: Sequence[Fact]) -> None:
             id, say); the caller rolls the whole batch back.
     """
     for kind, group in itertools.groupby(facts, key=type):
-        writer = _WRITERS.get(kind)
-        if writer is None:
-            raise TypeError(f"the SQLite store cannot write {kind.__name__} facts")
-        writer(conn, list(group))
+        _WRITERS[kind](conn, list(group))
 
 
 def _environments(conn: sqlite3.Connection, facts: Sequence[EnvironmentRecorded]) -> None:
     # The first record of an environment creates it; later ones only add versions.
     conn.executemany(
         "INSERT INTO environments (id, created_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING",
-        [(f.environment_id, f.at) for f in facts],
+        fact_rows.environments(facts),
     )
     conn.executemany(
         "INSERT INTO environment_versions (environment_id, name, base_id, status, at)"
         " VALUES (?, ?, ?, ?, ?)",
-        [(f.environment_id, f.name, f.base_id, f.status.value, f.at) for f in facts],
+        fact_rows.environment_versions(facts),
     )
 
 
 def _manifests(conn: sqlite3.Connection, facts: Sequence[ManifestRegistered]) -> None:
-    rows = []
-    contents = []
-    for fact in facts:
-        digest, text = codecs.encode_manifest(fact.manifest)
-        contents.append((digest, text))
-        rows.append((fact.environment_id, fact.manifest.repository, digest, fact.at))
+    contents, registrations = fact_rows.manifests(facts)
     conn.executemany(
         "INSERT INTO manifests (hash, manifest) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING",
         contents,
@@ -85,7 +75,7 @@ def _manifests(conn: sqlite3.Connection, facts: Sequence[ManifestRegistered]) ->
             ORDER BY id DESC LIMIT 1
         )
         """,
-        [{"env": env, "repo": repo, "hash": digest, "at": at} for env, repo, digest, at in rows],
+        registrations,
     )
 
 
@@ -93,17 +83,7 @@ def _sessions(conn: sqlite3.Connection, facts: Sequence[SessionStarted]) -> None
     conn.executemany(
         "INSERT INTO sessions (id, environment_id, concurrency, provides, created_at,"
         " secret_sha256) VALUES (?, ?, ?, ?, ?, ?)",
-        [
-            (
-                f.session_id,
-                f.environment_id,
-                f.concurrency,
-                codecs.encode(f.provides),
-                f.at,
-                f.secret_sha256,
-            )
-            for f in facts
-        ],
+        fact_rows.sessions(facts),
     )
 
 
@@ -111,10 +91,7 @@ def _runs(conn: sqlite3.Connection, facts: Sequence[RunCreated]) -> None:
     conn.executemany(
         "INSERT INTO runs (id, environment_id, repository, target, idempotency_key, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?)",
-        [
-            (f.run_id, f.environment_id, f.repository, f.target, f.idempotency_key, f.at)
-            for f in facts
-        ],
+        fact_rows.runs(facts),
     )
 
 
@@ -123,24 +100,7 @@ def _steps(conn: sqlite3.Connection, facts: Sequence[StepCreated]) -> None:
         "INSERT INTO steps (id, run_id, number, parent_execution_id, call_index, repository,"
         " target, type, arguments, options, created_at, cache_key, memo_key)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            (
-                f.step_id,
-                f.run_id,
-                f.number,
-                f.parent_execution_id,
-                f.call_index,
-                f.repository,
-                f.target,
-                f.type,
-                codecs.encode(f.arguments),
-                codecs.encode(f.options),
-                f.at,
-                f.cache_key,
-                f.memo_key,
-            )
-            for f in facts
-        ],
+        fact_rows.steps(facts),
     )
 
 
@@ -148,19 +108,7 @@ def _executions(conn: sqlite3.Connection, facts: Sequence[ExecutionCreated]) -> 
     conn.executemany(
         "INSERT INTO executions (id, step_id, run_id, attempt, environment_id, due_at,"
         " created_at, arguments) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            (
-                f.execution_id,
-                f.step_id,
-                f.run_id,
-                f.attempt,
-                f.environment_id,
-                f.due_at,
-                f.at,
-                None if f.arguments is None else codecs.encode(f.arguments),
-            )
-            for f in facts
-        ],
+        fact_rows.executions(facts),
     )
     conn.executemany(
         "INSERT INTO active_executions (execution_id) VALUES (?)",
@@ -171,38 +119,31 @@ def _executions(conn: sqlite3.Connection, facts: Sequence[ExecutionCreated]) -> 
 def _checkpoints(conn: sqlite3.Connection, facts: Sequence[CheckpointRecorded]) -> None:
     conn.executemany(
         "INSERT INTO checkpoints (execution_id, run_id, arguments, at) VALUES (?, ?, ?, ?)",
-        [(f.execution_id, f.run_id, codecs.encode(f.arguments), f.at) for f in facts],
+        fact_rows.checkpoints(facts),
     )
 
 
 def _transitions(conn: sqlite3.Connection, facts: Sequence[ExecutionTransitioned]) -> None:
+    # Keeps each execution's current state in step with its transitions (see
+    # 0005_current_state.sql): one update per execution of the group.
+    current: dict[str, list[Any]] = {}
+    rows, leaving = fact_rows.transitions(facts, current)
     conn.executemany(
         "INSERT INTO execution_transitions (execution_id, run_id, state, session_id, at)"
         " VALUES (?, ?, ?, ?, ?)",
-        [(f.execution_id, f.run_id, f.state.value, f.session_id, f.at) for f in facts],
+        rows,
     )
-    # Keeps each execution's current state in step with its transitions (see
-    # 0005_current_state.sql): one update per execution, with where the batch's
-    # transitions leave it (a step is often queued and assigned in one batch).
-    current: dict[str, list[Any]] = {}  # id -> [id, state, at, assigned_at, session_id]
-    for f in facts:
-        row = current.setdefault(f.execution_id, [f.execution_id, None, None, None, None])
-        row[1], row[2] = f.state.value, f.at
-        if f.state is ExecutionState.ASSIGNED:
-            row[3] = f.at
-        if f.session_id is not None:
-            row[4] = f.session_id
     conn.executemany(
         "UPDATE executions SET state = ?2, state_at = ?3,"
         " assigned_at = coalesce(?4, assigned_at), session_id = coalesce(?5, session_id)"
         " WHERE id = ?1",
         current.values(),
     )
-    # Keeps the working set in step with the transitions (see the schema). A
-    # stand-in stays in it until its outcome is recorded (0007_stand_in_links.sql).
+    # Keeps the working set in step with the transitions (see the schema and
+    # 0007_stand_in_links.sql).
     conn.executemany(
         "DELETE FROM active_executions WHERE execution_id = ?",
-        [(f.execution_id,) for f in facts if f.state.terminal and f.state not in STANDING_IN],
+        [(execution_id,) for execution_id in leaving],
     )
 
 
@@ -216,10 +157,10 @@ def _links(conn: sqlite3.Connection, facts: Sequence[ExecutionLinked]) -> None:
 def _outcomes(conn: sqlite3.Connection, facts: Sequence[OutcomeRecorded]) -> None:
     conn.executemany(
         "INSERT INTO outcomes (execution_id, run_id, outcome, at) VALUES (?, ?, ?, ?)",
-        [(f.execution_id, f.run_id, codecs.encode(f.outcome), f.at) for f in facts],
+        fact_rows.outcomes(facts),
     )
-    # A stand-in leaves the working set with its outcome; for any other execution
-    # its terminal transition already took it out, and this deletes nothing.
+    # A stand-in leaves the working set with its outcome (``fact_rows.transitions``);
+    # for any other execution this deletes nothing.
     conn.executemany(
         "DELETE FROM active_executions WHERE execution_id = ?",
         [(f.execution_id,) for f in facts],
@@ -230,35 +171,49 @@ def _logs(conn: sqlite3.Connection, facts: Sequence[LogsRecorded]) -> None:
     conn.executemany(
         "INSERT INTO logs (run_id, execution_id, timestamp, level, template, template_values)"
         " VALUES (?, ?, ?, ?, ?, ?)",
-        [
-            (
-                run_id,
-                entry.execution_id,
-                entry.timestamp,
-                entry.level,
-                entry.template,
-                codecs.encode(entry.values),
-            )
-            for fact in facts
-            # strict: a fact whose two lists differ in length is a bug upstream.
-            for entry, run_id in zip(fact.entries, fact.run_ids, strict=True)
-        ],
+        fact_rows.logs(facts, str),  # the template as its text
+    )
+
+
+def _assets(conn: sqlite3.Connection, facts: Sequence[AssetRecorded]) -> None:
+    # Asset ids are chosen by executors, so recording the same asset twice (a
+    # resent request) is a no-op rather than an error that would fail the batch.
+    conn.executemany(
+        "INSERT INTO assets (id, execution_id, run_id, kind, path, size, file_count, metadata,"
+        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+        fact_rows.assets(facts),
+    )
+    conn.executemany(
+        "INSERT INTO asset_entries (asset_id, path, size, blob) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (asset_id, path) DO NOTHING",
+        fact_rows.asset_entries(facts),
+    )
+
+
+def _restores(conn: sqlite3.Connection, facts: Sequence[AssetRestored]) -> None:
+    conn.executemany(
+        "INSERT INTO asset_restores (asset_id, execution_id, run_id, at) VALUES (?, ?, ?, ?)",
+        fact_rows.restores(facts),
     )
 
 
 # Any: each writer takes a list of its own kind of fact, which groupby guarantees.
-_WRITERS: dict[type[Fact], Callable[[sqlite3.Connection, Sequence[Any]], None]] = {
-    EnvironmentRecorded: _environments,
-    ManifestRegistered: _manifests,
-    SessionStarted: _sessions,
-    RunCreated: _runs,
-    StepCreated: _steps,
-    ExecutionCreated: _executions,
-    CheckpointRecorded: _checkpoints,
-    ExecutionTransitioned: _transitions,
-    ExecutionLinked: _links,
-    OutcomeRecorded: _outcomes,
-    LogsRecorded: _logs,
-    AssetRecorded: assets.write_assets,
-    AssetRestored: assets.write_restores,
-}
+_Writer = Callable[[sqlite3.Connection, Sequence[Any]], None]
+_WRITERS = fact_rows.Writers[_Writer](
+    "SQLite",
+    {
+        EnvironmentRecorded: _environments,
+        ManifestRegistered: _manifests,
+        SessionStarted: _sessions,
+        RunCreated: _runs,
+        StepCreated: _steps,
+        ExecutionCreated: _executions,
+        CheckpointRecorded: _checkpoints,
+        ExecutionTransitioned: _transitions,
+        ExecutionLinked: _links,
+        OutcomeRecorded: _outcomes,
+        LogsRecorded: _logs,
+        AssetRecorded: _assets,
+        AssetRestored: _restores,
+    },
+)

@@ -1,0 +1,201 @@
+"""What a batch of facts writes, whatever the backend: the rows of each kind of fact.
+
+Both schemas give a kind of fact's table the same columns, so the rows facts
+become are built here once, in the column order both backends' statements use.
+Each backend only decides how the rows reach its tables (``sqlite/writes.py``: a
+statement per run of consecutive facts of one kind; ``postgres/writes.py``: a
+statement per table per batch), through its ``Writers``: one per kind of fact, and
+a refusal for a kind it has none for. Here too is what transitions change beyond
+their rows: where they leave each execution, and which leave the working set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from coflux.orchestration.effects import (
+    AssetRecorded,
+    AssetRestored,
+    CheckpointRecorded,
+    EnvironmentRecorded,
+    ExecutionCreated,
+    ExecutionTransitioned,
+    Fact,
+    LogsRecorded,
+    ManifestRegistered,
+    OutcomeRecorded,
+    RunCreated,
+    SessionStarted,
+    StepCreated,
+)
+from coflux.orchestration.states import STANDING_IN, ExecutionState
+from coflux.store import codecs
+
+Row = tuple[Any, ...]
+W = TypeVar("W")  # a backend's writer of one kind of fact
+
+
+class Writers(dict[type[Fact], W]):
+    """A backend's writer of each kind of fact, by kind (``type(fact)``).
+
+    Looking up a kind it has no writer for raises ``TypeError`` naming the
+    backend. A plain dict otherwise: a batch looks up a writer for every run of
+    facts of one kind, which in a batch of 1,000 facts can be most of them.
+    """
+
+    def __init__(self, backend: str, writers: Mapping[type[Fact], W]) -> None:
+        super().__init__(writers)
+        self.backend = backend
+
+    def __missing__(self, kind: type[Fact]) -> W:
+        raise TypeError(f"the {self.backend} store cannot write {kind.__name__} facts")
+
+
+# --- the rows each kind of fact writes, table by table ---------------------------
+# Each takes facts of its kind, in order, and gives their rows in the same order.
+
+
+def environments(facts: Sequence[EnvironmentRecorded]) -> list[Row]:
+    """``environments``: (id, created_at); only an environment's first record creates it."""
+    return [(f.environment_id, f.at) for f in facts]
+
+
+def environment_versions(facts: Sequence[EnvironmentRecorded]) -> list[Row]:
+    """``environment_versions``: (environment_id, name, base_id, status, at)."""
+    return [(f.environment_id, f.name, f.base_id, f.status.value, f.at) for f in facts]
+
+
+def manifests(facts: Sequence[ManifestRegistered]) -> tuple[list[Row], list[dict[str, Any]]]:
+    """``manifests``: (hash, manifest), and each registration's values (env, repo,
+    hash, at): a registration is only worth a row when the content changed."""
+    contents: list[Row] = []
+    registrations: list[dict[str, Any]] = []
+    for f in facts:
+        digest, text = codecs.encode_manifest(f.manifest)
+        contents.append((digest, text))
+        registrations.append(
+            {"env": f.environment_id, "repo": f.manifest.repository, "hash": digest, "at": f.at}
+        )
+    return contents, registrations
+
+
+def sessions(facts: Sequence[SessionStarted]) -> list[Row]:
+    """``sessions``: (id, environment_id, concurrency, provides, created_at, secret_sha256)."""
+    return [
+        (f.session_id, f.environment_id, f.concurrency, codecs.encode(f.provides), f.at,
+         f.secret_sha256)
+        for f in facts
+    ]  # fmt: skip
+
+
+def runs(facts: Sequence[RunCreated]) -> list[Row]:
+    """``runs``: (id, environment_id, repository, target, idempotency_key, created_at)."""
+    return [
+        (f.run_id, f.environment_id, f.repository, f.target, f.idempotency_key, f.at) for f in facts
+    ]
+
+
+def steps(facts: Sequence[StepCreated]) -> list[Row]:
+    """``steps``: (id, run_id, number, parent_execution_id, call_index, repository,
+    target, type, arguments, options, created_at, cache_key, memo_key)."""
+    return [
+        (f.step_id, f.run_id, f.number, f.parent_execution_id, f.call_index, f.repository,
+         f.target, f.type, codecs.encode(f.arguments), codecs.encode(f.options), f.at,
+         f.cache_key, f.memo_key)
+        for f in facts
+    ]  # fmt: skip
+
+
+def executions(facts: Sequence[ExecutionCreated]) -> list[Row]:
+    """``executions``: (id, step_id, run_id, attempt, environment_id, due_at,
+    created_at, arguments)."""
+    return [
+        (f.execution_id, f.step_id, f.run_id, f.attempt, f.environment_id, f.due_at, f.at,
+         None if f.arguments is None else codecs.encode(f.arguments))
+        for f in facts
+    ]  # fmt: skip
+
+
+def checkpoints(facts: Sequence[CheckpointRecorded]) -> list[Row]:
+    """``checkpoints``: (execution_id, run_id, arguments, at)."""
+    return [(f.execution_id, f.run_id, codecs.encode(f.arguments), f.at) for f in facts]
+
+
+def outcomes(facts: Sequence[OutcomeRecorded]) -> list[Row]:
+    """``outcomes``: (execution_id, run_id, outcome, at)."""
+    return [(f.execution_id, f.run_id, codecs.encode(f.outcome), f.at) for f in facts]
+
+
+def logs(facts: Sequence[LogsRecorded], template: Callable[[str], Any]) -> list[Row]:
+    """``logs``: (run_id, execution_id, timestamp, level, template, template_values)
+    of every entry, its template as ``template`` gives it (its backend's column)."""
+    return [
+        (run_id, entry.execution_id, entry.timestamp, entry.level, template(entry.template),
+         codecs.encode(entry.values))
+        for f in facts
+        # strict: a fact whose two lists differ in length is a bug upstream.
+        for entry, run_id in zip(f.entries, f.run_ids, strict=True)
+    ]  # fmt: skip
+
+
+def assets(facts: Sequence[AssetRecorded]) -> list[Row]:
+    """``assets``: (id, execution_id, run_id, kind, path, size, file_count,
+    metadata, created_at). Asset ids are chosen by executors, so recording one again
+    (a resent request) must add nothing, nor its entries."""
+    return [
+        (f.asset.id, f.asset.execution_id, f.run_id, f.asset.kind, f.asset.path, f.asset.size,
+         f.asset.file_count, codecs.encode(f.asset.metadata), f.at)
+        for f in facts
+    ]  # fmt: skip
+
+
+def asset_entries(facts: Sequence[AssetRecorded]) -> list[Row]:
+    """``asset_entries``: (asset_id, path, size, blob) of each entry of each asset."""
+    return [(f.asset.id, e.path, e.size, e.blob) for f in facts for e in f.asset.entries]
+
+
+def restores(facts: Sequence[AssetRestored]) -> list[Row]:
+    """``asset_restores``: (asset_id, execution_id, run_id, at)."""
+    return [(f.asset_id, f.execution_id, f.run_id, f.at) for f in facts]
+
+
+# --- transitions: their rows, and what they change beyond them -------------------
+
+# Plain values, looked up once: this runs for every transition of every batch.
+_ASSIGNED = ExecutionState.ASSIGNED
+_LEAVING = frozenset(state for state in ExecutionState if state.terminal) - STANDING_IN
+
+
+def transitions(
+    facts: Sequence[ExecutionTransitioned], current: dict[str, list[Any]]
+) -> tuple[list[Row], list[str]]:
+    """``execution_transitions``: (execution_id, run_id, state, session_id, at), and
+    what the transitions change beyond their rows.
+
+    Args:
+        current: where the batch's transitions so far leave each execution,
+            updated with these: id -> [id, state, at, assigned_at, session_id]
+            (None: unchanged by the batch). A step is often queued and assigned
+            in one batch; its current state is written once, with where it ends.
+
+    Returns:
+        The rows, and the executions these transitions take out of the working
+        set, in order: a terminal state does, but a stand-in's (spawned, cached,
+        deferred). A stand-in stays until its outcome is recorded, which always
+        takes an execution out (any other has left with its terminal transition).
+    """
+    rows: list[Row] = []
+    leaving: list[str] = []
+    for f in facts:
+        execution_id, state, at = f.execution_id, f.state, f.at
+        rows.append((execution_id, f.run_id, state.value, f.session_id, at))
+        row = current.setdefault(execution_id, [execution_id, None, None, None, None])
+        row[1], row[2] = state.value, at
+        if state is _ASSIGNED:
+            row[3] = at
+        if f.session_id is not None:
+            row[4] = f.session_id
+        if state in _LEAVING:
+            leaving.append(execution_id)
+    return rows, leaving
