@@ -49,6 +49,9 @@ ORDER BY r.name
 """
 
 
+PROJECT = "SELECT id, name, created_at FROM project"
+
+
 def list_runs(where: str) -> str:
     """Most recent runs matching ``where``, with their root execution's latest state.
 
@@ -66,6 +69,11 @@ LEFT JOIN executions root ON root.id = {_ROOT_EXECUTION.format(run="page.id")}
 ORDER BY page.created_at DESC, page.seq DESC
 """
 
+
+RUN = """
+SELECT environment_id, repository, target, idempotency_key, created_at
+FROM runs WHERE id = ?
+"""
 
 # A step's columns as views read them: what it is and where it sits in the call
 # tree; `{s}` names the steps table in the enclosing query.
@@ -174,6 +182,8 @@ ORDER BY a.rowid, s.call_index
 
 SNAPSHOT_QUERIES = (ACTIVE_EXECUTIONS, ACTIVE_RUNS, ACTIVE_CALLS)
 
+SESSION_SECRET = "SELECT secret_sha256 FROM sessions WHERE id = ?"
+
 # What re-running one step needs (``StepRecord``): the step, its run, the run's
 # root and step count, and the step's latest execution. Reads a handful of rows
 # whatever the run's size.
@@ -189,6 +199,8 @@ JOIN executions latest ON latest.id = (
 )
 WHERE s.id = ?
 """
+
+OUTCOME = "SELECT outcome FROM outcomes WHERE execution_id = ?"
 
 # The outcome of the latest execution of the step that an execution belongs to.
 STEP_OUTCOME = """
@@ -231,3 +243,21 @@ WHERE s.run_id = ? AND s.memo_key = ?
 ORDER BY s.number, e.attempt DESC
 LIMIT 1
 """
+
+RUN_BY_IDEMPOTENCY_KEY = "SELECT id FROM runs WHERE idempotency_key = ?"
+
+RUN_OF_EXECUTION = "SELECT run_id FROM executions WHERE id = ?"
+
+# --- assets ---------------------------------------------------------------------
+
+_ASSET_COLUMNS = "id, execution_id, kind, path, size, file_count, metadata, created_at"
+
+ASSET = f"SELECT {_ASSET_COLUMNS} FROM assets WHERE id = ?"
+
+ASSET_ENTRIES = "SELECT path, size, blob FROM asset_entries WHERE asset_id = ? ORDER BY path"
+
+ASSETS_OF_RUN = f"SELECT {_ASSET_COLUMNS} FROM assets WHERE run_id = ? ORDER BY created_at, id"
+
+RESTORES_OF_RUN = (
+    "SELECT asset_id, execution_id, at FROM asset_restores WHERE run_id = ? ORDER BY id"
+)

@@ -1,8 +1,8 @@
 """The SQLite ``ProjectStore``: one database file per project, and its connections.
 
 This module owns the connections and transactions; the SQL lives in
-``writes.py`` (facts in), ``views.py`` and ``snapshot.py`` (views out) and
-``queries.py``.
+``writes.py`` (facts in) and ``queries.py`` (run by ``reads.py``); the views are
+built from their rows by the shared ``reading.ReadingStore``.
 
 Connections:
 
@@ -27,22 +27,12 @@ import weakref
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from coflux import protocol
 from coflux.errors import Conflict
 from coflux.orchestration.effects import Fact
-from coflux.orchestration.events import StepRecord
 from coflux.store import migrate
-from coflux.store.base import Snapshot
-from coflux.store.sqlite import assets, snapshot, views, writes
-from coflux.views import (
-    EnvironmentView,
-    LogView,
-    ProjectInfo,
-    RunAssets,
-    RunOutline,
-    RunSummary,
-    RunView,
-)
+from coflux.store.reading import ReadingStore
+from coflux.store.sqlite import writes
+from coflux.store.sqlite.reads import SqliteQueries
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -60,7 +50,7 @@ BUSY_TIMEOUT_MS = 10_000
 # See docs/performance.md.
 
 
-class SqliteProjectStore:
+class SqliteProjectStore(ReadingStore):
     """A project's store in one SQLite file (see the module docstring)."""
 
     # Handing a small commit to a thread and back costs more than the commit
@@ -134,11 +124,11 @@ class SqliteProjectStore:
             if migrate.current_version(conn) == 0:
                 raise migrate.MigrationError(f"{path} is not a Coflux project database")
         store = cls._open(path, fsync=fsync)
-        with store._reading() as conn:
-            found = views.project_info(conn)
-        if found is None:
+        try:
+            store.info()
+        except LookupError:
             store.close()
-            raise migrate.MigrationError(f"{path} is not a Coflux project database")
+            raise migrate.MigrationError(f"{path} is not a Coflux project database") from None
         return store
 
     @classmethod
@@ -187,12 +177,13 @@ class SqliteProjectStore:
                 raise
 
     @contextlib.contextmanager
-    def _reading(self) -> Iterator[sqlite3.Connection]:
-        """This thread's reader, inside one read transaction (one consistent view)."""
+    def _reading(self, *, consistent: bool) -> Iterator[SqliteQueries]:
+        """This thread's reader, inside one read transaction (one consistent view)
+        for every call, ``consistent`` or not: in-process one costs next to nothing."""
         conn = self._reader()
         conn.execute("BEGIN")
         try:
-            yield conn
+            yield SqliteQueries(conn)
         finally:
             # Nothing was written, so COMMIT just ends the read transaction.
             conn.execute("COMMIT")
@@ -226,14 +217,10 @@ class SqliteProjectStore:
                 conn.close()
         self._readers = alive
 
-    # --- ProjectStore ---------------------------------------------------------------
+    # --- ProjectStore (reads: reading.ReadingStore) ---------------------------------
 
-    def info(self) -> ProjectInfo:
-        with self._reading() as conn:
-            found = views.project_info(conn)
-        if found is None:
-            raise LookupError(f"{self.path} records no project")
-        return found
+    def _no_project(self) -> str:
+        return f"{self.path} records no project"
 
     def append(self, facts: Sequence[Fact]) -> None:
         """Write all ``facts`` in one transaction, in order.
@@ -249,98 +236,6 @@ class SqliteProjectStore:
                 writes.write_facts(conn, facts)
         except sqlite3.IntegrityError as e:
             raise Conflict("fact_conflict", f"a fact contradicts the record: {e}") from e
-
-    def load_snapshot(self) -> Snapshot:
-        with self._reading() as conn:
-            return snapshot.load_snapshot(conn)
-
-    def get_outcome(self, execution_id: str) -> protocol.Outcome | None:
-        with self._reading() as conn:
-            return views.get_outcome(conn, execution_id)
-
-    def get_step_outcome(self, execution_id: str) -> protocol.Outcome | None:
-        with self._reading() as conn:
-            return views.get_step_outcome(conn, execution_id)
-
-    def find_cached(
-        self, key: str, environment_ids: Sequence[str], since: float
-    ) -> tuple[str, protocol.Outcome] | None:
-        with self._reading() as conn:
-            return views.find_cached(conn, key, environment_ids, since)
-
-    def find_memoised(self, run_id: str, key: str) -> str | None:
-        with self._reading() as conn:
-            return views.find_memoised(conn, run_id, key)
-
-    def find_run_by_idempotency_key(self, key: str) -> str | None:
-        with self._reading() as conn:
-            return views.find_run_by_idempotency_key(conn, key)
-
-    def list_environments(self) -> list[EnvironmentView]:
-        with self._reading() as conn:
-            return views.list_environments(conn)
-
-    def list_manifests(self, environment_id: str) -> list[protocol.Manifest]:
-        with self._reading() as conn:
-            return views.list_manifests(conn, environment_id)
-
-    def list_runs(
-        self,
-        *,
-        environment_id: str | None = None,
-        repository: str | None = None,
-        target: str | None = None,
-        limit: int = 100,
-    ) -> list[RunSummary]:
-        with self._reading() as conn:
-            return views.list_runs(
-                conn,
-                environment_id=environment_id,
-                repository=repository,
-                target=target,
-                limit=limit,
-            )
-
-    def get_run(self, run_id: str) -> RunView | None:
-        with self._reading() as conn:
-            return views.get_run(conn, run_id)
-
-    def get_run_outline(self, run_id: str) -> RunOutline | None:
-        with self._reading() as conn:
-            return views.get_run_outline(conn, run_id)
-
-    def get_run_summary(self, run_id: str) -> RunSummary | None:
-        with self._reading() as conn:
-            return views.get_run_summary(conn, run_id)
-
-    def get_step_record(self, step_id: str) -> StepRecord | None:
-        with self._reading() as conn:
-            return views.get_step_record(conn, step_id)
-
-    def run_of_execution(self, execution_id: str) -> str | None:
-        with self._reading() as conn:
-            return views.run_of_execution(conn, execution_id)
-
-    def get_asset(self, asset_id: str) -> protocol.AssetInfo | None:
-        with self._reading() as conn:
-            return assets.get_asset(conn, asset_id)
-
-    def list_run_assets(self, run_id: str) -> RunAssets:
-        with self._reading() as conn:
-            return assets.list_run_assets(conn, run_id)
-
-    def list_logs(
-        self,
-        run_id: str,
-        *,
-        execution_id: str | None = None,
-        after: int = 0,
-        limit: int = 1000,
-    ) -> list[LogView]:
-        with self._reading() as conn:
-            return views.list_logs(
-                conn, run_id, execution_id=execution_id, after=after, limit=limit
-            )
 
 
 def _connect(path: Path) -> sqlite3.Connection:

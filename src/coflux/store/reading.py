@@ -1,0 +1,248 @@
+"""The reads of every ``ProjectStore``: which queries each one makes, once for all backends.
+
+A backend answers ``Queries``: each method runs one statement of its SQL (or, for
+``session_secrets``, a few) and returns its rows, with the columns ``rows.py``
+describes. ``ReadingStore`` implements the read half of ``base.ProjectStore`` on
+top: it borrows the backend's queries for one call (``_reading``), asks for the
+rows it needs and builds the view with ``rows.py``. A call that makes several
+queries asks for them ``consistent``: all in one read transaction, so the view
+is of one state of the project while its writer appends.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol
+
+from coflux import protocol
+from coflux.orchestration.events import StepRecord
+from coflux.store import rows
+from coflux.store.base import Snapshot
+from coflux.store.rows import Row
+from coflux.views import (
+    EnvironmentView,
+    LogView,
+    ProjectInfo,
+    RunAssets,
+    RunOutline,
+    RunSummary,
+    RunView,
+    TransitionView,
+)
+
+
+class Queries(Protocol):
+    """A backend's statements on one connection, for one project."""
+
+    def transitions(self, columns: Row) -> list[TransitionView]:
+        """Decode the transitions columns of a row of ``executions_of_run``."""
+        ...
+
+    def template(self, column: Any) -> str:
+        """Decode the template column of a row of ``logs``."""
+        ...
+
+    def project(self) -> Row | None: ...
+
+    def environments(self) -> Iterable[Row]: ...
+
+    def manifests(self, environment_id: str) -> Iterable[Row]:
+        """The latest manifest's text of each repository in the environment, by name."""
+        ...
+
+    def runs(self, filters: Mapping[str, str], limit: int) -> Iterable[Row]:
+        """The most recent runs whose columns have the values in ``filters`` (only
+        ``id``, ``environment_id``, ``repository``, ``target``), newest first."""
+        ...
+
+    def run(self, run_id: str) -> Row | None: ...
+
+    def steps_of_run(self, run_id: str) -> Iterable[Row]: ...
+
+    def executions_of_run(self, run_id: str) -> Iterable[Row]: ...
+
+    def outline_of_run(self, run_id: str) -> Iterable[Row]: ...
+
+    def step_record(self, step_id: str) -> Row | None: ...
+
+    def logs(
+        self, run_id: str, execution_id: str | None, after: int, limit: int
+    ) -> Iterable[Row]: ...
+
+    def outcome(self, execution_id: str) -> Row | None: ...
+
+    def step_outcome(self, execution_id: str) -> Row | None: ...
+
+    def cache_hit(self, key: str, environment_ids: Sequence[str], since: float) -> Row | None: ...
+
+    def memo_hit(self, run_id: str, key: str) -> Row | None: ...
+
+    def run_by_idempotency_key(self, key: str) -> Row | None: ...
+
+    def run_of_execution(self, execution_id: str) -> Row | None: ...
+
+    def asset(self, asset_id: str) -> Row | None: ...
+
+    def asset_entries(self, asset_id: str) -> Iterable[Row]: ...
+
+    def assets_of_run(self, run_id: str) -> Iterable[Row]: ...
+
+    def restores_of_run(self, run_id: str) -> Iterable[Row]: ...
+
+    def active_runs(self) -> Iterable[Row]: ...
+
+    def active_executions(self) -> Iterable[Row]: ...
+
+    def active_calls(self) -> Iterable[Row]: ...
+
+    def session_secrets(self, session_ids: Sequence[str]) -> Iterable[Row]:
+        """(id, secret's sha256) of those of the sessions that have a secret."""
+        ...
+
+
+class ReadingStore(abc.ABC):
+    """The read methods of ``base.ProjectStore``, over a backend's ``Queries``."""
+
+    @abc.abstractmethod
+    def _reading(self, *, consistent: bool) -> contextlib.AbstractContextManager[Queries]:
+        """The backend's queries for one call.
+
+        Args:
+            consistent: the call makes several queries, which must all see the
+                same state (one read transaction).
+        """
+
+    @abc.abstractmethod
+    def _no_project(self) -> str:
+        """Why ``info`` found no project, in a sentence naming where it looked."""
+
+    def info(self) -> ProjectInfo:
+        with self._reading(consistent=False) as q:
+            found = rows.project_info(q.project())
+        if found is None:
+            raise LookupError(self._no_project())
+        return found
+
+    def load_snapshot(self) -> Snapshot:
+        # Everything starts from the working set or from the few environments,
+        # never from a table of history: loading costs what unfinished work costs.
+        with self._reading(consistent=True) as q:
+            environments = rows.environment_records(q.environments())
+            manifests = [
+                (env.environment_id, manifest)
+                for env in environments
+                for manifest in rows.manifests(q.manifests(env.environment_id))
+            ]
+            runs = rows.active_runs(q.active_runs())
+            executions = rows.active_executions(q.active_executions())
+            sessions = sorted({e.session_id for e in executions if e.session_id is not None})
+            secrets = {session_id: secret for session_id, secret in q.session_secrets(sessions)}
+            calls = rows.calls(q.active_calls())
+        return Snapshot(
+            environments=environments,
+            manifests=manifests,
+            runs=runs,
+            executions=executions,
+            session_secrets=secrets,
+            calls=calls,
+        )
+
+    def get_outcome(self, execution_id: str) -> protocol.Outcome | None:
+        with self._reading(consistent=False) as q:
+            return rows.outcome(q.outcome(execution_id))
+
+    def get_step_outcome(self, execution_id: str) -> protocol.Outcome | None:
+        with self._reading(consistent=False) as q:
+            return rows.outcome(q.step_outcome(execution_id))
+
+    def find_cached(
+        self, key: str, environment_ids: Sequence[str], since: float
+    ) -> tuple[str, protocol.Outcome] | None:
+        with self._reading(consistent=False) as q:
+            return rows.cached(q.cache_hit(key, environment_ids, since))
+
+    def find_memoised(self, run_id: str, key: str) -> str | None:
+        with self._reading(consistent=False) as q:
+            return rows.memoised(q.memo_hit(run_id, key))
+
+    def find_run_by_idempotency_key(self, key: str) -> str | None:
+        with self._reading(consistent=False) as q:
+            return rows.identifier(q.run_by_idempotency_key(key))
+
+    def run_of_execution(self, execution_id: str) -> str | None:
+        with self._reading(consistent=False) as q:
+            return rows.identifier(q.run_of_execution(execution_id))
+
+    def list_environments(self) -> list[EnvironmentView]:
+        with self._reading(consistent=False) as q:
+            return rows.environment_views(q.environments())
+
+    def list_manifests(self, environment_id: str) -> list[protocol.Manifest]:
+        with self._reading(consistent=False) as q:
+            return rows.manifests(q.manifests(environment_id))
+
+    def list_runs(
+        self,
+        *,
+        environment_id: str | None = None,
+        repository: str | None = None,
+        target: str | None = None,
+        limit: int = 100,
+    ) -> list[RunSummary]:
+        filters = {"environment_id": environment_id, "repository": repository, "target": target}
+        # Only the filters given go to the backend's WHERE clause (a condition
+        # that matches everything would keep the planner from the index that
+        # serves the others); column names are these, never the caller's.
+        chosen = {column: value for column, value in filters.items() if value is not None}
+        with self._reading(consistent=True) as q:
+            names = rows.environment_names(q.environments())
+            return rows.run_summaries(q.runs(chosen, limit), names)
+
+    def get_run_summary(self, run_id: str) -> RunSummary | None:
+        with self._reading(consistent=True) as q:
+            names = rows.environment_names(q.environments())
+            found = rows.run_summaries(q.runs({"id": run_id}, 1), names)
+        return found[0] if found else None
+
+    def get_run(self, run_id: str) -> RunView | None:
+        with self._reading(consistent=True) as q:
+            run = q.run(run_id)
+            if run is None:
+                return None
+            names = rows.environment_names(q.environments())
+            steps, executions = q.steps_of_run(run_id), q.executions_of_run(run_id)
+            return rows.run_view(run_id, run, names, steps, executions, q.transitions)
+
+    def get_run_outline(self, run_id: str) -> RunOutline | None:
+        with self._reading(consistent=True) as q:
+            run = q.run(run_id)
+            if run is None:
+                return None
+            names = rows.environment_names(q.environments())
+            return rows.run_outline(run_id, run, names, q.outline_of_run(run_id))
+
+    def get_step_record(self, step_id: str) -> StepRecord | None:
+        with self._reading(consistent=False) as q:
+            return rows.step_record(q.step_record(step_id))
+
+    def get_asset(self, asset_id: str) -> protocol.AssetInfo | None:
+        with self._reading(consistent=True) as q:
+            found = q.asset(asset_id)
+            return None if found is None else rows.asset_info(found, q.asset_entries(asset_id))
+
+    def list_run_assets(self, run_id: str) -> RunAssets:
+        with self._reading(consistent=True) as q:
+            return rows.run_assets(q.assets_of_run(run_id), q.restores_of_run(run_id))
+
+    def list_logs(
+        self,
+        run_id: str,
+        *,
+        execution_id: str | None = None,
+        after: int = 0,
+        limit: int = 1000,
+    ) -> list[LogView]:
+        with self._reading(consistent=False) as q:
+            return rows.log_views(q.logs(run_id, execution_id, after, limit), q.template)

@@ -1,0 +1,123 @@
+"""The SQLite store's answers to ``reading.Queries``: its SQL run on one connection.
+
+The caller (``store.SqliteProjectStore._reading``) has put the connection in a
+read transaction, so the rows of several queries are of one state. Rows come
+back as the cursor yields them; ``rows.py`` builds the views.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import msgspec
+
+from coflux.store.rows import Row
+from coflux.store.sqlite import queries
+from coflux.views import TransitionView
+
+# An execution's transitions are one column, a JSON array of TransitionView
+# objects (see ``queries.EXECUTIONS_OF_RUN``).
+_transitions = msgspec.json.Decoder(list[TransitionView])
+
+
+class SqliteQueries:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def _one(self, query: str, parameters: Sequence[Any] | Mapping[str, Any]) -> Row | None:
+        row: Row | None = self._conn.execute(query, parameters).fetchone()
+        return row
+
+    def transitions(self, columns: Row) -> list[TransitionView]:
+        (text,) = columns
+        return _transitions.decode(text)
+
+    def template(self, column: Any) -> str:
+        return str(column)
+
+    def project(self) -> Row | None:
+        return self._one(queries.PROJECT, ())
+
+    def environments(self) -> Iterable[Row]:
+        return self._conn.execute(queries.CURRENT_ENVIRONMENTS)
+
+    def manifests(self, environment_id: str) -> Iterable[Row]:
+        return self._conn.execute(queries.LATEST_MANIFESTS, {"env": environment_id})
+
+    def runs(self, filters: Mapping[str, str], limit: int) -> Iterable[Row]:
+        # Column names come from ``ReadingStore``'s fixed list, never from a caller;
+        # `(? IS NULL OR col = ?)` would stop SQLite from using the indices.
+        where = " AND ".join(f"{column} = :{column}" for column in filters) or "1"
+        return self._conn.execute(queries.list_runs(where), {**filters, "limit": limit})
+
+    def run(self, run_id: str) -> Row | None:
+        return self._one(queries.RUN, (run_id,))
+
+    def steps_of_run(self, run_id: str) -> Iterable[Row]:
+        return self._conn.execute(queries.STEPS_OF_RUN, (run_id,))
+
+    def executions_of_run(self, run_id: str) -> Iterable[Row]:
+        return self._conn.execute(queries.EXECUTIONS_OF_RUN, (run_id,))
+
+    def outline_of_run(self, run_id: str) -> Iterable[Row]:
+        return self._conn.execute(queries.OUTLINE_OF_RUN, (run_id,))
+
+    def step_record(self, step_id: str) -> Row | None:
+        return self._one(queries.STEP_RECORD, (step_id,))
+
+    def logs(self, run_id: str, execution_id: str | None, after: int, limit: int) -> Iterable[Row]:
+        if execution_id is None:
+            return self._conn.execute(queries.LOGS_OF_RUN, (run_id, after, limit))
+        return self._conn.execute(queries.LOGS_OF_EXECUTION, (execution_id, run_id, after, limit))
+
+    def outcome(self, execution_id: str) -> Row | None:
+        return self._one(queries.OUTCOME, (execution_id,))
+
+    def step_outcome(self, execution_id: str) -> Row | None:
+        return self._one(queries.STEP_OUTCOME, (execution_id,))
+
+    def cache_hit(self, key: str, environment_ids: Sequence[str], since: float) -> Row | None:
+        placeholders = ", ".join("?" for _ in environment_ids)
+        query = queries.CACHE_HIT.format(environments=placeholders)
+        return self._one(query, (key, *environment_ids, since))
+
+    def memo_hit(self, run_id: str, key: str) -> Row | None:
+        return self._one(queries.MEMO_HIT, (run_id, key))
+
+    def run_by_idempotency_key(self, key: str) -> Row | None:
+        return self._one(queries.RUN_BY_IDEMPOTENCY_KEY, (key,))
+
+    def run_of_execution(self, execution_id: str) -> Row | None:
+        return self._one(queries.RUN_OF_EXECUTION, (execution_id,))
+
+    def asset(self, asset_id: str) -> Row | None:
+        return self._one(queries.ASSET, (asset_id,))
+
+    def asset_entries(self, asset_id: str) -> Iterable[Row]:
+        return self._conn.execute(queries.ASSET_ENTRIES, (asset_id,))
+
+    def assets_of_run(self, run_id: str) -> Iterable[Row]:
+        return self._conn.execute(queries.ASSETS_OF_RUN, (run_id,))
+
+    def restores_of_run(self, run_id: str) -> Iterable[Row]:
+        return self._conn.execute(queries.RESTORES_OF_RUN, (run_id,))
+
+    def active_runs(self) -> Iterable[Row]:
+        return self._conn.execute(queries.ACTIVE_RUNS)
+
+    def active_executions(self) -> Iterable[Row]:
+        return self._conn.execute(queries.ACTIVE_EXECUTIONS)
+
+    def active_calls(self) -> Iterable[Row]:
+        return self._conn.execute(queries.ACTIVE_CALLS)
+
+    def session_secrets(self, session_ids: Sequence[str]) -> Iterable[Row]:
+        # A primary-key look-up each: a snapshot holds the sessions of a few agents.
+        found = []
+        for session_id in session_ids:
+            row = self._one(queries.SESSION_SECRET, (session_id,))
+            if row is not None and row[0] is not None:
+                found.append((session_id, row[0]))
+        return found
