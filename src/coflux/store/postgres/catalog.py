@@ -30,8 +30,8 @@ from coflux.store import migrate
 from coflux.store.base import ProjectUnopenable
 from coflux.store.catalogs import CannotOpenDatabase
 from coflux.store.postgres import schema
+from coflux.store.postgres.reads import Conn
 from coflux.store.postgres.store import PostgresProjectStore
-from coflux.store.postgres.views import Conn
 
 logger = logging.getLogger(__name__)
 

@@ -1,9 +1,10 @@
 """The PostgreSQL ``ProjectStore``: one project's rows in the server's database.
 
-This module owns the transactions; the SQL lives in ``writes.py`` (facts in),
-``views.py``, ``snapshot.py`` and ``assets.py`` (views out), and ``queries.py``.
-Connections come from the catalog's pool (one per server process, shared by all
-its projects): a store borrows one for each call and gives it back.
+This module owns the transactions; the SQL lives in ``writes.py`` (facts in) and
+``queries.py`` (run by ``reads.py``); the views are built from their rows by the
+shared ``reading.ReadingStore``. Connections come from the catalog's pool (one
+per server process, shared by all its projects): a store borrows one for each
+call and gives it back.
 
 Nothing here leaves state in a connection's session: no temporary tables, no
 ``SET`` outside a transaction, no prepared statements (the pool opens them with
@@ -27,25 +28,14 @@ from collections.abc import Iterator, Sequence
 import psycopg
 from psycopg_pool import ConnectionPool
 
-from coflux import protocol
 from coflux.errors import Conflict, Unavailable
 from coflux.orchestration.effects import Fact
-from coflux.orchestration.events import StepRecord
-from coflux.store.base import Snapshot
-from coflux.store.postgres import assets, snapshot, views, writes
-from coflux.store.postgres.views import Conn
-from coflux.views import (
-    EnvironmentView,
-    LogView,
-    ProjectInfo,
-    RunAssets,
-    RunOutline,
-    RunSummary,
-    RunView,
-)
+from coflux.store.postgres import writes
+from coflux.store.postgres.reads import Conn, PostgresQueries
+from coflux.store.reading import ReadingStore
 
 
-class PostgresProjectStore:
+class PostgresProjectStore(ReadingStore):
     """A project's store in a PostgreSQL database (see the module docstring)."""
 
     # Every commit is a network round trip: never on the event loop.
@@ -102,14 +92,17 @@ class PostgresProjectStore:
                 raise
             conn.execute("COMMIT")
 
-    # --- ProjectStore ---------------------------------------------------------------
+    @contextlib.contextmanager
+    def _reading(self, *, consistent: bool) -> Iterator[PostgresQueries]:
+        """The queries of one call: in one read-only transaction if ``consistent``,
+        else each a statement on its own (which sees one snapshot)."""
+        with self._consistent() if consistent else self._connection() as conn:
+            yield PostgresQueries(conn, self.project_id)
 
-    def info(self) -> ProjectInfo:
-        with self._connection() as conn:
-            found = views.project_info(conn, self.project_id)
-        if found is None:
-            raise LookupError(f"project {self.project_id} is not in the database")
-        return found
+    # --- ProjectStore (reads: reading.ReadingStore) ---------------------------------
+
+    def _no_project(self) -> str:
+        return f"project {self.project_id} is not in the database"
 
     def append(self, facts: Sequence[Fact]) -> None:
         """Write all ``facts`` in one transaction, in order.
@@ -124,12 +117,12 @@ class PostgresProjectStore:
         """
         if not facts:
             return
-        rows = writes.Rows.collect(facts)
+        batch = writes.Rows.collect(facts)
         try:
             with self._connection() as conn, conn.pipeline(), conn.transaction():
                 # The fencing check (this server still owns the project) will be
                 # the first statement here; it aborts the transaction if not.
-                for statement, params in rows.statements(self.project_id):
+                for statement, params in batch.statements(self.project_id):
                     conn.execute(statement, params)
         except psycopg.errors.IntegrityError as e:
             detail = e.diag.message_primary or str(e)
@@ -137,96 +130,3 @@ class PostgresProjectStore:
                 "fact_conflict",
                 f"project {self.project_id}: a fact contradicts the record: {detail}",
             ) from e
-
-    def load_snapshot(self) -> Snapshot:
-        with self._consistent() as conn:
-            return snapshot.load_snapshot(conn, self.project_id)
-
-    def get_outcome(self, execution_id: str) -> protocol.Outcome | None:
-        with self._connection() as conn:
-            return views.get_outcome(conn, self.project_id, execution_id)
-
-    def get_step_outcome(self, execution_id: str) -> protocol.Outcome | None:
-        with self._connection() as conn:
-            return views.get_step_outcome(conn, self.project_id, execution_id)
-
-    def find_cached(
-        self, key: str, environment_ids: Sequence[str], since: float
-    ) -> tuple[str, protocol.Outcome] | None:
-        with self._connection() as conn:
-            return views.find_cached(conn, self.project_id, key, environment_ids, since)
-
-    def find_memoised(self, run_id: str, key: str) -> str | None:
-        with self._connection() as conn:
-            return views.find_memoised(conn, self.project_id, run_id, key)
-
-    def find_run_by_idempotency_key(self, key: str) -> str | None:
-        with self._connection() as conn:
-            return views.find_run_by_idempotency_key(conn, self.project_id, key)
-
-    def list_environments(self) -> list[EnvironmentView]:
-        with self._connection() as conn:
-            return views.list_environments(conn, self.project_id)
-
-    def list_manifests(self, environment_id: str) -> list[protocol.Manifest]:
-        with self._connection() as conn:
-            return views.list_manifests(conn, self.project_id, environment_id)
-
-    def list_runs(
-        self,
-        *,
-        environment_id: str | None = None,
-        repository: str | None = None,
-        target: str | None = None,
-        limit: int = 100,
-    ) -> list[RunSummary]:
-        with self._consistent() as conn:
-            return views.list_runs(
-                conn,
-                self.project_id,
-                environment_id=environment_id,
-                repository=repository,
-                target=target,
-                limit=limit,
-            )
-
-    def get_run(self, run_id: str) -> RunView | None:
-        with self._consistent() as conn:
-            return views.get_run(conn, self.project_id, run_id)
-
-    def get_run_outline(self, run_id: str) -> RunOutline | None:
-        with self._consistent() as conn:
-            return views.get_run_outline(conn, self.project_id, run_id)
-
-    def get_run_summary(self, run_id: str) -> RunSummary | None:
-        with self._consistent() as conn:
-            return views.get_run_summary(conn, self.project_id, run_id)
-
-    def get_step_record(self, step_id: str) -> StepRecord | None:
-        with self._connection() as conn:
-            return views.get_step_record(conn, self.project_id, step_id)
-
-    def run_of_execution(self, execution_id: str) -> str | None:
-        with self._connection() as conn:
-            return views.run_of_execution(conn, self.project_id, execution_id)
-
-    def get_asset(self, asset_id: str) -> protocol.AssetInfo | None:
-        with self._consistent() as conn:
-            return assets.get_asset(conn, self.project_id, asset_id)
-
-    def list_run_assets(self, run_id: str) -> RunAssets:
-        with self._consistent() as conn:
-            return assets.list_run_assets(conn, self.project_id, run_id)
-
-    def list_logs(
-        self,
-        run_id: str,
-        *,
-        execution_id: str | None = None,
-        after: int = 0,
-        limit: int = 1000,
-    ) -> list[LogView]:
-        with self._connection() as conn:
-            return views.list_logs(
-                conn, self.project_id, run_id, execution_id=execution_id, after=after, limit=limit
-            )

@@ -1,0 +1,138 @@
+"""The PostgreSQL store's answers to ``reading.Queries``: its SQL run for one project.
+
+The caller (``store.PostgresProjectStore._reading``) gives a connection either in
+a read-only transaction (a call of several queries) or on its own (a statement
+sees one snapshot). Every result is transferred in binary, so a float arrives as
+its eight bytes whatever the session's ``extra_float_digits``; ``rows.py`` builds
+the views.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import msgspec
+import psycopg
+
+from coflux.store.postgres import queries
+from coflux.store.rows import Row
+from coflux.views import TransitionView
+
+Conn = psycopg.Connection[tuple[Any, ...]]
+
+# A log's template is kept as a JSON string: it may hold NUL, which `text` cannot.
+_template = msgspec.json.Decoder(str)
+
+
+def rows(conn: Conn, query: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+    """All rows of ``query``, transferred in binary (floats exact, whatever the session)."""
+    with conn.cursor(binary=True) as cursor:
+        return cursor.execute(query, params).fetchall()
+
+
+def row(conn: Conn, query: str, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    with conn.cursor(binary=True) as cursor:
+        return cursor.execute(query, params).fetchone()
+
+
+class PostgresQueries:
+    def __init__(self, conn: Conn, project_id: str) -> None:
+        self._conn = conn
+        self._p = project_id
+
+    def _all(self, query: str, **params: Any) -> list[tuple[Any, ...]]:
+        return rows(self._conn, query, {"p": self._p, **params})
+
+    def _one(self, query: str, **params: Any) -> tuple[Any, ...] | None:
+        return row(self._conn, query, {"p": self._p, **params})
+
+    def transitions(self, columns: Row) -> list[TransitionView]:
+        # Three arrays (states, times, sessions), NULL for an execution with none.
+        states, ats, sessions = columns
+        if states is None:
+            return []
+        return [
+            TransitionView(state=state, at=at, session_id=session)
+            for state, at, session in zip(states, ats, sessions, strict=True)
+        ]
+
+    def template(self, column: Any) -> str:
+        return _template.decode(column)
+
+    def project(self) -> Row | None:
+        return self._one(queries.PROJECT)
+
+    def environments(self) -> Iterable[Row]:
+        return self._all(queries.CURRENT_ENVIRONMENTS)
+
+    def manifests(self, environment_id: str) -> Iterable[Row]:
+        return self._all(queries.LATEST_MANIFESTS, env=environment_id)
+
+    def runs(self, filters: Mapping[str, str], limit: int) -> Iterable[Row]:
+        # Column names come from ``ReadingStore``'s fixed list, never from a caller;
+        # only those given are conditions, so the planner picks the index serving them.
+        where = "".join(f" AND {column} = %({column})s" for column in filters)
+        return self._all(queries.list_runs(where), **filters, limit=limit)
+
+    def run(self, run_id: str) -> Row | None:
+        return self._one(queries.RUN, run=run_id)
+
+    def steps_of_run(self, run_id: str) -> Iterable[Row]:
+        return self._all(queries.STEPS_OF_RUN, run=run_id)
+
+    def executions_of_run(self, run_id: str) -> Iterable[Row]:
+        return self._all(queries.EXECUTIONS_OF_RUN, run=run_id)
+
+    def outline_of_run(self, run_id: str) -> Iterable[Row]:
+        return self._all(queries.OUTLINE_OF_RUN, run=run_id)
+
+    def step_record(self, step_id: str) -> Row | None:
+        return self._one(queries.STEP_RECORD, step=step_id)
+
+    def logs(self, run_id: str, execution_id: str | None, after: int, limit: int) -> Iterable[Row]:
+        query = queries.LOGS_OF_RUN if execution_id is None else queries.LOGS_OF_EXECUTION
+        return self._all(query, run=run_id, execution=execution_id, after=after, limit=limit)
+
+    def outcome(self, execution_id: str) -> Row | None:
+        return self._one(queries.OUTCOME, execution=execution_id)
+
+    def step_outcome(self, execution_id: str) -> Row | None:
+        return self._one(queries.STEP_OUTCOME, execution=execution_id)
+
+    def cache_hit(self, key: str, environment_ids: Sequence[str], since: float) -> Row | None:
+        environments = list(environment_ids)
+        return self._one(queries.CACHE_HIT, key=key, environments=environments, since=since)
+
+    def memo_hit(self, run_id: str, key: str) -> Row | None:
+        return self._one(queries.MEMO_HIT, run=run_id, key=key)
+
+    def run_by_idempotency_key(self, key: str) -> Row | None:
+        return self._one(queries.RUN_BY_IDEMPOTENCY_KEY, key=key)
+
+    def run_of_execution(self, execution_id: str) -> Row | None:
+        return self._one(queries.RUN_OF_EXECUTION, execution=execution_id)
+
+    def asset(self, asset_id: str) -> Row | None:
+        return self._one(queries.ASSET, asset=asset_id)
+
+    def asset_entries(self, asset_id: str) -> Iterable[Row]:
+        return self._all(queries.ASSET_ENTRIES, asset=asset_id)
+
+    def assets_of_run(self, run_id: str) -> Iterable[Row]:
+        return self._all(queries.ASSETS_OF_RUN, run=run_id)
+
+    def restores_of_run(self, run_id: str) -> Iterable[Row]:
+        return self._all(queries.RESTORES_OF_RUN, run=run_id)
+
+    def active_runs(self) -> Iterable[Row]:
+        return self._all(queries.ACTIVE_RUNS)
+
+    def active_executions(self) -> Iterable[Row]:
+        return self._all(queries.ACTIVE_EXECUTIONS)
+
+    def active_calls(self) -> Iterable[Row]:
+        return self._all(queries.ACTIVE_CALLS)
+
+    def session_secrets(self, session_ids: Sequence[str]) -> Iterable[Row]:
+        return self._all(queries.SESSION_SECRETS, sessions=list(session_ids))
