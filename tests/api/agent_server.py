@@ -13,10 +13,27 @@ from pathlib import Path
 
 import httpx
 import pytest
+from starlette.applications import Starlette
 
 from coflux.server.app import create_app
-from tests.api.test_agent_frames import Server
-from tests.api.test_validation import HELLO
+from tests.api.agent_socket import AgentSocket
+from tests.api.test_validation import HELLO, RUN
+
+
+class Server:
+    def __init__(self, app: Starlette, api: httpx.AsyncClient) -> None:
+        self.app = app
+        self.api = api
+
+    def agent(self) -> AgentSocket:
+        return AgentSocket(self.app)
+
+    async def serves(self) -> bool:
+        """Whether the project's actor still answers (it handles every submission)."""
+        body = {**RUN, "repository": "nope"}
+        response = await self.api.post("/api/projects/demo/runs", json=body)
+        assert response.status_code in (404, 503), response.text
+        return response.status_code == 404
 
 
 @pytest.fixture(name="server")

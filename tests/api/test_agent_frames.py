@@ -13,20 +13,19 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from starlette.applications import Starlette
 
 from coflux import protocol
-from coflux.server.app import create_app
+from tests.api.agent_server import (
+    Server,
+    serving,  # noqa: F401 (the server fixture)
+)
 from tests.api.agent_socket import AgentSocket
-from tests.api.test_validation import HELLO, RUN
+from tests.api.test_validation import RUN
 from tests.support.wire import wire
 
 EXAMPLES = int(os.environ.get("COFLUX_FUZZ_EXAMPLES", "40"))
@@ -37,36 +36,6 @@ HELLO_FIELDS: dict[str, Any] = {
 NOT_HELLO = [m for m in protocol.AgentMessage.__args__ if m is not protocol.Hello]
 MESSAGES = st.one_of([wire(m) for m in NOT_HELLO] + [wire(m, hostile=True) for m in NOT_HELLO])
 ID_FIELDS = ("execution_id", "parent_execution_id", "from_execution_id")
-
-
-class Server:
-    def __init__(self, app: Starlette, api: httpx.AsyncClient) -> None:
-        self.app = app
-        self.api = api
-
-    def agent(self) -> AgentSocket:
-        return AgentSocket(self.app)
-
-    async def serves(self) -> bool:
-        """Whether the project's actor still answers (it handles every submission)."""
-        body = {**RUN, "repository": "nope"}
-        response = await self.api.post("/api/projects/demo/runs", json=body)
-        assert response.status_code in (404, 503), response.text
-        return response.status_code == 404
-
-
-@pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[Server]:
-    app = create_app(tmp_path, session_timeout=5, admin_tokens=frozenset())
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as api:
-            assert (await api.post("/api/projects", json={"name": "demo"})).status_code == 201
-            body = {"name": "production"}
-            assert (await api.post("/api/projects/demo/environments", json=body)).status_code == 201
-            path = "/api/projects/demo/environments/production/manifests"
-            assert (await api.post(path, json={"manifests": [HELLO]})).status_code == 200
-            yield Server(app, api)
 
 
 def hello(**fields: Any) -> bytes:

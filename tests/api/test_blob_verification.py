@@ -18,8 +18,10 @@ import httpx
 import pytest
 
 from coflux.server.api import blobs as blob_api
-from tests.api.agent_server import serving  # noqa: F401 (the server fixture)
-from tests.api.test_agent_frames import Server
+from tests.api.agent_server import (
+    Server,
+    serving,  # noqa: F401 (the server fixture)
+)
 from tests.api.test_handles import _persist_asset, _running
 
 CONTENT = b"the right content " * 1000

@@ -20,9 +20,12 @@ import pytest
 from coflux import protocol
 from coflux.orchestration import events as ev
 from coflux.orchestration import handles
-from tests.api.agent_server import serving  # noqa: F401 (the server fixture)
+from tests.api.agent_server import (
+    Server,
+    serving,  # noqa: F401 (the server fixture)
+)
 from tests.api.agent_socket import AgentSocket
-from tests.api.test_agent_frames import Server, execution_assigned, welcomed
+from tests.api.test_agent_frames import execution_assigned, welcomed
 from tests.api.test_validation import HELLO, RUN, assert_error, register, state
 
 RUNS = "/api/projects/demo/runs"

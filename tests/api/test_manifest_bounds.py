@@ -16,8 +16,11 @@ import httpx
 import pytest
 
 from coflux import protocol
-from tests.api.agent_server import serving  # noqa: F401 (the server fixture)
-from tests.api.test_agent_frames import Server, execution_assigned, welcomed
+from tests.api.agent_server import (
+    Server,
+    serving,  # noqa: F401 (the server fixture)
+)
+from tests.api.test_agent_frames import execution_assigned, welcomed
 from tests.api.test_validation import RUN, assert_error, register, state
 
 MANIFESTS = "/api/projects/demo/environments/production/manifests"
