@@ -26,6 +26,8 @@ if typing.TYPE_CHECKING:  # the names as type checkers see them; at run time, __
     from coflux.errors import ExecutionAbandoned as ExecutionAbandoned
     from coflux.errors import ExecutionCancelled as ExecutionCancelled
     from coflux.errors import ExecutionError as ExecutionError
+    from coflux.errors import ExecutionTerminated as ExecutionTerminated
+    from coflux.errors import ExecutionTimeout as ExecutionTimeout
     from coflux.errors import RemoteError as RemoteError
     from coflux.sdk.decorators import sensor as sensor
     from coflux.sdk.decorators import stub as stub
@@ -46,7 +48,14 @@ if typing.TYPE_CHECKING:  # the names as type checkers see them; at run time, __
 
 # Where each public name is defined.
 _MODULES = {
-    "coflux.errors": ("ExecutionAbandoned", "ExecutionCancelled", "ExecutionError", "RemoteError"),
+    "coflux.errors": (
+        "ExecutionAbandoned",
+        "ExecutionCancelled",
+        "ExecutionError",
+        "ExecutionTerminated",
+        "ExecutionTimeout",
+        "RemoteError",
+    ),
     "coflux.sdk.decorators": ("sensor", "stub", "task", "workflow"),
     "coflux.sdk.handles": ("Asset", "Execution"),
     "coflux.sdk.runtime": (
@@ -70,6 +79,8 @@ __all__ = [
     "ExecutionAbandoned",
     "ExecutionCancelled",
     "ExecutionError",
+    "ExecutionTerminated",
+    "ExecutionTimeout",
     "RemoteError",
     "Target",
     "checkpoint",
@@ -88,8 +99,21 @@ __all__ = [
 ]
 
 
+__version__: str
+"""The installed package's version (read from its metadata on first use)."""
+
+
 def __getattr__(name: str) -> typing.Any:
     """Load a public name's module on first use, then keep the name here."""
+    if name == "__version__":
+        from importlib import metadata
+
+        try:
+            version = metadata.version("coflux")
+        except metadata.PackageNotFoundError:  # run from a source tree, not installed
+            version = "0+unknown"
+        globals()[name] = version
+        return version
     module = _HOME.get(name)
     if module is None:
         raise AttributeError(f"module 'coflux' has no attribute {name!r}")

@@ -5,8 +5,10 @@
     CofluxError
     ├── ExecutionError             an awaited execution did not succeed
     │   ├── RemoteError            user code raised (type, message, remote traceback)
-    │   ├── ExecutionCancelled     the engine ended it: cancelled
-    │   └── ExecutionAbandoned     the engine ended it: its agent went away
+    │   └── ExecutionTerminated    the engine ended it, not its code:
+    │       ├── ExecutionCancelled     cancelled
+    │       ├── ExecutionAbandoned     its agent went away
+    │       └── ExecutionTimeout       it ran past its ``timeout``
     ├── Refused                    nothing was changed; carries an HTTP status and a reason
     │   ├── BadRequest             (400) bad input
     │   │   ├── NotFound           (404) unknown project, environment, run, ...
@@ -16,10 +18,18 @@
     │       └── ProjectUnavailable a project failed and is being rebuilt, or cannot open
     └── InvalidTransition          an execution cannot move between two states
 
-``rebuild_remote_error`` turns a recorded ``ErrorInfo`` back into an exception: an
-instance of the original type when that type can be imported and built from a
-message (so ``except ValueError`` still matches), else a ``RemoteError``. Either
-way the exception carries ``remote_type`` and ``remote_traceback``.
+``rebuild_remote_error`` turns a recorded ``ErrorInfo`` back into an exception: when
+the original type can be imported, an instance of a class deriving from both
+``RemoteError`` and that type (so ``except ValueError`` and ``except
+cf.ExecutionError`` both match), else a plain ``RemoteError``. Either way it
+carries ``remote_type``, ``remote_message`` and ``remote_traceback`` (and
+upstream Coflux's names for the first two, ``error_type`` and ``error_message``),
+and its ``str()`` is the original's, unchanged however many callers re-raise it.
+
+Upstream Coflux (0.11) puts ``ExecutionTerminated`` beside ``ExecutionError``
+rather than under it; here it is under it, so that ``except cf.ExecutionError``
+keeps catching a cancelled or abandoned execution as it always has, and
+``except cf.ExecutionTerminated`` (or one of its classes) works as upstream.
 """
 
 from __future__ import annotations
@@ -38,21 +48,65 @@ class ExecutionError(CofluxError):
 
 
 class RemoteError(ExecutionError):
-    """User code raised an exception whose type could not be rebuilt here."""
+    """User code raised an exception (its type is ``remote_type``).
+
+    Raised as is when that type could not be imported here; otherwise the
+    exception raised is also an instance of the original type.
+    """
 
     def __init__(self, type_name: str, message: str, traceback: str = "") -> None:
         super().__init__(f"{type_name}: {message}" if message else type_name)
+        self._remember(type_name, message, traceback)
+
+    def _remember(self, type_name: str, message: str, traceback: str) -> None:
         self.remote_type = type_name
         self.remote_message = message
         self.remote_traceback = traceback
 
+    @property
+    def error_type(self) -> str:
+        """Upstream Coflux's name for ``remote_type``."""
+        return self.remote_type
 
-class ExecutionCancelled(ExecutionError):
+    @property
+    def error_message(self) -> str:
+        """Upstream Coflux's name for ``remote_message``."""
+        return self.remote_message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuilt again on the other side (a class made here is not importable).
+        return (
+            rebuild_remote_error,
+            (self.remote_type, self.remote_message, self.remote_traceback),
+        )
+
+
+class _Rebuilt(RemoteError):
+    """Base of the classes deriving from ``RemoteError`` and an original type."""
+
+    def __str__(self) -> str:
+        # The original's str() as recorded: KeyError's own __str__ would quote it again.
+        return self.remote_message
+
+
+class ExecutionTerminated(ExecutionError):
+    """The engine ended the execution (its own code did not fail)."""
+
+
+class ExecutionCancelled(ExecutionTerminated):
     """The execution was cancelled."""
 
 
-class ExecutionAbandoned(ExecutionError):
+class ExecutionAbandoned(ExecutionTerminated):
     """The execution's agent stopped responding, so its outcome is unknown."""
+
+
+class ExecutionTimeout(ExecutionTerminated):
+    """The execution ran past its ``timeout`` and its process was stopped.
+
+    Not a ``TimeoutError``: that is a *wait* that ran out (``result(timeout=)``,
+    ``cf.select``), which leaves the awaited execution running.
+    """
 
 
 class Refused(CofluxError):
@@ -131,6 +185,24 @@ def _import_type(qualified: str) -> type[BaseException] | None:
     return None
 
 
+_rebuilt_classes: dict[type[BaseException], type[_Rebuilt] | None] = {}
+
+
+def _rebuilt_class(original: type[Exception]) -> type[_Rebuilt] | None:
+    """The class deriving from ``_Rebuilt`` and ``original`` (made once per type)."""
+    if original not in _rebuilt_classes:
+        try:
+            made: type[_Rebuilt] | None = type(
+                original.__name__,
+                (_Rebuilt, original),
+                {"__module__": original.__module__, "__qualname__": original.__qualname__},
+            )
+        except TypeError:  # e.g. a final type, or an incompatible instance layout
+            made = None
+        _rebuilt_classes[original] = made
+    return _rebuilt_classes[original]
+
+
 def rebuild_remote_error(type_name: str, message: str, traceback: str = "") -> BaseException:
     """Rebuild an exception recorded by another process.
 
@@ -140,17 +212,20 @@ def rebuild_remote_error(type_name: str, message: str, traceback: str = "") -> B
         traceback: the formatted remote traceback.
 
     Returns:
-        An instance of the original type when possible, else a ``RemoteError``.
+        An instance of both ``RemoteError`` and the original type when that
+        type can be imported and built from a message alone, else a ``RemoteError``.
     """
     found = _import_type(type_name)
     if found is not None and issubclass(found, Exception) and not issubclass(found, CofluxError):
-        try:
-            error = found(message)
-        except Exception:  # a constructor that wants other arguments
-            error = None
-        if error is not None:
-            error.remote_type = type_name  # type: ignore[attr-defined]
-            error.remote_traceback = traceback  # type: ignore[attr-defined]
-            error.add_note(f"Raised remotely:\n{traceback}" if traceback else "Raised remotely")
-            return error
+        rebuilt = _rebuilt_class(found)
+        if rebuilt is not None:
+            try:
+                error = rebuilt.__new__(rebuilt, message)
+                found.__init__(error, message)  # the original's own set-up, if it takes a message
+            except Exception:  # a constructor that wants other arguments
+                error = None
+            if error is not None:
+                error._remember(type_name, message, traceback)
+                error.add_note(f"Raised remotely:\n{traceback}" if traceback else "Raised remotely")
+                return error
     return RemoteError(type_name, message, traceback)

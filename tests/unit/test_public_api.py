@@ -20,6 +20,8 @@ PUBLIC = [
     "ExecutionAbandoned",
     "ExecutionCancelled",
     "ExecutionError",
+    "ExecutionTerminated",
+    "ExecutionTimeout",
     "RemoteError",
     "Target",
     "checkpoint",
@@ -88,3 +90,9 @@ def test_import_coflux_stays_light() -> None:
     assert not {
         m for m in modules if m.startswith("coflux.") and m.split(".")[1] in FORBIDDEN_COFLUX
     }
+
+
+def test_version_is_the_installed_packages() -> None:
+    from importlib import metadata
+
+    assert coflux.__version__ == metadata.version("coflux")

@@ -74,7 +74,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from coflux import protocol, serialization
+from coflux import errors, protocol, serialization
 from coflux.agent import blobs
 from coflux.sdk import context
 from coflux.sdk.context import Suspension
@@ -331,9 +331,14 @@ def error_info(error: BaseException) -> protocol.ErrorInfo:
     while tb is not None and tb.tb_frame.f_code.co_filename.startswith(_PACKAGE_DIR):
         tb = tb.tb_next
     kind = type(error)
+    if isinstance(error, errors.RemoteError):
+        # A child's error passed on: it keeps the type and message it was raised with.
+        type_name, message = error.remote_type, error.remote_message
+    else:
+        type_name, message = f"{kind.__module__}.{kind.__qualname__}", str(error)
     return protocol.ErrorInfo(
-        type=f"{kind.__module__}.{kind.__qualname__}",
-        message=str(error),
+        type=type_name,
+        message=message,
         traceback="".join(traceback.format_exception(kind, error, tb or error.__traceback__)),
     )
 
