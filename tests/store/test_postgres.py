@@ -17,12 +17,13 @@ import psycopg
 import pytest
 
 from coflux.errors import Conflict, Unavailable
+from coflux.orchestration.effects import ExecutionLinked
 from coflux.store import migrate
 from coflux.store.catalogs import CannotOpenDatabase
-from coflux.store.postgres import schema
+from coflux.store.postgres import schema, writes
 from coflux.store.postgres.catalog import PostgresCatalog, describe
 from coflux.store.postgres.store import PostgresProjectStore
-from tests.store.facts import T0, busy_run, finished_run, logs
+from tests.store.facts import T0, busy_run, finished_run, logs, register
 from tests.support import postgres
 from tests.support.cluster import free_port
 from tests.support.eventually import eventually
@@ -384,3 +385,17 @@ def test_importing_coflux_or_the_server_does_not_load_psycopg() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_a_batch_is_written_by_one_statement_unless_it_registers_or_links() -> None:
+    """One statement is one round trip, parse and plan (``writes.py``); what needs an
+    earlier statement's rows goes before it, in its transaction."""
+    p = "p1"
+    assert len(writes.Rows.collect(busy_run()).statements(p)) == 1
+    assert len(writes.Rows.collect(finished_run()).statements(p)) == 1
+    registering = [register("flows", "main"), register("flows", "main", at=T0 + 1)]
+    # The manifest's content, one statement per registration, then the batch's
+    # (here only its reference check: the environment must exist).
+    assert len(writes.Rows.collect(registering).statements(p)) == 4
+    linked = [ExecutionLinked("R2:5:1", "R2", "R2:4:1", T0), logs(("R2:5:1", "x", T0))]
+    assert len(writes.Rows.collect(linked).statements(p)) == 2  # the link, then the rest

@@ -6,8 +6,9 @@ nor the batch has (the engine checks what it is sent, so this is the last line
 against a bug). The PostgreSQL schema has no such foreign keys (its migration
 says why); instead ``Names`` notes, fact by fact, what a batch creates and what
 it names, and the batch ends with one statement looking up the names it does
-not create. Any that do not exist make ``coflux_unknown_references`` raise a
-foreign_key_violation, which aborts the transaction.
+not create (the main query of the batch's statement: ``writes.py``). Any that do
+not exist make ``coflux_unknown_references`` raise a foreign_key_violation, which
+aborts the transaction.
 """
 
 from __future__ import annotations
@@ -72,9 +73,9 @@ def _missing(kind: str) -> str:
     no statistics) it chose to hash every row of the project, in every batch.
     """
     return (
-        f"SELECT '{kind} ' || r.id AS name FROM unnest(%({kind})b::text[]) AS r (id)"
+        f"SELECT '{kind} ' || r.id AS name FROM unnest(%b::text[]) AS r (id)"
         f" WHERE NOT EXISTS (SELECT 1 FROM {_TABLES[kind]} t"
-        f" WHERE t.project_id = %(p)s AND t.id = r.id OFFSET 0)"
+        f" WHERE t.project_id = %s AND t.id = r.id OFFSET 0)"
     )
 
 
@@ -108,8 +109,9 @@ class Names:
             (kind, value) for kind, value in self.named if value not in self.created.get(kind, ())
         ]
 
-    def check(self, project_id: str) -> tuple[str, dict[str, Any]] | None:
-        """The statement checking ``unknown()`` (None when there is nothing to check).
+    def check(self, project_id: str) -> tuple[str, list[Any]] | None:
+        """The query checking ``unknown()``, with its positional parameters (None
+        when there is nothing to check).
 
         One lookup per kind named, each through the table's primary key; the
         function raises only if some are missing, naming them all.
@@ -125,4 +127,4 @@ class Names:
             f" (SELECT array_agg(name) AS names FROM ({missing}) AS u) AS m"
             " WHERE m.names IS NOT NULL"
         )
-        return sql, {"p": project_id, **by_kind}
+        return sql, [value for ids in by_kind.values() for value in (ids, project_id)]

@@ -11,10 +11,13 @@ Nothing here leaves state in a connection's session: no temporary tables, no
 ``prepare_threshold=None``), so the connections may be a transaction-mode
 pgbouncer's.
 
-* ``append`` is one transaction sent as one pipeline: BEGIN, the batch's
-  statements (``writes.Rows``), COMMIT, without waiting for any result before
-  the commit's. Its first statement is where a check that this server still owns
-  the project (a later issue's fencing) goes: one more statement, no new round trip.
+* ``append`` is one transaction and one round trip: the batch's statement
+  (``writes.Rows``), autocommitted; when a batch needs statements before it
+  (manifest registrations, links), all of them in one pipeline: BEGIN, the
+  statements, COMMIT, without waiting for any result before the commit's. A check
+  that this server still owns the project (a later issue's fencing) goes into the
+  batch's statement as one more part that raises, or first in the pipeline: no
+  new round trip either way.
 * a read of one statement runs on its own (a statement sees one snapshot); a read
   of several runs in one ``REPEATABLE READ READ ONLY`` transaction, so a view
   built from several queries is consistent while the writer appends.
@@ -117,13 +120,15 @@ class PostgresProjectStore(ReadingStore):
         """
         if not facts:
             return
-        batch = writes.Rows.collect(facts)
+        statements = writes.Rows.collect(facts).statements(self.project_id)
         try:
-            with self._connection() as conn, conn.pipeline(), conn.transaction():
-                # The fencing check (this server still owns the project) will be
-                # the first statement here; it aborts the transaction if not.
-                for statement, params in batch.statements(self.project_id):
-                    conn.execute(statement, params)
+            with self._connection() as conn:
+                if len(statements) == 1:  # autocommitted: its own transaction
+                    conn.execute(*statements[0])
+                    return
+                with conn.pipeline(), conn.transaction():
+                    for statement, params in statements:
+                        conn.execute(statement, params)
         except psycopg.errors.IntegrityError as e:
             detail = e.diag.message_primary or str(e)
             raise Conflict(

@@ -1,12 +1,25 @@
-"""Writing a batch of facts into the PostgreSQL schema: a fixed list of statements.
+"""Writing a batch of facts into the PostgreSQL schema: one statement, mostly.
 
 The SQLite store writes each run of consecutive facts of one kind with its own
 statement, which is cheap in-process. Over a network every statement costs the
-server a parse and a plan, so here a batch is first sorted into one list of rows
-per table (``Rows.collect``), then written with one statement per table, each
-``INSERT ... SELECT ... FROM unnest(arrays)`` in the facts' order. The caller sends
-them all in one pipeline: a batch of any size is a handful of statements and one
-round trip (and one more for the pool's check that the connection is alive).
+server a parse, a plan, an executor start and a message or two, so here a batch
+is first sorted into one list of rows per table (``Rows.collect``), then written
+by ONE statement: a data-modifying ``WITH`` with one part per table (each ``INSERT
+... SELECT ... FROM json_to_recordset(rows)`` in the facts' order, or the update
+or delete of existing rows), whose main query checks the references. It runs on
+its own (autocommitted): one round trip and one transaction, whatever the size.
+The rows travel as one JSON document per table, which msgspec writes far faster
+than psycopg dumps arrays; the lookups (the state update, the working set's
+delete, the check) take arrays instead, whose length the planner then knows, so
+their plans stay primary-key lookups (see the update's comment).
+
+The parts of one statement see the database as it was before the statement and
+must not change one row twice, which the order below keeps. Two kinds of rows
+need what an earlier statement wrote, and go before the batch's statement, in
+its transaction (``Rows.statements``; a pipeline, still one round trip): a
+manifest registration, compared with the one before it in the database or
+earlier in the batch (one statement per registration), and a link of an existing
+execution to its leader (which may also change state in the same batch).
 
 Writing table by table gives what writing fact by fact would, because the facts
 of a batch only depend on each other in ways this order keeps:
@@ -19,16 +32,19 @@ of a batch only depend on each other in ways this order keeps:
   that ends in the batch that creates it never joins the working set;
 * a manifest registration compares with the one before it, in the database or
   earlier in the batch, so those are the one statement run once per fact;
-* references are checked last, as a whole, like SQLite's deferred foreign keys
-  at commit (``references.py``).
+* references are checked as a whole, like SQLite's deferred foreign keys at
+  commit (``references.py``), against the names the batch does not create
+  itself: what the database held before the batch.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+import msgspec
 
 from coflux.orchestration.effects import (
     AssetRecorded,
@@ -50,28 +66,35 @@ from coflux.store import codecs, fact_rows
 from coflux.store.postgres import references
 
 Statement = tuple[str, Sequence[Any] | Mapping[str, Any]]
+Part = tuple[str, list[Any]]  # a part of the batch's statement, with positional parameters
+
+_encode = msgspec.json.Encoder().encode
 
 
 @dataclass(frozen=True, slots=True)
 class _Table:
-    """An ``INSERT ... SELECT FROM unnest(...)`` of rows for one table."""
+    """An ``INSERT ... SELECT FROM json_to_recordset(...)`` of rows for one table."""
 
     name: str
-    columns: tuple[tuple[str, str], ...]  # (column, element type of its array)
+    columns: tuple[tuple[str, str], ...]  # (column, its type)
     conflict: str = ""  # e.g. " ON CONFLICT DO NOTHING"
 
     @property
     def sql(self) -> str:
         names = ", ".join(f'"{column}"' for column, _ in self.columns)
-        arrays = ", ".join(f"%b::{kind}[]" for _, kind in self.columns)
+        types = ", ".join(f'"{column}" {kind}' for column, kind in self.columns)
         return (
             f"INSERT INTO {self.name} (project_id, {names})"
-            f" SELECT %s, {names} FROM unnest({arrays}) WITH ORDINALITY AS u ({names}, _n)"
-            f" ORDER BY _n{self.conflict}"
+            f" SELECT %s, {names} FROM ROWS FROM (json_to_recordset(%s::json) AS ({types}))"
+            f" WITH ORDINALITY AS u ({names}, _n) ORDER BY _n{self.conflict}"
         )
 
-    def statement(self, project_id: str, rows: Sequence[Sequence[Any]]) -> Statement:
-        return self.sql, (project_id, *_columns(rows))
+    def part(self, project_id: str, rows: Sequence[Sequence[Any]]) -> Part:
+        """The insert of ``rows`` (JSON: exact for text, integers and floats, whose
+        shortest representation PostgreSQL reads back to the same double)."""
+        keys = [column for column, _ in self.columns]
+        document = _encode([dict(zip(keys, row, strict=True)) for row in rows])
+        return self.sql, [project_id, document.decode()]
 
 
 _T, _F, _I = "text", "float8", "bigint"
@@ -222,42 +245,50 @@ class Rows:
             rows.names.add(fact)
         return rows
 
-    def statements(self, project_id: str) -> Iterator[Statement]:
-        """The statements writing these rows, in the order they must run."""
+    def statements(self, project_id: str) -> list[Statement]:
+        """What writes these rows, in the order it must run: the registrations and
+        links (if any), then the batch's one statement (see the module docstring)."""
         p = project_id
-        yield from _insert(ENVIRONMENTS, p, list(self.environments.values()))
-        yield from _insert(ENVIRONMENT_VERSIONS, p, self.environment_versions)
-        yield from _insert(MANIFESTS, p, list(self.manifests.values()))
-        for registration in self.registrations:
-            yield _REGISTER_MANIFEST, {"p": p, **registration}
-        yield from _insert(SESSIONS, p, self.sessions)
-        yield from _insert(RUNS, p, self.runs)
-        yield from _insert(STEPS, p, self.steps)
+        # A manifest's content, then each registration naming it.
+        before: list[Statement] = list(_insert(MANIFESTS, p, list(self.manifests.values())))
+        before += [(_REGISTER_MANIFEST, {"p": p, **r}) for r in self.registrations]
         # An execution created in this batch is inserted where the batch leaves
         # it; only older ones are updated, and join or leave the working set once.
         new = {row[0]: row for row in self.executions}
-        yield from _insert(EXECUTIONS, p, [self._created(row) for row in self.executions])
-        active = [(e,) for e in new if e not in self.leaving]
-        yield from _insert(ACTIVE, p, active)
-        yield from _insert(CHECKPOINTS, p, self.checkpoints)
-        yield from _insert(TRANSITIONS, p, self.transitions)
-        current = [row for e, row in self.current.items() if e not in new]
-        if current:
-            yield _CURRENT_STATE, (*_columns(current), [p] * len(current))
         leaders = [(e, leader) for e, leader in self.leaders.items() if e not in new]
         if leaders:
-            yield _LINK, (*_columns(leaders), [p] * len(leaders))
-        yield from _insert(OUTCOMES, p, self.outcomes)
+            before.append((_LINK, (*_columns(leaders), [p] * len(leaders))))
+        parts = [
+            *_insert(ENVIRONMENTS, p, list(self.environments.values())),
+            *_insert(ENVIRONMENT_VERSIONS, p, self.environment_versions),
+            *_insert(SESSIONS, p, self.sessions),
+            *_insert(RUNS, p, self.runs),
+            *_insert(STEPS, p, self.steps),
+            *_insert(EXECUTIONS, p, [self._created(row) for row in self.executions]),
+            *_insert(ACTIVE, p, [(e,) for e in new if e not in self.leaving]),
+            *_insert(CHECKPOINTS, p, self.checkpoints),
+            *_insert(TRANSITIONS, p, self.transitions),
+            *_insert(OUTCOMES, p, self.outcomes),
+            *_insert(LOGS, p, self.logs),
+            *_insert(ASSETS, p, list(self.assets.values())),
+            *_insert(ASSET_ENTRIES, p, list(self.asset_entries.values())),
+            *_insert(RESTORES, p, self.restores),
+        ]
+        current = [row for e, row in self.current.items() if e not in new]
+        if current:
+            parts.append((_CURRENT_STATE, [*_columns(current), [p] * len(current)]))
         leaving = [e for e in self.leaving if e not in new]
         if leaving:
-            yield _LEAVE_WORKING_SET, (p, leaving)
-        yield from _insert(LOGS, p, self.logs)
-        yield from _insert(ASSETS, p, list(self.assets.values()))
-        yield from _insert(ASSET_ENTRIES, p, list(self.asset_entries.values()))
-        yield from _insert(RESTORES, p, self.restores)
+            parts.append((_LEAVE_WORKING_SET, [p, leaving]))
         check = self.names.check(p)
+        if not parts and check is None:
+            return before
+        sql = ", ".join(f"w{n} AS ({part})" for n, (part, _) in enumerate(parts))
+        params = [param for _, part_params in parts for param in part_params]
+        main = "SELECT" if check is None else check[0]
         if check is not None:
-            yield check
+            params += check[1]
+        return [*before, (f"WITH {sql} {main}" if parts else main, params)]
 
     def _created(self, row: Row) -> Row:
         """A new execution's row, with its state and leader after this batch."""
@@ -265,9 +296,8 @@ class Rows:
         return (*row, *state, self.leaders.get(row[0]))
 
 
-def _insert(table: _Table, project_id: str, rows: Sequence[Sequence[Any]]) -> Iterator[Statement]:
-    if rows:
-        yield table.statement(project_id, rows)
+def _insert(table: _Table, project_id: str, rows: Sequence[Sequence[Any]]) -> list[Part]:
+    return [table.part(project_id, rows)] if rows else []
 
 
 def _columns(rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
