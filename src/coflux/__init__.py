@@ -35,6 +35,9 @@ if typing.TYPE_CHECKING:  # the names as type checkers see them; at run time, __
     from coflux.sdk.decorators import workflow as workflow
     from coflux.sdk.handles import Asset as Asset
     from coflux.sdk.handles import Execution as Execution
+    from coflux.sdk.policies import Cache as Cache
+    from coflux.sdk.policies import Defer as Defer
+    from coflux.sdk.policies import Retries as Retries
     from coflux.sdk.runtime import checkpoint as checkpoint
     from coflux.sdk.runtime import log_debug as log_debug
     from coflux.sdk.runtime import log_error as log_error
@@ -58,6 +61,7 @@ _MODULES = {
     ),
     "coflux.sdk.decorators": ("sensor", "stub", "task", "workflow"),
     "coflux.sdk.handles": ("Asset", "Execution"),
+    "coflux.sdk.policies": ("Cache", "Defer", "Retries"),
     "coflux.sdk.runtime": (
         "checkpoint",
         "log_debug",
@@ -75,6 +79,8 @@ _HOME = {name: module for module, names in _MODULES.items() for name in names}
 
 __all__ = [
     "Asset",
+    "Cache",
+    "Defer",
     "Execution",
     "ExecutionAbandoned",
     "ExecutionCancelled",
@@ -82,6 +88,7 @@ __all__ = [
     "ExecutionTerminated",
     "ExecutionTimeout",
     "RemoteError",
+    "Retries",
     "Target",
     "checkpoint",
     "log_debug",

@@ -150,6 +150,9 @@ class ErrorInfo(Record, frozen=True):
     type: str
     message: str
     traceback: str = ""
+    # False when the step's retry filter (``cf.Retries(when=...)``), evaluated where
+    # the exception was raised, refused it: the failure is final, whatever the policy.
+    retryable: bool = True
 
 
 class Succeeded(Message, frozen=True, tag="succeeded"):
@@ -204,7 +207,7 @@ class CacheOptions(Record, frozen=True):
 
 
 class RetryOptions(Record, frozen=True):
-    limit: Annotated[int, msgspec.Meta(ge=0, le=MAX_RETRIES)]
+    limit: Annotated[int, msgspec.Meta(ge=0, le=MAX_RETRIES)] | None  # None = no limit
     delay_min: Seconds = 0.0
     delay_max: Seconds = 0.0
 

@@ -16,6 +16,8 @@ SRC = Path(coflux.__file__).resolve().parent.parent
 
 PUBLIC = [
     "Asset",
+    "Cache",
+    "Defer",
     "Execution",
     "ExecutionAbandoned",
     "ExecutionCancelled",
@@ -23,6 +25,7 @@ PUBLIC = [
     "ExecutionTerminated",
     "ExecutionTimeout",
     "RemoteError",
+    "Retries",
     "Target",
     "checkpoint",
     "log_debug",

@@ -74,6 +74,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import msgspec
+
 from coflux import errors, protocol, serialization
 from coflux.agent import blobs
 from coflux.sdk import context
@@ -393,6 +395,7 @@ class Executor:
             working_dir=Path(directory),
         )
         token = context.activate(ctx)
+        target: Target[..., Any] | None = None
         try:
             os.chdir(directory)
             target = self._target(command)
@@ -403,7 +406,10 @@ class Executor:
         except Suspension as suspension:
             return protocol.Suspended(due_at=suspension.due_at, waiting_for=suspension.waiting_for)
         except BaseException as e:  # user code may raise anything, SystemExit included
-            return protocol.Failed(error=error_info(e))
+            error = error_info(e)
+            if target is not None and not target.retryable(e):
+                error = msgspec.structs.replace(error, retryable=False)
+            return protocol.Failed(error=error)
         finally:
             context.reset(token)
             self._reset()

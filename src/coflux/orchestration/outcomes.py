@@ -52,7 +52,7 @@ def finish(
         return
     delay = None
     if new in (S.FAILED, S.ABANDONED):
-        delay = retries.retry_delay(execution.options.retries, execution.attempt)
+        delay = retries.retry_delay(execution.options.retries, execution.attempt, outcome)
     if delay is not None:
         new_attempt(state, execution, execution.environment_id, now, now + delay, effects)
         return

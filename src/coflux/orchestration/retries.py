@@ -1,20 +1,33 @@
-"""When a failed or abandoned execution is tried again, and after how long."""
+"""When a failed, abandoned or timed-out execution is tried again, and after how long."""
 
 from __future__ import annotations
 
 from coflux import protocol
 
 
-def retry_delay(policy: protocol.RetryOptions | None, attempt: int) -> float | None:
-    """The delay before the next attempt after attempt number ``attempt`` failed.
+def retry_delay(
+    policy: protocol.RetryOptions | None, attempt: int, outcome: protocol.Outcome | None = None
+) -> float | None:
+    """The delay before the next attempt after attempt number ``attempt`` ended with ``outcome``.
 
-    The delay rises linearly from ``delay_min`` (before the first retry) to
-    ``delay_max`` (before the last one).
+    A limited policy's delay rises linearly from ``delay_min`` (before the first
+    retry) to ``delay_max`` (before the last one). An unlimited one
+    (``limit=None``) doubles from ``delay_min`` up to ``delay_max``: upstream
+    Coflux picks a random delay in that range, which a pure core cannot.
+
+    A failure whose error is not ``retryable`` (the step's retry filter refused
+    it, in the executor) is never retried.
 
     Returns:
         Seconds to wait, or None when no retry is left (or none is allowed).
     """
-    if policy is None or attempt > policy.limit:
+    if policy is None:
+        return None
+    if isinstance(outcome, protocol.Failed) and not outcome.error.retryable:
+        return None
+    if policy.limit is None:
+        return min(policy.delay_max, policy.delay_min * 2.0 ** min(attempt - 1, 64))
+    if attempt > policy.limit:
         return None
     if policy.limit == 1:
         return policy.delay_min

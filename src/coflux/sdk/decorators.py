@@ -21,6 +21,7 @@ from coflux.sdk.options import (
     RetriesOption,
     resolve_options,
 )
+from coflux.sdk.policies import Retries
 from coflux.sdk.target import Target
 
 __all__ = ["sensor", "stub", "task", "workflow"]
@@ -45,6 +46,7 @@ def _build(
         if parameter.kind is inspect.Parameter.VAR_KEYWORD:
             # Arguments travel positionally, so there is nowhere to put **kwargs.
             raise TypeError(f"{fn.__qualname__}: **{parameter.name} is not supported by targets")
+    retries = options.get("retries")
     try:
         resolved = resolve_options(signature, **options)
     except (TypeError, ValueError) as e:
@@ -55,6 +57,7 @@ def _build(
         type=type,
         options=resolved,
         stub_repository=stub_repository,
+        retry_when=retries.when if isinstance(retries, Retries) else None,
     )
 
 

@@ -14,9 +14,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any, TypeAlias
 
 from coflux import protocol
+from coflux.sdk.policies import Cache, Defer, Retries, check_filter
 
 __all__ = [
     "CacheOption",
+    "DeferOption",
     "DelayOption",
     "ParamsOption",
     "RequiresOption",
@@ -25,8 +27,11 @@ __all__ = [
 ]
 
 ParamsOption: TypeAlias = bool | str | Iterable[str] | None
-CacheOption: TypeAlias = bool | float | dt.timedelta | None
-RetriesOption: TypeAlias = int | tuple[int, float] | tuple[int, float, float] | None
+CacheOption: TypeAlias = bool | float | dt.timedelta | Cache | None
+RetriesOption: TypeAlias = (
+    bool | int | tuple[int, float] | tuple[int, float, float] | Retries | None
+)
+DeferOption: TypeAlias = bool | Defer
 DelayOption: TypeAlias = float | dt.timedelta
 RequiresOption: TypeAlias = Mapping[str, str | bool | Iterable[str]] | None
 
@@ -109,6 +114,12 @@ def _cache(
     namespace: str | None,
     version: str | int | None,
 ) -> protocol.CacheOptions | None:
+    if isinstance(cache, Cache):
+        if (params, namespace, version) != (None, None, None):
+            raise ValueError("cache=cf.Cache(...) carries its own params, namespace and version")
+        spec = cache
+        cache = True if spec.max_age is None else spec.max_age
+        params, namespace, version = spec.params, spec.namespace, spec.version
     if cache is None or cache is False:
         extras = {"cache_params": params, "cache_namespace": namespace, "cache_version": version}
         given = [name for name, value in extras.items() if value is not None]
@@ -131,8 +142,12 @@ def _cache(
 
 
 def _retries(retries: RetriesOption) -> protocol.RetryOptions | None:
-    if retries is None:
+    if retries is None or retries is False:
         return None
+    if retries is True:
+        retries = Retries()
+    if isinstance(retries, Retries):
+        return _retry_object(retries)
     if isinstance(retries, bool) or not isinstance(retries, int | tuple):
         raise TypeError(
             f"retries must be n, (n, delay) or (n, min_delay, max_delay), not {retries!r}"
@@ -151,6 +166,38 @@ def _retries(retries: RetriesOption) -> protocol.RetryOptions | None:
     if limit == 0:
         return None
     return protocol.RetryOptions(limit=limit, delay_min=delay_min, delay_max=delay_max)
+
+
+def _retry_object(retries: Retries) -> protocol.RetryOptions | None:
+    limit = retries.limit
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        raise ValueError(f"Retries limit must be None or a count >= 0, not {limit!r}")
+    if not isinstance(retries.backoff, tuple) or len(retries.backoff) != 2:
+        raise TypeError(f"Retries backoff must be (min, max), not {retries.backoff!r}")
+    delay_min, delay_max = (_seconds(delay, "retry backoff") for delay in retries.backoff)
+    if delay_min > delay_max:
+        raise ValueError(f"retry min backoff {delay_min} s is above max backoff {delay_max} s")
+    check_filter(retries.when)
+    if limit == 0:
+        return None
+    return protocol.RetryOptions(limit=limit, delay_min=delay_min, delay_max=delay_max)
+
+
+def _defer(
+    signature: inspect.Signature, defer: DeferOption, params: str | Iterable[str] | None
+) -> protocol.DeferOptions | None:
+    if isinstance(defer, Defer):
+        if params is not None:
+            raise ValueError("defer=cf.Defer(...) carries its own params")
+        params, defer = defer.params, True
+    if not isinstance(defer, bool):
+        raise TypeError(f"defer must be True, False or cf.Defer(...), not {defer!r}")
+    if params is not None and not defer:
+        raise ValueError("defer_params given without defer=True")
+    if not defer:
+        return None
+    positions = None if params is None else _positions(signature, params, "defer_params")
+    return protocol.DeferOptions(params=positions)
 
 
 def _requires(requires: RequiresOption) -> dict[str, tuple[str, ...]]:
@@ -185,7 +232,7 @@ def resolve_options(
     cache_namespace: str | None = None,
     cache_version: str | int | None = None,
     retries: RetriesOption = 0,
-    defer: bool = False,
+    defer: DeferOption = False,
     defer_params: str | Iterable[str] | None = None,
     delay: DelayOption = 0,
     memo: ParamsOption = False,
@@ -206,21 +253,11 @@ def resolve_options(
         ValueError: an option has a bad value (unknown parameter name, negative
             retries or delay, a sub-option without its main option, ...).
     """
-    if not isinstance(defer, bool):
-        raise TypeError(f"defer must be True or False, not {defer!r}")
-    if defer_params is not None and not defer:
-        raise ValueError("defer_params given without defer=True")
     return protocol.TargetOptions(
         wait=_params(signature, wait, "wait") or (),
         cache=_cache(signature, cache, cache_params, cache_namespace, cache_version),
         retries=_retries(retries),
-        defer=protocol.DeferOptions(
-            params=None
-            if defer_params is None
-            else _positions(signature, defer_params, "defer_params")
-        )
-        if defer
-        else None,
+        defer=_defer(signature, defer, defer_params),
         delay=_seconds(delay, "delay"),
         memo=_params(signature, memo, "memo"),
         requires=_requires(requires),

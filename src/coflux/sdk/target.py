@@ -20,6 +20,7 @@ from typing import Any, Generic, ParamSpec, TypeVar
 from coflux import protocol
 from coflux.sdk import context
 from coflux.sdk.handles import Execution
+from coflux.sdk.policies import RetryFilter, retryable
 
 __all__ = ["Target", "register_repository", "repository_for_module"]
 
@@ -89,12 +90,16 @@ class Target(Generic[P, T]):
         type: protocol.TargetType,
         options: protocol.TargetOptions,
         stub_repository: str | None = None,
+        retry_when: RetryFilter | None = None,
     ) -> None:
         self.fn = fn
         self.name = name
         self.type: protocol.TargetType = type
         self.options = options
         self.stub_repository = stub_repository
+        # Which failures the retry policy applies to; evaluated by the executor
+        # running this target, never sent (a function cannot travel).
+        self.retry_when = retry_when
         self.signature = inspect.signature(fn)
         functools.update_wrapper(self, fn)
 
@@ -164,6 +169,10 @@ class Target(Generic[P, T]):
         except Exception as e:  # delivered by .result(), like a remote failure
             return Execution.resolved(error=e)
         return Execution.resolved(value)
+
+    def retryable(self, error: BaseException) -> bool:
+        """Whether this target's retry filter lets a failure with ``error`` be retried."""
+        return retryable(self.retry_when, error)
 
     def bind(self, args: Sequence[Any], kwargs: dict[str, Any]) -> list[Any]:
         """The wire arguments for a call: positional, in parameter order, defaults applied.
