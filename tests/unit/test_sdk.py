@@ -216,7 +216,7 @@ def test_decorating_a_target_twice_is_an_error() -> None:
         cf.task(add)
 
 
-def test_stubs_name_another_repository_and_only_work_inside_executions() -> None:
+def test_stubs_name_another_repository_and_run_their_body_outside_executions() -> None:
     @cf.stub("other.repo", name="remote", retries=1)
     def remote(x: int) -> int: ...
 
@@ -227,10 +227,8 @@ def test_stubs_name_another_repository_and_only_work_inside_executions() -> None
         True,
     )
     assert remote.options.retries == protocol.RetryOptions(limit=1)
-    with pytest.raises(RuntimeError, match=r"stub other\.repo:remote can only be called inside"):
-        remote(1)
-    with pytest.raises(RuntimeError, match="inside"):
-        remote.submit(1)
+    assert remote(1) is None  # outside an execution the body is the stand-in
+    assert remote.submit(1).result() is None
     with pytest.raises(ValueError, match="stub type"):
         cf.stub("other", type="sensor")  # type: ignore[arg-type]
 

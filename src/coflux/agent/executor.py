@@ -78,7 +78,7 @@ import msgspec
 
 from coflux import errors, protocol, serialization
 from coflux.agent import blobs
-from coflux.sdk import context
+from coflux.sdk import context, runtime
 from coflux.sdk.context import Suspension
 from coflux.sdk.manifest import build_manifest, find_targets, load_repository
 from coflux.sdk.target import Target
@@ -571,6 +571,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BaseException as e:  # importing user code can fail in any way
         connection.send(protocol.ExecutorFailed(error=error_info(e)))
         return 1
+    # After the import: a repository's own logging.basicConfig() still takes effect.
+    runtime.capture_standard_logging()
     connection.send(protocol.ExecutorReady(manifests=tuple(manifests)))
     connection.start_reader()
     # ConnectionError: the agent went away while we were reporting.

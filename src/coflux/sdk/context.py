@@ -141,7 +141,7 @@ class ExecutionContext:
                 self._results.setdefault(reply.execution_id, outcome)
             return reply.execution_id
 
-        return Execution(execution_id, self)
+        return Execution(execution_id, self, repository=repository, target=target)
 
     def result(self, execution_id: str, timeout: float | None) -> Any:
         """Wait for an execution's outcome (the ``ExecutionBackend`` interface).

@@ -238,8 +238,8 @@ def stub(
 ) -> Callable[[Callable[P, T]], Target[P, T]]:
     """Declare a target hosted in another repository, from its signature.
 
-    The decorated function's body is never run: calling the stub inside an
-    execution submits to ``repository``; outside one it raises ``RuntimeError``.
+    Calling the stub inside an execution submits to ``repository``; outside one
+    (tests, scripts) the decorated function's body runs instead, as a stand-in.
 
     Args:
         repository: the repository hosting the target.

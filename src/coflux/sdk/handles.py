@@ -17,9 +17,10 @@ import os
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Generic, Protocol, TypeVar, cast
+from typing import Any, Generic, Protocol, TypeVar, cast, overload
 
 T = TypeVar("T")
+D = TypeVar("D")
 
 __all__ = ["Asset", "Execution"]
 
@@ -55,11 +56,18 @@ class Execution(Generic[T]):
     target or returned from one.
     """
 
-    __slots__ = ("_backend", "_id", "_pending_id")
+    __slots__ = ("_backend", "_id", "_pending_id", "_repository", "_target")
 
     def __init__(
-        self, execution_id: str | Callable[[], str], backend: ExecutionBackend | None = None
+        self,
+        execution_id: str | Callable[[], str],
+        backend: ExecutionBackend | None = None,
+        *,
+        repository: str | None = None,
+        target: str | None = None,
     ) -> None:
+        self._repository = repository
+        self._target = target
         # A submission does not wait for the server's reply (so many can be in
         # flight at once); the id is then resolved the first time it is needed.
         self._id: str | None = execution_id if isinstance(execution_id, str) else None
@@ -91,6 +99,22 @@ class Execution(Generic[T]):
             self._id = self._pending_id()
         return self._id
 
+    @property
+    def module(self) -> str | None:
+        """The repository of the called target (upstream Coflux's name for it);
+        ``None`` on a handle that was passed in rather than made by a call."""
+        return self._repository
+
+    @property
+    def repository(self) -> str | None:
+        """The repository of the called target (``None`` as for ``module``)."""
+        return self._repository
+
+    @property
+    def target(self) -> str | None:
+        """The called target's name (``None`` as for ``module``)."""
+        return self._target
+
     def result(self) -> T:
         """Wait for the execution to finish and return its result.
 
@@ -104,20 +128,33 @@ class Execution(Generic[T]):
         """
         return cast(T, self._bound().result(self.id, None))
 
-    def poll(self, timeout: float) -> T:
-        """Wait at most ``timeout`` seconds for the result.
+    @overload
+    def poll(self, timeout: float | None = None) -> T | None: ...
+
+    @overload
+    def poll(self, timeout: float | None = None, *, default: D) -> T | D: ...
+
+    def poll(self, timeout: float | None = None, default: Any = None) -> Any:
+        """Wait at most ``timeout`` seconds for the result; ``default`` if it is not ready.
+
+        Never suspends the execution (not even inside ``cf.suspense``).
 
         Args:
-            timeout: seconds to wait (0 checks without waiting).
+            timeout: seconds to wait (``None`` or 0: check without waiting).
+            default: what to return when the execution has not finished.
 
         Returns:
-            The value the execution returned.
+            The value the execution returned, or ``default``.
 
         Raises:
-            TimeoutError: the execution has not finished within ``timeout``.
-            Exception: as ``result()``.
+            Exception: as ``result()``, when it finished unsuccessfully.
         """
-        return cast(T, self._bound().result(self.id, timeout))
+        try:
+            return self._bound().result(self.id, timeout or 0.0)
+        except TimeoutError as e:
+            if type(e) is TimeoutError:  # the wait ran out (a rebuilt remote one is a subclass)
+                return default
+            raise
 
     def cancel(self) -> None:
         """Ask the server to cancel the execution (and its unfinished descendants)."""

@@ -262,3 +262,36 @@ def resolve_options(
         memo=_params(signature, memo, "memo"),
         requires=_requires(requires),
     )
+
+
+# --- one option at a time (``Target.with_*``) ---------------------------------------
+
+
+def cache_options(signature: inspect.Signature, cache: CacheOption) -> protocol.CacheOptions | None:
+    """``cache=`` alone, resolved as the decorator does."""
+    return _cache(signature, cache, None, None, None)
+
+
+def retry_options(retries: RetriesOption) -> protocol.RetryOptions | None:
+    """``retries=`` alone, resolved as the decorator does."""
+    return _retries(retries)
+
+
+def defer_options(signature: inspect.Signature, defer: DeferOption) -> protocol.DeferOptions | None:
+    """``defer=`` alone, resolved as the decorator does."""
+    return _defer(signature, defer, None)
+
+
+def memo_options(signature: inspect.Signature, memo: ParamsOption) -> tuple[int, ...] | None:
+    """``memo=`` alone, resolved as the decorator does."""
+    return _params(signature, memo, "memo")
+
+
+def delay_seconds(delay: DelayOption) -> float:
+    """``delay=`` alone, in seconds."""
+    return _seconds(delay, "delay")
+
+
+def requires_tags(requires: RequiresOption) -> dict[str, tuple[str, ...]]:
+    """``requires=`` alone, resolved as the decorator does."""
+    return _requires(requires)

@@ -51,13 +51,16 @@ class _Missing(dict[str, Any]):
 
 
 def _render(template: str, values: Mapping[str, Any]) -> str:
+    if not template:  # values only (upstream Coflux allows a call without a template)
+        return " ".join(f"{name}={value!r}" for name, value in values.items())
     try:
         return string.Formatter().vformat(template, (), _Missing(values))
     except (ValueError, IndexError, AttributeError, KeyError):  # a malformed template
         return f"{template} {dict(values)!r}"
 
 
-def _log(level: protocol.LogLevel, template: str, values: Mapping[str, Any]) -> None:
+def _log(level: protocol.LogLevel, template: str | None, values: Mapping[str, Any]) -> None:
+    template = template or ""
     ctx = context.current()
     if ctx is None:
         _logger.log(_LEVELS[level], "%s", _render(template, values))
@@ -65,27 +68,29 @@ def _log(level: protocol.LogLevel, template: str, values: Mapping[str, Any]) -> 
         ctx.log(level, template, values)
 
 
-def log_debug(template: str, **values: Any) -> None:
+def log_debug(template: str | None = None, **values: Any) -> None:
     """Log a structured debug message; ``{name}`` placeholders are filled from ``values``.
 
     Args:
-        template: the message, with ``{name}`` placeholders.
-        **values: the placeholders' values (any serialisable value).
+        template: the message, with ``{name}`` placeholders; without one, the
+            entry is its values alone (``cf.log_info(event="login", user=42)``).
+        **values: the placeholders' values (any serialisable value); values
+            without a placeholder are shown beside the message.
     """
     _log("debug", template, values)
 
 
-def log_info(template: str, **values: Any) -> None:
+def log_info(template: str | None = None, **values: Any) -> None:
     """Log a structured info message (see ``log_debug``)."""
     _log("info", template, values)
 
 
-def log_warning(template: str, **values: Any) -> None:
+def log_warning(template: str | None = None, **values: Any) -> None:
     """Log a structured warning (see ``log_debug``)."""
     _log("warning", template, values)
 
 
-def log_error(template: str, **values: Any) -> None:
+def log_error(template: str | None = None, **values: Any) -> None:
     """Log a structured error message (see ``log_debug``)."""
     _log("error", template, values)
 
@@ -192,3 +197,53 @@ def restore_asset(asset: Asset, to: str | os.PathLike[str] | None = None) -> Pat
             restore directory; nothing is written.
     """
     return asset.restore(to)
+
+
+class ExecutionLogHandler(logging.Handler):
+    """Sends standard ``logging`` records made inside an execution as its log entries.
+
+    Installed on the root logger by the executor process. A record keeps its
+    level and its logger's name (``values["logger"]``); its message, already
+    formatted by ``logging``, travels as a value, so braces in it are not taken
+    for placeholders. Records made outside an execution are left to other handlers.
+    """
+
+    def emit(self, record: logging.LogRecord) -> None:
+        ctx = context.current()
+        if ctx is None or record.name.startswith("coflux."):
+            return  # the engine's own records are the agent's business, not the user's
+        try:
+            message = record.getMessage()
+            if record.exc_info:
+                message = f"{message}\n{logging.Formatter().formatException(record.exc_info)}"
+            ctx.log(
+                _level_name(record.levelno),
+                "{message}",
+                {"message": message, "logger": record.name},
+            )
+        except Exception:
+            self.handleError(record)
+
+
+def _level_name(levelno: int) -> protocol.LogLevel:
+    if levelno >= logging.ERROR:
+        return "error"
+    if levelno >= logging.WARNING:
+        return "warning"
+    if levelno >= logging.INFO:
+        return "info"
+    return "debug"
+
+
+def capture_standard_logging() -> None:
+    """Make standard ``logging`` records inside executions this process's log entries.
+
+    The root logger's level is lowered to INFO (from WARNING) so that an
+    execution's ``logger.info(...)`` is not lost; DEBUG stays off unless user
+    code asks for it.
+    """
+    root = logging.getLogger()
+    if not any(isinstance(handler, ExecutionLogHandler) for handler in root.handlers):
+        root.addHandler(ExecutionLogHandler())
+    if root.level > logging.INFO:
+        root.setLevel(logging.INFO)

@@ -11,16 +11,20 @@ executor maps positions back onto parameters (``invoke``).
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import importlib
 import inspect
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, ParamSpec, TypeVar
 
+import msgspec
+
 from coflux import protocol
 from coflux.sdk import context
+from coflux.sdk import options as option_checks
 from coflux.sdk.handles import Execution
-from coflux.sdk.policies import RetryFilter, retryable
+from coflux.sdk.policies import Retries, RetryFilter, retryable
 
 __all__ = ["Target", "register_repository", "repository_for_module"]
 
@@ -92,6 +96,11 @@ class Target(Generic[P, T]):
         stub_repository: str | None = None,
         retry_when: RetryFilter | None = None,
     ) -> None:
+        if inspect.isasyncgenfunction(fn) or inspect.isgeneratorfunction(fn):
+            # Its result would be a generator, which cannot be recorded or passed on.
+            raise TypeError(
+                f"{fn.__qualname__}: a generator function cannot be a target; return a list"
+            )
         self.fn = fn
         self.name = name
         self.type: protocol.TargetType = type
@@ -126,8 +135,9 @@ class Target(Generic[P, T]):
         )
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> T:
-        if context.current() is None and not self.is_stub:
-            return self.fn(*args, **kwargs)  # plain call: no handle, no extra frames
+        if context.current() is None:
+            # A plain call (a stub's body is its stand-in): no handle, no extra frames.
+            return self.fn(*args, **kwargs)
         return self.submit(*args, **kwargs).result()
 
     def submit(self, *args: P.args, **kwargs: P.kwargs) -> Execution[T]:
@@ -142,7 +152,6 @@ class Target(Generic[P, T]):
         Raises:
             TypeError: the arguments do not fit the signature, or a sensor was
                 called (sensors are started, not called).
-            RuntimeError: a stub was called outside an execution.
         """
         ctx = context.current()
         if ctx is None:
@@ -160,10 +169,7 @@ class Target(Generic[P, T]):
         )
 
     def _run_locally(self, *args: P.args, **kwargs: P.kwargs) -> Execution[T]:
-        if self.is_stub:
-            raise RuntimeError(
-                f"stub {self.repository}:{self.name} can only be called inside a Coflux execution"
-            )
+        # A stub's body is its stand-in here (tests, scripts), as upstream Coflux has it.
         try:
             value = self.fn(*args, **kwargs)
         except Exception as e:  # delivered by .result(), like a remote failure
@@ -204,7 +210,57 @@ class Target(Generic[P, T]):
             split = len(parameters) - len(keyword)
         positional = list(arguments[:split])
         kwargs = dict(zip(keyword, arguments[split:], strict=False))
-        return self.fn(*positional, **kwargs)
+        result: Any = self.fn(*positional, **kwargs)
+        if inspect.iscoroutine(result):
+            # An ``async def`` target runs to completion on its own event loop; the
+            # execution context is a ContextVar, so the loop's tasks see it too.
+            result = asyncio.run(result)
+        return result  # type: ignore[no-any-return]
+
+    # --- per-call overrides (upstream Coflux's ``with_*``) ---------------------------
+
+    def _with(self, retry_when: RetryFilter | None = None, **changes: Any) -> Target[P, T]:
+        """A copy of this target with some options replaced (the original is unchanged)."""
+        copy: Target[P, T] = Target.__new__(Target)
+        copy.__dict__.update(self.__dict__)
+        copy.options = msgspec.structs.replace(self.options, **changes)
+        if "retries" in changes:
+            copy.retry_when = retry_when
+        return copy
+
+    def with_cache(self, cache: option_checks.CacheOption) -> Target[P, T]:
+        """This target with caching replaced for the calls made through it.
+
+        Args:
+            cache: as the decorator's ``cache`` (``False`` turns caching off).
+        """
+        return self._with(cache=option_checks.cache_options(self.signature, cache))
+
+    def with_retries(self, retries: option_checks.RetriesOption) -> Target[P, T]:
+        """This target with its retry policy replaced (``0`` or ``False`` turns retries off).
+
+        The policy's limit and back-off apply to the calls made through the copy. A
+        ``when`` filter cannot travel to the executor that runs the call (a function
+        is not sent): there, the decorator's own filter is the one evaluated.
+        """
+        when = retries.when if isinstance(retries, Retries) else None
+        return self._with(when, retries=option_checks.retry_options(retries))
+
+    def with_defer(self, defer: option_checks.DeferOption) -> Target[P, T]:
+        """This target with deferring replaced (``False`` turns it off)."""
+        return self._with(defer=option_checks.defer_options(self.signature, defer))
+
+    def with_memo(self, memo: option_checks.ParamsOption) -> Target[P, T]:
+        """This target with memoising replaced (``True``, parameter names, or ``False``)."""
+        return self._with(memo=option_checks.memo_options(self.signature, memo))
+
+    def with_delay(self, delay: option_checks.DelayOption) -> Target[P, T]:
+        """This target with its delay replaced (seconds or a ``timedelta``)."""
+        return self._with(delay=option_checks.delay_seconds(delay))
+
+    def with_requires(self, requires: option_checks.RequiresOption) -> Target[P, T]:
+        """This target with the tags an agent must provide replaced."""
+        return self._with(requires=option_checks.requires_tags(requires))
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Pickled by reference, like a function, so targets can be passed around.
