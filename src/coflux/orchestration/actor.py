@@ -194,6 +194,12 @@ class ProjectActor:
             root = max(roots, key=lambda e: e.attempt)
         return latest(self._state, root).id
 
+    @property
+    def state(self) -> ProjectState:
+        """The state as it stands, to read on the event loop without awaiting (the
+        scrape-time gauges of ``coflux.server.metrics``); never to change or keep."""
+        return self._state
+
     def sessions(self) -> list[Session]:
         """The agent sessions as they stand (read-only; copies, safe to keep)."""
         self._check()

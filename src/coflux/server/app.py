@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -18,12 +18,16 @@ from starlette.types import Scope
 from coflux import protocol
 from coflux.blobs import open_blob_store
 from coflux.errors import CofluxError, ProjectUnavailable
+from coflux.orchestration.effects import Fact
+from coflux.orchestration.model import ProjectState
 from coflux.server.api import agents, assets, environments, projects, runs, sensors, tokens
 from coflux.server.api import blobs as blob_api
 from coflux.server.auth import Authenticator, AuthMiddleware
 from coflux.server.context import ServerContext
 from coflux.server.gateway import agent_endpoint
+from coflux.server.health import Readiness, health, ready
 from coflux.server.live import live_endpoint
+from coflux.server.metrics import MeasuredTraffic, Metrics
 from coflux.server.openapi import build_openapi
 from coflux.server.projects import Projects
 from coflux.server.routes import ApiRoute, Query, endpoint, error_response
@@ -107,11 +111,20 @@ def _is_studio_path(path: str) -> bool:
     return not any(path == p or path.startswith(p + "/") for p in ("/api", "/blobs"))
 
 
-class StudioRoute(Route):
-    """GET of any path outside /api and /blobs: one of Studio's files, else index.html.
+def _is_studio_screen(path: str) -> bool:
+    """Whether ``path`` (without its leading /) is one of Studio's client-side routes
+    (``studio/src/router.ts``): the projects page, or anything under /projects, where
+    Studio itself says what does not exist."""
+    return path in ("", "projects") or path.startswith("projects/")
 
-    Studio routes on the client (``/projects/...``), so every such path answers
-    with the app, which then opens that screen: deep links work after a reload.
+
+class StudioRoute(Route):
+    """GET of any path outside /api and /blobs: one of Studio's files, or the app.
+
+    Studio routes on the client (``/`` and ``/projects/...``), so each such path
+    answers with the app, which then opens that screen: deep links work after a
+    reload. Any other path that is not a file of the build is a JSON 404, so that
+    a probe of a path the server does not have (``/healthz``) never sees a 200.
     API and blob paths never reach this route, so their 404/405 stay JSON.
     """
 
@@ -142,6 +155,13 @@ async def studio(request: Request) -> Response:
     encoded = path.encode("utf-8", "surrogatepass")
     if len(encoded) > 1024 or any(len(name) > 255 for name in encoded.split(b"/")):
         return error_response(404, "not_found", "no such file: the path is too long")
+    file = _static_file(path)
+    if file is not None:
+        headers = IMMUTABLE if path.startswith("assets/") else NO_CACHE
+        return FileResponse(file, headers=headers)
+    if not _is_studio_screen(path):
+        # A missing build file too (the app's HTML would not parse as JS or CSS).
+        return error_response(404, "not_found", f"no such file or page: /{path}")
     index = STATIC / "index.html"
     if not index.exists():
         return HTMLResponse(
@@ -150,13 +170,6 @@ async def studio(request: Request) -> Response:
             "run <code>npm ci &amp;&amp; npm run build</code> in <code>studio/</code>.</p>"
             "<p>The API is described at <a href='/api/openapi.json'>/api/openapi.json</a>.</p>"
         )
-    file = _static_file(path)
-    if file is not None:
-        headers = IMMUTABLE if path.startswith("assets/") else NO_CACHE
-        return FileResponse(file, headers=headers)
-    if path.startswith("assets/"):
-        # A missing build file is a 404, not the app (whose HTML would not parse as JS).
-        return error_response(404, "not_found", f"no such file: /{path}")
     return HTMLResponse(index.read_text(), headers=NO_CACHE)
 
 
@@ -201,11 +214,33 @@ def create_app(
     """
     sessions = SessionRegistry()
     topics = Topics()
-    catalog = open_catalog(database, data_dir, fsync=fsync)
+    metrics = Metrics()
+    catalog = metrics.measured(open_catalog(database, data_dir, fsync=fsync))
+
+    def publish(project_id: str, facts: Sequence[Fact]) -> None:
+        metrics.observe_facts(project_id, facts)
+        topics.publish(project_id, facts)
+
     project_registry = Projects(
         catalog, session_timeout=session_timeout, clock=time.time,
-        send=sessions.send, publish=topics.publish, disconnect=sessions.disconnect_project,
+        send=sessions.send, publish=publish, disconnect=sessions.disconnect_project,
     )  # fmt: skip
+    readiness = Readiness(catalog)
+
+    def project_name(project_id: str) -> str:
+        try:
+            return project_registry.get(project_id).info.name
+        except CofluxError:  # unavailable: it goes by its id
+            return project_id
+
+    def serving_states() -> Iterator[tuple[str, ProjectState]]:
+        for info in project_registry.list():
+            with contextlib.suppress(CofluxError):
+                project = project_registry.get(info.id)
+                if project.failure is None:
+                    yield project.info.name, project.actor.state
+
+    metrics.watch(project_name, serving_states)
     openapi = build_openapi(API, _package_version())
 
     async def openapi_endpoint(request: Request) -> Response:
@@ -214,13 +249,20 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await project_registry.start()
+        readiness.loaded = True
         try:
             yield
         finally:
             await project_registry.stop()
             token_store.close()
 
-    routes: list[BaseRoute] = [Route("/api/openapi.json", openapi_endpoint)]
+    routes: list[BaseRoute] = [
+        # For operators and load balancers (docs/operating.md), outside the API.
+        Route("/health", health, methods=["GET"]),
+        Route("/ready", ready, methods=["GET"]),
+        Route("/metrics", metrics.endpoint, methods=["GET"]),
+        Route("/api/openapi.json", openapi_endpoint),
+    ]
     routes += [Route(r.path, endpoint(r), methods=[r.method]) for r in API]
     routes += [
         WebSocketRoute("/api/agent", agent_endpoint),
@@ -246,8 +288,12 @@ def create_app(
         routes=routes,
         lifespan=lifespan,
         exception_handlers={404: not_found, 405: method_not_allowed},
-        middleware=[Middleware(AuthMiddleware, authenticator=authenticator, project_id=project_id)],
+        middleware=[
+            Middleware(MeasuredTraffic, metrics=metrics),
+            Middleware(AuthMiddleware, authenticator=authenticator, project_id=project_id),
+        ],
     )
+    app.state.readiness = readiness
     blob_store = open_blob_store(blobs, data_dir)
     app.state.context = ServerContext(project_registry, sessions, topics, blob_store, authenticator)
     return app
