@@ -1,9 +1,11 @@
 """``coflux server``: run the server in the foreground.
 
-Its ``--host`` is the address to bind, not the server to talk to: the command
-has its own options and ignores the connection options. A busy port and a data
-directory held by another server are refused with one line on stderr, naming
-the data directory as the user gave it.
+Its ``--host`` (also ``--bind``) is the address to bind, not the server to talk
+to: the command has its own options and ignores the connection options
+(``COFLUX_HOST`` is the client's; the server's is ``COFLUX_SERVER_HOST``). Every
+option is also read from a ``COFLUX_SERVER_*`` variable, shown in its help. A
+busy port and a data directory held by another server are refused with one line
+on stderr, naming the data directory as the user gave it.
 """
 
 from __future__ import annotations
@@ -13,33 +15,55 @@ from pathlib import Path
 
 import click
 
-from coflux.cli.output import CliError, setup_logging
+from coflux.cli.output import CliError
 
 
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
-@click.option("--port", type=click.IntRange(0, 65535), default=7777, show_default=True)
+@click.option(
+    "--host",
+    "--bind",
+    "host",
+    default="127.0.0.1",
+    show_default=True,
+    envvar="COFLUX_SERVER_HOST",
+    help="Address to bind (not the client's --host) [env COFLUX_SERVER_HOST].",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=7777,
+    show_default=True,
+    envvar="COFLUX_SERVER_PORT",
+    help="TCP port to listen on (0: any free port) [env COFLUX_SERVER_PORT].",
+)
 @click.option(
     "--data-dir",
+    envvar="COFLUX_SERVER_DATA_DIR",
     # Kept as typed (not a Path, which drops "./"), for the messages.
     type=click.Path(file_okay=False),
     default="./.coflux",
     show_default=True,
-    help="Where project databases and blobs are kept.",
+    help="Where project databases and blobs are kept [env COFLUX_SERVER_DATA_DIR].",
 )
 @click.option(
     "--session-timeout",
     type=click.FloatRange(min=0, min_open=True),
     default=30.0,
     show_default=True,
-    help="Seconds before an unreachable agent's executions are abandoned.",
+    envvar="COFLUX_SERVER_SESSION_TIMEOUT",
+    help=(
+        "Seconds before an unreachable agent's executions are abandoned"
+        " [env COFLUX_SERVER_SESSION_TIMEOUT]."
+    ),
 )
 @click.option(
     "--token-file",
     type=click.Path(dir_okay=False),
+    envvar="COFLUX_SERVER_TOKEN_FILE",
     help=(
         "Require tokens; the admin token is this file's content (it may be"
-        " changed only by restarting) [env COFLUX_SERVER_TOKEN: the token itself]."
+        " changed only by restarting) [env COFLUX_SERVER_TOKEN_FILE;"
+        " COFLUX_SERVER_TOKEN: the token itself]."
     ),
 )
 @click.option(
@@ -53,21 +77,21 @@ from coflux.cli.output import CliError, setup_logging
 )
 @click.option(
     "--database",
-    envvar="COFLUX_DATABASE_URL",
+    envvar=["COFLUX_SERVER_DATABASE", "COFLUX_DATABASE_URL"],
     help=(
         "Keep the projects in this PostgreSQL database (a libpq URL: postgresql://user:pass@"
         "host:5432/db, or postgresql:///db?host=/run/postgresql); default: SQLite files in"
-        " the data directory [env COFLUX_DATABASE_URL]."
+        " the data directory [env COFLUX_SERVER_DATABASE, or COFLUX_DATABASE_URL]."
     ),
 )
 @click.option(
     "--blobs",
-    envvar="COFLUX_BLOBS",
+    envvar=["COFLUX_SERVER_BLOBS", "COFLUX_BLOBS"],
     help=(
         "Keep values and asset files in this S3-compatible store: s3://bucket/prefix"
         " (credentials, region and endpoint from the AWS variables and files:"
         " AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT_URL);"
-        " default: files in the data directory [env COFLUX_BLOBS]."
+        " default: files in the data directory [env COFLUX_SERVER_BLOBS, or COFLUX_BLOBS]."
     ),
 )
 @click.option(
@@ -81,6 +105,29 @@ from coflux.cli.output import CliError, setup_logging
         " [env COFLUX_SERVER_FSYNC]"
     ),
 )
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"], case_sensitive=False),
+    default="info",
+    show_default=True,
+    envvar="COFLUX_SERVER_LOG_LEVEL",
+    help="The least severe log lines shown [env COFLUX_SERVER_LOG_LEVEL].",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"], case_sensitive=False),
+    default="text",
+    show_default=True,
+    envvar="COFLUX_SERVER_LOG_FORMAT",
+    help="text: for people; json: one object a line, for collectors [env COFLUX_SERVER_LOG_FORMAT].",
+)
+@click.option(
+    "--access-log/--no-access-log",
+    default=False,
+    show_default=True,
+    envvar="COFLUX_SERVER_ACCESS_LOG",
+    help="Log every HTTP request and WebSocket handshake [env COFLUX_SERVER_ACCESS_LOG].",
+)
 def server(
     host: str,
     port: int,
@@ -91,6 +138,9 @@ def server(
     database: str | None,
     blobs: str | None,
     fsync: bool,
+    log_level: str,
+    log_format: str,
+    access_log: bool,
 ) -> None:
     """Run the Coflux server (API, agent gateway, Studio).
 
@@ -100,8 +150,12 @@ def server(
     open to whoever can reach its port (it binds to 127.0.0.1 by default).
     """
     admin_tokens = _admin_tokens(token_file, tokens)
-    setup_logging()
     # Imported here: the server stack (Starlette, uvicorn, store) is only for this command.
+    from coflux.server import logconfig
+
+    logconfig.configure(
+        log_level.lower(), "json" if log_format.lower() == "json" else "text", access_log
+    )
     from coflux.server.datadir import DataDirectoryInUse
     from coflux.server.main import CannotListen, serve
     from coflux.store.catalogs import CannotOpenDatabase

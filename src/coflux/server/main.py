@@ -110,7 +110,9 @@ def serve(
         )
         config = uvicorn.Config(
             app,
-            log_level="warning",
+            # Logging is set up by the command (coflux.server.logconfig); uvicorn leaves it.
+            log_config=None,
+            log_level=None,
             ws="websockets-sansio",
             ws_per_message_deflate=False,  # agent messages are small; values go to blobs
             # Above the gateway's own limit, so that it refuses an oversized frame
