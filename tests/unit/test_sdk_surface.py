@@ -101,7 +101,11 @@ def test_log_without_a_template(run_in: Callable[[FakeChannel], Any]) -> None:
     run_in(channel)
     cf.log_info(event="login", user_id=42)
     (entry,) = [m.entry for m in channel.of(protocol.LogMessage)]
-    assert (entry.level, entry.template, sorted(entry.values)) == ("info", "", ["event", "user_id"])
+    assert (entry.level, entry.template, sorted(entry.values)) == (
+        "info",
+        "event={event} user_id={user_id}",
+        ["event", "user_id"],
+    )
 
 
 def test_standard_logging_inside_an_execution_keeps_level_and_logger(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import PurePath
+
 import click
 
 from coflux.cli.arguments import parse_arguments
@@ -13,7 +15,7 @@ from coflux.cli.results import finish
 
 @click.command()
 @click.argument("repository")
-@click.argument("target")
+@click.argument("target", required=False)
 @click.argument("arguments", nargs=-1)
 @click.option("--idempotency-key", help="Submitting twice with the same key starts one run.")
 @click.option("--wait", is_flag=True, help="Wait; print the result as JSON (or the error).")
@@ -23,7 +25,7 @@ from coflux.cli.results import finish
 def submit(
     state: CliState,
     repository: str,
-    target: str,
+    target: str | None,
     arguments: tuple[str, ...],
     idempotency_key: str | None,
     wait: bool,
@@ -31,11 +33,15 @@ def submit(
 ) -> None:
     """Start a run of REPOSITORY's workflow TARGET with JSON ARGUMENTS.
 
+    Also ``submit REPOSITORY/TARGET [ARGUMENTS]`` (upstream Coflux's form), and a
+    script repository may be named by its file (``submit hello.py print_greeting``).
+
     Prints the run id. With --wait or --follow the run id goes to stderr and
     stdout gets only the result; the exit code is 0 only if the run succeeded.
     Each argument is plain JSON: an object arrives as that object (a "$" key
     included), never as a tagged or pickled value.
     """
+    repository, target, arguments = _target_named(repository, target, arguments)
     values = parse_arguments(arguments)
     config = state.config()
     project = state.project()
@@ -57,3 +63,23 @@ def submit(
         if follow:
             follow_run(config, project, run_id)
         finish(client, project, run_id, wait=True)
+
+
+def _target_named(
+    repository: str, target: str | None, arguments: tuple[str, ...]
+) -> tuple[str, str, tuple[str, ...]]:
+    """(repository, target, JSON arguments) from either way of naming the target.
+
+    Raises:
+        click.UsageError: no target was named.
+    """
+    if repository.endswith(".py"):  # a script is hosted under its file's stem
+        repository = PurePath(repository).stem
+    elif "/" in repository:
+        repository, _, named = repository.rpartition("/")
+        if target is not None:
+            arguments = (target, *arguments)
+        target = named
+    if not repository or not target:
+        raise click.UsageError("name the workflow as REPOSITORY TARGET or REPOSITORY/TARGET")
+    return repository, target, arguments

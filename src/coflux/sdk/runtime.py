@@ -51,8 +51,6 @@ class _Missing(dict[str, Any]):
 
 
 def _render(template: str, values: Mapping[str, Any]) -> str:
-    if not template:  # values only (upstream Coflux allows a call without a template)
-        return " ".join(f"{name}={value!r}" for name, value in values.items())
     try:
         return string.Formatter().vformat(template, (), _Missing(values))
     except (ValueError, IndexError, AttributeError, KeyError):  # a malformed template
@@ -60,7 +58,10 @@ def _render(template: str, values: Mapping[str, Any]) -> str:
 
 
 def _log(level: protocol.LogLevel, template: str | None, values: Mapping[str, Any]) -> None:
-    template = template or ""
+    if not template:
+        # Values only (upstream Coflux allows a call without a template): each shown
+        # as name=value, through placeholders, so every log view renders it alike.
+        template = " ".join(f"{name}={{{name}}}" for name in values)
     ctx = context.current()
     if ctx is None:
         _logger.log(_LEVELS[level], "%s", _render(template, values))
