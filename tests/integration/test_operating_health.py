@@ -9,6 +9,7 @@ needs the admin token on a server that requires tokens.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -137,3 +138,15 @@ def test_ready_is_503_while_the_database_is_down(
             }
         finally:
             server.stop()
+
+
+@pytest.mark.embedded_storage  # with S3, agents put and get blobs there, not through the server
+def test_metrics_count_blob_bytes_in_and_out(cluster: Cluster) -> None:
+    content = b"a value too large to pass inline " * 100
+    key = hashlib.sha256(content).hexdigest()
+    assert cluster.api("PUT", f"/blobs/{key}", content=content).status_code in (200, 201, 204)
+    assert cluster.api("GET", f"/blobs/{key}").content == content
+    assert cluster.api("GET", "/blobs/" + "0" * 64).status_code == 404  # not counted out
+    text = cluster.api("GET", "/metrics").text
+    blob_bytes = _samples(text, "coflux_blob_bytes_total")
+    assert blob_bytes == {'{direction="in"}': len(content), '{direction="out"}': len(content)}
