@@ -17,7 +17,9 @@ request's state. What the path does not say (the environment of a run, the
 project of an agent's hello) is checked against the same ``Principal`` where it
 becomes known: ``coflux.server.routes`` for the HTTP routes, by the kind of their
 path parameters, and the two WebSocket endpoints after their first message.
-Only Studio's files, ``/api/openapi.json`` and ``/api/auth`` need no token.
+Only Studio's files, ``/api/openapi.json``, ``/api/auth`` and the probes
+``/health`` and ``/ready`` need no token; ``/metrics`` (outside /api too) checks
+for the admin token itself (``coflux.server.metrics``).
 """
 
 from __future__ import annotations
