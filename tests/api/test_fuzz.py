@@ -161,6 +161,7 @@ async def test_the_document_shows_the_protocols_bounds(api: httpx.AsyncClient) -
     assert schemas["Value"]["properties"]["size"] == {
         "type": "integer", "minimum": 0, "maximum": protocol.MAX_SAFE_INT, "default": 0,
     }  # fmt: skip
-    retries = schemas["RetryOptions"]["properties"]["limit"]
-    assert retries["maximum"] == protocol.MAX_RETRIES
+    retries = schemas["RetryOptions"]["properties"]["limit"]  # a number, or null: no limit
+    assert {"type": "null"} in retries["anyOf"]
+    assert [s["maximum"] for s in retries["anyOf"] if "maximum" in s] == [protocol.MAX_RETRIES]
     assert schemas["CreateProject"]["properties"]["name"]["maxLength"] == protocol.MAX_NAME
