@@ -120,7 +120,7 @@ STEPS = _Table(
     (("id", _T), ("run_id", _T), ("number", _I), ("parent_execution_id", _T),
      ("call_index", _I), ("repository", _T), ("target", _T), ("type", _T),
      ("arguments", _T), ("options", _T), ("created_at", _F), ("cache_key", _T),
-     ("memo_key", _T)),
+     ("memo_key", _T), ("group_index", _I), ("group_name", _T)),
 )  # fmt: skip
 EXECUTIONS = _Table(
     "executions",
