@@ -31,9 +31,11 @@ import msgspec
 # 2: frames may carry arrays of messages. 3: ``Blocked`` and Hello's
 # ``max_executors`` and ``blocked``. 4: a session is resumed only with the secret
 # its ``Welcome`` handed out (``session_secret``); older agents could not resume
-# safely, so they are refused.
-PROTOCOL_VERSION = 4
-MIN_PROTOCOL_VERSION = 4  # the oldest agents the server still accepts
+# safely, so they are refused. 5: ``Execute.timeout`` (the agent enforces it and
+# reports ``TimedOut``) and ``Submit.group``; an agent of version 4 could not
+# decode an ``Execute`` with a timeout, so it is refused.
+PROTOCOL_VERSION = 5
+MIN_PROTOCOL_VERSION = 5  # the oldest agents the server still accepts
 
 MAX_FRAME_MESSAGES = 1000  # a sender puts at most this many messages in one frame
 
@@ -182,10 +184,16 @@ class Suspended(Message, frozen=True, tag="suspended"):
     waiting_for: Names = ()
 
 
-Outcome = Succeeded | Failed | Cancelled | Abandoned
+class TimedOut(Message, frozen=True, tag="timed_out"):
+    """The execution ran past its ``timeout``: its agent stopped its process."""
+
+    timeout: Seconds = 0.0
+
+
+Outcome = Succeeded | Failed | Cancelled | Abandoned | TimedOut
 """How an execution ended, as its waiters see it."""
 
-ReportedOutcome = Succeeded | Failed | Suspended
+ReportedOutcome = Succeeded | Failed | Suspended | TimedOut
 """The outcomes an executor can report for its own execution."""
 
 
@@ -224,6 +232,8 @@ class TargetOptions(Record, frozen=True):
     delay: Seconds = 0.0
     memo: Positions | None = None  # None = off; positions otherwise
     requires: Tags = {}
+    timeout: Seconds = 0.0  # seconds an execution may run; 0 = no limit
+    recurrent: bool = False  # run again (after ``delay``) while it returns None
 
 
 class TargetDefinition(Record, frozen=True):
@@ -318,6 +328,13 @@ class Declare(Message, frozen=True, tag="declare"):
     targets: Targets
 
 
+class Group(Record, frozen=True):
+    """The ``cf.group`` a call was made in: numbered from 0 per calling execution."""
+
+    index: Count
+    name: Name | None = None
+
+
 class Submit(Message, frozen=True, tag="submit"):
     """A call from a running execution: schedules a step.
 
@@ -334,6 +351,7 @@ class Submit(Message, frozen=True, tag="submit"):
     type: TargetType
     arguments: Arguments
     options: TargetOptions = TargetOptions()
+    group: Group | None = None
 
 
 class GetResult(Message, frozen=True, tag="get_result"):
@@ -446,6 +464,7 @@ class Execute(Message, frozen=True, tag="execute"):
     repository: Name
     target: Name
     arguments: Arguments
+    timeout: Seconds = 0.0  # the agent stops the execution after this long (0: never)
 
 
 class Abort(Message, frozen=True, tag="abort"):

@@ -86,12 +86,14 @@ class StepHeader(View, frozen=True):
 
 class StepOutline(StepHeader, frozen=True):
     executions: list[ExecutionOutline]
+    group: protocol.Group | None = None  # the ``cf.group`` its caller made it in
 
 
 class StepView(StepHeader, frozen=True):
     arguments: list[protocol.Value]
     executions: list[ExecutionView]
     options: protocol.TargetOptions = protocol.TargetOptions()
+    group: protocol.Group | None = None  # the ``cf.group`` its caller made it in
 
 
 class RunSummary(View, frozen=True):

@@ -127,6 +127,8 @@ def test_current_states_are_filled_in_when_an_older_database_is_migrated(
         for column in ("state", "state_at", "assigned_at", "session_id", "leader_id"):
             conn.execute(f"ALTER TABLE executions DROP COLUMN {column}")
         conn.execute("ALTER TABLE sessions DROP COLUMN secret_sha256")
+        for column in ("group_index", "group_name"):
+            conn.execute(f"ALTER TABLE steps DROP COLUMN {column}")
         conn.execute("DELETE FROM migrations WHERE version >= 5")
     migrated = SqliteProjectStore.open(path)
     try:

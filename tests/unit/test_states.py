@@ -16,6 +16,8 @@ LEGAL = {
     (S.QUEUED, S.SPAWNED), (S.QUEUED, S.CANCELLED),
     (S.ASSIGNED, S.SUCCEEDED), (S.ASSIGNED, S.FAILED), (S.ASSIGNED, S.ABANDONED),
     (S.ASSIGNED, S.CANCELLED), (S.ASSIGNED, S.SUSPENDED),
+    # Timeouts (0.11's ``timeout=``): only a running execution can run past one.
+    (S.ASSIGNED, S.TIMED_OUT),
 }  # fmt: skip
 ALL_EDGES = list(itertools.product(ExecutionState, ExecutionState))
 

@@ -104,6 +104,11 @@ _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 _PACKAGE_DIR = str(Path(__file__).resolve().parent.parent)
 
 
+# Guards replies' watcher lists: rarely used (only ``cf.select`` watches), so one
+# lock for all rather than one more per reply.
+_WATCH_LOCK = threading.Lock()
+
+
 class _Reply:
     """A reply the main thread (or a user thread) is waiting for.
 
@@ -112,7 +117,7 @@ class _Reply:
     (a condition and a lock of its own per instance).
     """
 
-    __slots__ = ("_connection", "_done", "_message", "_settled")
+    __slots__ = ("_connection", "_done", "_message", "_settled", "_watchers")
 
     def __init__(self, connection: Connection | None = None) -> None:
         self._connection = connection  # told of long waits (None: nobody is)
@@ -120,6 +125,16 @@ class _Reply:
         self._done.acquire()  # released once, when settled
         self._message: context.Reply | None = None
         self._settled = False
+        self._watchers: list[Callable[[], None]] | None = None  # ``cf.select`` waits
+
+    def when_settled(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once the reply arrives (or the connection closes); now
+        if it already has."""
+        with _WATCH_LOCK:
+            if not self._settled:
+                self._watchers = [*(self._watchers or ()), callback]
+                return
+        callback()
 
     def resolve(self, message: context.Reply) -> None:
         self._settle(message)
@@ -131,8 +146,12 @@ class _Reply:
         # Called by the reader thread only, after taking the reply out of its table.
         if not self._settled:
             self._message = message  # before _settled: waiters read it once that is set
-            self._settled = True
+            with _WATCH_LOCK:
+                self._settled = True
+                watchers, self._watchers = self._watchers, None
             self._done.release()
+            for callback in watchers or ():
+                callback()
 
     def wait(self, timeout: float | None) -> context.Reply | None:
         if not self._settled:

@@ -40,6 +40,10 @@ User code is never trusted: an executor that dies mid-execution is reported as
 ``coflux.ExecutorDied`` and replaced; ``abort`` terminates (then kills) the
 process and reports nothing; every executor's working directory is removed when
 it exits, however it exits.
+
+Timeouts (``Execute.timeout``) are enforced here, where the process is: the
+deadline starts when an executor takes the execution; past it the execution
+is reported ``TimedOut`` at once and its process stopped as for ``abort``.
 """
 
 from __future__ import annotations
@@ -168,6 +172,7 @@ class Pool:
         self._blocked: set[str] = set()  # executions their executors report blocked
         self._reported: set[str] = set()  # those of them the server was told of
         self._aborted_early: set[str] = set()
+        self._deadlines: dict[str, asyncio.TimerHandle] = {}  # executions with a timeout
         # Pool-wide request id -> the executor that made the request, and its own id.
         self._requests: dict[int, tuple[ExecutorProcess, int]] = {}
         self._routes: dict[ExecutorProcess, set[int]] = {}  # the same, by executor
@@ -227,6 +232,10 @@ class Pool:
         self._by_execution[execution_id] = executor
         logger.debug("execution %s -> executor %d", execution_id, executor.number)
         executor.begin(command)
+        if command.timeout > 0:
+            self._deadlines[execution_id] = asyncio.get_running_loop().call_later(
+                command.timeout, self._time_out, execution_id, command.timeout
+            )
         self._top_up()  # replace the spare just taken, before the next request needs it
 
     def deliver(
@@ -259,16 +268,41 @@ class Pool:
         if execution_id in self._waiting:
             self._aborted_early.add(execution_id)
             return
-        executor = self._by_execution.pop(execution_id, None)
+        executor = self._detach(execution_id)
         if executor is None:
             logger.debug("abort of %s: not running here", execution_id)
             return
         logger.info("aborting execution %s (executor %d)", execution_id, executor.number)
+        await executor.terminate(self._abort_grace)
+
+    def _detach(self, execution_id: str) -> ExecutorProcess | None:
+        """Take a running execution from its executor, which will not serve again."""
+        self._forget_deadline(execution_id)
+        executor = self._by_execution.pop(execution_id, None)
+        if executor is None:
+            return None
         executor.execution_id = None
         self._unblock(execution_id)
         self._forget_requests(executor)
         executor.retiring = True
-        await executor.terminate(self._abort_grace)
+        return executor
+
+    def _time_out(self, execution_id: str, timeout: float) -> None:
+        """The execution ran past its timeout: report it so, then stop its process."""
+        executor = self._detach(execution_id)
+        if executor is None:
+            return
+        logger.info("execution %s timed out after %s s; stopping it", execution_id, timeout)
+        self._logs.flush()
+        self._send(
+            protocol.Complete(execution_id=execution_id, outcome=protocol.TimedOut(timeout=timeout))
+        )
+        self._track(executor.terminate(self._abort_grace), f"time-out-{execution_id}")
+
+    def _forget_deadline(self, execution_id: str) -> None:
+        deadline = self._deadlines.pop(execution_id, None)
+        if deadline is not None:
+            deadline.cancel()
 
     async def reload(self) -> list[protocol.Manifest]:
         """Switch to freshly imported code (for ``--watch``).
@@ -314,6 +348,9 @@ class Pool:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), deadline - loop.time())
         self._by_execution.clear()
+        for timer in self._deadlines.values():
+            timer.cancel()
+        self._deadlines.clear()
         for executor in list(self._executors):
             if executor.execution_id is not None or not executor.is_ready:
                 executor.execution_id = None  # still running after the grace, or starting
@@ -463,6 +500,7 @@ class Pool:
             description = executor.exit_description()
             executor.execution_id = None
             self._by_execution.pop(execution_id, None)
+            self._forget_deadline(execution_id)
             self._unblock(execution_id)
             logger.warning("execution %s: %s", execution_id, description)
             self._fail(execution_id, "coflux.ExecutorDied", description)
@@ -511,6 +549,7 @@ class Pool:
         executor.execution_id = None
         self._forget_requests(executor)
         self._by_execution.pop(execution_id, None)
+        self._forget_deadline(execution_id)
         self._unblock(execution_id)
         if self._isolate:
             self._retire(executor)

@@ -75,6 +75,7 @@ class StepCreated(Fact, frozen=True, tag="step"):
     at: float
     cache_key: str | None = None
     memo_key: str | None = None
+    group: protocol.Group | None = None  # the ``cf.group`` the call was made in
 
 
 class ExecutionCreated(Fact, frozen=True, tag="execution"):

@@ -1,7 +1,11 @@
 """How executions end, and what their endings set off.
 
-An execution that fails or is abandoned is retried when its step allows it: a
-new attempt of the same step takes over its waiters. Otherwise its outcome is
+An execution that fails, times out or is abandoned is retried when its step
+allows it: a new attempt of the same step takes over its waiters. One that
+timed out also has its unfinished children cancelled (its process is gone, so
+nobody waits for them). A *recurrent* step that succeeded with ``None`` runs
+again (after its ``delay``) as the next attempt, which takes over its waiters;
+a value other than ``None`` ends it. Otherwise its outcome is
 final: it is delivered to every waiter, passed back to the execution that
 spawned its run (if any), and once nothing in the run is unfinished the run
 leaves memory. Cancellation ends an execution and everything it started.
@@ -37,7 +41,8 @@ def finish(
     now: float,
     effects: list[Effect],
 ) -> None:
-    """End an execution with ``outcome``; retry it if it failed and its step allows."""
+    """End an execution with ``outcome``; retry it if it failed and its step allows,
+    run it again if it is recurrent and returned ``None``."""
     set_state(state, execution, new, now, effects)
     execution.outcome = outcome
     effects.append(OutcomeRecorded(execution.id, execution.run_id, outcome, now))
@@ -51,12 +56,41 @@ def finish(
         )  # fmt: skip
         return
     delay = None
-    if new in (S.FAILED, S.ABANDONED):
+    if new in RETRIED:
         delay = retries.retry_delay(execution.options.retries, execution.attempt, outcome)
+    elif recurs(execution.options, outcome):
+        delay = execution.options.delay
     if delay is not None:
         new_attempt(state, execution, execution.environment_id, now, now + delay, effects)
-        return
-    settle(state, execution, outcome, now, effects)
+    else:
+        settle(state, execution, outcome, now, effects)
+    if new is S.TIMED_OUT:
+        cancel_children(state, execution, now, effects)
+
+
+# The endings a step's retry policy applies to (never a cancellation).
+RETRIED = frozenset({S.FAILED, S.ABANDONED, S.TIMED_OUT})
+
+
+def recurs(options: protocol.TargetOptions, outcome: protocol.Outcome) -> bool:
+    """Whether a step runs again: it is recurrent and this attempt returned ``None``."""
+    return (
+        options.recurrent
+        and isinstance(outcome, protocol.Succeeded)
+        and outcome.value.blob is None
+        and outcome.value.format == "json"
+        and outcome.value.data is None
+    )
+
+
+def cancel_children(
+    state: ProjectState, execution: Execution, now: float, effects: list[Effect]
+) -> None:
+    """Cancel what an execution that ended started and left unfinished."""
+    for child_id in list(execution.children.values()):
+        child = state.executions.get(child_id)
+        if child is not None:
+            cancel(state, child, now, effects)
 
 
 def settle(
@@ -155,6 +189,8 @@ def complete(
             finish(state, execution, S.SUCCEEDED, event.outcome, now, effects)
         case protocol.Failed():
             finish(state, execution, S.FAILED, event.outcome, now, effects)
+        case protocol.TimedOut():
+            finish(state, execution, S.TIMED_OUT, event.outcome, now, effects)
     effects.append(ack)
 
 

@@ -132,6 +132,7 @@ def create_step(
     now: float,
     effects: list[Effect],
     keys: StepKeys | None = None,
+    group: protocol.Group | None = None,
 ) -> Execution:
     keys = keys or StepKeys()
     run.step_count += 1
@@ -141,7 +142,7 @@ def create_step(
     effects.append(
         StepCreated(
             step_id, run.id, number, parent_id, call_index, repository, target, type_,
-            arguments, options, now, keys.cache, keys.memo,
+            arguments, options, now, keys.cache, keys.memo, group,
         )
     )  # fmt: skip
     execution = Execution(
@@ -203,7 +204,7 @@ def schedule_step(
         return
     child = create_step(
         state, run, parent, submit.call_index, submit.repository, submit.target, submit.type,
-        submit.arguments, submit.options, now, effects, keys,
+        submit.arguments, submit.options, now, effects, keys, submit.group,
     )  # fmt: skip
     if cache_hit is not None:
         _use_cached(state, child, cache_hit, now, effects)

@@ -196,6 +196,7 @@ def assign(state: ProjectState, now: float, effects: list[Effect]) -> None:
                 protocol.Execute(
                     execution.id, execution.run_id, execution.step_id, execution.attempt,
                     execution.repository, execution.target, execution.arguments,
+                    execution.options.timeout,
                 ),
             )
         )  # fmt: skip

@@ -20,6 +20,7 @@ class ExecutionState(enum.Enum):
     ABANDONED = "abandoned"
     CANCELLED = "cancelled"
     SUSPENDED = "suspended"
+    TIMED_OUT = "timed_out"
     CACHED = "cached"
     DEFERRED = "deferred"
     SPAWNED = "spawned"
@@ -32,12 +33,15 @@ class ExecutionState(enum.Enum):
 Q = ExecutionState
 TRANSITIONS: dict[ExecutionState, frozenset[ExecutionState]] = {
     Q.QUEUED: frozenset({Q.ASSIGNED, Q.CACHED, Q.DEFERRED, Q.SPAWNED, Q.CANCELLED}),
-    Q.ASSIGNED: frozenset({Q.SUCCEEDED, Q.FAILED, Q.ABANDONED, Q.CANCELLED, Q.SUSPENDED}),
+    Q.ASSIGNED: frozenset(
+        {Q.SUCCEEDED, Q.FAILED, Q.ABANDONED, Q.CANCELLED, Q.SUSPENDED, Q.TIMED_OUT}
+    ),
     Q.SUCCEEDED: frozenset(),
     Q.FAILED: frozenset(),
     Q.ABANDONED: frozenset(),
     Q.CANCELLED: frozenset(),
     Q.SUSPENDED: frozenset(),
+    Q.TIMED_OUT: frozenset(),
     Q.CACHED: frozenset(),
     Q.DEFERRED: frozenset(),
     Q.SPAWNED: frozenset(),

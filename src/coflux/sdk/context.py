@@ -52,6 +52,10 @@ class PendingReply(Protocol):
         """
         ...
 
+    def when_settled(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once the reply arrived or the channel closed (now if so)."""
+        ...
+
 
 class Channel(Protocol):
     """The executor's connection to the agent, as the context sees it."""
@@ -97,6 +101,7 @@ class ExecutionContext:
         self._call_index = itertools.count()
         self._lock = threading.Lock()
         self._results: dict[str, PendingReply] = {}
+        self._groups = itertools.count()  # ``cf.group`` blocks, numbered per execution
 
     def submit(
         self,
@@ -125,6 +130,7 @@ class ExecutionContext:
                 type=type,
                 arguments=values,
                 options=options,
+                group=_group.get(),
             )
         )
 
@@ -151,17 +157,7 @@ class ExecutionContext:
                 so a later call resumes waiting for the same reply).
             Exception: the execution failed, was cancelled or abandoned.
         """
-        with self._lock:
-            pending = self._results.get(execution_id)
-            if pending is None:
-                pending = self._channel.request(
-                    lambda request_id: protocol.GetResult(
-                        request_id=request_id,
-                        execution_id=execution_id,
-                        from_execution_id=self.execution_id,
-                    )
-                )
-                self._results[execution_id] = pending
+        pending = self._pending(execution_id)
         limit = _suspense.get()
         if timeout is None and limit is not None:
             # Inside ``cf.suspense``: rather than wait longer than the limit, end this
@@ -177,6 +173,52 @@ class ExecutionContext:
             raise RuntimeError(f"expected a ResultReady reply, got {reply!r}")
         return self._unwrap(execution_id, reply.outcome)
 
+    def _pending(self, execution_id: str) -> PendingReply:
+        """The reply that brings an execution's outcome (asked for once)."""
+        with self._lock:
+            pending = self._results.get(execution_id)
+            if pending is None:
+                pending = self._channel.request(
+                    lambda request_id: protocol.GetResult(
+                        request_id=request_id,
+                        execution_id=execution_id,
+                        from_execution_id=self.execution_id,
+                    )
+                )
+                self._results[execution_id] = pending
+        return pending
+
+    def first_resolved(self, execution_ids: Sequence[str], timeout: float | None) -> int | None:
+        """Wait until one of the executions has its outcome (``cf.select``).
+
+        Returns:
+            The position in ``execution_ids`` of the first one with an outcome
+            (the earliest position if several have one), or None when
+            ``timeout`` elapsed first.
+        """
+        ready = threading.Event()
+        pendings = [self._pending(execution_id) for execution_id in execution_ids]
+        for pending in pendings:
+            pending.when_settled(ready.set)
+        while True:
+            for position, pending in enumerate(pendings):
+                if pending.wait(0) is not None:
+                    return position
+            if not ready.wait(timeout):
+                return None
+            ready.clear()
+
+    @contextlib.contextmanager
+    def group(self, name: str | None) -> Iterator[None]:
+        """Within the block, this execution's calls belong to one new group."""
+        with self._lock:
+            index = next(self._groups)
+        token = _group.set(protocol.Group(index=index, name=name))
+        try:
+            yield
+        finally:
+            _group.reset(token)
+
     def _unwrap(self, execution_id: str, outcome: protocol.Outcome) -> Any:
         match outcome:
             case protocol.Succeeded(value=value):
@@ -187,6 +229,10 @@ class ExecutionContext:
                 raise errors.ExecutionCancelled(f"execution {execution_id} was cancelled")
             case protocol.Abandoned():
                 raise errors.ExecutionAbandoned(f"execution {execution_id} was abandoned")
+            case protocol.TimedOut(timeout=timeout):
+                raise errors.ExecutionTimeout(
+                    f"execution {execution_id} timed out (after {timeout:g} s)"
+                )
 
     def cancel(self, execution_id: str) -> None:
         """Ask the server to cancel an execution."""
@@ -241,6 +287,8 @@ class Suspension(BaseException):
 
 
 _current: ContextVar[ExecutionContext | None] = ContextVar("coflux_execution", default=None)
+# The ``cf.group`` calls are made in now (None: no group).
+_group: ContextVar[protocol.Group | None] = ContextVar("coflux_group", default=None)
 # Seconds a ``.result()`` may wait inside ``cf.suspense`` before suspending.
 _suspense: ContextVar[float | None] = ContextVar("coflux_suspense", default=None)
 

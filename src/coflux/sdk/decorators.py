@@ -86,6 +86,8 @@ def task(
     delay: DelayOption = 0,
     memo: ParamsOption = False,
     requires: RequiresOption = None,
+    timeout: DelayOption = 0,
+    recurrent: bool = False,
 ) -> Callable[[Callable[P, T]], Target[P, T]]: ...
 
 
@@ -105,6 +107,8 @@ def task(
     delay: DelayOption = 0,
     memo: ParamsOption = False,
     requires: RequiresOption = None,
+    timeout: DelayOption = 0,
+    recurrent: bool = False,
 ) -> Target[P, T] | Callable[[Callable[P, T]], Target[P, T]]:
     """Define a task: a step called from workflows or other tasks.
 
@@ -124,6 +128,11 @@ def task(
         delay: seconds or a ``timedelta`` before the execution is due.
         memo: ``True`` or parameter names: reuse an equal call within the run.
         requires: tags an agent must provide, e.g. ``{"gpu": "A100"}``.
+        timeout: seconds or a ``timedelta`` an execution may run (0: no limit);
+            past it its process is stopped, it ends *timed out* and its waiters
+            get ``cf.ExecutionTimeout`` (retried if ``retries`` allows).
+        recurrent: run again (after ``delay``) each time it returns ``None``;
+            a value other than ``None`` ends the recurrence.
 
     Returns:
         A ``Target`` (or a decorator making one, when options are given).
@@ -144,6 +153,8 @@ def task(
         "delay": delay,
         "memo": memo,
         "requires": requires,
+        "timeout": timeout,
+        "recurrent": recurrent,
     }
 
     def decorate(fn: Callable[P, T]) -> Target[P, T]:
@@ -170,6 +181,8 @@ def workflow(
     defer_params: str | Iterable[str] | None = None,
     delay: DelayOption = 0,
     requires: RequiresOption = None,
+    timeout: DelayOption = 0,
+    recurrent: bool = False,
 ) -> Callable[[Callable[P, T]], Target[P, T]]: ...
 
 
@@ -188,6 +201,8 @@ def workflow(
     defer_params: str | Iterable[str] | None = None,
     delay: DelayOption = 0,
     requires: RequiresOption = None,
+    timeout: DelayOption = 0,
+    recurrent: bool = False,
 ) -> Target[P, T] | Callable[[Callable[P, T]], Target[P, T]]:
     """Define a workflow: an entry point that starts a run.
 
@@ -211,6 +226,8 @@ def workflow(
         "defer_params": defer_params,
         "delay": delay,
         "requires": requires,
+        "timeout": timeout,
+        "recurrent": recurrent,
     }
 
     def decorate(fn: Callable[P, T]) -> Target[P, T]:
@@ -236,6 +253,8 @@ def stub(
     delay: DelayOption = 0,
     memo: ParamsOption = False,
     requires: RequiresOption = None,
+    timeout: DelayOption = 0,
+    recurrent: bool = False,
 ) -> Callable[[Callable[P, T]], Target[P, T]]:
     """Declare a target hosted in another repository, from its signature.
 
@@ -272,6 +291,8 @@ def stub(
         "delay": delay,
         "memo": memo,
         "requires": requires,
+        "timeout": timeout,
+        "recurrent": recurrent,
     }
 
     def decorate(fn: Callable[P, T]) -> Target[P, T]:

@@ -237,13 +237,16 @@ def resolve_options(
     delay: DelayOption = 0,
     memo: ParamsOption = False,
     requires: RequiresOption = None,
+    timeout: DelayOption = 0,
+    recurrent: bool = False,
 ) -> protocol.TargetOptions:
     """Check the decorator options and resolve them to ``protocol.TargetOptions``.
 
     Args:
         signature: the decorated function's signature (names -> positions).
         wait, cache, cache_params, cache_namespace, cache_version, retries,
-        defer, defer_params, delay, memo, requires: as documented on ``cf.task``.
+        defer, defer_params, delay, memo, requires, timeout, recurrent: as
+        documented on ``cf.task``.
 
     Returns:
         The options as the wire carries them.
@@ -253,6 +256,8 @@ def resolve_options(
         ValueError: an option has a bad value (unknown parameter name, negative
             retries or delay, a sub-option without its main option, ...).
     """
+    if not isinstance(recurrent, bool):
+        raise TypeError(f"recurrent must be True or False, not {recurrent!r}")
     return protocol.TargetOptions(
         wait=_params(signature, wait, "wait") or (),
         cache=_cache(signature, cache, cache_params, cache_namespace, cache_version),
@@ -261,6 +266,8 @@ def resolve_options(
         delay=_seconds(delay, "delay"),
         memo=_params(signature, memo, "memo"),
         requires=_requires(requires),
+        timeout=_seconds(timeout, "timeout"),
+        recurrent=recurrent,
     )
 
 

@@ -98,11 +98,13 @@ def runs(facts: Sequence[RunCreated]) -> list[Row]:
 
 def steps(facts: Sequence[StepCreated]) -> list[Row]:
     """``steps``: (id, run_id, number, parent_execution_id, call_index, repository,
-    target, type, arguments, options, created_at, cache_key, memo_key)."""
+    target, type, arguments, options, created_at, cache_key, memo_key, group_index,
+    group_name)."""
     return [
         (f.step_id, f.run_id, f.number, f.parent_execution_id, f.call_index, f.repository,
          f.target, f.type, codecs.encode(f.arguments), codecs.encode(f.options), f.at,
-         f.cache_key, f.memo_key)
+         f.cache_key, f.memo_key, f.group.index if f.group is not None else None,
+         f.group.name if f.group is not None else None)
         for f in facts
     ]  # fmt: skip
 

@@ -169,9 +169,9 @@ def run_view(
     views = [
         _step(
             StepView,
-            row[:8],
-            arguments=list(codecs.decode_arguments(row[8])),
-            options=codecs.decode_options(row[9]),
+            row[:10],
+            arguments=list(codecs.decode_arguments(row[10])),
+            options=codecs.decode_options(row[11]),
             executions=by_step.get(row[0], []),
         )
         for row in steps
@@ -187,10 +187,10 @@ def run_outline(run_id: str, run: Row, names: dict[str, str], outline: Iterable[
     step: StepOutline | None = None
     for row in outline:
         if step is None or step.id != row[0]:
-            step = _step(StepOutline, row[:8], executions=[])
+            step = _step(StepOutline, row[:10], executions=[])
             steps.append(step)
-        if row[8] is not None:  # NULL: the step has no execution (yet)
-            step.executions.append(_execution(ExecutionOutline, row[8:], names))
+        if row[10] is not None:  # NULL: the step has no execution (yet)
+            step.executions.append(_execution(ExecutionOutline, row[10:], names))
     return RunOutline(**_run_fields(run_id, run, names), **_run_state(steps), steps=steps)
 
 
@@ -220,8 +220,12 @@ H = TypeVar("H", bound=StepHeader)
 
 def _step(cls: type[H], row: Row, **details: Any) -> H:
     """A step (outline or view, with ``details``) from its columns: id, number,
-    parent execution, call index, repository, target, type, created_at."""
-    step_id, number, parent, call_index, repository, target, kind, created_at = row
+    parent execution, call index, repository, target, type, created_at, and the
+    index and name of the ``cf.group`` it was called in (NULL: none)."""
+    step_id, number, parent, call_index, repository, target, kind, created_at = row[:8]
+    group_index, group_name = row[8:10]
+    if group_index is not None:
+        details["group"] = protocol.Group(index=group_index, name=group_name)
     return cls(
         id=step_id,
         number=number,

@@ -75,7 +75,7 @@ FROM runs WHERE project_id = %(p)s AND id = %(run)s
 # A step's columns as views read them; `{s}` names the steps table in the query.
 _STEP = (
     "{s}.id, {s}.number, {s}.parent_execution_id, {s}.call_index,"
-    " {s}.repository, {s}.target, {s}.type, {s}.created_at"
+    " {s}.repository, {s}.target, {s}.type, {s}.created_at, {s}.group_index, {s}.group_name"
 )
 
 STEPS_OF_RUN = f"""

@@ -79,7 +79,7 @@ FROM runs WHERE id = ?
 # tree; `{s}` names the steps table in the enclosing query.
 _STEP = (
     "{s}.id, {s}.number, {s}.parent_execution_id, {s}.call_index,"
-    " {s}.repository, {s}.target, {s}.type, {s}.created_at"
+    " {s}.repository, {s}.target, {s}.type, {s}.created_at, {s}.group_index, {s}.group_name"
 )
 
 STEPS_OF_RUN = f"""

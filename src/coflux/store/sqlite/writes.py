@@ -98,8 +98,8 @@ def _runs(conn: sqlite3.Connection, facts: Sequence[RunCreated]) -> None:
 def _steps(conn: sqlite3.Connection, facts: Sequence[StepCreated]) -> None:
     conn.executemany(
         "INSERT INTO steps (id, run_id, number, parent_execution_id, call_index, repository,"
-        " target, type, arguments, options, created_at, cache_key, memo_key)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " target, type, arguments, options, created_at, cache_key, memo_key, group_index,"
+        " group_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         fact_rows.steps(facts),
     )
 
