@@ -118,6 +118,8 @@ def test_a_wrong_database_name_is_refused(cluster: postgres.Cluster) -> None:
 
 # --- migrations -----------------------------------------------------------------------
 
+VERSIONS = [migration.version for migration in migrate.load_migrations(schema.MIGRATIONS)]
+
 
 def test_an_empty_database_gets_the_schema_and_a_current_one_is_left_alone(
     empty: str,
@@ -125,12 +127,12 @@ def test_an_empty_database_gets_the_schema_and_a_current_one_is_left_alone(
     assert tables(empty) == []
     PostgresCatalog(empty, clock=lambda: 5.0).close()
     assert set(tables(empty)) == set(schema.TABLES)
-    recorded = query(empty, "SELECT version, applied_at FROM migrations")
-    assert recorded == [(1, 5.0)]
+    recorded = query(empty, "SELECT version, applied_at FROM migrations ORDER BY version")
+    assert recorded == [(version, 5.0) for version in VERSIONS]
     with psycopg.connect(empty, autocommit=True) as conn:
         assert schema.migrate_postgres(conn) == []
     PostgresCatalog(empty, clock=lambda: 6.0).close()
-    assert query(empty, "SELECT version, applied_at FROM migrations") == recorded
+    assert query(empty, "SELECT version, applied_at FROM migrations ORDER BY version") == recorded
 
 
 def test_a_second_server_waits_for_the_lock_then_finds_the_schema(empty: str) -> None:
@@ -147,7 +149,9 @@ def test_a_second_server_waits_for_the_lock_then_finds_the_schema(empty: str) ->
     starting.join(timeout=30)
     assert len(opened) == 1
     opened[0].close()
-    assert query(empty, "SELECT version FROM migrations") == [(1,)]
+    assert query(empty, "SELECT version FROM migrations ORDER BY version") == [
+        (version,) for version in VERSIONS
+    ]
 
 
 def test_servers_starting_at_once_migrate_once(empty: str) -> None:
@@ -161,7 +165,9 @@ def test_servers_starting_at_once_migrate_once(empty: str) -> None:
         catalogs = list(pool.map(lambda _: open_catalog(), range(4)))
     for catalog in catalogs:
         catalog.close()
-    assert query(empty, "SELECT version FROM migrations") == [(1,)]
+    assert query(empty, "SELECT version FROM migrations ORDER BY version") == [
+        (version,) for version in VERSIONS
+    ]
 
 
 def test_a_newer_schema_is_refused_before_anything_is_written(empty: str) -> None:
@@ -175,8 +181,9 @@ def test_a_newer_schema_is_refused_before_anything_is_written(empty: str) -> Non
 
 
 def test_a_newer_schema_on_a_migrated_database_is_refused(migrated: str) -> None:
-    query(migrated, "INSERT INTO migrations VALUES (2, 0)")
-    assert "schema version 2" in refusal(migrated)
+    newer = VERSIONS[-1] + 1
+    query(migrated, f"INSERT INTO migrations VALUES ({newer}, 0)")
+    assert f"schema version {newer}" in refusal(migrated)
 
 
 def test_a_failing_migration_leaves_nothing_of_itself(empty: str, tmp_path: Path) -> None:
@@ -399,3 +406,15 @@ def test_a_batch_is_written_by_one_statement_unless_it_registers_or_links() -> N
     assert len(writes.Rows.collect(registering).statements(p)) == 4
     linked = [ExecutionLinked("R2:5:1", "R2", "R2:4:1", T0), logs(("R2:5:1", "x", T0))]
     assert len(writes.Rows.collect(linked).statements(p)) == 2  # the link, then the rest
+
+
+def test_the_schema_defines_the_batch_function_that_the_store_calls() -> None:
+    """``coflux_append`` is generated from the tables' columns (``writes.py``) and
+    created by a migration: the newest one defining it must hold today's text, so a
+    migration adding a column also replaces the function (write it with
+    ``writes.append_function()``)."""
+    defining = [
+        m for m in migrate.load_migrations(schema.MIGRATIONS) if "FUNCTION coflux_append(" in m.sql
+    ]
+    assert defining, "no migration creates coflux_append"
+    assert writes.append_function() in defining[-1].sql

@@ -29,7 +29,7 @@ from coflux.errors import Conflict
 from coflux.store import migrate
 from coflux.store.base import ProjectUnopenable
 from coflux.store.catalogs import CannotOpenDatabase
-from coflux.store.postgres import schema
+from coflux.store.postgres import schema, statistics
 from coflux.store.postgres.reads import Conn
 from coflux.store.postgres.store import PostgresProjectStore
 
@@ -84,6 +84,7 @@ class PostgresCatalog:
             # is down: then it fails (PoolTimeout) rather than hanging.
             timeout=connect_timeout,
         )
+        self._statistics = statistics.Statistics(self._pool, needed=self._unanalysed)
         try:
             self._pool.open(wait=True, timeout=connect_timeout)
         except PoolTimeout as e:
@@ -106,6 +107,7 @@ class PostgresCatalog:
                     )
                 applied = schema.migrate_postgres(conn, database=self._shown, clock=clock)
                 schema.check_privileges(conn, database=self._shown)
+                self._unanalysed = statistics.never_analysed(conn)
         except migrate.MigrationError as e:  # SchemaTooNew, MissingPrivileges
             raise CannotOpenDatabase(str(e)) from e
         except psycopg.errors.InsufficientPrivilege as e:
@@ -137,7 +139,7 @@ class PostgresCatalog:
             found = conn.execute("SELECT 1 FROM projects WHERE id = %s", (project_id,)).fetchone()
         if found is None:
             raise ProjectUnopenable(project_id, f"it is not in {self._shown}", location=self._shown)
-        return PostgresProjectStore(self._pool, project_id)
+        return PostgresProjectStore(self._pool, project_id, self._statistics)
 
     def create(self, project_id: str, name: str, now: float) -> PostgresProjectStore:
         """Record a new project and return its store.
@@ -153,7 +155,7 @@ class PostgresCatalog:
                 )
         except psycopg.errors.UniqueViolation as e:
             raise Conflict("project_exists", f"project '{name}' already exists") from e
-        return PostgresProjectStore(self._pool, project_id)
+        return PostgresProjectStore(self._pool, project_id, self._statistics)
 
     def close(self) -> None:
         """Close the pool (twice is harmless); the stores it opened stop working."""

@@ -5,16 +5,15 @@ names an environment, run, step, execution or asset that neither the database
 nor the batch has (the engine checks what it is sent, so this is the last line
 against a bug). The PostgreSQL schema has no such foreign keys (its migration
 says why); instead ``Names`` notes, fact by fact, what a batch creates and what
-it names, and the batch ends with one statement looking up the names it does
-not create (the main query of the batch's statement: ``writes.py``). Any that do
-not exist make ``coflux_unknown_references`` raise a foreign_key_violation, which
-aborts the transaction.
+it names, and the batch's function (``writes.append_function``) ends by looking
+up, one by one through their primary keys, the names it does not create. Any that
+do not exist make ``coflux_unknown_references`` raise a foreign_key_violation,
+which aborts the transaction.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from coflux.orchestration.effects import (
     AssetRecorded,
@@ -55,28 +54,14 @@ _RELATIONS: dict[type[Fact], _Relation] = {
     ),
 }
 
-_TABLES = {
+# The table holding each kind of name, looked up by (project_id, id).
+TABLES = {
     "environment": "environments",
     "run": "runs",
     "step": "steps",
     "execution": "executions",
     "asset": "assets",
 }
-
-
-def _missing(kind: str) -> str:
-    """The ids of one kind, among those given, that the project does not have.
-
-    ``OFFSET 0`` keeps the ``NOT EXISTS`` a subplan run once per id, each a
-    primary-key lookup. Without it the planner makes it an anti-join of its
-    choosing, and on a table grown since its last ANALYZE (a new database has
-    no statistics) it chose to hash every row of the project, in every batch.
-    """
-    return (
-        f"SELECT '{kind} ' || r.id AS name FROM unnest(%b::text[]) AS r (id)"
-        f" WHERE NOT EXISTS (SELECT 1 FROM {_TABLES[kind]} t"
-        f" WHERE t.project_id = %s AND t.id = r.id OFFSET 0)"
-    )
 
 
 @dataclass
@@ -108,23 +93,3 @@ class Names:
         return [
             (kind, value) for kind, value in self.named if value not in self.created.get(kind, ())
         ]
-
-    def check(self, project_id: str) -> tuple[str, list[Any]] | None:
-        """The query checking ``unknown()``, with its positional parameters (None
-        when there is nothing to check).
-
-        One lookup per kind named, each through the table's primary key; the
-        function raises only if some are missing, naming them all.
-        """
-        by_kind: dict[str, list[str]] = {}
-        for kind, value in self.unknown():
-            by_kind.setdefault(kind, []).append(value)
-        if not by_kind:
-            return None
-        missing = " UNION ALL ".join(_missing(kind) for kind in by_kind)
-        sql = (
-            "SELECT coflux_unknown_references(m.names) FROM"
-            f" (SELECT array_agg(name) AS names FROM ({missing}) AS u) AS m"
-            " WHERE m.names IS NOT NULL"
-        )
-        return sql, [value for ids in by_kind.values() for value in (ids, project_id)]

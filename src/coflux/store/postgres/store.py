@@ -11,13 +11,14 @@ Nothing here leaves state in a connection's session: no temporary tables, no
 ``prepare_threshold=None``), so the connections may be a transaction-mode
 pgbouncer's.
 
-* ``append`` is one transaction and one round trip: the batch's statement
-  (``writes.Rows``), autocommitted; when a batch needs statements before it
-  (manifest registrations, links), all of them in one pipeline: BEGIN, the
+* ``append`` is one transaction and one round trip: the call of the batch's
+  function (``writes.Rows``), autocommitted; when a batch needs statements before
+  it (manifest registrations, links), all of them in one pipeline: BEGIN, the
   statements, COMMIT, without waiting for any result before the commit's. A check
-  that this server still owns the project (a later issue's fencing) goes into the
-  batch's statement as one more part that raises, or first in the pipeline: no
-  new round trip either way.
+  that this server still owns the project (a later issue's fencing) goes at the
+  start of the function, raising if not: no new round trip.
+* after the commit, the executions written are counted for the one ANALYZE of a
+  new database (``statistics.py``).
 * a read of one statement runs on its own (a statement sees one snapshot); a read
   of several runs in one ``REPEATABLE READ READ ONLY`` transaction, so a view
   built from several queries is consistent while the writer appends.
@@ -35,6 +36,7 @@ from coflux.errors import Conflict, Unavailable
 from coflux.orchestration.effects import Fact
 from coflux.store.postgres import writes
 from coflux.store.postgres.reads import Conn, PostgresQueries
+from coflux.store.postgres.statistics import Statistics
 from coflux.store.reading import ReadingStore
 
 
@@ -44,10 +46,17 @@ class PostgresProjectStore(ReadingStore):
     # Every commit is a network round trip: never on the event loop.
     inline_commit_limit = 0
 
-    def __init__(self, pool: ConnectionPool[Conn], project_id: str) -> None:
-        """Use ``PostgresCatalog.open`` or ``create``: the pool is the catalog's."""
+    def __init__(
+        self,
+        pool: ConnectionPool[Conn],
+        project_id: str,
+        statistics: Statistics | None = None,
+    ) -> None:
+        """Use ``PostgresCatalog.open`` or ``create``: the pool and the statistics
+        (``statistics.py``) are the catalog's."""
         self.project_id = project_id
         self._pool = pool
+        self._statistics = statistics
         self._closed = False
 
     def __repr__(self) -> str:
@@ -120,18 +129,21 @@ class PostgresProjectStore(ReadingStore):
         """
         if not facts:
             return
-        statements = writes.Rows.collect(facts).statements(self.project_id)
+        rows = writes.Rows.collect(facts)
+        statements = rows.statements(self.project_id)
         try:
             with self._connection() as conn:
                 if len(statements) == 1:  # autocommitted: its own transaction
                     conn.execute(*statements[0])
-                    return
-                with conn.pipeline(), conn.transaction():
-                    for statement, params in statements:
-                        conn.execute(statement, params)
+                else:
+                    with conn.pipeline(), conn.transaction():
+                        for statement, params in statements:
+                            conn.execute(statement, params)
         except psycopg.errors.IntegrityError as e:
             detail = e.diag.message_primary or str(e)
             raise Conflict(
                 "fact_conflict",
                 f"project {self.project_id}: a fact contradicts the record: {detail}",
             ) from e
+        if self._statistics is not None:
+            self._statistics.written(len(rows.executions))

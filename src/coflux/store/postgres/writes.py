@@ -1,25 +1,23 @@
-"""Writing a batch of facts into the PostgreSQL schema: one statement, mostly.
+"""Writing a batch of facts into the PostgreSQL schema: one function call, mostly.
 
 The SQLite store writes each run of consecutive facts of one kind with its own
 statement, which is cheap in-process. Over a network every statement costs the
 server a parse, a plan, an executor start and a message or two, so here a batch
-is first sorted into one list of rows per table (``Rows.collect``), then written
-by ONE statement: a data-modifying ``WITH`` with one part per table (each ``INSERT
-... SELECT ... FROM json_to_recordset(rows)`` in the facts' order, or the update
-or delete of existing rows), whose main query checks the references. It runs on
-its own (autocommitted): one round trip and one transaction, whatever the size.
-The rows travel as one JSON document per table, which msgspec writes far faster
-than psycopg dumps arrays; the lookups (the state update, the working set's
-delete, the check) take arrays instead, whose length the planner then knows, so
-their plans stay primary-key lookups (see the update's comment).
+is first sorted into one list of rows per table (``Rows.collect``), then sent as
+ONE ``jsonb`` document to ``coflux_append(project, batch)``, a PL/pgSQL function
+(``append_function``, created by a migration) that inserts each table's rows in
+the facts' order, updates the existing executions' states, takes finished ones
+out of the working set and checks the references. One autocommitted call: one
+round trip and one transaction, whatever the batch's size; msgspec writes the
+document far faster than psycopg dumps arrays; and PL/pgSQL keeps the plans of
+its statements per connection, so nothing is planned again (``statistics.py``
+says what keeps those plans right).
 
-The parts of one statement see the database as it was before the statement and
-must not change one row twice, which the order below keeps. Two kinds of rows
-need what an earlier statement wrote, and go before the batch's statement, in
-its transaction (``Rows.statements``; a pipeline, still one round trip): a
-manifest registration, compared with the one before it in the database or
-earlier in the batch (one statement per registration), and a link of an existing
-execution to its leader (which may also change state in the same batch).
+Two kinds of rows need a statement before the call, in its transaction
+(``Rows.statements``; a pipeline, still one round trip): a manifest registration,
+compared with the one before it in the database or earlier in the batch (one
+statement per registration, after the manifests' contents), and a link of an
+existing execution to its leader.
 
 Writing table by table gives what writing fact by fact would, because the facts
 of a batch only depend on each other in ways this order keeps:
@@ -32,9 +30,8 @@ of a batch only depend on each other in ways this order keeps:
   that ends in the batch that creates it never joins the working set;
 * a manifest registration compares with the one before it, in the database or
   earlier in the batch, so those are the one statement run once per fact;
-* references are checked as a whole, like SQLite's deferred foreign keys at
-  commit (``references.py``), against the names the batch does not create
-  itself: what the database held before the batch.
+* references are checked last, as a whole, like SQLite's deferred foreign keys
+  at commit (``references.py``): the names the batch does not create itself.
 """
 
 from __future__ import annotations
@@ -66,14 +63,14 @@ from coflux.store import codecs, fact_rows
 from coflux.store.postgres import references
 
 Statement = tuple[str, Sequence[Any] | Mapping[str, Any]]
-Part = tuple[str, list[Any]]  # a part of the batch's statement, with positional parameters
 
 _encode = msgspec.json.Encoder().encode
 
 
 @dataclass(frozen=True, slots=True)
 class _Table:
-    """An ``INSERT ... SELECT FROM json_to_recordset(...)`` of rows for one table."""
+    """One table's rows: inserted by ``coflux_append`` (``block``), or by a statement of
+    their own (``statement``: the manifests, before their registrations)."""
 
     name: str
     columns: tuple[tuple[str, str], ...]  # (column, its type)
@@ -89,12 +86,30 @@ class _Table:
             f" WITH ORDINALITY AS u ({names}, _n) ORDER BY _n{self.conflict}"
         )
 
-    def part(self, project_id: str, rows: Sequence[Sequence[Any]]) -> Part:
-        """The insert of ``rows`` (JSON: exact for text, integers and floats, whose
+    def statement(self, project_id: str, rows: Sequence[Sequence[Any]]) -> Statement:
+        """The insert of ``rows`` as a statement of its own."""
+        return self.sql, [project_id, _encode(self.objects(rows)).decode()]
+
+    def objects(self, rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
+        """``rows`` as JSON objects (exact for text, integers and floats, whose
         shortest representation PostgreSQL reads back to the same double)."""
         keys = [column for column, _ in self.columns]
-        document = _encode([dict(zip(keys, row, strict=True)) for row in rows])
-        return self.sql, [project_id, document.decode()]
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    @property
+    def block(self) -> str:
+        """The insert of the batch document's rows for this table, in ``coflux_append``."""
+        names = ", ".join(f'"{column}"' for column, _ in self.columns)
+        types = ", ".join(f'"{column}" {kind}' for column, kind in self.columns)
+        return (
+            f"    IF b ? '{self.name}' THEN\n"
+            f"        INSERT INTO {self.name} (project_id, {names})\n"
+            f"        SELECT p, {names}\n"
+            f"        FROM ROWS FROM (jsonb_to_recordset(b->'{self.name}') AS ({types}))\n"
+            f"            WITH ORDINALITY AS u ({names}, _n)\n"
+            f"        ORDER BY _n{self.conflict};\n"
+            f"    END IF;\n"
+        )
 
 
 _T, _F, _I = "text", "float8", "bigint"
@@ -170,32 +185,72 @@ WHERE %(hash)s IS DISTINCT FROM (
 )
 """
 
-# The updates join on both columns of the primary key, the project's id given
-# per row like the execution's. With ``e.project_id = %s`` instead, the planner
-# costs "every execution of the project" from the table's statistics, and a table
-# that has grown since its last ANALYZE (a new database has none until autovacuum's
-# first, a new project none of its own) looks tiny: it then hashed all of the
-# project's executions for every batch (0.7 ms at 3,000 executions and growing:
-# a fan-out slowed with its own size). Joined per row, nothing restricts ``e``
-# but the key, and the plan is a primary-key lookup per row.
-_CURRENT_STATE = """
-UPDATE executions e SET state = u.state, state_at = u.at,
-    assigned_at = coalesce(u.assigned_at, e.assigned_at),
-    session_id = coalesce(u.session_id, e.session_id)
-FROM unnest(%b::text[], %b::text[], %b::float8[], %b::float8[], %b::text[], %b::text[])
-    AS u (id, state, at, assigned_at, session_id, project_id)
-WHERE e.project_id = u.project_id AND e.id = u.id
-"""
-
 _LINK = """
 UPDATE executions e SET leader_id = u.leader_id
 FROM unnest(%b::text[], %b::text[], %b::text[]) AS u (id, leader_id, project_id)
 WHERE e.project_id = u.project_id AND e.id = u.id
 """
 
-_LEAVE_WORKING_SET = """
-DELETE FROM active_executions WHERE project_id = %s AND execution_id = ANY(%b::text[])
-"""
+# The tables the batch's function inserts into, in this order.
+_INSERTED = (
+    ENVIRONMENTS, ENVIRONMENT_VERSIONS, SESSIONS, RUNS, STEPS, EXECUTIONS, ACTIVE,
+    CHECKPOINTS, TRANSITIONS, OUTCOMES, LOGS, ASSETS, ASSET_ENTRIES, RESTORES,
+)  # fmt: skip
+
+_CURRENT = ("id", "state", "at", "assigned_at", "session_id")  # Rows.current's order
+
+
+def append_function() -> str:
+    """``coflux_append(project, batch)``: every row of a batch but registrations and
+    links, written by one call (the schema's migrations create it from this text:
+    a test holds them equal, so a new column reaches both).
+
+    Its plans are made once per connection and kept (PL/pgSQL caches them), which
+    is what makes it cheaper than the same statements sent one by one; the inserts
+    read nothing, and every row that is read or changed is found by one
+    primary-key lookup per row, the only plan that is right for a table of any
+    size once it has statistics (``PostgresCatalog`` sees that it gets them).
+    """
+    checks = "\n".join(
+        f"            WHEN '{kind}' THEN PERFORM FROM {table} WHERE project_id = p AND id = r.id;"
+        for kind, table in references.TABLES.items()
+    )
+    return (
+        "CREATE OR REPLACE FUNCTION coflux_append(p text, b jsonb) RETURNS void\n"
+        "LANGUAGE plpgsql AS $append$\n"
+        "DECLARE\n    r record;\n    missing text[];\n"
+        "BEGIN\n" + "".join(table.block for table in _INSERTED) + "    IF b ? 'current' THEN\n"
+        "        FOR r IN SELECT * FROM jsonb_to_recordset(b->'current')\n"
+        "            AS (id text, state text, at float8, assigned_at float8, session_id text)\n"
+        "        LOOP\n"
+        "            UPDATE executions SET state = r.state, state_at = r.at,\n"
+        "                assigned_at = coalesce(r.assigned_at, assigned_at),\n"
+        "                session_id = coalesce(r.session_id, session_id)\n"
+        "            WHERE project_id = p AND id = r.id;\n"
+        "        END LOOP;\n"
+        "    END IF;\n"
+        "    IF b ? 'leaving' THEN\n"
+        "        FOR r IN SELECT jsonb_array_elements_text(b->'leaving') AS id LOOP\n"
+        "            DELETE FROM active_executions WHERE project_id = p AND execution_id = r.id;\n"
+        "        END LOOP;\n"
+        "    END IF;\n"
+        "    -- The references the batch does not create itself must exist already.\n"
+        "    IF b ? 'named' THEN\n"
+        "        FOR r IN SELECT * FROM jsonb_to_recordset(b->'named') AS (kind text, id text) LOOP\n"
+        "            CASE r.kind\n"
+        f"{checks}\n"
+        "            END CASE;\n"
+        "            IF NOT FOUND THEN\n"
+        "                missing := array_append(missing, r.kind || ' ' || r.id);\n"
+        "            END IF;\n"
+        "        END LOOP;\n"
+        "        IF missing IS NOT NULL THEN\n"
+        "            PERFORM coflux_unknown_references(missing);\n"
+        "        END IF;\n"
+        "    END IF;\n"
+        "END\n"
+        "$append$;\n"
+    )
 
 
 Row = tuple[Any, ...]
@@ -250,7 +305,8 @@ class Rows:
         links (if any), then the batch's one statement (see the module docstring)."""
         p = project_id
         # A manifest's content, then each registration naming it.
-        before: list[Statement] = list(_insert(MANIFESTS, p, list(self.manifests.values())))
+        manifests = list(self.manifests.values())
+        before: list[Statement] = [MANIFESTS.statement(p, manifests)] if manifests else []
         before += [(_REGISTER_MANIFEST, {"p": p, **r}) for r in self.registrations]
         # An execution created in this batch is inserted where the batch leaves
         # it; only older ones are updated, and join or leave the working set once.
@@ -258,46 +314,44 @@ class Rows:
         leaders = [(e, leader) for e, leader in self.leaders.items() if e not in new]
         if leaders:
             before.append((_LINK, (*_columns(leaders), [p] * len(leaders))))
-        parts = [
-            *_insert(ENVIRONMENTS, p, list(self.environments.values())),
-            *_insert(ENVIRONMENT_VERSIONS, p, self.environment_versions),
-            *_insert(SESSIONS, p, self.sessions),
-            *_insert(RUNS, p, self.runs),
-            *_insert(STEPS, p, self.steps),
-            *_insert(EXECUTIONS, p, [self._created(row) for row in self.executions]),
-            *_insert(ACTIVE, p, [(e,) for e in new if e not in self.leaving]),
-            *_insert(CHECKPOINTS, p, self.checkpoints),
-            *_insert(TRANSITIONS, p, self.transitions),
-            *_insert(OUTCOMES, p, self.outcomes),
-            *_insert(LOGS, p, self.logs),
-            *_insert(ASSETS, p, list(self.assets.values())),
-            *_insert(ASSET_ENTRIES, p, list(self.asset_entries.values())),
-            *_insert(RESTORES, p, self.restores),
+        inserted: list[tuple[_Table, Sequence[Sequence[Any]]]] = [
+            (ENVIRONMENTS, list(self.environments.values())),
+            (ENVIRONMENT_VERSIONS, self.environment_versions),
+            (SESSIONS, self.sessions),
+            (RUNS, self.runs),
+            (STEPS, self.steps),
+            (EXECUTIONS, [self._created(row) for row in self.executions]),
+            (ACTIVE, [(e,) for e in new if e not in self.leaving]),
+            (CHECKPOINTS, self.checkpoints),
+            (TRANSITIONS, self.transitions),
+            (OUTCOMES, self.outcomes),
+            (LOGS, self.logs),
+            (ASSETS, list(self.assets.values())),
+            (ASSET_ENTRIES, list(self.asset_entries.values())),
+            (RESTORES, self.restores),
         ]
-        current = [row for e, row in self.current.items() if e not in new]
+        document: dict[str, Any] = {
+            table.name: table.objects(rows) for table, rows in inserted if rows
+        }
+        current = [
+            dict(zip(_CURRENT, row, strict=True)) for e, row in self.current.items() if e not in new
+        ]
         if current:
-            parts.append((_CURRENT_STATE, [*_columns(current), [p] * len(current)]))
+            document["current"] = current
         leaving = [e for e in self.leaving if e not in new]
         if leaving:
-            parts.append((_LEAVE_WORKING_SET, [p, leaving]))
-        check = self.names.check(p)
-        if not parts and check is None:
+            document["leaving"] = leaving
+        named = [{"kind": kind, "id": value} for kind, value in self.names.unknown()]
+        if named:
+            document["named"] = named
+        if not document:
             return before
-        sql = ", ".join(f"w{n} AS ({part})" for n, (part, _) in enumerate(parts))
-        params = [param for _, part_params in parts for param in part_params]
-        main = "SELECT" if check is None else check[0]
-        if check is not None:
-            params += check[1]
-        return [*before, (f"WITH {sql} {main}" if parts else main, params)]
+        return [*before, ("SELECT coflux_append(%s, %s::jsonb)", [p, _encode(document).decode()])]
 
     def _created(self, row: Row) -> Row:
         """A new execution's row, with its state and leader after this batch."""
         state = self.current.get(row[0], (None, None, None, None, None))[1:]
         return (*row, *state, self.leaders.get(row[0]))
-
-
-def _insert(table: _Table, project_id: str, rows: Sequence[Sequence[Any]]) -> list[Part]:
-    return [table.part(project_id, rows)] if rows else []
 
 
 def _columns(rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
