@@ -11,7 +11,6 @@ import pytest
 
 import coflux as cf
 from coflux import protocol
-from coflux.sdk import context
 from coflux.sdk.runtime import ExecutionLogHandler
 from tests.unit.test_sdk_context import FakeChannel, run_in, server, succeeded
 
