@@ -29,6 +29,9 @@ if typing.TYPE_CHECKING:  # the names as type checkers see them; at run time, __
     from coflux.errors import ExecutionTerminated as ExecutionTerminated
     from coflux.errors import ExecutionTimeout as ExecutionTimeout
     from coflux.errors import RemoteError as RemoteError
+    from coflux.sdk.concurrency import cancel as cancel
+    from coflux.sdk.concurrency import group as group
+    from coflux.sdk.concurrency import select as select
     from coflux.sdk.decorators import sensor as sensor
     from coflux.sdk.decorators import stub as stub
     from coflux.sdk.decorators import task as task
@@ -59,6 +62,7 @@ _MODULES = {
         "ExecutionTimeout",
         "RemoteError",
     ),
+    "coflux.sdk.concurrency": ("cancel", "group", "select"),
     "coflux.sdk.decorators": ("sensor", "stub", "task", "workflow"),
     "coflux.sdk.handles": ("Asset", "Execution"),
     "coflux.sdk.policies": ("Cache", "Defer", "Retries"),
@@ -90,13 +94,16 @@ __all__ = [
     "RemoteError",
     "Retries",
     "Target",
+    "cancel",
     "checkpoint",
+    "group",
     "log_debug",
     "log_error",
     "log_info",
     "log_warning",
     "persist_asset",
     "restore_asset",
+    "select",
     "sensor",
     "stub",
     "suspend",
