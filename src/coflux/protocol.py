@@ -230,7 +230,12 @@ class TargetOptions(Record, frozen=True):
     retries: RetryOptions | None = None
     defer: DeferOptions | None = None
     delay: Seconds = 0.0
-    memo: Positions | None = None  # None = off; positions otherwise
+    # Positions (empty: all) to memoise a call on; False: never memoised; None: not
+    # set, so the call is memoised (on all positions) when its run memoises calls.
+    memo: Positions | bool | None = None
+    # A workflow's ``memo=True``: its run memoises every call that does not set
+    # ``memo``. The orchestrator carries it to the run's task steps.
+    memo_calls: bool = False
     requires: Tags = {}
     timeout: Seconds = 0.0  # seconds an execution may run; 0 = no limit
     recurrent: bool = False  # run again (after ``delay``) while it returns None

@@ -61,6 +61,15 @@ def test_option_objects_cache_and_memo(cluster: Cluster) -> None:
     assert len(fetches) == 2  # one memoised for both emails, one with memo overridden off
 
 
+def test_a_workflows_memo_memoises_every_call_in_its_run(cluster: Cluster) -> None:
+    cluster.start_agent(UPSTREAM)
+    run_id, result = submit(cluster, "analyse")
+    assert result == ["A", "A", "A", "a-stamped", "a-stamped"]
+    steps = inspect(cluster, run_id)["steps"]
+    counts = {t: sum(1 for s in steps if s["target"] == t) for t in ("look_up", "report", "stamp")}
+    assert counts == {"look_up": 1, "report": 1, "stamp": 2}
+
+
 def test_logging_without_template_and_standard_logging(cluster: Cluster) -> None:
     cluster.start_agent(UPSTREAM)
     run_id, _ = submit(cluster, "logs")

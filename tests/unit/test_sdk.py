@@ -204,11 +204,29 @@ def test_var_keyword_parameters_are_rejected() -> None:
         cf.task(fn)
 
 
-def test_memo_is_not_an_option_of_workflows() -> None:
-    with pytest.raises(TypeError, match="memo"):
-        cf.workflow(memo=True)(lambda: None)  # type: ignore[call-overload]
-    with pytest.raises(ValueError, match="memo is not available on workflows"):
-        cf.stub("other", type="workflow", memo=True)(lambda: None)
+def test_a_workflows_memo_memoises_the_calls_in_its_runs() -> None:
+    def fn(x: int) -> None: ...
+
+    assert cf.workflow(memo=True)(fn).options.memo_calls is True
+    assert cf.workflow(fn).options.memo_calls is False
+    assert cf.stub("other", type="workflow", memo=True)(fn).options.memo_calls is True
+    assert cf.workflow(fn).with_memo(True).options.memo_calls is True
+    with pytest.raises(TypeError, match="memo must be True or False"):
+        cf.workflow(memo=["x"])(fn)  # type: ignore[call-overload]
+    with pytest.raises(TypeError, match="memo must be True or False"):
+        cf.stub("other", type="workflow", memo=["x"])(fn)
+    with pytest.raises(TypeError, match="memo must be True or False"):
+        cf.workflow(fn).with_memo("x")
+
+
+def test_a_tasks_memo_is_unset_off_or_positions() -> None:
+    def fn(a: int, b: int) -> None: ...
+
+    assert cf.task(fn).options.memo is None  # follows the run
+    assert cf.task(memo=False)(fn).options.memo is False  # even where the run memoises
+    assert cf.task(memo=True)(fn).options.memo == (0, 1)
+    assert cf.task(memo=["b"])(fn).options.memo == (1,)
+    assert cf.task(memo=True)(fn).with_memo(False).options.memo is False
 
 
 def test_decorating_a_target_twice_is_an_error() -> None:

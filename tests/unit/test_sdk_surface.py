@@ -54,7 +54,7 @@ def test_with_overrides_replace_one_option_and_leave_the_original(
     assert (uncached.options.cache, uncached.options.retries, uncached.options.memo) == (
         None,
         None,
-        None,
+        False,
     )
     assert fetch.options.cache == protocol.CacheOptions(max_age=60)
     assert fetch.retryable(KeyError()) and not fetch.retryable(ValueError())

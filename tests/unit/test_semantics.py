@@ -449,6 +449,67 @@ def test_a_memo_hit_found_in_the_store_is_reused() -> None:
     assert ReadOutcome(SessionWaiter(session, 1), "r1:7:1") in effects
 
 
+def memoising_run(h: Harness) -> str:
+    """A run of a workflow with ``memo=True``; returns the connected session."""
+    workflow = P.TargetDefinition(
+        name="memoised", type="workflow", options=P.TargetOptions(memo_calls=True)
+    )
+    h.apply(ev.RegisterManifests("production", (P.Manifest(repository="m", targets=(workflow,)),)))
+    session, _ = h.connect(targets={"m": ("memoised",), "hello": ("shout",)})
+    h.apply(ev.SubmitRun("r1", "production", "m", "memoised", ()))
+    return session
+
+
+def test_a_memoising_run_memoises_calls_that_do_not_set_memo() -> None:
+    h = Harness()
+    h.setup()
+    session = memoising_run(h)
+    first = submission("r1:1:1", 0, request_id=1)
+    h.apply(ev.ScheduleStep(session, first, lookups=ev.Lookups()))
+    effects = h.apply(ev.ScheduleStep(session, submission("r1:1:1", 1, request_id=2)))
+    assert messages(effects, P.Submitted) == [P.Submitted(2, "r1:2:1")]
+    assert h.state.runs["r1"].step_count == 2
+    # What the step recorded carries the run's choice, so a restart keys it the same.
+    options = h.state.executions["r1:2:1"].options
+    assert (options.memo, options.memo_calls) == ((), True)
+
+
+def test_memo_false_opts_a_call_out_of_its_runs_memo() -> None:
+    h = Harness()
+    h.setup()
+    session = memoising_run(h)
+    for index in range(2):
+        submit = submission("r1:1:1", index, memo=False)
+        h.apply(ev.ScheduleStep(session, submit, lookups=ev.Lookups()))
+    assert h.state.runs["r1"].step_count == 3
+
+
+def test_a_memoising_run_passes_its_memo_down_through_tasks_but_not_to_other_runs() -> None:
+    h = Harness()
+    h.setup()
+    session = memoising_run(h)
+    h.apply(ev.ScheduleStep(session, submission("r1:1:1", 0), lookups=ev.Lookups()))
+    nested = submission("r1:2:1", 0, request_id=5, arguments=(value("y"),))
+    h.apply(ev.ScheduleStep(session, nested, lookups=ev.Lookups()))
+    assert h.state.executions["r1:3:1"].options.memo_calls is True
+    spawn = submission("r1:1:1", 1, target="greet", type="workflow")
+    h.apply(ev.ScheduleStep(session, spawn, new_run_id="r2", lookups=ev.Lookups()))
+    # The call itself is memoised in r1; the run it starts follows its own workflow.
+    assert h.state.executions["r1:4:1"].options.memo == ()
+    assert h.state.executions[h.state.runs["r2"].root_execution_id].options.memo_calls is False
+
+
+def test_a_plain_run_memoises_only_calls_that_ask() -> None:
+    h = Harness()
+    h.setup()
+    session, _ = h.connect()
+    h.submit("r1")
+    for index in range(2):
+        h.apply(ev.ScheduleStep(session, submission("r1:1:1", index), lookups=ev.Lookups()))
+    assert h.state.runs["r1"].step_count == 3
+    assert h.state.executions["r1:2:1"].options.memo is None
+
+
 # --- defer --------------------------------------------------------------------------
 
 

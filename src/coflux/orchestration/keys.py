@@ -69,8 +69,9 @@ def step_keys(
             "cache", namespace, options.cache.version, _arguments(arguments, options.cache.params)
         )
     memo = None
-    if options.memo is not None:
-        memo = _digest("memo", repository, target, _arguments(arguments, options.memo or None))
+    if options.memo is not None and options.memo is not False:
+        positions = options.memo if isinstance(options.memo, tuple) and options.memo else None
+        memo = _digest("memo", repository, target, _arguments(arguments, positions))
     defer = None
     if options.defer is not None:
         defer = _digest("defer", repository, target, _arguments(arguments, options.defer.params))

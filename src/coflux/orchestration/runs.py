@@ -16,6 +16,8 @@ run's environment or one derived from it, as a new execution of the same step.
 
 from __future__ import annotations
 
+import msgspec
+
 from coflux import protocol
 from coflux.errors import BadRequest, Conflict, NotFound
 from coflux.orchestration import environments, outcomes
@@ -195,7 +197,8 @@ def schedule_step(
     if submit.type == "workflow" and event.new_run_id is None:
         raise BadRequest("missing_run_id", "a workflow call needs the id of the run it starts")
     run = state.runs[parent.run_id]
-    keys = step_keys(submit.repository, submit.target, submit.arguments, submit.options)
+    options = run_options(submit.options, submit.type, parent.options)
+    keys = step_keys(submit.repository, submit.target, submit.arguments, options)
     memo_hit, cache_hit = _look_up(state, event, parent, keys, now)
     if memo_hit is not None:
         # Memo: an equal call in this run already has an execution; no new step.
@@ -204,7 +207,7 @@ def schedule_step(
         return
     child = create_step(
         state, run, parent, submit.call_index, submit.repository, submit.target, submit.type,
-        submit.arguments, submit.options, now, effects, keys, submit.group,
+        submit.arguments, options, now, effects, keys, submit.group,
     )  # fmt: skip
     if cache_hit is not None:
         _use_cached(state, child, cache_hit, now, effects)
@@ -213,6 +216,23 @@ def schedule_step(
     elif keys.defer is not None:
         _replace_deferred(state, child, keys.defer, now, effects)
     _answer(state, event, child.id, effects)
+
+
+def run_options(
+    options: protocol.TargetOptions,
+    type_: protocol.TargetType,
+    caller: protocol.TargetOptions,
+) -> protocol.TargetOptions:
+    """A call's options as its run applies them: where the run memoises calls (its
+    workflow has ``memo=True``), a call that does not set ``memo`` is memoised on
+    all its arguments, and a task passes the run's choice on to its own calls (a
+    workflow call starts a run of its own, which follows its own workflow)."""
+    changes: dict[str, object] = {}
+    if options.memo is None and caller.memo_calls:
+        changes["memo"] = ()
+    if type_ == "task" and options.memo_calls != caller.memo_calls:
+        changes["memo_calls"] = caller.memo_calls
+    return msgspec.structs.replace(options, **changes) if changes else options
 
 
 def _answer(

@@ -84,7 +84,7 @@ def task(
     defer: DeferOption = False,
     defer_params: str | Iterable[str] | None = None,
     delay: DelayOption = 0,
-    memo: ParamsOption = False,
+    memo: ParamsOption = None,
     requires: RequiresOption = None,
     timeout: DelayOption = 0,
     recurrent: bool = False,
@@ -105,7 +105,7 @@ def task(
     defer: DeferOption = False,
     defer_params: str | Iterable[str] | None = None,
     delay: DelayOption = 0,
-    memo: ParamsOption = False,
+    memo: ParamsOption = None,
     requires: RequiresOption = None,
     timeout: DelayOption = 0,
     recurrent: bool = False,
@@ -126,7 +126,8 @@ def task(
         defer: a newer equal call replaces a pending one.
         defer_params: parameter names compared for ``defer`` (default: all).
         delay: seconds or a ``timedelta`` before the execution is due.
-        memo: ``True`` or parameter names: reuse an equal call within the run.
+        memo: ``True`` or parameter names: reuse an equal call within the run;
+            ``False``: never, even in a run whose workflow has ``memo=True``.
         requires: tags an agent must provide, e.g. ``{"gpu": "A100"}``.
         timeout: seconds or a ``timedelta`` an execution may run (0: no limit);
             past it its process is stopped, it ends *timed out* and its waiters
@@ -180,6 +181,7 @@ def workflow(
     defer: DeferOption = False,
     defer_params: str | Iterable[str] | None = None,
     delay: DelayOption = 0,
+    memo: bool = False,
     requires: RequiresOption = None,
     timeout: DelayOption = 0,
     recurrent: bool = False,
@@ -200,14 +202,16 @@ def workflow(
     defer: DeferOption = False,
     defer_params: str | Iterable[str] | None = None,
     delay: DelayOption = 0,
+    memo: bool = False,
     requires: RequiresOption = None,
     timeout: DelayOption = 0,
     recurrent: bool = False,
 ) -> Target[P, T] | Callable[[Callable[P, T]], Target[P, T]]:
     """Define a workflow: an entry point that starts a run.
 
-    Takes the same options as ``task`` except ``memo`` (memoisation is within
-    a run, and a workflow call starts a new one).
+    Takes the same options as ``task``, except that ``memo`` is ``True`` or
+    ``False``: ``True`` memoises every call made in the workflow's runs (by the
+    workflow and the tasks under it) that does not set ``memo`` itself.
 
     Returns:
         A ``Target`` (or a decorator making one, when options are given).
@@ -225,6 +229,7 @@ def workflow(
         "defer": defer,
         "defer_params": defer_params,
         "delay": delay,
+        "memo_calls": memo,
         "requires": requires,
         "timeout": timeout,
         "recurrent": recurrent,
@@ -251,7 +256,7 @@ def stub(
     defer: DeferOption = False,
     defer_params: str | Iterable[str] | None = None,
     delay: DelayOption = 0,
-    memo: ParamsOption = False,
+    memo: ParamsOption = None,
     requires: RequiresOption = None,
     timeout: DelayOption = 0,
     recurrent: bool = False,
@@ -271,14 +276,14 @@ def stub(
         A decorator making the stub's ``Target``.
 
     Raises:
-        TypeError, ValueError: as ``task``; also for ``memo`` on a workflow.
+        TypeError, ValueError: as ``task`` (and ``workflow``, for ``type="workflow"``).
     """
     if not isinstance(repository, str) or not repository:
         raise ValueError(f"stub repository must be a non-empty string, not {repository!r}")
     if type not in ("workflow", "task"):
         raise ValueError(f"stub type must be 'task' or 'workflow', not {type!r}")
-    if type == "workflow" and memo not in (None, False):
-        raise ValueError("memo is not available on workflows (it works within a run)")
+    if type == "workflow" and memo is not None and not isinstance(memo, bool):
+        raise TypeError(f"a workflow's memo must be True or False, not {memo!r}")
     options = {
         "wait": wait,
         "cache": cache,
@@ -289,7 +294,7 @@ def stub(
         "defer": defer,
         "defer_params": defer_params,
         "delay": delay,
-        "memo": memo,
+        **({"memo_calls": bool(memo)} if type == "workflow" else {"memo": memo}),
         "requires": requires,
         "timeout": timeout,
         "recurrent": recurrent,

@@ -235,7 +235,8 @@ def resolve_options(
     defer: DeferOption = False,
     defer_params: str | Iterable[str] | None = None,
     delay: DelayOption = 0,
-    memo: ParamsOption = False,
+    memo: ParamsOption = None,
+    memo_calls: bool = False,
     requires: RequiresOption = None,
     timeout: DelayOption = 0,
     recurrent: bool = False,
@@ -247,6 +248,7 @@ def resolve_options(
         wait, cache, cache_params, cache_namespace, cache_version, retries,
         defer, defer_params, delay, memo, requires, timeout, recurrent: as
         documented on ``cf.task``.
+        memo_calls: a workflow's ``memo=True`` (its run memoises its calls).
 
     Returns:
         The options as the wire carries them.
@@ -258,13 +260,16 @@ def resolve_options(
     """
     if not isinstance(recurrent, bool):
         raise TypeError(f"recurrent must be True or False, not {recurrent!r}")
+    if not isinstance(memo_calls, bool):
+        raise TypeError(f"a workflow's memo must be True or False, not {memo_calls!r}")
     return protocol.TargetOptions(
         wait=_params(signature, wait, "wait") or (),
         cache=_cache(signature, cache, cache_params, cache_namespace, cache_version),
         retries=_retries(retries),
         defer=_defer(signature, defer, defer_params),
         delay=_seconds(delay, "delay"),
-        memo=_params(signature, memo, "memo"),
+        memo=memo_options(signature, memo),
+        memo_calls=memo_calls,
         requires=_requires(requires),
         timeout=_seconds(timeout, "timeout"),
         recurrent=recurrent,
@@ -289,8 +294,11 @@ def defer_options(signature: inspect.Signature, defer: DeferOption) -> protocol.
     return _defer(signature, defer, None)
 
 
-def memo_options(signature: inspect.Signature, memo: ParamsOption) -> tuple[int, ...] | None:
-    """``memo=`` alone, resolved as the decorator does."""
+def memo_options(signature: inspect.Signature, memo: ParamsOption) -> tuple[int, ...] | bool | None:
+    """``memo=`` alone: the positions, ``False`` when turned off (even where the
+    run memoises its calls), ``None`` when not set."""
+    if memo is False:
+        return False
     return _params(signature, memo, "memo")
 
 

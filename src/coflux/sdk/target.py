@@ -251,7 +251,12 @@ class Target(Generic[P, T]):
         return self._with(defer=option_checks.defer_options(self.signature, defer))
 
     def with_memo(self, memo: option_checks.ParamsOption) -> Target[P, T]:
-        """This target with memoising replaced (``True``, parameter names, or ``False``)."""
+        """This target with memoising replaced: for a task, ``True``, parameter names,
+        or ``False``; for a workflow, whether its runs memoise their calls."""
+        if self.type == "workflow":
+            if not isinstance(memo, bool):
+                raise TypeError(f"a workflow's memo must be True or False, not {memo!r}")
+            return self._with(memo_calls=memo)
         return self._with(memo=option_checks.memo_options(self.signature, memo))
 
     def with_delay(self, delay: option_checks.DelayOption) -> Target[P, T]:

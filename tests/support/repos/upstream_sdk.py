@@ -74,6 +74,27 @@ def users() -> list[int]:
     return [send_email(7), send_email(7), fetch_user.with_memo(False)(7)["id"]]
 
 
+@cf.task()
+def look_up(key: str) -> str:
+    return key.upper()
+
+
+@cf.task(memo=False)
+def stamp(key: str) -> str:
+    return f"{key}-stamped"
+
+
+@cf.task()
+def report(key: str) -> str:
+    return look_up(key)  # a task's calls are memoised too, in a memoising run
+
+
+@cf.workflow(memo=True)
+def analyse() -> list[str]:
+    # look_up("a") runs once for the three calls; stamp opts out and runs twice.
+    return [look_up("a"), look_up("a"), report("a"), stamp("a"), stamp("a")]
+
+
 @cf.workflow()
 def api_failures() -> list[str]:
     outcomes = []
