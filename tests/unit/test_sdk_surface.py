@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
@@ -66,6 +67,10 @@ def test_with_overrides_replace_one_option_and_leave_the_original(
         {"gpu": ("true",)},
     )
     assert later.with_retries(True).options.retries == protocol.RetryOptions(None, 1.0, 60.0)
+    assert fetch.with_timeout(dt.timedelta(minutes=2)).options.timeout == 120.0
+    assert fetch.options.timeout == 0.0
+    with pytest.raises(ValueError, match="timeout must not be negative"):
+        fetch.with_timeout(-1)
     channel = FakeChannel(server({}))
     run_in(channel)
     uncached.submit(3)

@@ -29,9 +29,11 @@ def test_wrong_arguments_and_results_are_caught(tmp_path: Path) -> None:
         "    fetch('not an int')\n"
         "    wrong: str = score.submit(1).result()\n"
         "    cf.Retries(limit='3')\n"
+        "    lost: str = cf.select([score.submit(1)])[0].result()\n"
     )
     output, status = check(source, tmp_path)
     assert status == 1
     assert 'Argument 1 to "__call__" of "Target" has incompatible type "str"' in output, output
     assert "Incompatible types in assignment" in output, output
     assert 'Argument "limit" to "Retries"' in output, output
+    assert output.count("Incompatible types in assignment") == 2, output

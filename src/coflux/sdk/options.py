@@ -307,6 +307,11 @@ def delay_seconds(delay: DelayOption) -> float:
     return _seconds(delay, "delay")
 
 
+def timeout_seconds(timeout: DelayOption) -> float:
+    """``timeout=`` alone, in seconds."""
+    return _seconds(timeout, "timeout")
+
+
 def requires_tags(requires: RequiresOption) -> dict[str, tuple[str, ...]]:
     """``requires=`` alone, resolved as the decorator does."""
     return _requires(requires)

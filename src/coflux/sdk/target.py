@@ -263,6 +263,10 @@ class Target(Generic[P, T]):
         """This target with its delay replaced (seconds or a ``timedelta``)."""
         return self._with(delay=option_checks.delay_seconds(delay))
 
+    def with_timeout(self, timeout: option_checks.DelayOption) -> Target[P, T]:
+        """This target with its timeout replaced (seconds or a ``timedelta``; 0: none)."""
+        return self._with(timeout=option_checks.timeout_seconds(timeout))
+
     def with_requires(self, requires: option_checks.RequiresOption) -> Target[P, T]:
         """This target with the tags an agent must provide replaced."""
         return self._with(requires=option_checks.requires_tags(requires))

@@ -22,6 +22,25 @@ def notify(user_id: int, update: str) -> None:
     cf.log_info(event="notify", user_id=user_id)
 
 
+@cf.task(timeout=dt.timedelta(seconds=30), recurrent=True, delay=60)
+def poll_updates() -> int | None:
+    return None
+
+
+@cf.workflow(memo=True, timeout=300)
+def race(user_id: int) -> float:
+    with cf.group("scores"):
+        handles = [score.submit(i) for i in range(user_id)]
+    winner, remaining = cf.select(handles, cancel_remaining=True)
+    cf.cancel(remaining)
+    first: float = winner.result()
+    try:
+        slow: float = score.with_timeout(1).with_memo(False)(user_id)
+    except cf.ExecutionTimeout:
+        slow = 0.0
+    return first + slow
+
+
 @cf.workflow()
 def flow(user_id: int) -> float:
     user: dict[str, int] = fetch(user_id)
