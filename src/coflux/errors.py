@@ -159,6 +159,17 @@ class ProjectUnavailable(Unavailable):
         self.project = project
 
 
+class ProjectOwnedElsewhere(Unavailable):
+    """Another server owns the project now (several servers share one database):
+    this one may not write it, and serves it again only once it acquires it."""
+
+    def __init__(self, project: str, detail: str) -> None:
+        super().__init__(
+            "project_owned_elsewhere", f"project {project} is owned by another server: {detail}"
+        )
+        self.project = project
+
+
 class InvalidTransition(CofluxError):
     """An execution was asked to move to a state its current state cannot reach."""
 

@@ -59,6 +59,7 @@ class _CatalogBackend:
         if self._main is None:
             self._main = self.catalog()
         store = self._main.create(project_id, name, T0)
+        store.take_ownership()
         self._stores.append(store)
         return store
 
@@ -66,6 +67,7 @@ class _CatalogBackend:
         project_id = store.info().id
         store.close()
         reopened = self.catalog().open(project_id)
+        reopened.take_ownership()
         self._stores.append(reopened)
         return reopened
 
@@ -95,7 +97,8 @@ class PostgresBackend(_CatalogBackend):
         self.url = self._cluster.url(self._database)
 
     def _new_catalog(self) -> ProjectCatalog:
-        return PostgresCatalog(self.url, max_connections=8)
+        # One server id for all: a reopened store is the same server restarted.
+        return PostgresCatalog(self.url, server_id="the-server", max_connections=8)
 
     def close_all(self) -> None:
         super().close_all()

@@ -230,6 +230,7 @@ def test_the_privileges_asked_for_are_enough_to_run_projects(
         cluster, migrated, name,
         "SELECT, INSERT ON ALL TABLES IN SCHEMA public",
         "UPDATE ON executions", "DELETE ON active_executions",
+        "UPDATE, DELETE ON servers", "UPDATE ON project_leases",
     )  # fmt: skip
     catalog = PostgresCatalog(url)
     try:
@@ -367,7 +368,7 @@ def test_a_store_never_commits_on_the_event_loop(migrated: str) -> None:
         store: PostgresProjectStore = catalog.create("p1", "demo", T0)
         assert store.inline_commit_limit == 0
         with pytest.raises(LookupError):
-            PostgresProjectStore(catalog._pool, "nope").info()
+            PostgresProjectStore(catalog._pool, "nope", catalog.leases).info()
     finally:
         catalog.close()
 
@@ -379,10 +380,12 @@ def test_every_index_leads_with_the_project(migrated: str) -> None:
         " FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid"
         " JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'"
         " JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]"
-        " WHERE c.relname NOT IN ('projects', 'migrations')",
+        " WHERE c.relname NOT IN ('projects', 'migrations', 'servers')",
     )
     assert rows
-    assert {index: column for index, column in rows if column != "project_id"} == {}
+    # A server renews its leases by owner (``leases.py``): the one index by server.
+    others = {index: column for index, column in rows if column != "project_id"}
+    assert others == {"project_leases_owner": "owner"}
 
 
 def test_importing_coflux_or_the_server_does_not_load_psycopg() -> None:
@@ -398,14 +401,14 @@ def test_a_batch_is_written_by_one_statement_unless_it_registers_or_links() -> N
     """One statement is one round trip, parse and plan (``writes.py``); what needs an
     earlier statement's rows goes before it, in its transaction."""
     p = "p1"
-    assert len(writes.Rows.collect(busy_run()).statements(p)) == 1
-    assert len(writes.Rows.collect(finished_run()).statements(p)) == 1
+    assert len(writes.Rows.collect(busy_run()).statements(p, 1)) == 1
+    assert len(writes.Rows.collect(finished_run()).statements(p, 1)) == 1
     registering = [register("flows", "main"), register("flows", "main", at=T0 + 1)]
     # The manifest's content, one statement per registration, then the batch's
     # (here only its reference check: the environment must exist).
-    assert len(writes.Rows.collect(registering).statements(p)) == 4
+    assert len(writes.Rows.collect(registering).statements(p, 1)) == 4
     linked = [ExecutionLinked("R2:5:1", "R2", "R2:4:1", T0), logs(("R2:5:1", "x", T0))]
-    assert len(writes.Rows.collect(linked).statements(p)) == 2  # the link, then the rest
+    assert len(writes.Rows.collect(linked).statements(p, 1)) == 2  # the link, then the rest
 
 
 def test_the_schema_defines_the_batch_function_that_the_store_calls() -> None:

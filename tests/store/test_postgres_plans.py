@@ -80,6 +80,7 @@ def appended(catalog: PostgresCatalog, url: str, *batches: list[Fact]) -> dict[s
     """The index reads that appending ``batches`` made."""
     before = index_reads(catalog, url)
     store = catalog.open("p1")
+    store.take_ownership()
     for batch in batches:
         store.append(batch)
     after = index_reads(catalog, url)

@@ -109,6 +109,7 @@ class Project:
         return None if failure is None else failure.message
 
     def _restored(self) -> ProjectState:
+        self.store.take_ownership()
         snapshot = self.store.load_snapshot()
         return restore(snapshot, session_timeout=self._session_timeout, now=self._clock())
 

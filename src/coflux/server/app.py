@@ -205,17 +205,19 @@ def create_app(
     fsync: bool = False,
     database: str | None = None,
     blobs: str | None = None,
+    address: str = "",
 ) -> Starlette:
     """The server's application; with ``admin_tokens``, every request needs a token.
 
     ``database``: where the projects are kept (``coflux.store.catalogs``; None:
     SQLite files in ``data_dir``). ``blobs``: where values and asset files are
     kept (``coflux.blobs.open_blob_store``; None: files in ``data_dir``).
+    ``address``: where other servers reach this one (its URL).
     """
     sessions = SessionRegistry()
     topics = Topics()
     metrics = Metrics()
-    catalog = metrics.measured(open_catalog(database, data_dir, fsync=fsync))
+    catalog = metrics.measured(open_catalog(database, data_dir, fsync=fsync, address=address))
 
     def publish(project_id: str, facts: Sequence[Fact]) -> None:
         metrics.observe_facts(project_id, facts)

@@ -95,6 +95,8 @@ def serve(
         ValueError: ``blobs`` names no blob store this server can use.
     """
     with listen(host, port) as listener, DataDirectoryLock.acquire(data_dir):
+        bound_host, bound_port = listener.getsockname()[:2]
+        shown = f"[{bound_host}]" if listener.family == socket.AF_INET6 else bound_host
         app = create_app(
             data_dir,
             session_timeout=session_timeout,
@@ -102,9 +104,8 @@ def serve(
             fsync=fsync,
             database=database,
             blobs=blobs,
+            address=f"http://{shown}:{bound_port}",
         )
-        bound_host, bound_port = listener.getsockname()[:2]
-        shown = f"[{bound_host}]" if listener.family == socket.AF_INET6 else bound_host
         logger.info(
             "serving on http://%s:%d with data in %s", shown, bound_port, data_dir.resolve()
         )

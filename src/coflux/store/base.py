@@ -138,12 +138,26 @@ class ProjectStore(Protocol):
 
     def info(self) -> ProjectInfo: ...
 
+    def take_ownership(self) -> None:
+        """Make this process the project's only writer, before its state is loaded.
+
+        A store whose database has one server (SQLite: the data directory's lock
+        keeps others out) has nothing to do; a shared database's store acquires
+        the project's lease (``store/postgres/leases.py``).
+
+        Raises:
+            coflux.errors.ProjectOwnedElsewhere: another server owns the project.
+        """
+        ...
+
     def append(self, facts: Sequence[Fact]) -> None:
         """Write all ``facts`` in one transaction, in order.
 
         Raises:
             coflux.errors.Conflict: ``fact_conflict``: a fact contradicts the record
                 (a duplicate id, an unknown reference); nothing of the batch is written.
+            coflux.errors.ProjectOwnedElsewhere: this process is no longer the
+                project's writer (another server acquired it); nothing is written.
         """
         ...
 

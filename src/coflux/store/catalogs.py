@@ -26,8 +26,18 @@ class UnsupportedDatabase(CannotOpenDatabase):
     """A ``--database`` that names no backend, or an option the backend lacks."""
 
 
-def open_catalog(url: str | None, data_dir: Path, *, fsync: bool = False) -> ProjectCatalog:
+def open_catalog(
+    url: str | None,
+    data_dir: Path,
+    *,
+    fsync: bool = False,
+    address: str = "",
+) -> ProjectCatalog:
     """The catalog for ``url`` (None: SQLite files in ``data_dir/projects``).
+
+    ``address`` is where other servers reach this one, when several share a
+    PostgreSQL database (``store/postgres/leases.py``); the server's id among them
+    is kept in ``data_dir``.
 
     Raises:
         UnsupportedDatabase: an unknown scheme, or ``fsync`` with PostgreSQL (which
@@ -45,8 +55,9 @@ def open_catalog(url: str | None, data_dir: Path, *, fsync: bool = False) -> Pro
                 " by its own settings (synchronous_commit)"
             )
         from coflux.store.postgres.catalog import PostgresCatalog
+        from coflux.store.postgres.leases import server_id
 
-        return PostgresCatalog(url)
+        return PostgresCatalog(url, server_id=server_id(data_dir), address=address)
     # Never the whole URL: it may hold a password.
     shown = url.split("://", 1)[0] + "://..." if "://" in url else "that value"
     raise UnsupportedDatabase(

@@ -12,12 +12,23 @@ itself behind.
 Project names are unique through a unique index, so two servers (or two
 requests) creating the same name at once cannot both succeed: the second insert
 fails, and that is the ``project_exists`` conflict.
+
+Several servers may share the database; each project is written by the one that
+holds its lease (``leases.py``). The catalog sends this server's heartbeat every
+third of the lease time from a thread of its own, renewing every lease it holds
+in one statement; a store whose lease was not renewed is told (``lose``) and
+writes nothing more. ``close`` releases the leases, so that another server takes
+the projects over at once after a graceful stop.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 import time
+import uuid
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -30,6 +41,7 @@ from coflux.store import migrate
 from coflux.store.base import ProjectUnopenable
 from coflux.store.catalogs import CannotOpenDatabase
 from coflux.store.postgres import schema, statistics
+from coflux.store.postgres.leases import DEFAULT_TTL, Leases
 from coflux.store.postgres.reads import Conn
 from coflux.store.postgres.store import PostgresProjectStore
 
@@ -47,14 +59,22 @@ class PostgresCatalog:
         self,
         url: str,
         *,
+        server_id: str | None = None,
+        address: str = "",
+        lease_ttl: float = DEFAULT_TTL,
         max_connections: int = 10,
         connect_timeout: float = 10.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        """Check and migrate the database at ``url``, then open the pool.
+        """Check and migrate the database at ``url``, then open the pool and start
+        the heartbeat.
 
         Args:
             url: a libpq URL or connection string.
+            server_id: this server's id among those sharing the database, the
+                same after a restart (``server/datadir.py``); None: a new one.
+            address: where the other servers and clients reach this one.
+            lease_ttl: seconds a lease lasts without a heartbeat.
             max_connections: the most connections the pool opens (readers from
                 request handlers and every project's appends share them).
             connect_timeout: seconds to wait for the database at start.
@@ -90,7 +110,46 @@ class PostgresCatalog:
         except PoolTimeout as e:
             self._pool.close()
             raise CannotOpenDatabase(f"cannot connect to {self._shown}: timed out") from e
+        self._leases = Leases(self._pool, server_id or uuid.uuid4().hex, address, lease_ttl)
+        self._stores: weakref.WeakSet[PostgresProjectStore] = weakref.WeakSet()
+        self._stopping = threading.Event()
+        try:
+            self._leases.heartbeat()  # in the servers' table from the start
+        except psycopg.Error as e:
+            self._pool.close()
+            raise CannotOpenDatabase(f"{self._shown} refused this server: {_one_line(e)}") from e
+        self._heartbeat = threading.Thread(
+            target=self._beat, name="coflux-lease-heartbeat", daemon=True
+        )
+        self._heartbeat.start()
         logger.info("projects are kept in %s", self._shown)
+
+    def _beat(self) -> None:
+        """Renew this server's leases every third of their time, and tell each
+        store whose lease was not renewed (another server took the project)."""
+        while not self._stopping.wait(self._leases.ttl / 3):
+            try:
+                held = self._leases.heartbeat()
+            except (psycopg.Error, PoolTimeout) as e:
+                # The leases run out if this goes on; the stores' epochs keep
+                # whatever they would write from committing once another server
+                # has acquired the project.
+                logger.warning("cannot renew this server's leases: %s", _one_line(e))
+                continue
+            for store in list(self._stores):
+                epoch = store.epoch
+                if epoch is not None and held.get(store.project_id) != epoch:
+                    logger.warning("project %s: lost its lease to another server", store.project_id)
+                    store.lose(epoch)
+
+    @property
+    def leases(self) -> Leases:
+        return self._leases
+
+    def _store(self, project_id: str) -> PostgresProjectStore:
+        store = PostgresProjectStore(self._pool, project_id, self._leases, self._statistics)
+        self._stores.add(store)
+        return store
 
     def __str__(self) -> str:
         return self._shown
@@ -139,10 +198,10 @@ class PostgresCatalog:
             found = conn.execute("SELECT 1 FROM projects WHERE id = %s", (project_id,)).fetchone()
         if found is None:
             raise ProjectUnopenable(project_id, f"it is not in {self._shown}", location=self._shown)
-        return PostgresProjectStore(self._pool, project_id, self._statistics)
+        return self._store(project_id)
 
     def create(self, project_id: str, name: str, now: float) -> PostgresProjectStore:
-        """Record a new project and return its store.
+        """Record a new project and return its store, which owns it.
 
         Raises:
             Conflict: ``project_exists``: a project has that name (or that id).
@@ -155,10 +214,19 @@ class PostgresCatalog:
                 )
         except psycopg.errors.UniqueViolation as e:
             raise Conflict("project_exists", f"project '{name}' already exists") from e
-        return PostgresProjectStore(self._pool, project_id, self._statistics)
+        store = self._store(project_id)
+        store.take_ownership()
+        return store
 
     def close(self) -> None:
-        """Close the pool (twice is harmless); the stores it opened stop working."""
+        """Stop the heartbeat, release the leases this server holds and close the
+        pool (twice is harmless); the stores it opened stop working."""
+        if not self._stopping.is_set():
+            self._stopping.set()
+            self._heartbeat.join()
+            with contextlib.suppress(psycopg.Error, PoolTimeout):
+                # Unreleased, they expire: another server then waits one lease time.
+                self._leases.leave()
         self._pool.close()
 
 

@@ -48,6 +48,8 @@ TABLES: dict[str, tuple[str, ...]] = {
     "assets": (),
     "asset_entries": (),
     "asset_restores": (),
+    "servers": ("UPDATE", "DELETE"),  # heartbeats; a stopping server leaves
+    "project_leases": ("UPDATE",),  # renewals and acquisitions
 }
 
 _CREATE_TABLE = """

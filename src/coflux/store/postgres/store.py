@@ -14,9 +14,13 @@ pgbouncer's.
 * ``append`` is one transaction and one round trip: the call of the batch's
   function (``writes.Rows``), autocommitted; when a batch needs statements before
   it (manifest registrations, links), all of them in one pipeline: BEGIN, the
-  statements, COMMIT, without waiting for any result before the commit's. A check
-  that this server still owns the project (a later issue's fencing) goes at the
-  start of the function, raising if not: no new round trip.
+  statements, COMMIT, without waiting for any result before the commit's.
+* the store writes only while this server owns the project (``leases.py``):
+  ``take_ownership`` acquires its lease and keeps the epoch, and every append
+  passes it to the batch's function, which checks it first (no round trip of its
+  own) and refuses the whole batch if another server has acquired the project
+  since: ``ProjectOwnedElsewhere``. So does an append after the catalog's
+  heartbeat found the lease lost (``lose``), without asking the database.
 * after the commit, the executions written are counted for the one ANALYZE of a
   new database (``statistics.py``).
 * a read of one statement runs on its own (a statement sees one snapshot); a read
@@ -32,9 +36,10 @@ from collections.abc import Iterator, Sequence
 import psycopg
 from psycopg_pool import ConnectionPool
 
-from coflux.errors import Conflict, Unavailable
+from coflux.errors import Conflict, ProjectOwnedElsewhere, Unavailable
 from coflux.orchestration.effects import Fact
 from coflux.store.postgres import writes
+from coflux.store.postgres.leases import Leases
 from coflux.store.postgres.reads import Conn, PostgresQueries
 from coflux.store.postgres.statistics import Statistics
 from coflux.store.reading import ReadingStore
@@ -50,20 +55,59 @@ class PostgresProjectStore(ReadingStore):
         self,
         pool: ConnectionPool[Conn],
         project_id: str,
+        leases: Leases,
         statistics: Statistics | None = None,
     ) -> None:
-        """Use ``PostgresCatalog.open`` or ``create``: the pool and the statistics
-        (``statistics.py``) are the catalog's."""
+        """Use ``PostgresCatalog.open`` or ``create``: the pool, the leases and the
+        statistics (``statistics.py``) are the catalog's."""
         self.project_id = project_id
         self._pool = pool
+        self._leases = leases
         self._statistics = statistics
         self._closed = False
+        self.epoch: int | None = None  # of this server's lease; None: not the owner
+
+    def take_ownership(self) -> None:
+        """Acquire the project's lease (a new epoch), as ``ProjectStore`` says;
+        nothing to do while this store holds it.
+
+        Raises:
+            ProjectOwnedElsewhere: another server's lease has not expired.
+            Unavailable: ``database_unavailable`` (see ``_connection``).
+        """
+        if self.epoch is not None:
+            return
+        with self._database():
+            epoch = self._leases.acquire(self.project_id)
+            if epoch is None:
+                lease = self._leases.owner(self.project_id)
+                where = f"server {lease.owner} at {lease.address}" if lease else "another server"
+                raise ProjectOwnedElsewhere(self.project_id, f"{where} holds its lease")
+        self.epoch = epoch
+
+    def lose(self, epoch: int) -> None:
+        """The lease at ``epoch`` is gone (the heartbeat did not renew it): write
+        nothing more until ``take_ownership`` acquires the project again."""
+        if self.epoch == epoch:
+            self.epoch = None
+
+    def release(self) -> None:
+        """Give the lease up now (a graceful stop), so another server can take the
+        project over at once."""
+        epoch, self.epoch = self.epoch, None
+        if epoch is not None:
+            with self._database():
+                self._leases.release(self.project_id, epoch)
 
     def __repr__(self) -> str:
         return f"PostgresProjectStore({self.project_id!r})"
 
     def close(self) -> None:
-        """Stop using the pool (twice is harmless); the catalog closes the pool."""
+        """Give up the project's lease and stop using the pool (twice is harmless);
+        the catalog closes the pool."""
+        if not self._closed:
+            with contextlib.suppress(Unavailable, psycopg.Error):
+                self.release()  # else it expires: a takeover waits one lease time
         self._closed = True
 
     # --- transactions -------------------------------------------------------------
@@ -79,9 +123,14 @@ class PostgresProjectStore(ReadingStore):
         """
         if self._closed:
             raise RuntimeError(f"the store of project {self.project_id} is closed")
+        with self._database(), self._pool.connection() as conn:
+            yield conn
+
+    @contextlib.contextmanager
+    def _database(self) -> Iterator[None]:
+        """Report a failure to reach the database as ``Unavailable`` (see ``_connection``)."""
         try:
-            with self._pool.connection() as conn:
-                yield conn
+            yield
         except psycopg.OperationalError as e:  # PoolTimeout is one too
             cause = " ".join(str(e).split()) or type(e).__name__
             raise Unavailable(
@@ -129,8 +178,10 @@ class PostgresProjectStore(ReadingStore):
         """
         if not facts:
             return
+        if self.epoch is None:
+            raise ProjectOwnedElsewhere(self.project_id, "this server no longer holds its lease")
         rows = writes.Rows.collect(facts)
-        statements = rows.statements(self.project_id)
+        statements = rows.statements(self.project_id, self.epoch)
         try:
             with self._connection() as conn:
                 if len(statements) == 1:  # autocommitted: its own transaction
@@ -144,6 +195,13 @@ class PostgresProjectStore(ReadingStore):
             raise Conflict(
                 "fact_conflict",
                 f"project {self.project_id}: a fact contradicts the record: {detail}",
+            ) from e
+        except psycopg.Error as e:
+            if e.sqlstate != writes.FENCED:
+                raise
+            self.epoch = None
+            raise ProjectOwnedElsewhere(
+                self.project_id, f"another server acquired it ({e.diag.message_primary})"
             ) from e
         if self._statistics is not None:
             self._statistics.written(len(rows.executions))

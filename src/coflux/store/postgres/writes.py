@@ -4,8 +4,10 @@ The SQLite store writes each run of consecutive facts of one kind with its own
 statement, which is cheap in-process. Over a network every statement costs the
 server a parse, a plan, an executor start and a message or two, so here a batch
 is first sorted into one list of rows per table (``Rows.collect``), then sent as
-ONE ``jsonb`` document to ``coflux_append(project, batch)``, a PL/pgSQL function
-(``append_function``, created by a migration) that inserts each table's rows in
+ONE ``jsonb`` document to ``coflux_append(project, epoch, batch)``, a PL/pgSQL
+function (``append_function``, created by a migration) that first checks that the
+writer still holds the project's lease at that epoch (``leases.py``: a server that
+lost the project writes nothing more for it), then inserts each table's rows in
 the facts' order, updates the existing executions' states, takes finished ones
 out of the working set and checks the references. One autocommitted call: one
 round trip and one transaction, whatever the batch's size; msgspec writes the
@@ -200,10 +202,15 @@ _INSERTED = (
 _CURRENT = ("id", "state", "at", "assigned_at", "session_id")  # Rows.current's order
 
 
+# The SQLSTATE of an append by a server that no longer holds the project's lease.
+FENCED = "CF001"
+
+
 def append_function() -> str:
-    """``coflux_append(project, batch)``: every row of a batch but registrations and
-    links, written by one call (the schema's migrations create it from this text:
-    a test holds them equal, so a new column reaches both).
+    """``coflux_append(project, epoch, batch)``: every row of a batch but
+    registrations and links, written by one call once it has checked that the
+    caller's lease epoch is the project's current one (the schema's migrations
+    create it from this text: a test holds them equal, so a new column reaches both).
 
     Its plans are made once per connection and kept (PL/pgSQL caches them), which
     is what makes it cheaper than the same statements sent one by one; the inserts
@@ -216,10 +223,19 @@ def append_function() -> str:
         for kind, table in references.TABLES.items()
     )
     return (
-        "CREATE OR REPLACE FUNCTION coflux_append(p text, b jsonb) RETURNS void\n"
+        "CREATE OR REPLACE FUNCTION coflux_append(p text, e bigint, b jsonb) RETURNS void\n"
         "LANGUAGE plpgsql AS $append$\n"
         "DECLARE\n    r record;\n    missing text[];\n"
-        "BEGIN\n" + "".join(table.block for table in _INSERTED) + "    IF b ? 'current' THEN\n"
+        "BEGIN\n"
+        "    -- Only the holder of the project's lease at epoch e writes (leases.py); the\n"
+        "    -- share lock holds a takeover off until this batch has committed.\n"
+        "    PERFORM FROM project_leases WHERE project_id = p AND epoch = e FOR SHARE;\n"
+        "    IF NOT FOUND THEN\n"
+        f"        RAISE EXCEPTION USING ERRCODE = '{FENCED}',\n"
+        "            MESSAGE = 'the lease at epoch ' || e || ' is no longer current';\n"
+        "    END IF;\n"
+        + "".join(table.block for table in _INSERTED)
+        + "    IF b ? 'current' THEN\n"
         "        FOR r IN SELECT * FROM jsonb_to_recordset(b->'current')\n"
         "            AS (id text, state text, at float8, assigned_at float8, session_id text)\n"
         "        LOOP\n"
@@ -300,9 +316,10 @@ class Rows:
             rows.names.add(fact)
         return rows
 
-    def statements(self, project_id: str) -> list[Statement]:
+    def statements(self, project_id: str, epoch: int) -> list[Statement]:
         """What writes these rows, in the order it must run: the registrations and
-        links (if any), then the batch's one statement (see the module docstring)."""
+        links (if any), then the batch's one statement (see the module docstring),
+        which is there even with no rows of its own, for its check of the lease."""
         p = project_id
         # A manifest's content, then each registration naming it.
         manifests = list(self.manifests.values())
@@ -344,9 +361,8 @@ class Rows:
         named = [{"kind": kind, "id": value} for kind, value in self.names.unknown()]
         if named:
             document["named"] = named
-        if not document:
-            return before
-        return [*before, ("SELECT coflux_append(%s, %s::jsonb)", [p, _encode(document).decode()])]
+        call = "SELECT coflux_append(%s, %s, %s::jsonb)"
+        return [*before, (call, [p, epoch, _encode(document).decode()])]
 
     def _created(self, row: Row) -> Row:
         """A new execution's row, with its state and leader after this batch."""

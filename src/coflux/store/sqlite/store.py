@@ -222,6 +222,10 @@ class SqliteProjectStore(ReadingStore):
     def _no_project(self) -> str:
         return f"{self.path} records no project"
 
+    def take_ownership(self) -> None:
+        """Nothing to do: the data directory's lock (``server/datadir.py``) keeps
+        every other server out of this file."""
+
     def append(self, facts: Sequence[Fact]) -> None:
         """Write all ``facts`` in one transaction, in order.
 
