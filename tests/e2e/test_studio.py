@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import STUDIO_FLOWS
 from tests.support.browser import ConsoleWatch, screenshot
-from tests.support.cluster import Cluster, Server
+from tests.support.cluster import REPOS, Cluster, Server
 
 expect.set_options(timeout=15_000)
 
@@ -268,3 +268,75 @@ def test_a_lost_connection_is_shown_and_recovered(
         expect(tree.get_by_role("link", name="after-restart")).to_be_visible()
     finally:
         server.stop()
+
+
+def test_a_group_shows_one_member_at_a_time_and_a_timeout_is_shown(
+    studio: Cluster, page: Page
+) -> None:
+    studio.start_agent(REPOS / "studio_groups.py")
+    response = studio.api(
+        "POST",
+        "/api/projects/test/runs",
+        json={
+            "environment": "production",
+            "repository": "studio_groups",
+            "target": "grouped",
+            "arguments": [{"format": "json", "data": 5}],
+        },
+    )
+    assert response.status_code == 201, response.text
+    run_id = str(response.json()["run_id"])
+    # Opened while it runs: the group fills in from live facts.
+    page.goto(run_url(studio, run_id))
+    graph = page.get_by_role("group", name=re.compile("Steps of the run: 7"))
+    expect(page.locator(".run-header [data-state]")).to_have_attribute("data-state", "succeeded")
+
+    # grouped #1 calls chapter #2..#6 in the group "chapters" (the last fails), then stuck #7.
+    group = graph.get_by_role("group", name=re.compile(r"^chapters: 5 steps · 1 failed"))
+    expect(group).to_have_accessible_name("chapters: 5 steps · 1 failed; showing 1 of 5")
+    expect(graph.get_by_role("button", name=re.compile(r"^chapter #"))).to_have_count(1)
+    first = graph.get_by_role("button", name="chapter #2, succeeded, step 1 of 5 in chapters")
+    expect(first).to_be_visible()
+
+    graph.get_by_role("button", name="Next step in chapters").click()
+    expect(
+        graph.get_by_role("button", name=re.compile(r"^chapter #3, succeeded, step 2 of 5"))
+    ).to_be_visible()
+    expect(first).to_have_count(0)
+    expect(page).to_have_url(re.compile(r"/steps/3$"))
+    panel = page.get_by_role("complementary", name="chapter")
+    expect(panel.get_by_test_id("step-group")).to_have_text(
+        "In group chapters, step 2 of 5 (5 steps · 1 failed)"
+    )
+
+    # The count of failed members jumps to the failed one; Next wraps round to the first.
+    group.locator("[data-member-state=failed]").click()
+    expect(
+        graph.get_by_role("button", name=re.compile(r"^chapter #6, failed, step 5 of 5"))
+    ).to_be_visible()
+    expect(panel.get_by_role("group", name="Error")).to_contain_text("chapter 4 is missing")
+    graph.get_by_role("button", name="Next step in chapters").click()
+    expect(
+        graph.get_by_role("button", name=re.compile(r"^chapter #2, succeeded, step 1 of 5"))
+    ).to_be_visible()
+    screenshot(page, "run-group")
+
+    stuck = graph.get_by_role("button", name=re.compile(r"^stuck #7, timed out"))
+    expect(stuck).to_be_visible()
+    expect(stuck).to_have_attribute("data-state", "timed_out")
+    stuck.click()
+    panel = page.get_by_role("complementary", name="stuck")
+    expect(panel.locator(".step-head [data-state]")).to_have_text(re.compile("Timed out", re.I))
+    expect(panel.get_by_role("group", name="Error")).to_have_text(
+        "Timed out after 1 s: its agent stopped the execution."
+    )
+    expect(panel.get_by_label("Options")).to_contain_text("timeout 1 s")
+    expect(page.locator(".run-header")).to_contain_text("1 timed out")
+
+    page.get_by_role("tab", name="Timeline").click()
+    expect(
+        page.get_by_role("button", name=re.compile(r"^stuck #7 attempt 1: timed out"))
+    ).to_be_visible()
+    expect(page.locator(".timeline-states [data-state=timed_out]")).to_have_text(
+        re.compile("timed out")
+    )

@@ -1,5 +1,5 @@
 /**
- * The shapes the server sends and accepts, mirrored from `coflux/store/base.py`
+ * The shapes the server sends and accepts, mirrored from `coflux/views.py`
  * (views), `coflux/protocol.py` (values, outcomes, manifests) and
  * `coflux/orchestration/effects.py` (facts streamed on live topics).
  *
@@ -15,6 +15,7 @@ export type ExecutionState =
   | "abandoned"
   | "cancelled"
   | "suspended"
+  | "timed_out"
   | "cached"
   | "deferred"
   | "spawned";
@@ -42,7 +43,8 @@ export type Outcome =
   | { tag: "succeeded"; value: Value }
   | { tag: "failed"; error: ErrorInfo }
   | { tag: "cancelled" }
-  | { tag: "abandoned" };
+  | { tag: "abandoned" }
+  | { tag: "timed_out"; timeout?: number };
 
 export interface Parameter {
   name: string;
@@ -54,11 +56,24 @@ export interface Parameter {
 export interface TargetOptions {
   wait?: number[];
   cache?: { max_age?: number | null; params?: number[] | null; namespace?: string | null; version?: string | null } | null;
-  retries?: { limit: number; delay_min?: number; delay_max?: number } | null;
+  /** `limit` null: retried without limit (`retries=True`). */
+  retries?: { limit: number | null; delay_min?: number; delay_max?: number } | null;
   defer?: { params?: number[] | null } | null;
   delay?: number;
-  memo?: number[] | null;
+  /** Positions to memoise on ([]: all); false: never; null or absent: as the run says. */
+  memo?: number[] | boolean | null;
+  /** A workflow's `memo=True`: its runs memoise every call that does not set `memo`. */
+  memo_calls?: boolean;
   requires?: Record<string, string[]>;
+  /** Seconds an execution may run (0 or absent: no limit). */
+  timeout?: number;
+  recurrent?: boolean;
+}
+
+/** The `cf.group` a step was called in: numbered from 0 per calling execution. */
+export interface StepGroup {
+  index: number;
+  name?: string | null;
 }
 
 export interface TargetDefinition {
@@ -144,6 +159,7 @@ export interface StepView {
   created_at: number;
   executions: ExecutionView[];
   options?: TargetOptions;
+  group?: StepGroup | null;
 }
 
 export interface RunSummary {
@@ -258,6 +274,7 @@ export interface StepFact {
   arguments: Value[];
   options: TargetOptions;
   at: number;
+  group?: StepGroup | null;
 }
 
 export interface ExecutionFact {

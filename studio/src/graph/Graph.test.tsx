@@ -2,7 +2,8 @@
 import { act } from "preact/test-utils";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { fromSnapshot } from "../model/run";
-import { fanOut, RUN } from "../test/fixtures";
+import type { ExecutionState } from "../api/types";
+import { fanOut, groupRun, RUN } from "../test/fixtures";
 import { mount } from "../test/mount";
 import { Graph } from "./Graph";
 
@@ -49,5 +50,77 @@ describe("Graph", () => {
     const model = fromSnapshot(fanOut(1));
     const root = mount(<Graph model={model} structure={model.structure} active={false} selectedStep={null} onSelect={() => undefined} />);
     expect(root.querySelector(`[data-step="${RUN}:2"]`)?.getAttribute("aria-label")).toBe("square #2, succeeded");
+  });
+
+  it("shows a timed-out step in words and by its state's colour class", () => {
+    const model = fromSnapshot(groupRun(["timed_out"], null));
+    const root = mount(<Graph model={model} structure={model.structure} active={false} selectedStep={null} onSelect={() => undefined} />);
+    const node = root.querySelector(`[data-step="${RUN}:2"].node`)!;
+    expect(node.getAttribute("aria-label")).toBe("square #2, timed out, step 1 of 1 in Group");
+    expect(node.classList.contains("state-timed_out")).toBe(true);
+  });
+});
+
+describe("Graph: cf.groups", () => {
+  const states: ExecutionState[] = ["succeeded", "failed", "succeeded", "timed_out", "failed"];
+  const header = (root: HTMLElement) => root.querySelector("[data-call-group]")!;
+  const shownStep = (root: HTMLElement) => root.querySelector(`.node[data-key^="cf-group:"]`)?.getAttribute("data-step");
+
+  function graph(selectedStep: string | null = null, onSelect = vi.fn()) {
+    const model = fromSnapshot(groupRun(states, "chapters"));
+    const root = mount(<Graph model={model} structure={model.structure} active={false} selectedStep={selectedStep} onSelect={onSelect} />);
+    return { root, onSelect };
+  }
+
+  it("draws a group as one member under a header with its name, size and states", () => {
+    const { root } = graph();
+    expect(root.querySelectorAll(".node")).toHaveLength(2);
+    expect(header(root).getAttribute("aria-label")).toBe("chapters: 5 steps · 2 failed · 1 timed out; showing 1 of 5");
+    expect(root.querySelector(".call-group-position")?.textContent).toBe("1 / 5");
+    expect(root.querySelector(`.node[data-step="${RUN}:2"]`)?.getAttribute("aria-label")).toBe("square #2, succeeded, step 1 of 5 in chapters");
+  });
+
+  it("moves between members with the selector, selecting the member shown", () => {
+    const { root, onSelect } = graph();
+    pointerClick(root.querySelector('[data-member-move="1"]')!);
+    expect(onSelect).toHaveBeenLastCalledWith(`${RUN}:3`, "click");
+    expect(shownStep(root)).toBe(`${RUN}:3`);
+    expect(root.querySelector(".call-group-position")?.textContent).toBe("2 / 5");
+    pointerClick(root.querySelector('[data-member-move="-1"]')!);
+    pointerClick(root.querySelector('[data-member-move="-1"]')!);
+    expect(shownStep(root)).toBe(`${RUN}:6`); // wraps round to the last
+  });
+
+  it("jumps to the next member in a state from the header's counts", () => {
+    const { root } = graph();
+    pointerClick(root.querySelector('[data-member-state="failed"]')!);
+    expect(shownStep(root)).toBe(`${RUN}:3`);
+    pointerClick(root.querySelector('[data-member-state="failed"]')!);
+    expect(shownStep(root)).toBe(`${RUN}:6`);
+    pointerClick(root.querySelector('[data-member-state="timed_out"]')!);
+    expect(shownStep(root)).toBe(`${RUN}:5`);
+  });
+
+  it("moves between members of the selected group with [ and ]", () => {
+    const { root, onSelect } = graph(`${RUN}:2`);
+    const canvas = root.querySelector(".graph-canvas")!;
+    act(() => {
+      canvas.dispatchEvent(new KeyboardEvent("keydown", { key: "]", bubbles: true }));
+    });
+    expect(onSelect).toHaveBeenLastCalledWith(`${RUN}:3`, "key");
+    expect(shownStep(root)).toBe(`${RUN}:3`);
+  });
+
+  it("shows the member a deep link selects", () => {
+    const { root } = graph(`${RUN}:5`);
+    expect(shownStep(root)).toBe(`${RUN}:5`);
+    expect(root.querySelector(".node.selected")?.getAttribute("data-step")).toBe(`${RUN}:5`);
+  });
+
+  it("stays one node for a group of 5,000", () => {
+    const model = fromSnapshot(groupRun(Array(5000).fill("succeeded"), "pages"));
+    const root = mount(<Graph model={model} structure={model.structure} active={false} selectedStep={null} onSelect={() => undefined} />);
+    expect(root.querySelectorAll(".node")).toHaveLength(2);
+    expect(header(root).getAttribute("aria-label")).toBe("pages: 5,000 steps; showing 1 of 5,000");
   });
 });

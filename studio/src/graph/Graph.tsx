@@ -4,11 +4,16 @@
  * screen are rendered, so a run of thousands of steps stays responsive.
  *
  * Keyboard: the graph is one tab stop; arrows move the selection (left: caller,
- * right: callee, up/down: neighbours in the column), Enter expands a group.
+ * right: callee, up/down: neighbours in the column), Enter expands a collapsed
+ * group, [ and ] show the previous and next member of a `cf.group`.
+ *
+ * A `cf.group` shows the member the user chose last (or its first); selecting a
+ * step elsewhere (a deep link, the step panel) shows the members leading to it.
  */
 
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
 import { useNow } from "../components/useNow";
+import { membersShowing, nextInState } from "../model/groups";
 import type { RunModel } from "../model/run";
 import {
   callPaths,
@@ -22,7 +27,7 @@ import {
   neighbour,
   nodesInView,
 } from "./layout";
-import { GroupNode, StepNode } from "./Node";
+import { CallGroupHead, GroupNode, StepNode } from "./Node";
 import { clampScale, fit, reveal, type Transform, visibleRect, zoomAt } from "./viewport";
 
 interface Props {
@@ -37,8 +42,9 @@ const KEYS: Record<string, Direction> = { ArrowLeft: "left", ArrowRight: "right"
 
 export function Graph({ model, structure, active, selectedStep, onSelect }: Props) {
   const [expanded, setExpanded] = useState<ReadonlySet<string>>(() => new Set());
+  const [shown, setShown] = useState<ReadonlyMap<string, string>>(() => new Map());
   // eslint-disable-next-line react-hooks/exhaustive-deps
-  const layout = useMemo(() => layoutRun(model, expanded), [model, structure, expanded]);
+  const layout = useMemo(() => layoutRun(model, { expanded, shown }), [model, structure, expanded, shown]);
   const container = useRef<HTMLDivElement>(null);
   const [size, setSize] = useState({ w: 0, h: 0 });
   const [t, setT] = useState<Transform>({ x: 24, y: 24, k: 1 });
@@ -47,6 +53,14 @@ export function Graph({ model, structure, active, selectedStep, onSelect }: Prop
   const revealNext = useRef<string | null>(null); // a node to bring into view after a relayout
   const now = useNow(active);
   const selectedKey = selectedStep ? (layout.nodeOfStep.get(selectedStep) ?? null) : null;
+
+  // A step selected inside a group (or below one of its members) is shown.
+  useEffect(() => {
+    if (!selectedStep) return;
+    const wanted = membersShowing(model, selectedStep).filter(([key, id]) => shown.get(key) !== id);
+    if (wanted.length > 0) setShown((current) => new Map([...current, ...wanted]));
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [selectedStep, model, structure]);
 
   useLayoutEffect(() => {
     const el = container.current;
@@ -116,7 +130,29 @@ export function Graph({ model, structure, active, selectedStep, onSelect }: Prop
     setExpanded(next);
   };
 
+  /** Show the member at `position` of a `cf.group`, and select it. */
+  const showMember = (key: string, position: number, how: "click" | "key") => {
+    const member = layout.byKey.get(key)?.callGroup?.members[position];
+    if (!member) return;
+    setShown((current) => new Map(current).set(key, member.id));
+    onSelect(member.id, how);
+  };
+  const moveMember = (key: string, delta: number, how: "click" | "key") => {
+    const group = layout.byKey.get(key)?.callGroup;
+    if (group) showMember(key, (group.shown + delta + group.members.length) % group.members.length, how);
+  };
+
   const activate = (target: Element | null) => {
+    const control = target?.closest("[data-member-move], [data-member-state]");
+    const groupOf = control?.closest("[data-call-group]")?.getAttribute("data-call-group");
+    if (control && groupOf) {
+      const move = control.getAttribute("data-member-move");
+      if (move) return moveMember(groupOf, Number(move), "click");
+      const group = layout.byKey.get(groupOf)?.callGroup;
+      const next = group ? nextInState(group.members, group.shown, control.getAttribute("data-member-state") ?? "") : null;
+      if (next !== null) showMember(groupOf, next, "click");
+      return;
+    }
     const collapse = target?.closest("[data-collapse]")?.getAttribute("data-collapse");
     if (collapse) return toggleGroup(collapse);
     const group = target?.closest("[data-group]")?.getAttribute("data-group");
@@ -168,6 +204,9 @@ export function Graph({ model, structure, active, selectedStep, onSelect }: Prop
         event.preventDefault();
         toggleGroup(node.key);
       }
+    } else if ((event.key === "[" || event.key === "]") && selectedKey && layout.byKey.get(selectedKey)?.callGroup) {
+      event.preventDefault();
+      moveMember(selectedKey, event.key === "]" ? 1 : -1, "key");
     } else if (event.key === "+" || event.key === "=") zoom(1.25);
     else if (event.key === "-") zoom(0.8);
     else if (event.key === "0") refit();
@@ -187,7 +226,7 @@ export function Graph({ model, structure, active, selectedStep, onSelect }: Prop
         tabIndex={0}
         role="group"
         aria-roledescription="graph"
-        aria-label={`Steps of the run: ${model.order.length}. Arrow keys select steps; Shift+arrows pan; + and - zoom; 0 fits.`}
+        aria-label={`Steps of the run: ${model.order.length}. Arrow keys select steps; [ and ] move through a group; Shift+arrows pan; + and - zoom; 0 fits.`}
         onPointerDown={onPointerDown}
         onPointerMove={onPointerMove}
         onPointerUp={onPointerUp}
@@ -215,7 +254,10 @@ export function Graph({ model, structure, active, selectedStep, onSelect }: Prop
               node.kind === "group" ? (
                 <GroupNode key={node.key} node={node} selected={node.key === selectedKey} />
               ) : (
-                <StepNode key={node.key} node={node} selected={node.key === selectedKey} now={now} />
+                <g key={node.key}>
+                  {node.callGroup && <CallGroupHead node={node} group={node.callGroup} />}
+                  <StepNode node={node} selected={node.key === selectedKey} now={now} />
+                </g>
               ),
             )}
           </g>
@@ -253,7 +295,7 @@ export function Graph({ model, structure, active, selectedStep, onSelect }: Prop
           </svg>{" "}
           result used
         </span>
-        {hiddenSteps > 0 && <span>{hiddenSteps.toLocaleString("en-GB")} steps in collapsed groups</span>}
+        {hiddenSteps > 0 && <span>{hiddenSteps.toLocaleString("en-GB")} steps hidden in groups</span>}
       </div>
     </div>
   );

@@ -1,10 +1,14 @@
-/** How one node of the run graph is drawn: a step, or a collapsed group of siblings. */
+/**
+ * How one node of the run graph is drawn: a step, the header of a `cf.group` above
+ * the member it shows, or a collapsed group of siblings.
+ */
 
+import { groupSummary, tally } from "../model/groups";
 import type { Step } from "../model/run";
 import { latest, stepState } from "../model/run";
-import { STATE_ORDER, stateInfo } from "../model/states";
+import { stateInfo } from "../model/states";
 import { formatCount, formatDuration } from "../model/format";
-import { type GraphNode, NODE_H, NODE_W } from "./layout";
+import { type CallGroup, GROUP_HEAD, type GraphNode, NODE_H, NODE_W } from "./layout";
 
 function truncate(text: string, max: number): string {
   return text.length > max ? text.slice(0, max - 1) + "…" : text;
@@ -15,7 +19,7 @@ export function stepMarkers(step: Step): string[] {
   const markers: string[] = [];
   const execution = latest(step);
   if (step.executions.some((e) => e.state === "cached")) markers.push("cached");
-  if (step.options?.memo) markers.push("memo");
+  if (Array.isArray(step.options?.memo)) markers.push("memo");
   if (step.executions.some((e) => e.state === "deferred")) markers.push("deferred");
   if (step.executions.some((e) => e.state === "spawned")) markers.push("spawned");
   if (execution && execution.attempt > 1) markers.push(`attempt ${execution.attempt}`);
@@ -41,7 +45,9 @@ export function StepNode({ node, selected, now }: StepNodeProps) {
   const info = stateInfo(state);
   const markers = stepMarkers(step);
   const duration = stepDuration(step, now);
-  const label = `${step.target} #${step.number}, ${info.label}${markers.length ? ", " + markers.join(", ") : ""}`;
+  const group = node.callGroup;
+  const place = group ? `, step ${formatCount(group.shown + 1)} of ${formatCount(group.members.length)} in ${group.label}` : "";
+  const label = `${step.target} #${step.number}, ${info.label}${markers.length ? ", " + markers.join(", ") : ""}${place}`;
   const reason = state === "queued" ? latest(step)?.queuedReason : null;
   const described = reason ? `${label}: ${reason}` : label;
   return (
@@ -84,13 +90,69 @@ export function StepNode({ node, selected, now }: StepNodeProps) {
   );
 }
 
-export function tally(members: Step[]): Array<[string, number]> {
-  const counts = new Map<string, number>();
-  for (const step of members) {
-    const state = stepState(step);
-    counts.set(state, (counts.get(state) ?? 0) + 1);
-  }
-  return STATE_ORDER.filter((s) => counts.has(s)).map((s) => [s, counts.get(s) as number]);
+/** Glyph widths are guessed (SVG text is not measured): about 6.2 px a character at 11 px. */
+const CHAR_W = 6.2;
+const STATES_SHOWN = 2;
+
+/**
+ * A `cf.group`'s frame and header, drawn behind the member it shows: its label and
+ * size with its members' states (each state jumps to the next member in it), and
+ * the selector that moves between members.
+ */
+export function CallGroupHead({ node, group }: { node: GraphNode; group: CallGroup }) {
+  const total = group.members.length;
+  const summary = groupSummary(group.members);
+  const others = tally(group.members).filter(([state]) => state !== "succeeded");
+  const position = `${formatCount(group.shown + 1)} / ${formatCount(total)}`;
+  const positionW = position.length * CHAR_W;
+  const prevX = NODE_W - 18 - 6 - positionW - 6 - 18;
+  return (
+    <g
+      class="call-group"
+      transform={`translate(${node.x},${node.y - GROUP_HEAD})`}
+      data-call-group={group.key}
+      data-step={node.step.id}
+      role="group"
+      aria-label={`${group.label}: ${summary}; showing ${formatCount(group.shown + 1)} of ${formatCount(total)}`}
+    >
+      <title>{`${group.label}: ${summary}`}</title>
+      <rect class="call-group-frame" x={-8} y={0} width={NODE_W + 16} height={GROUP_HEAD + NODE_H + 8} rx={10} />
+      <text class="call-group-label" x={2} y={15}>
+        {truncate(group.label, Math.floor((prevX - 10) / 7))}
+      </text>
+      <text class="call-group-summary" x={2} y={31}>
+        {formatCount(total)} {total === 1 ? "step" : "steps"}
+        {others.slice(0, STATES_SHOWN).map(([state, n]) => (
+          <tspan key={state}>
+            {" · "}
+            <tspan class={`call-group-state state-${state}`} data-member-state={state}>
+              {formatCount(n)} {stateInfo(state).label}
+            </tspan>
+          </tspan>
+        ))}
+        {others.length > STATES_SHOWN && " · …"}
+      </text>
+      {total > 1 && (
+        <>
+          <g class="call-group-move" data-member-move="-1" role="button" aria-label={`Previous step in ${group.label}`}>
+            <rect x={prevX} y={3} width={18} height={17} rx={4} />
+            <text x={prevX + 9} y={16} text-anchor="middle">
+              ‹
+            </text>
+          </g>
+          <text class="call-group-position" x={NODE_W - 24} y={16} text-anchor="end">
+            {position}
+          </text>
+          <g class="call-group-move" data-member-move="1" role="button" aria-label={`Next step in ${group.label}`}>
+            <rect x={NODE_W - 18} y={3} width={18} height={17} rx={4} />
+            <text x={NODE_W - 9} y={16} text-anchor="middle">
+              ›
+            </text>
+          </g>
+        </>
+      )}
+    </g>
+  );
 }
 
 export function GroupNode({ node, selected }: { node: GraphNode; selected: boolean }) {

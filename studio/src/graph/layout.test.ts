@@ -1,7 +1,22 @@
 import { describe, expect, it } from "vitest";
 import { fromSnapshot } from "../model/run";
-import { fanOut, RUN, run, step, value } from "../test/fixtures";
-import { callPaths, clippedPath, COL_GAP, dependencyEdgesInView, GROUP_THRESHOLD, groupKey, layoutRun, neighbour, NODE_W, nodesInView, ROW_H } from "./layout";
+import { groupKeyOf } from "../model/groups";
+import { fanOut, groupRun, inGroup, RUN, run, step, value } from "../test/fixtures";
+import {
+  callPaths,
+  clippedPath,
+  COL_GAP,
+  dependencyEdgesInView,
+  GROUP_HEAD,
+  GROUP_THRESHOLD,
+  groupKey,
+  layoutRun,
+  neighbour,
+  NODE_H,
+  NODE_W,
+  nodesInView,
+  ROW_H,
+} from "./layout";
 
 describe("graph layout", () => {
   it("places calls left to right and centres a parent on its children", () => {
@@ -38,7 +53,7 @@ describe("graph layout", () => {
   it("expands a group on request, marking its first member so it can fold back", () => {
     const model = fromSnapshot(fanOut(50));
     const key = groupKey(`${RUN}:1`, model.steps.get(`${RUN}:2`)!);
-    const layout = layoutRun(model, new Set([key]));
+    const layout = layoutRun(model, { expanded: new Set([key]) });
     expect(layout.nodes).toHaveLength(51);
     expect(layout.byKey.get(`${RUN}:2`)?.expandedGroup).toEqual({ key, size: 50 });
   });
@@ -66,7 +81,7 @@ describe("graph layout", () => {
     const model = fromSnapshot(fanOut(5000));
     const key = groupKey(`${RUN}:1`, model.steps.get(`${RUN}:2`)!);
     const started = performance.now();
-    const layout = layoutRun(model, new Set([key]));
+    const layout = layoutRun(model, { expanded: new Set([key]) });
     const elapsed = performance.now() - started;
     expect(layout.nodes).toHaveLength(5001);
     expect(elapsed).toBeLessThan(500);
@@ -84,11 +99,93 @@ describe("graph layout", () => {
   });
 });
 
+describe("cf.groups in the layout", () => {
+  const id = (n: number) => `${RUN}:${n}`;
+
+  it("folds a group into one node that shows its first member and hides the others", () => {
+    const view = groupRun(["succeeded", "failed", "timed_out"]);
+    view.steps.push(step(5, "page", `${RUN}:3:1`));
+    const model = fromSnapshot(view);
+    const layout = layoutRun(model);
+    const key = groupKeyOf(model.steps.get(id(2))!)!;
+    const node = layout.byKey.get(key)!;
+    expect(layout.nodes.map((n) => n.key)).toEqual([id(1), key]);
+    expect(node.step.id).toBe(id(2));
+    expect(node.callGroup).toMatchObject({ label: "chapters", shown: 0 });
+    expect(node.callGroup!.members.map((m) => m.number)).toEqual([2, 3, 4]);
+    // Every member, and what a hidden member called, is drawn as the group.
+    for (const n of [2, 3, 4, 5]) expect(layout.nodeOfStep.get(id(n))).toBe(key);
+  });
+
+  it("shows the member chosen, with what that member called", () => {
+    const view = groupRun(["succeeded", "failed", "timed_out"]);
+    view.steps.push(step(5, "page", `${RUN}:3:1`));
+    const model = fromSnapshot(view);
+    const key = groupKeyOf(model.steps.get(id(2))!)!;
+    const layout = layoutRun(model, { shown: new Map([[key, id(3)]]) });
+    const node = layout.byKey.get(key)!;
+    expect(node.step.id).toBe(id(3));
+    expect(node.callGroup!.shown).toBe(1);
+    expect(node.childKeys).toEqual([id(5)]);
+    expect(layout.edges).toContainEqual({ from: key, to: id(5), kind: "call" });
+    expect(layout.nodeOfStep.get(id(2))).toBe(key);
+  });
+
+  it("draws result edges from and to a group as from and to its member", () => {
+    const view = groupRun(["succeeded", "succeeded", "succeeded"]);
+    view.steps.push(step(5, "total", `${RUN}:1:1`, [value([], [`${id(2)}:1`, `${id(3)}:1`, `${id(4)}:1`])]));
+    view.steps.push(inGroup(step(6, "check", `${RUN}:1:1`, [value(0, [`${id(5)}:1`])]), 1, null));
+    const model = fromSnapshot(view);
+    const layout = layoutRun(model);
+    const chapters = groupKeyOf(model.steps.get(id(2))!)!;
+    const checks = groupKeyOf(model.steps.get(id(6))!)!;
+    expect(layout.byKey.get(checks)?.callGroup?.label).toBe("Group");
+    expect(layout.edges.filter((e) => e.kind === "dependency")).toEqual([
+      { from: chapters, to: id(5), kind: "dependency" },
+      { from: id(5), to: checks, kind: "dependency" },
+    ]);
+  });
+
+  it("never collapses a group's members with their siblings, however many", () => {
+    const view = groupRun(Array(GROUP_THRESHOLD + 5).fill("succeeded"));
+    for (let i = 0; i < GROUP_THRESHOLD + 1; i++) view.steps.push(step(100 + i, "square", `${RUN}:1:1`));
+    const model = fromSnapshot(view);
+    const layout = layoutRun(model);
+    const kinds = layout.nodes.slice(1).map((n) => (n.callGroup ? "cf.group" : n.kind));
+    expect(kinds).toEqual(["cf.group", "group"]);
+    expect(layout.nodes[2]!.members).toHaveLength(GROUP_THRESHOLD + 1);
+  });
+
+  it("keeps room for a group's header above it, and draws the header when only it is on screen", () => {
+    const view = run([step(1, "main", null), step(2, "before", `${RUN}:1:1`)]);
+    view.steps.push(inGroup(step(3, "square", `${RUN}:1:1`), 0, "chapters"));
+    const model = fromSnapshot(view);
+    const layout = layoutRun(model);
+    const group = layout.byKey.get(groupKeyOf(model.steps.get(id(3))!)!)!;
+    const before = layout.byKey.get(id(2))!;
+    expect(group.y - GROUP_HEAD).toBeGreaterThanOrEqual(before.y + NODE_H);
+    expect(group.y).toBe(before.y + ROW_H + GROUP_HEAD);
+    expect(layout.height).toBe(group.y + NODE_H);
+    const headerOnly = { x: group.x, y: group.y - GROUP_HEAD, width: NODE_W, height: GROUP_HEAD - 1 };
+    expect(nodesInView(layout, headerOnly)).toContain(group);
+  });
+
+  it("lays out a group of 5,000 as one node, quickly", () => {
+    const model = fromSnapshot(groupRun(Array(5000).fill("succeeded")));
+    const started = performance.now();
+    const layout = layoutRun(model, { shown: new Map([[groupKeyOf(model.steps.get(id(2))!)!, id(4001)]]) });
+    const elapsed = performance.now() - started;
+    expect(layout.nodes).toHaveLength(2);
+    expect(layout.nodes[1]!.step.id).toBe(id(4001));
+    expect(elapsed).toBeLessThan(500);
+  });
+});
+
 describe("edges on screen", () => {
   it("draws a large fan-out's calls as one trunk and a stub per visible child", () => {
     const model = fromSnapshot(fanOut(5000));
     const key = groupKey(`${RUN}:1`, model.steps.get(`${RUN}:2`)!);
-    const layout = layoutRun(model, new Set([key]));
+    const layout = layoutRun(model, { expanded: new Set([key]) });
     const view = { x: 0, y: 100 * ROW_H, width: 1200, height: 800 };
     const visible = nodesInView(layout, view);
     const paths = callPaths(layout, view, visible);
@@ -102,7 +199,7 @@ describe("edges on screen", () => {
     steps.push(step(3002, "total", `${RUN}:1:1`, [value([], steps.slice(1).map((s) => `${s.id}:1`))]));
     const model = fromSnapshot(run(steps));
     const key = groupKey(`${RUN}:1`, model.steps.get(`${RUN}:2`)!);
-    const layout = layoutRun(model, new Set([key]));
+    const layout = layoutRun(model, { expanded: new Set([key]) });
     expect(layout.edges.filter((e) => e.kind === "dependency")).toHaveLength(3000);
     const view = { x: 0, y: 0, width: 1200, height: 800 };
     const drawn = dependencyEdgesInView(layout, nodesInView(layout, view), null);

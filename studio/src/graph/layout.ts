@@ -2,14 +2,18 @@
  * The run graph's layout: steps placed left to right by call depth, each parent
  * centred on its children (a tidy tree), computed in linear time.
  *
- * Large fan-outs are collapsed: when one step calls the same target more than
- * `threshold` times, those siblings become one group node (with their
- * descendants hidden behind it) until the user expands the group. Edges are calls
+ * The calls of one `cf.group` share one node, which draws one member at a time
+ * (the first, or the one chosen in `shown`) under a header naming the group; the
+ * other members and everything they called are hidden behind it. Large fan-outs
+ * outside groups are collapsed: when one step calls the same target more than
+ * `threshold` times, those siblings become one collapsed node (with their
+ * descendants hidden behind it) until the user expands it. Edges are calls
  * (parent -> child) and result dependencies (a step whose arguments refer to
- * another step's execution); a dependency on a hidden step points at the group
- * that hides it.
+ * another step's execution); an edge to or from a hidden step is drawn to or from
+ * the node that hides it.
  */
 
+import { groupKeyOf, groupLabel } from "../model/groups";
 import type { RunModel, Step } from "../model/run";
 
 export const NODE_W = 224;
@@ -17,13 +21,24 @@ export const NODE_H = 46;
 export const COL_GAP = 64;
 export const ROW_H = NODE_H + 14;
 export const GROUP_THRESHOLD = 12;
+/** The room a `cf.group`'s header takes above the member it shows. */
+export const GROUP_HEAD = 40;
+
+/** The `cf.group` a node stands for, and which member it shows. */
+export interface CallGroup {
+  key: string;
+  label: string;
+  members: Step[];
+  /** The position in `members` of the member shown (the node's `step`). */
+  shown: number;
+}
 
 export interface GraphNode {
   key: string;
   kind: "step" | "group";
-  /** The step shown (a group shows its first member's target). */
+  /** The step shown (a collapsed node shows its first member's target). */
   step: Step;
-  /** A group's members; for a step node, empty. */
+  /** A collapsed node's members; for a step node, empty. */
   members: Step[];
   depth: number;
   x: number;
@@ -32,6 +47,8 @@ export interface GraphNode {
   childKeys: string[];
   /** Set on the first member of an expanded group, so it can be collapsed again. */
   expandedGroup?: { key: string; size: number };
+  /** Set on the node of a `cf.group` (its key is the group's). */
+  callGroup?: CallGroup;
 }
 
 export interface Edge {
@@ -43,12 +60,21 @@ export interface Edge {
 export interface Layout {
   nodes: GraphNode[];
   byKey: Map<string, GraphNode>;
-  /** The node showing each step (its own, or the group hiding it). */
+  /** The node showing each step (its own, or the one hiding it). */
   nodeOfStep: Map<string, string>;
   edges: Edge[];
   byDepth: GraphNode[][];
   width: number;
   height: number;
+}
+
+/** What the user changed about the layout: groups expanded, members chosen. */
+export interface LayoutChoices {
+  /** Keys of the collapsed sibling groups the user expanded. */
+  expanded?: ReadonlySet<string>;
+  /** The member each `cf.group` shows (by group key; the first when absent). */
+  shown?: ReadonlyMap<string, string>;
+  threshold?: number;
 }
 
 export function groupKey(parentStepId: string, step: Step): string {
@@ -59,28 +85,35 @@ interface Pending {
   node: GraphNode;
 }
 
-function childEntries(
-  model: RunModel,
-  parent: Step,
-  expanded: ReadonlySet<string>,
-  threshold: number,
-): Array<{ kind: "step"; step: Step; expandedGroup?: { key: string; size: number } } | { kind: "group"; key: string; members: Step[] }> {
+type ChildEntry =
+  | { kind: "step"; step: Step; expandedGroup?: { key: string; size: number } }
+  | { kind: "group"; key: string; members: Step[] }
+  | { kind: "callGroup"; group: CallGroup };
+
+function childEntries(model: RunModel, parent: Step, choices: Required<LayoutChoices>): ChildEntry[] {
   const children = model.children.get(parent.id);
   if (!children || children.length === 0) return [];
-  const groups = new Map<string, Step[]>();
+  // Members of a cf.group stay together whatever they call; other siblings are
+  // collapsed by target. Either way, in the order of their first call.
+  const groups = new Map<string, { called: boolean; members: Step[] }>();
   for (const child of children) {
-    const key = groupKey(parent.id, child);
-    const list = groups.get(key);
-    if (list) list.push(child);
-    else groups.set(key, [child]);
+    const callGroup = groupKeyOf(child);
+    const key = callGroup ?? groupKey(parent.id, child);
+    const entry = groups.get(key);
+    if (entry) entry.members.push(child);
+    else groups.set(key, { called: callGroup !== null, members: [child] });
   }
-  const out: ReturnType<typeof childEntries> = [];
-  for (const [key, members] of groups) {
-    if (members.length > threshold && !expanded.has(key)) {
+  const out: ChildEntry[] = [];
+  for (const [key, { called, members }] of groups) {
+    if (called) {
+      const chosen = choices.shown.get(key);
+      const shown = Math.max(0, chosen === undefined ? 0 : members.findIndex((m) => m.id === chosen));
+      out.push({ kind: "callGroup", group: { key, label: groupLabel(members[0] as Step), members, shown } });
+    } else if (members.length > choices.threshold && !choices.expanded.has(key)) {
       out.push({ kind: "group", key, members });
     } else {
       members.forEach((step, i) => {
-        if (i === 0 && members.length > threshold) out.push({ kind: "step", step, expandedGroup: { key, size: members.length } });
+        if (i === 0 && members.length > choices.threshold) out.push({ kind: "step", step, expandedGroup: { key, size: members.length } });
         else out.push({ kind: "step", step });
       });
     }
@@ -88,8 +121,8 @@ function childEntries(
   return out;
 }
 
-function hideDescendants(model: RunModel, members: Step[], key: string, nodeOfStep: Map<string, string>): void {
-  const stack = [...members];
+function hideDescendants(model: RunModel, steps: Step[], key: string, nodeOfStep: Map<string, string>): void {
+  const stack = [...steps];
   while (stack.length > 0) {
     const step = stack.pop() as Step;
     nodeOfStep.set(step.id, key);
@@ -98,7 +131,12 @@ function hideDescendants(model: RunModel, members: Step[], key: string, nodeOfSt
   }
 }
 
-export function layoutRun(model: RunModel, expanded: ReadonlySet<string> = new Set(), threshold = GROUP_THRESHOLD): Layout {
+export function layoutRun(model: RunModel, layoutChoices: LayoutChoices = {}): Layout {
+  const choices: Required<LayoutChoices> = {
+    expanded: layoutChoices.expanded ?? new Set(),
+    shown: layoutChoices.shown ?? new Map(),
+    threshold: layoutChoices.threshold ?? GROUP_THRESHOLD,
+  };
   const nodes: GraphNode[] = [];
   const byKey = new Map<string, GraphNode>();
   const nodeOfStep = new Map<string, string>();
@@ -106,8 +144,8 @@ export function layoutRun(model: RunModel, expanded: ReadonlySet<string> = new S
 
   // Pre-order walk with an explicit stack (runs can nest deeply).
   const stack: Pending[] = [];
-  const makeStepNode = (step: Step, depth: number, parentKey: string | null): GraphNode => ({
-    key: step.id,
+  const makeStepNode = (step: Step, depth: number, parentKey: string | null, key = step.id): GraphNode => ({
+    key,
     kind: "step",
     step,
     members: [],
@@ -126,23 +164,32 @@ export function layoutRun(model: RunModel, expanded: ReadonlySet<string> = new S
       hideDescendants(model, node.members, node.key, nodeOfStep);
       continue;
     }
+    if (node.callGroup) {
+      const hidden = node.callGroup.members.filter((m) => m !== node.step);
+      hideDescendants(model, hidden, node.key, nodeOfStep);
+    }
     nodeOfStep.set(node.step.id, node.key);
-    const entries = childEntries(model, node.step, expanded, threshold);
-    const children: GraphNode[] = entries.map((entry) => {
+    const children: GraphNode[] = childEntries(model, node.step, choices).map((entry) => {
+      const depth = node.depth + 1;
       if (entry.kind === "group") {
         return {
           key: entry.key,
           kind: "group",
           step: entry.members[0] as Step,
           members: entry.members,
-          depth: node.depth + 1,
-          x: (node.depth + 1) * (NODE_W + COL_GAP),
+          depth,
+          x: depth * (NODE_W + COL_GAP),
           y: 0,
           parentKey: node.key,
           childKeys: [],
         };
       }
-      const child = makeStepNode(entry.step, node.depth + 1, node.key);
+      if (entry.kind === "callGroup") {
+        const child = makeStepNode(entry.group.members[entry.group.shown] as Step, depth, node.key, entry.group.key);
+        child.callGroup = entry.group;
+        return child;
+      }
+      const child = makeStepNode(entry.step, depth, node.key);
       if (entry.expandedGroup) child.expandedGroup = entry.expandedGroup;
       return child;
     });
@@ -150,9 +197,16 @@ export function layoutRun(model: RunModel, expanded: ReadonlySet<string> = new S
     for (let i = children.length - 1; i >= 0; i--) stack.push({ node: children[i] as GraphNode });
   }
 
-  // Leaves take rows in pre-order; parents sit midway between first and last child.
-  let row = 0;
-  for (const node of nodes) if (node.childKeys.length === 0) node.y = row++ * ROW_H;
+  // Leaves take rows in pre-order, below the header of every group they are in;
+  // parents sit midway between their first and last child.
+  let cursor = 0;
+  for (const node of nodes) {
+    if (node.callGroup) cursor += GROUP_HEAD;
+    if (node.childKeys.length === 0) {
+      node.y = cursor;
+      cursor += ROW_H;
+    }
+  }
   for (let i = nodes.length - 1; i >= 0; i--) {
     const node = nodes[i] as GraphNode;
     if (node.childKeys.length === 0) continue;
@@ -192,7 +246,7 @@ export function layoutRun(model: RunModel, expanded: ReadonlySet<string> = new S
     edges,
     byDepth,
     width: nodes.length ? (maxDepth + 1) * (NODE_W + COL_GAP) - COL_GAP : 0,
-    height: nodes.length ? Math.max(1, row) * ROW_H - (ROW_H - NODE_H) : 0,
+    height: nodes.length ? Math.max(ROW_H, cursor) - (ROW_H - NODE_H) : 0,
   };
 }
 
@@ -209,7 +263,8 @@ export function nodesInView(layout: Layout, view: Rect): GraphNode[] {
   const right = view.x + view.width;
   const bottom = view.y + view.height;
   for (const node of layout.nodes) {
-    if (node.x + NODE_W < view.x || node.x > right || node.y + NODE_H < view.y || node.y > bottom) continue;
+    const top = node.callGroup ? node.y - GROUP_HEAD : node.y;
+    if (node.x + NODE_W < view.x || node.x > right || node.y + NODE_H < view.y || top > bottom) continue;
     out.push(node);
   }
   return out;

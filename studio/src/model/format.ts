@@ -13,6 +13,11 @@ export function formatDuration(seconds: number | null | undefined): string {
   return `${Math.floor(hours / 24)} d ${hours % 24} h`;
 }
 
+/** A configured number of seconds, as written: "1 s", "0.5 s", "90 s". */
+export function formatSeconds(seconds: number): string {
+  return `${Number(seconds.toFixed(3))} s`;
+}
+
 const pad = (n: number, width = 2) => String(n).padStart(width, "0");
 
 export function formatTime(epoch: number | null | undefined): string {

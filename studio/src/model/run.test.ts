@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Fact } from "../api/types";
-import { fanOut, RUN, run, step, value } from "../test/fixtures";
+import { fanOut, groupRun, RUN, run, step, value } from "../test/fixtures";
 import { applyFacts, countSteps, fromSnapshot, runCompletedAt, runState, stepState } from "./run";
 
 const names = (id: string) => ({ env1: "production", env2: "staging" })[id] ?? id;
@@ -48,7 +48,7 @@ describe("run model", () => {
     expect(execution.environment).toBe("staging");
     expect(execution.assignedAt).toBe(201);
     expect(execution.sessionId).toBe("s1");
-    expect(countSteps(model)).toEqual({ total: 2, active: 2, failed: 0 });
+    expect(countSteps(model)).toEqual({ total: 2, active: 2, failed: 0, timedOut: 0 });
   });
 
   it("is unchanged by facts applied twice (they may repeat across a snapshot)", () => {
@@ -108,6 +108,20 @@ describe("run model", () => {
       ]),
     );
     expect(model.steps.get(`${RUN}:3`)?.dependencies).toEqual([`${RUN}:2`]);
+  });
+
+  it("keeps the cf.group a step was called in, from a snapshot and from a live fact", () => {
+    const model = fromSnapshot(groupRun(["succeeded"], null));
+    expect(model.steps.get(`${RUN}:2`)?.group).toEqual({ index: 0 });
+    expect(model.steps.get(`${RUN}:1`)?.group).toBeNull();
+    const [created] = liveFacts();
+    applyFacts(model, [{ ...(created as Fact & { fact: "step" }), step_id: `${RUN}:3`, number: 3, group: { index: 1, name: "pages" } }], names);
+    expect(model.steps.get(`${RUN}:3`)?.group).toEqual({ index: 1, name: "pages" });
+  });
+
+  it("counts timed-out steps apart from failed ones", () => {
+    const model = fromSnapshot(groupRun(["timed_out", "failed", "abandoned", "assigned"]));
+    expect(countSteps(model)).toEqual({ total: 5, active: 1, failed: 2, timedOut: 1 });
   });
 
   it("adds a re-run's execution to its step, latest attempt last", () => {

@@ -16,6 +16,7 @@ import type {
   LogEntry,
   Outcome,
   RunView,
+  StepGroup,
   StepView,
   TargetOptions,
   TargetType,
@@ -55,6 +56,8 @@ export interface Step {
   options: TargetOptions | null;
   /** Steps of this run whose results this step's arguments refer to. */
   dependencies: string[];
+  /** The `cf.group` its caller made it in (with `parentExecution`, it names the group). */
+  group: StepGroup | null;
 }
 
 export interface RunModel {
@@ -156,6 +159,7 @@ function stepFromView(runId: string, view: StepView): Step {
     executions: [],
     options: view.options ?? null,
     dependencies: dependenciesOf(runId, view.id, view.arguments),
+    group: view.group ?? null,
   };
   step.executions = view.executions.map((e) => executionFromView(view.id, e));
   return step;
@@ -232,6 +236,7 @@ export function applyFacts(model: RunModel, facts: Fact[], environmentName: Envi
           executions: [],
           options: fact.options,
           dependencies: dependenciesOf(model.id, fact.step_id, fact.arguments),
+          group: fact.group ?? null,
         });
         applied.changed = applied.structural = true;
         break;
@@ -300,15 +305,18 @@ export interface StepCounts {
   total: number;
   active: number;
   failed: number;
+  timedOut: number;
 }
 
 export function countSteps(model: RunModel): StepCounts {
   let active = 0;
   let failed = 0;
+  let timedOut = 0;
   for (const step of model.order) {
     const state = stepState(step);
     if (isActive(state)) active++;
     else if (state === "failed" || state === "abandoned") failed++;
+    else if (state === "timed_out") timedOut++;
   }
-  return { total: model.order.length, active, failed };
+  return { total: model.order.length, active, failed, timedOut };
 }

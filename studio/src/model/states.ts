@@ -19,6 +19,7 @@ export const STATES: Record<ExecutionState, StateInfo> = {
   abandoned: { label: "abandoned", glyph: "⚠", active: false },
   cancelled: { label: "cancelled", glyph: "⊘", active: false },
   suspended: { label: "suspended", glyph: "⏸", active: false },
+  timed_out: { label: "timed out", glyph: "◕", active: false },
   cached: { label: "cached", glyph: "↺", active: false },
   deferred: { label: "deferred", glyph: "⇢", active: false },
   spawned: { label: "spawned", glyph: "⇗", active: false },
@@ -35,6 +36,7 @@ export function isActive(state: string): boolean {
 /** Order used for tallies (most interesting first). */
 export const STATE_ORDER: ExecutionState[] = [
   "failed",
+  "timed_out",
   "abandoned",
   "assigned",
   "queued",

@@ -184,6 +184,7 @@ function RunHeader({ project, model, active, version }: { project: string; model
             {counts.total.toLocaleString("en-GB")}
             {counts.active > 0 && <span class="faint"> · {counts.active} active</span>}
             {counts.failed > 0 && <span class="faint"> · {counts.failed} failed</span>}
+            {counts.timedOut > 0 && <span class="faint"> · {counts.timedOut} timed out</span>}
           </dd>
         </div>
       </dl>

@@ -1,11 +1,12 @@
 /** A workflow (or sensor): its definition, its runs (live) and Run…. */
 
 import { useState } from "preact/hooks";
-import type { TargetDefinition, TargetOptions } from "../api/types";
+import type { TargetDefinition } from "../api/types";
 import { Empty, ErrorNotice, Loading } from "../components/Notice";
 import { RunsTable } from "../components/RunsTable";
 import { useManifests, useRuns } from "../live/data";
 import type { ProjectLive } from "../live/project";
+import { optionTags } from "../model/options";
 import { RunForm } from "./RunForm";
 
 interface Props {
@@ -13,19 +14,6 @@ interface Props {
   environment: string;
   repository: string;
   target: string;
-}
-
-function optionTags(options: TargetOptions | undefined): string[] {
-  if (!options) return [];
-  const tags: string[] = [];
-  if (options.cache) tags.push(options.cache.max_age ? `cache ${options.cache.max_age} s` : "cache");
-  if (options.retries) tags.push(`retries ${options.retries.limit}`);
-  if (options.defer) tags.push("defer");
-  if (options.memo) tags.push("memo");
-  if (options.delay) tags.push(`delay ${options.delay} s`);
-  if (options.wait && options.wait.length > 0) tags.push("wait");
-  for (const [key, values] of Object.entries(options.requires ?? {})) tags.push(`requires ${key}=${values.join(",")}`);
-  return tags;
 }
 
 export function TargetPage({ live, environment, repository, target }: Props) {

@@ -2,7 +2,7 @@
 import { act } from "preact/test-utils";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { fromSnapshot } from "../model/run";
-import { RUN, run, step } from "../test/fixtures";
+import { groupRun, RUN, run, step } from "../test/fixtures";
 import { flush, mount } from "../test/mount";
 import { StepPanel } from "./StepPanel";
 
@@ -66,5 +66,22 @@ describe("StepPanel", () => {
     await flush();
     expect(JSON.parse((fetch.mock.calls[0] as unknown as [string, RequestInit])[1].body as string)).toEqual({ environment: null });
     expect(root.textContent).toContain(`Started execution ${RUN}:2:2`);
+  });
+
+  it("names the group of a grouped step, its place and its members' states", () => {
+    const root = panel(fromSnapshot(groupRun(["succeeded", "failed", "succeeded"], "chapters")), `${RUN}:3`);
+    expect(root.querySelector("[data-testid=step-group]")?.textContent).toBe("In group chapters, step 2 of 3 (3 steps · 1 failed)");
+    expect(root.querySelector(".step-head")?.textContent).toContain("group chapters");
+  });
+
+  it("shows a timed-out step as an error with its limit, and its options", () => {
+    const view = run([step(1, "main", null), step(2, "crawl", `${RUN}:1:1`, [], "timed_out")]);
+    view.steps[1]!.executions[0]!.outcome = { tag: "timed_out", timeout: 1 };
+    view.steps[1]!.options = { timeout: 1, retries: { limit: null, delay_min: 1, delay_max: 60 } };
+    const root = panel(fromSnapshot(view));
+    expect(root.querySelector(".step-head [data-state]")?.textContent).toContain("timed out");
+    expect(root.querySelector("[aria-label=Error]")?.textContent).toBe("Timed out after 1 s: its agent stopped the execution.");
+    expect(root.querySelector("[aria-label=Options]")?.textContent).toContain("retries unlimited, back-off 1 s–60 s");
+    expect(root.querySelector("[aria-label=Options]")?.textContent).toContain("timeout 1 s");
   });
 });

@@ -1,6 +1,7 @@
 /**
  * The step panel: one step's arguments, result or error (with traceback), every
- * execution, children, assets and logs, with Re-run and Cancel. Escape closes it.
+ * execution, its options, its caller and group, children, assets and logs, with
+ * Re-run and Cancel. Escape closes it.
  */
 
 import { useState } from "preact/hooks";
@@ -12,7 +13,9 @@ import { ValueView, type ValueLinks } from "../components/ValueView";
 import { useNow } from "../components/useNow";
 import { stepMarkers } from "../graph/Node";
 import type { Env } from "../model/environments";
-import { formatDuration, formatTime } from "../model/format";
+import { formatCount, formatDuration, formatSeconds, formatTime } from "../model/format";
+import { groupLabel, groupMembers, groupSummary } from "../model/groups";
+import { optionTags } from "../model/options";
 import { type Execution, latest, type RunModel, runIdOf, type Step, stepIdOf, stepState } from "../model/run";
 import { isActive } from "../model/states";
 import { href, type Route } from "../router";
@@ -46,6 +49,8 @@ export function StepPanel({ project, runAssets, model, step, parameters, environ
   const children = model.children.get(step.id) ?? [];
   const parent = step.parentStep ? model.steps.get(step.parentStep) : undefined;
   const markers = stepMarkers(step);
+  const options = optionTags(step.options);
+  const members = groupMembers(model, step);
   return (
     <aside
       class="step-panel"
@@ -68,6 +73,7 @@ export function StepPanel({ project, runAssets, model, step, parameters, environ
           <div class="row wrap">
             <StateBadge state={state} />
             <span class="tag">{step.type}</span>
+            {members.length > 0 && <span class="tag">group {groupLabel(step)}</span>}
             {markers.map((m) => (
               <span key={m} class="tag">
                 {m}
@@ -112,7 +118,7 @@ export function StepPanel({ project, runAssets, model, step, parameters, environ
         </section>
 
         <section class="step-section">
-          <h3>{execution?.outcome?.tag === "failed" ? "Error" : "Result"}</h3>
+          <h3>{execution?.outcome?.tag === "failed" || execution?.outcome?.tag === "timed_out" ? "Error" : "Result"}</h3>
           <Outcome execution={execution} links={links} />
           {execution && <QueuedReason project={project} runId={model.id} execution={execution} />}
         </section>
@@ -121,6 +127,19 @@ export function StepPanel({ project, runAssets, model, step, parameters, environ
           <h3>Executions</h3>
           <Executions step={step} />
         </section>
+
+        {options.length > 0 && (
+          <section class="step-section">
+            <h3>Options</h3>
+            <div class="row wrap" aria-label="Options">
+              {options.map((tag) => (
+                <span key={tag} class="tag">
+                  {tag}
+                </span>
+              ))}
+            </div>
+          </section>
+        )}
 
         {(parent || children.length > 0) && (
           <section class="step-section">
@@ -131,6 +150,12 @@ export function StepPanel({ project, runAssets, model, step, parameters, environ
                 <Link to={stepRoute(parent.id)} class="mono">
                   {parent.target} #{parent.number}
                 </Link>
+              </p>
+            )}
+            {members.length > 0 && (
+              <p data-testid="step-group">
+                In group <strong>{groupLabel(step)}</strong>, step {formatCount(members.indexOf(step) + 1)} of {formatCount(members.length)}
+                <span class="faint"> ({groupSummary(members)})</span>
               </p>
             )}
             {children.length > 0 && (
@@ -215,6 +240,15 @@ function Outcome({ execution, links }: { execution: Execution | undefined; links
       return <p class="muted">Cancelled.</p>;
     case "abandoned":
       return <p class="muted">Abandoned: its agent stopped responding.</p>;
+    case "timed_out":
+      return (
+        <div class="error-box" role="group" aria-label="Error">
+          <p>
+            <strong>Timed out</strong>
+            {outcome.timeout ? ` after ${formatSeconds(outcome.timeout)}` : ""}: its agent stopped the execution.
+          </p>
+        </div>
+      );
   }
 }
 

@@ -1,6 +1,6 @@
 /** Builders of API shapes for tests. */
 
-import type { ExecutionState, ExecutionView, RunView, StepView, Value } from "../api/types";
+import type { ExecutionState, ExecutionView, RunView, StepGroup, StepView, Value } from "../api/types";
 
 export const RUN = "run1";
 
@@ -57,5 +57,18 @@ export function run(steps: StepView[]): RunView {
 export function fanOut(count: number, target = "square"): RunView {
   const steps = [step(1, "main", null)];
   for (let i = 0; i < count; i++) steps.push(step(i + 2, target, `${RUN}:1:1`, [value(i)]));
+  return run(steps);
+}
+
+/** `view`, called inside a `cf.group` (index `index` of its calling execution). */
+export function inGroup(view: StepView, index: number, name: string | null): StepView {
+  const group: StepGroup = name === null ? { index } : { index, name };
+  return { ...view, group };
+}
+
+/** A workflow step 1 calling `target` once for each state in `states`, all in one `cf.group`. */
+export function groupRun(states: ExecutionState[], name: string | null = "chapters", target = "square"): RunView {
+  const steps = [step(1, "main", null)];
+  states.forEach((state, i) => steps.push(inGroup(step(i + 2, target, `${RUN}:1:1`, [value(i)], state), 0, name)));
   return run(steps);
 }

@@ -1,14 +1,15 @@
 /**
  * The timeline: every execution as a bar on a shared time axis, the time it
- * waited in the queue drawn hatched and the time it ran solid. Rows are
- * virtualised (only those scrolled into view exist), so long runs stay fast.
+ * waited in the queue drawn hatched and the time it ran solid, both in the colour
+ * of its state (the legend names the states present). Rows are virtualised (only
+ * those scrolled into view exist), so long runs stay fast.
  */
 
 import { useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
 import { useNow } from "../components/useNow";
 import { formatDuration } from "../model/format";
 import type { Execution, RunModel } from "../model/run";
-import { isActive, stateInfo } from "../model/states";
+import { isActive, STATE_ORDER, stateInfo } from "../model/states";
 import { type Scale, tickLabel, ticks, tickStep, toX } from "./scale";
 
 const ROW = 28;
@@ -46,6 +47,7 @@ export function Timeline({ model, version, active, selectedStep, onSelect }: Pro
   const first = Math.max(0, Math.floor(view.top / ROW) - OVERSCAN);
   const last = Math.min(executions.length, Math.ceil((view.top + view.height) / ROW) + OVERSCAN);
   const step = tickStep(scale.t1 - scale.t0);
+  const present = new Set(executions.map((e) => e.state));
 
   return (
     <div class="timeline">
@@ -54,6 +56,13 @@ export function Timeline({ model, version, active, selectedStep, onSelect }: Pro
         <span class="spacer" />
         <span class="legend-queued" aria-hidden="true" /> waiting in the queue
         <span class="legend-running" aria-hidden="true" /> running
+        <span class="timeline-states" aria-label="States">
+          {STATE_ORDER.filter((state) => present.has(state)).map((state) => (
+            <span key={state} class={`timeline-state state-${state}`} data-state={state}>
+              <span class="legend-state" aria-hidden="true" /> {stateInfo(state).label}
+            </span>
+          ))}
+        </span>
       </div>
       <div class="timeline-axis" aria-hidden="true">
         <div class="timeline-axis-label" />
