@@ -15,7 +15,8 @@
     │   │   ├── Conflict           (409) the request clashes with current state
     │   │   └── SessionRefused     (403) a hello named a session without its secret
     │   └── Unavailable            (503) the engine cannot serve this now; retry later
-    │       └── ProjectUnavailable a project failed and is being rebuilt, or cannot open
+    │       ├── ProjectUnavailable a project failed and is being rebuilt, or cannot open
+    │       └── ProjectOwnedElsewhere  another server (on one database) owns the project
     └── InvalidTransition          an execution cannot move between two states
 
 ``rebuild_remote_error`` turns a recorded ``ErrorInfo`` back into an exception: when
@@ -168,6 +169,7 @@ class ProjectOwnedElsewhere(Unavailable):
             "project_owned_elsewhere", f"project {project} is owned by another server: {detail}"
         )
         self.project = project
+        self.detail = detail
 
 
 class InvalidTransition(CofluxError):

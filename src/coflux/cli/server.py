@@ -95,6 +95,27 @@ from coflux.cli.output import CliError
     ),
 )
 @click.option(
+    "--advertise",
+    envvar="COFLUX_SERVER_ADVERTISE",
+    help=(
+        "This server's URL for the other servers sharing its --database, e.g."
+        " http://10.0.0.5:7777; default: http://HOST:PORT as bound"
+        " [env COFLUX_SERVER_ADVERTISE]."
+    ),
+)
+@click.option(
+    "--lease-ttl",
+    type=click.FloatRange(min=0.5),
+    default=15.0,
+    show_default=True,
+    envvar="COFLUX_SERVER_LEASE_TTL",
+    help=(
+        "With a shared --database: seconds a server owns its projects without a heartbeat;"
+        " another server takes them over within this long after it dies"
+        " [env COFLUX_SERVER_LEASE_TTL]."
+    ),
+)
+@click.option(
     "--fsync/--no-fsync",
     default=False,
     show_default=True,
@@ -137,6 +158,8 @@ def server(
     tokens: tuple[str, ...],
     database: str | None,
     blobs: str | None,
+    advertise: str | None,
+    lease_ttl: float,
     fsync: bool,
     log_level: str,
     log_format: str,
@@ -164,6 +187,7 @@ def server(
         serve(
             host, port, Path(data_dir), session_timeout, admin_tokens,
             fsync=fsync, database=database or None, blobs=blobs or None,
+            advertise=advertise or None, lease_ttl=lease_ttl,
         )  # fmt: skip
     except CannotOpenDatabase as e:
         raise CliError(f"cannot use the database: {e}") from None

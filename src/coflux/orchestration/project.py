@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from coflux import protocol
-from coflux.errors import Conflict, NotFound
+from coflux.errors import Conflict, NotFound, ProjectOwnedElsewhere
 from coflux.orchestration import events as ev
 from coflux.orchestration.actor import ExistingRun, ProjectActor
 from coflux.orchestration.effects import (
@@ -100,6 +100,7 @@ class Project:
         )  # fmt: skip
         self._task: asyncio.Task[None] | None = None
         self.failures = 0  # failures since the project last served for a while
+        self.lost: ProjectOwnedElsewhere | None = None  # another server owns it now
 
     @property
     def failure(self) -> str | None:
@@ -117,12 +118,16 @@ class Project:
         self._task = asyncio.create_task(self._supervise(), name=f"project-{self.info.id}")
 
     async def _supervise(self) -> None:
-        """Run the actor; each time it fails, rebuild it from the store and go on."""
+        """Run the actor; each time it fails, rebuild it from the store and go on,
+        unless another server owns the project now: then stop (``lost``)."""
         loop = asyncio.get_running_loop()
         while True:
             started = loop.time()
             try:
                 await self.actor.run()
+            except ProjectOwnedElsewhere as error:
+                self._lose(error)
+                return
             except Exception as error:
                 if loop.time() - started >= HEALTHY_AFTER:
                     self.failures = 0
@@ -132,15 +137,33 @@ class Project:
                     self.info.name, self.info.id, self.failures, exc_info=error,
                 )  # fmt: skip
                 self._disconnect()
-                await self._rebuild()
+                try:
+                    await self._rebuild()
+                except ProjectOwnedElsewhere as error:
+                    self._lose(error)
+                    return
+
+    def _lose(self, error: ProjectOwnedElsewhere) -> None:
+        """Another server acquired the project: its agents go, its state is dropped
+        with the actor (which refuses every call from now on), and the server lets
+        the project go (``server/projects.py``)."""
+        logger.warning("project %s (%s): %s", self.info.name, self.info.id, error.message)
+        self.lost = error
+        self._disconnect()
 
     async def _rebuild(self) -> None:
-        """Restore the actor's state from the store, retrying with back-off."""
+        """Restore the actor's state from the store, retrying with back-off.
+
+        Raises:
+            ProjectOwnedElsewhere: another server owns the project now.
+        """
         first, last = REBUILD_DELAYS
         while True:
             await asyncio.sleep(min(last, first * 2 ** (self.failures - 1)))
             try:
                 state = await asyncio.to_thread(self._restored)
+            except ProjectOwnedElsewhere:
+                raise
             except Exception:
                 self.failures += 1
                 logger.exception("project %s: rebuilding failed; trying again", self.info.id)

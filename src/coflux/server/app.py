@@ -206,18 +206,22 @@ def create_app(
     database: str | None = None,
     blobs: str | None = None,
     address: str = "",
+    lease_ttl: float = 15.0,
 ) -> Starlette:
     """The server's application; with ``admin_tokens``, every request needs a token.
 
     ``database``: where the projects are kept (``coflux.store.catalogs``; None:
     SQLite files in ``data_dir``). ``blobs``: where values and asset files are
     kept (``coflux.blobs.open_blob_store``; None: files in ``data_dir``).
-    ``address``: where other servers reach this one (its URL).
+    ``address``: where other servers reach this one (its URL); ``lease_ttl``: how
+    long it owns its projects without a heartbeat (several servers on one database).
     """
     sessions = SessionRegistry()
     topics = Topics()
     metrics = Metrics()
-    catalog = metrics.measured(open_catalog(database, data_dir, fsync=fsync, address=address))
+    catalog = metrics.measured(
+        open_catalog(database, data_dir, fsync=fsync, address=address, lease_ttl=lease_ttl)
+    )
 
     def publish(project_id: str, facts: Sequence[Fact]) -> None:
         metrics.observe_facts(project_id, facts)

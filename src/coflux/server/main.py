@@ -67,6 +67,8 @@ def serve(
     fsync: bool = False,
     database: str | None = None,
     blobs: str | None = None,
+    advertise: str | None = None,
+    lease_ttl: float = 15.0,
 ) -> None:
     """Serve until interrupted (blocking).
 
@@ -85,6 +87,10 @@ def serve(
             ``data_dir``, or a ``postgresql://`` URL (``coflux.store.catalogs``).
         blobs: where values and asset files are kept: None for files in
             ``data_dir``, or ``s3://bucket/prefix`` (``coflux.blobs``).
+        advertise: this server's URL for the others sharing ``database`` (None:
+            the bound address).
+        lease_ttl: seconds this server owns its projects without a heartbeat, when
+            several servers share ``database`` (``store/postgres/leases.py``).
 
     Raises:
         CannotListen: the address cannot be bound (nothing else was done).
@@ -104,7 +110,8 @@ def serve(
             fsync=fsync,
             database=database,
             blobs=blobs,
-            address=f"http://{shown}:{bound_port}",
+            address=advertise or f"http://{shown}:{bound_port}",
+            lease_ttl=lease_ttl,
         )
         logger.info(
             "serving on http://%s:%d with data in %s", shown, bound_port, data_dir.resolve()

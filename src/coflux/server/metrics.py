@@ -206,8 +206,15 @@ class MeasuredCatalog:
         self._catalog = catalog
         self._metrics = metrics
 
+    @property
+    def takeover_interval(self) -> float | None:
+        return self._catalog.takeover_interval
+
     def project_ids(self) -> list[str]:
         return self._catalog.project_ids()
+
+    def claimable(self) -> list[str]:
+        return self._catalog.claimable()
 
     def open(self, project_id: str) -> ProjectStore:
         return MeasuredStore(self._catalog.open(project_id), self._metrics)

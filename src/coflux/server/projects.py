@@ -15,6 +15,15 @@ only when the server next starts: a damaged file does not heal by itself, and
 retrying while an operator copies a backup into place could open it
 half-written. A project whose actor has failed (``Project.failure``) is listed
 the same way while it is being rebuilt.
+
+When several servers share the catalog's database (``takeover_interval`` is not
+None), each project is served by the one server that owns its lease
+(``store/postgres/leases.py``). Every ``takeover_interval`` this server lets go
+of the projects another server has acquired (``Project.lost``: their state and
+agents are dropped) and takes over those no live server owns (their owner died or
+stopped), restoring their state from the store as at start-up. The projects owned
+elsewhere are listed ``unavailable``, naming their owner, and answered
+``ProjectOwnedElsewhere`` (503).
 """
 
 from __future__ import annotations
@@ -27,7 +36,13 @@ from collections.abc import Callable, Sequence
 import msgspec
 
 from coflux import protocol
-from coflux.errors import BadRequest, Conflict, NotFound, ProjectUnavailable
+from coflux.errors import (
+    BadRequest,
+    Conflict,
+    NotFound,
+    ProjectOwnedElsewhere,
+    ProjectUnavailable,
+)
 from coflux.orchestration.effects import Fact
 from coflux.orchestration.project import Project, new_id
 from coflux.store.base import ProjectCatalog, ProjectStore, ProjectUnopenable
@@ -58,18 +73,59 @@ class Projects:
         self._projects: dict[str, Project] = {}
         # The projects that could not be opened, as listed (see the module docstring).
         self._unavailable: dict[str, ProjectInfo] = {}
+        # The projects another server owns (see the module docstring), as listed.
+        self._elsewhere: dict[str, ProjectInfo] = {}
         self._lock = asyncio.Lock()
+        self._takeovers: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         for project_id in await asyncio.to_thread(self._catalog.project_ids):
             await self._open(project_id)
         logger.info(
-            "opened %d project(s) in %s (%d unavailable)",
-            len(self._projects), self._catalog, len(self._unavailable),
+            "opened %d project(s) in %s (%d unavailable, %d owned by other servers)",
+            len(self._projects), self._catalog, len(self._unavailable), len(self._elsewhere),
         )  # fmt: skip
+        interval = self._catalog.takeover_interval
+        if interval is not None:
+            self._takeovers = asyncio.create_task(self._take_over(interval), name="takeovers")
+
+    async def _take_over(self, interval: float) -> None:
+        """Every ``interval``: let go of the projects lost to another server, and take
+        over those whose owner is gone (see the module docstring)."""
+        while True:
+            await asyncio.sleep(interval)
+            for project in [p for p in self._projects.values() if p.lost is not None]:
+                await self._let_go(project)
+            try:
+                every = await asyncio.to_thread(self._catalog.project_ids)
+                claimable = await asyncio.to_thread(self._catalog.claimable)
+            except Exception as e:  # the database is down: the leases cannot change either
+                logger.warning("cannot look for projects to take over: %s", e)
+                continue
+            known = self._projects.keys() | self._unavailable.keys() | self._elsewhere.keys()
+            # Projects created by other servers since; then those whose owner is gone.
+            for project_id in [*(i for i in every if i not in known), *claimable]:
+                if project_id in self._projects or project_id in self._unavailable:
+                    continue
+                was_elsewhere = project_id in self._elsewhere
+                async with self._lock:
+                    await self._open(project_id)
+                if was_elsewhere and project_id in self._projects:
+                    logger.info("took project %s over from another server", project_id)
+
+    async def _let_go(self, project: Project) -> None:
+        async with self._lock:
+            self._projects.pop(project.info.id, None)
+            await project.stop()
+            lost = project.lost
+            self._elsewhere_now(project.info, lost.detail if lost else "")
+
+    def _elsewhere_now(self, info: ProjectInfo, detail: str) -> None:
+        self._elsewhere[info.id] = msgspec.structs.replace(info, status="unavailable", error=detail)
 
     async def _open(self, project_id: str) -> None:
-        """Open and start a project, or record why it cannot be."""
+        """Open and start a project, or record why it cannot be (another server
+        owns it, or it is damaged)."""
         try:
             store = await asyncio.to_thread(self._catalog.open, project_id)
         except ProjectUnopenable as e:
@@ -80,10 +136,18 @@ class Projects:
             self._refuse(project_id, f"it could not be opened ({e})", 0.0, e)
             return
         try:
+            await asyncio.to_thread(store.take_ownership)
             self._add(store)
+        except ProjectOwnedElsewhere as e:
+            info = await asyncio.to_thread(store.info)
+            await asyncio.to_thread(store.close)
+            self._elsewhere_now(info, e.detail)
+            return
         except Exception as e:  # restoring its state failed: the same, for this project only
             await asyncio.to_thread(store.close)
             self._refuse(project_id, f"restoring it failed ({e})", 0.0, e)
+            return
+        self._elsewhere.pop(project_id, None)
 
     def _refuse(
         self,
@@ -109,6 +173,9 @@ class Projects:
         )
 
     async def stop(self) -> None:
+        if self._takeovers is not None:
+            self._takeovers.cancel()
+            await asyncio.gather(self._takeovers, return_exceptions=True)
         await asyncio.gather(*(p.stop() for p in self._projects.values()))
         self._projects.clear()
         await asyncio.to_thread(self._catalog.close)
@@ -129,7 +196,11 @@ class Projects:
 
     def list(self) -> list[ProjectInfo]:
         """Every project, oldest first, the unavailable ones with ``status`` and ``error``."""
-        listed = [_listed(p) for p in self._projects.values()] + [*self._unavailable.values()]
+        listed = [
+            *(_listed(p) for p in self._projects.values()),
+            *self._unavailable.values(),
+            *self._elsewhere.values(),
+        ]
         return sorted(listed, key=lambda i: i.created_at)
 
     def get(self, id_or_name: str) -> Project:
@@ -144,6 +215,11 @@ class Projects:
             project = next((p for p in self._projects.values() if p.info.name == id_or_name), None)
         if project is not None:
             return project
+        elsewhere = self._elsewhere.get(id_or_name) or next(
+            (i for i in self._elsewhere.values() if i.name == id_or_name), None
+        )
+        if elsewhere is not None:
+            raise ProjectOwnedElsewhere(elsewhere.id, elsewhere.error or "")
         unavailable = self._unavailable.get(id_or_name)
         if unavailable is not None:
             raise ProjectUnavailable(unavailable.id, unavailable.error or "it cannot be opened")

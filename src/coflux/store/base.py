@@ -106,6 +106,18 @@ class ProjectCatalog(Protocol):
     """Where a server's projects are kept: it lists them, creates them with unique
     names, and opens their stores. One per server, chosen by ``--database``."""
 
+    @property
+    def takeover_interval(self) -> float | None:
+        """Seconds between a server's looks for projects to take over, when several
+        servers share the catalog's database; None: the catalog is this server's alone."""
+        ...
+
+    def claimable(self) -> list[str]:
+        """The projects this server may own now: no live lease of another server
+        (never owned, or the owner's lease expired). Every project, for a catalog
+        that is this server's alone."""
+        ...
+
     def project_ids(self) -> list[str]:
         """Every project's id, whether or not it can be opened."""
         ...

@@ -32,12 +32,14 @@ def open_catalog(
     *,
     fsync: bool = False,
     address: str = "",
+    lease_ttl: float = 15.0,
 ) -> ProjectCatalog:
     """The catalog for ``url`` (None: SQLite files in ``data_dir/projects``).
 
-    ``address`` is where other servers reach this one, when several share a
-    PostgreSQL database (``store/postgres/leases.py``); the server's id among them
-    is kept in ``data_dir``.
+    ``address`` is where other servers reach this one, and ``lease_ttl`` how long
+    it owns its projects without a heartbeat, when several share a PostgreSQL
+    database (``store/postgres/leases.py``); the server's id among them is kept in
+    ``data_dir``.
 
     Raises:
         UnsupportedDatabase: an unknown scheme, or ``fsync`` with PostgreSQL (which
@@ -57,7 +59,9 @@ def open_catalog(
         from coflux.store.postgres.catalog import PostgresCatalog
         from coflux.store.postgres.leases import server_id
 
-        return PostgresCatalog(url, server_id=server_id(data_dir), address=address)
+        return PostgresCatalog(
+            url, server_id=server_id(data_dir), address=address, lease_ttl=lease_ttl
+        )
     # Never the whole URL: it may hold a password.
     shown = url.split("://", 1)[0] + "://..." if "://" in url else "that value"
     raise UnsupportedDatabase(

@@ -146,6 +146,13 @@ class PostgresCatalog:
     def leases(self) -> Leases:
         return self._leases
 
+    @property
+    def takeover_interval(self) -> float:
+        return self._leases.ttl / 3
+
+    def claimable(self) -> list[str]:
+        return self._leases.claimable()
+
     def _store(self, project_id: str) -> PostgresProjectStore:
         store = PostgresProjectStore(self._pool, project_id, self._leases, self._statistics)
         self._stores.add(store)

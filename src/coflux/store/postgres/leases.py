@@ -118,6 +118,12 @@ SELECT project_id, owner, address, epoch, extract(epoch FROM expires_at)::float8
 FROM project_leases WHERE project_id = %(project)s
 """
 
+_CLAIMABLE = """
+SELECT p.id FROM projects p LEFT JOIN project_leases l ON l.project_id = p.id
+WHERE l.project_id IS NULL OR l.expires_at <= now() OR l.owner = %(server)s
+ORDER BY p.created_at, p.id
+"""
+
 _SERVERS = """
 SELECT id, address, extract(epoch FROM started_at)::float8,
        extract(epoch FROM heartbeat_at)::float8,
@@ -178,6 +184,12 @@ class Leases:
         with self._pool.connection() as conn:
             row = conn.execute(_LEASE, {"project": project_id}).fetchone()
         return None if row is None else Lease(*row)
+
+    def claimable(self) -> list[str]:
+        """The projects no other server holds a live lease of (``acquire`` would
+        succeed, unless another server is quicker)."""
+        with self._pool.connection() as conn:
+            return [str(row[0]) for row in conn.execute(_CLAIMABLE, self._params()).fetchall()]
 
     def leases(self) -> list[Lease]:
         """Every project's lease, for ``coflux server status``."""

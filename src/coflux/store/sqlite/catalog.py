@@ -37,6 +37,13 @@ class SqliteCatalog:
     def __str__(self) -> str:
         return str(self._directory)
 
+    @property
+    def takeover_interval(self) -> None:
+        return None  # the data directory's lock makes the catalog this server's alone
+
+    def claimable(self) -> list[str]:
+        return self.project_ids()
+
     def project_ids(self) -> list[str]:
         return sorted(path.stem for path in self._directory.glob("*.sqlite"))
 
