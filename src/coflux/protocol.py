@@ -50,6 +50,9 @@ CLOSE_UNAVAILABLE = 4007  # the project cannot serve now: reconnect later (not f
 # The hello named a session without its secret: nothing changed; an agent that
 # meant to resume starts a new session instead (not fatal).
 CLOSE_SESSION_REFUSED = 4008
+# Another server (sharing the database) owns the project: the reason is its URL,
+# where the agent connects instead, resuming its session (not fatal).
+CLOSE_MOVED = 4009
 
 # --- bounds --------------------------------------------------------------------
 # Every number and name a peer sends is bounded here, so that a message the core

@@ -337,7 +337,8 @@ def test_server_has_its_own_host_option(
         env={"COFLUX_SERVER_TOKENS": "a, b,"},
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    defaults = {"fsync": False, "database": None, "blobs": None}
+    several = {"advertise": None, "lease_ttl": 15.0}
+    defaults = {"fsync": False, "database": None, "blobs": None, **several}
     assert calls == [("0.0.0.0", 9000, Path(".coflux"), 30.0, ["a", "b"], defaults)]
     assert api.invoke("server", "--token", "t").exit_code == 0
     assert calls[-1][4] == ["t"]
@@ -348,10 +349,17 @@ def test_server_has_its_own_host_option(
     # The stores: options, or the environment.
     url = "postgresql://coflux@db/coflux"
     assert api.invoke("server", "--database", url, "--blobs", "s3://b/p").exit_code == 0
-    assert calls[-1][5] == {"fsync": False, "database": url, "blobs": "s3://b/p"}
+    assert calls[-1][5] == {"fsync": False, "database": url, "blobs": "s3://b/p", **several}
     env = {"COFLUX_DATABASE_URL": url, "COFLUX_BLOBS": "s3://b"}
     assert api.invoke("server", env=env).exit_code == 0
-    assert calls[-1][5] == {"fsync": False, "database": url, "blobs": "s3://b"}
+    assert calls[-1][5] == {"fsync": False, "database": url, "blobs": "s3://b", **several}
+    # Several servers on one database: the address for the others, and the lease.
+    options = ["--advertise", "http://10.0.0.5:7777", "--lease-ttl", "5"]
+    assert api.invoke("server", *options).exit_code == 0
+    assert (calls[-1][5]["advertise"], calls[-1][5]["lease_ttl"]) == ("http://10.0.0.5:7777", 5.0)
+    env = {"COFLUX_SERVER_ADVERTISE": "http://h:1", "COFLUX_SERVER_LEASE_TTL": "3"}
+    assert api.invoke("server", env=env).exit_code == 0
+    assert (calls[-1][5]["advertise"], calls[-1][5]["lease_ttl"]) == ("http://h:1", 3.0)
     # The admin token from a file, or the environment, beside --token.
     token_file = tmp_path / "admin-token"
     token_file.write_text("from-file\n")

@@ -4,7 +4,9 @@ This module owns:
 
 * the connect loop: ``ws://HOST/api/agent``, reconnecting with jittered backoff
   until ``close()``; a close with one of the fatal codes of ``coflux.protocol``
-  ends it with ``ConnectionRejected`` instead;
+  ends it with ``ConnectionRejected`` instead; a ``CLOSE_MOVED`` (another server
+  sharing the database owns the project) sends it to the URL in the reason, and
+  back to the configured server once that one cannot be reached;
 * the handshake: every (re)connect sends ``Hello`` with the last ``Welcome``'s
   session id, so the server resumes the session and does not abandon the
   executions the agent still holds (and knows which of them are blocked:
@@ -33,6 +35,7 @@ import random
 import threading
 from collections import deque
 from collections.abc import Coroutine, Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol, assert_never
 
 import websockets
@@ -91,6 +94,16 @@ class PoolLike(Protocol):
     def blocked(self) -> set[str]: ...
 
 
+@dataclass(frozen=True, slots=True)
+class Moved:
+    """The server closed with ``CLOSE_MOVED``: the project's owner is at ``url``."""
+
+    url: str
+
+    def __str__(self) -> str:
+        return f"the project is served by {self.url}"
+
+
 def agent_url(host: str) -> str:
     url = base_url(host)
     scheme = "wss" if url.startswith("https://") else "ws"
@@ -134,6 +147,9 @@ class Connection:
         self._targets: Targets = dict(targets or {})
         self._session_id: str | None = None
         self._session_secret: str | None = None  # proves the session is ours when resuming
+        # The server that owns the project, when the configured one sent us there
+        # (CLOSE_MOVED); back to the configured one when it cannot be reached.
+        self._moved_to: str | None = None
         self._outstanding: dict[_Key, protocol.AgentMessage] = {}
         self._queued: deque[protocol.AgentMessage] = deque()  # untracked, awaiting a connection
         self._logs: deque[protocol.LogEntry] = deque()
@@ -261,6 +277,13 @@ class Connection:
             self.connected.clear()
             if self._stopping.is_set():
                 return
+            if isinstance(why, Moved):
+                logger.info("the project is served by %s; connecting there", why.url)
+                self._moved_to = why.url
+                await self._backoff(settings.reconnect_delay_min)
+                continue
+            if not established and self._moved_to is not None:
+                self._moved_to = None  # the owner is gone: ask the configured server again
             if established:
                 logger.warning(
                     "disconnected from %s (session %s): %s; reconnecting",
@@ -281,13 +304,14 @@ class Connection:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), jittered)
 
-    async def _serve_once(self, pool: PoolLike) -> str:
-        """One connection: handshake, resend, serve until it closes; returns why it closed."""
+    async def _serve_once(self, pool: PoolLike) -> str | Moved:
+        """One connection: handshake, resend, serve until it closes; returns why it
+        closed (``Moved``: the project is served by another server)."""
         settings = self._settings
         headers = {"Authorization": f"Bearer {settings.token}"} if settings.token else None
         try:
             async with connect(
-                agent_url(settings.host),
+                agent_url(self._moved_to or settings.host),
                 additional_headers=headers,
                 proxy=None,
                 max_size=None,
@@ -304,6 +328,8 @@ class Connection:
                 finally:
                     self._disconnected()
                 self._raise_if_fatal(ws)
+                if ws.close_code == protocol.CLOSE_MOVED and ws.close_reason:
+                    return Moved(ws.close_reason)
                 if ws.close_code == protocol.CLOSE_SESSION_REFUSED:
                     # Our session cannot be resumed (it predates resume secrets):
                     # start a new one; what it held is the server's to abandon.

@@ -17,13 +17,14 @@ from starlette.types import Scope
 
 from coflux import protocol
 from coflux.blobs import open_blob_store
-from coflux.errors import CofluxError, ProjectUnavailable
+from coflux.errors import CofluxError, ProjectOwnedElsewhere, ProjectUnavailable
 from coflux.orchestration.effects import Fact
 from coflux.orchestration.model import ProjectState
 from coflux.server.api import agents, assets, environments, projects, runs, sensors, tokens
 from coflux.server.api import blobs as blob_api
 from coflux.server.auth import Authenticator, AuthMiddleware
 from coflux.server.context import ServerContext
+from coflux.server.forwarding import Forwarding
 from coflux.server.gateway import agent_endpoint
 from coflux.server.health import Readiness, health, ready
 from coflux.server.live import live_endpoint
@@ -285,7 +286,7 @@ def create_app(
     def project_id(id_or_name: str) -> str | None:
         try:
             return project_registry.get(id_or_name).info.id
-        except ProjectUnavailable as e:
+        except (ProjectUnavailable, ProjectOwnedElsewhere) as e:
             return e.project
         except CofluxError:
             return None
@@ -296,10 +297,14 @@ def create_app(
         exception_handlers={404: not_found, 405: method_not_allowed},
         middleware=[
             Middleware(MeasuredTraffic, metrics=metrics),
+            # Before authentication: the owner authenticates what it is forwarded.
+            Middleware(Forwarding, owner_of=project_registry.owner_of, address=address),
             Middleware(AuthMiddleware, authenticator=authenticator, project_id=project_id),
         ],
     )
     app.state.readiness = readiness
     blob_store = open_blob_store(blobs, data_dir)
-    app.state.context = ServerContext(project_registry, sessions, topics, blob_store, authenticator)
+    app.state.context = ServerContext(
+        project_registry, sessions, topics, blob_store, authenticator, address
+    )
     return app

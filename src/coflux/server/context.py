@@ -18,3 +18,4 @@ class ServerContext:
     topics: Topics
     blobs: BlobStore
     authenticator: Authenticator
+    address: str = ""  # this server's URL for the others sharing its database

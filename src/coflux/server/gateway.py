@@ -62,6 +62,10 @@ async def agent_endpoint(websocket: WebSocket) -> None:
         )
         await _close(websocket, protocol.CLOSE_PROTOCOL_MISMATCH, reason)
         return
+    owner = await context.projects.owner_of(hello.project)
+    if owner is not None:  # another server owns the project: the agent goes there
+        await _close(websocket, protocol.CLOSE_MOVED, owner)
+        return
     try:
         project = context.projects.get(hello.project)
     except CofluxError as e:

@@ -28,6 +28,7 @@ from coflux import protocol
 from coflux.errors import BadRequest, CofluxError, Refused
 from coflux.orchestration.effects import Fact
 from coflux.orchestration.project import Project
+from coflux.server import forwarding
 from coflux.server.auth import Principal
 from coflux.server.context import ServerContext
 from coflux.server.topics import Subscription
@@ -83,7 +84,16 @@ async def live_endpoint(websocket: WebSocket) -> None:
     principal: Principal = websocket.state.principal
     with contextlib.suppress(WebSocketDisconnect):
         try:
-            request = msgspec.json.decode(await websocket.receive_text(), type=Subscribe)
+            raw = await websocket.receive_text()
+            request = msgspec.json.decode(raw, type=Subscribe)
+            owner = (
+                None
+                if forwarding.FORWARDED in websocket.headers
+                else (await context.projects.owner_of(request.project))
+            )
+            if owner is not None:  # another server owns the project: it answers
+                await forwarding.relay(websocket, owner, raw, context.address)
+                return
             project = context.projects.get(request.project)
             if request.subscribe == "run" and request.run_id is None:
                 raise BadRequest("missing_run_id", "a run subscription needs a run_id")

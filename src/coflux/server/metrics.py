@@ -216,6 +216,9 @@ class MeasuredCatalog:
     def claimable(self) -> list[str]:
         return self._catalog.claimable()
 
+    def owner_address(self, project_id: str) -> str | None:
+        return self._catalog.owner_address(project_id)
+
     def open(self, project_id: str) -> ProjectStore:
         return MeasuredStore(self._catalog.open(project_id), self._metrics)
 

@@ -215,9 +215,7 @@ class Projects:
             project = next((p for p in self._projects.values() if p.info.name == id_or_name), None)
         if project is not None:
             return project
-        elsewhere = self._elsewhere.get(id_or_name) or next(
-            (i for i in self._elsewhere.values() if i.name == id_or_name), None
-        )
+        elsewhere = self._elsewhere_info(id_or_name)
         if elsewhere is not None:
             raise ProjectOwnedElsewhere(elsewhere.id, elsewhere.error or "")
         unavailable = self._unavailable.get(id_or_name)
@@ -231,6 +229,19 @@ class Projects:
             else ""
         )
         raise NotFound("unknown_project", f"project '{id_or_name}' does not exist{hint}")
+
+    def _elsewhere_info(self, id_or_name: str) -> ProjectInfo | None:
+        return self._elsewhere.get(id_or_name) or next(
+            (i for i in self._elsewhere.values() if i.name == id_or_name), None
+        )
+
+    async def owner_of(self, id_or_name: str) -> str | None:
+        """The address of the server that owns this project, when it is another
+        server (read from the lease now, so never stale); None otherwise."""
+        info = self._elsewhere_info(id_or_name)
+        if info is None:
+            return None
+        return await asyncio.to_thread(self._catalog.owner_address, info.id)
 
     async def create(self, name: str) -> ProjectInfo:
         if not PROJECT_NAME.fullmatch(name):  # not match: '$' matches before a final newline

@@ -112,6 +112,11 @@ class ProjectCatalog(Protocol):
         servers share the catalog's database; None: the catalog is this server's alone."""
         ...
 
+    def owner_address(self, project_id: str) -> str | None:
+        """Where the server that owns the project now is reached, when that is
+        another server sharing the database; None otherwise (this one, or none)."""
+        ...
+
     def claimable(self) -> list[str]:
         """The projects this server may own now: no live lease of another server
         (never owned, or the owner's lease expired). Every project, for a catalog

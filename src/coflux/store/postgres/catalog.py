@@ -153,6 +153,12 @@ class PostgresCatalog:
     def claimable(self) -> list[str]:
         return self._leases.claimable()
 
+    def owner_address(self, project_id: str) -> str | None:
+        lease = self._leases.owner(project_id)
+        if lease is None or not lease.live or lease.owner == self._leases.server_id:
+            return None
+        return lease.address
+
     def _store(self, project_id: str) -> PostgresProjectStore:
         store = PostgresProjectStore(self._pool, project_id, self._leases, self._statistics)
         self._stores.add(store)

@@ -44,6 +44,9 @@ class SqliteCatalog:
     def claimable(self) -> list[str]:
         return self.project_ids()
 
+    def owner_address(self, project_id: str) -> None:
+        return None
+
     def project_ids(self) -> list[str]:
         return sorted(path.stem for path in self._directory.glob("*.sqlite"))
 
