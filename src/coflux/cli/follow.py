@@ -13,6 +13,7 @@ import contextlib
 
 from coflux.cli.config import Config
 from coflux.cli.output import info
+from coflux.cli.render import state_label, step_label
 from coflux.client.live import LiveEvent, RunFacts, RunSnapshot, subscribe_run
 from coflux.errors import CofluxError
 from coflux.orchestration.effects import ExecutionCreated, ExecutionTransitioned, StepCreated
@@ -22,7 +23,8 @@ REASON_INTERVAL = 2.0
 
 
 class StepTracker:
-    """Turns a snapshot and facts into ``step-id  repository.target  state`` lines.
+    """Turns a snapshot and facts into ``step-id  repository.target  state`` lines
+    (with the step's ``cf.group``, if any, after its target).
 
     Remembers the last state shown per execution, because the server may send
     a fact that the snapshot already contained.
@@ -43,7 +45,9 @@ class StepTracker:
                 for fact in facts:
                     match fact:
                         case StepCreated():
-                            self._labels[fact.step_id] = f"{fact.repository}.{fact.target}"
+                            self._labels[fact.step_id] = step_label(
+                                fact.repository, fact.target, fact.group
+                            )
                         case ExecutionCreated():
                             self._steps[fact.execution_id] = fact.step_id
                         case ExecutionTransitioned():
@@ -73,7 +77,7 @@ class StepTracker:
     def _snapshot(self, run: RunView) -> list[str]:
         lines: list[str] = []
         for step in run.steps:
-            self._labels[step.id] = f"{step.repository}.{step.target}"
+            self._labels[step.id] = step_label(step.repository, step.target, step.group)
             for execution in step.executions:
                 self._steps[execution.id] = step.id
                 lines.extend(self._change(execution.id, execution.state))
@@ -88,7 +92,7 @@ class StepTracker:
 
     def _line(self, execution_id: str, state: str) -> str:
         step_id = self._steps.get(execution_id, execution_id.rsplit(":", 1)[0])
-        return f"{step_id}  {self._labels.get(step_id, '?')}  {state}"
+        return f"{step_id}  {self._labels.get(step_id, '?')}  {state_label(state)}"
 
 
 async def _follow(config: Config, project: str, run_id: str) -> None:

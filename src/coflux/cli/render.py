@@ -84,14 +84,29 @@ def duration(execution: ExecutionOutline) -> float | None:
     return execution.completed_at - (execution.assigned_at or execution.created_at)
 
 
+def state_label(state: str) -> str:
+    """An execution state as people read it: ``timed_out`` -> ``timed out``."""
+    return state.replace("_", " ")
+
+
+def step_label(repository: str, target: str, group: protocol.Group | None) -> str:
+    """``repository.target``, then the ``cf.group`` the step was called in, if any."""
+    label = f"{repository}.{target}"
+    if group is None:
+        return label
+    name = f'"{group.name}"' if group.name is not None else f"#{group.index}"
+    return f"{label}  [group {name}]"
+
+
 def _step_line(step: AnyStep, depth: int) -> str:
-    label = f"{'  ' * depth}{step.id}  {step.repository}.{step.target}"
+    label = f"{'  ' * depth}{step.id}  {step_label(step.repository, step.target, step.group)}"
     if not step.executions:
         return f"{label}  (no executions)"
     latest = step.executions[-1]
     attempts = f"  (attempt {latest.attempt})" if latest.attempt > 1 else ""
     why = f"  ({latest.queued_reason})" if latest.queued_reason else ""
-    return f"{label}  {latest.state}  {fmt_duration(duration(latest))}{attempts}{why}"
+    shown = state_label(latest.state)
+    return f"{label}  {shown}  {fmt_duration(duration(latest))}{attempts}{why}"
 
 
 def children_by_step(run: AnyRun) -> dict[str | None, list[AnyStep]]:
@@ -107,7 +122,7 @@ def children_by_step(run: AnyRun) -> dict[str | None, list[AnyStep]]:
 def run_tree(run: AnyRun) -> Iterator[str]:
     """The run's header line, then its steps as an indented call tree."""
     yield (
-        f"run {run.id}  {run.repository}.{run.target}  {run.state}"
+        f"run {run.id}  {run.repository}.{run.target}  {state_label(run.state)}"
         f"  (environment {run.environment}, created {fmt_time(run.created_at)})"
     )
     children = children_by_step(run)
@@ -119,7 +134,8 @@ def run_tree(run: AnyRun) -> Iterator[str]:
 
 
 def deepest_failure(run: RunView) -> tuple[StepView, ExecutionView] | None:
-    """The failed execution furthest down the call tree: where the error started."""
+    """The failed (or timed-out) execution furthest down the call tree: where the
+    error started."""
     owner = {e.id: s for s in run.steps for e in s.executions}
     depths: dict[str, int] = {}
 
@@ -138,7 +154,7 @@ def deepest_failure(run: RunView) -> tuple[StepView, ExecutionView] | None:
             depths[item.id] = level
         return depths[step.id]
 
-    failed = [(s, e) for s in run.steps for e in s.executions if e.state == "failed"]
+    failed = [(s, e) for s in run.steps for e in s.executions if e.state in ("failed", "timed_out")]
     if not failed:
         return None
     return max(failed, key=lambda pair: (depth(pair[0]), pair[1].created_at, pair[1].attempt))

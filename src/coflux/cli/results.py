@@ -2,8 +2,8 @@
 
 The contract: on success the result, rendered as JSON, is the only thing on
 stdout and the exit code is 0; otherwise stderr says what went wrong (for a
-failure: the error, the step where it started and its traceback) and the exit
-code is 1.
+failure: the error, the step where it started and its traceback; for a timeout:
+how long the workflow ran and which execution that was) and the exit code is 1.
 """
 
 from __future__ import annotations
@@ -32,13 +32,31 @@ def _report_failure(client: Client, project: str, run_id: str, error: protocol.E
     if located is not None:
         step, execution = located
         info(f"failing step: {step.id} ({step.repository}.{step.target}), execution {execution.id}")
-        if isinstance(execution.outcome, protocol.Failed):
-            origin = execution.outcome.error
-            if (origin.type, origin.message) != (error.type, error.message):
-                info(f"raised there: {short_type(origin.type)}: {origin.message}")
-            traceback = origin.traceback or traceback
+        match execution.outcome:
+            case protocol.Failed(error=origin):
+                if (origin.type, origin.message) != (error.type, error.message):
+                    info(f"raised there: {short_type(origin.type)}: {origin.message}")
+                traceback = origin.traceback or traceback
+            case protocol.TimedOut(timeout=timeout):
+                info(f"timed out there after {timeout:g} s")
     if traceback:
         info(traceback.rstrip())
+
+
+def _report_timeout(client: Client, project: str, run_id: str, timeout: float) -> None:
+    info(f"error: run {run_id} timed out after {timeout:g} s")
+    try:
+        run = client.get_run(project, run_id)
+    except CofluxError:
+        return  # the timeout itself was printed; the step is a bonus
+    root = run.steps[0] if run.steps and run.steps[0].executions else None
+    if root is not None:
+        attempts = sum(1 for e in root.executions if e.state == "timed_out")
+        tried = f" ({attempts} attempts timed out)" if attempts > 1 else ""
+        info(
+            f"failing step: {root.id} ({root.repository}.{root.target}),"
+            f" execution {root.executions[-1].id}{tried}"
+        )
 
 
 def report(client: Client, project: str, result: RunResult) -> int:
@@ -54,6 +72,8 @@ def report(client: Client, project: str, result: RunResult) -> int:
             info(f"error: run {run_id} was cancelled")
         case protocol.Abandoned():
             info(f"error: run {run_id} was abandoned (its agent stopped responding)")
+        case protocol.TimedOut(timeout=timeout):
+            _report_timeout(client, project, run_id, timeout)
         case None:
             raise CliError(
                 f"run {run_id} has not finished (state: {result.state}); pass --wait to wait for it"

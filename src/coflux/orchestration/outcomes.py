@@ -57,7 +57,8 @@ def finish(
         return
     delay = None
     if new in RETRIED:
-        delay = retries.retry_delay(execution.options.retries, execution.attempt, outcome)
+        tries = failures_in_a_row(state, execution)
+        delay = retries.retry_delay(execution.options.retries, tries, outcome)
     elif recurs(execution.options, outcome):
         delay = execution.options.delay
     if delay is not None:
@@ -70,6 +71,27 @@ def finish(
 
 # The endings a step's retry policy applies to (never a cancellation).
 RETRIED = frozenset({S.FAILED, S.ABANDONED, S.TIMED_OUT})
+
+
+def failures_in_a_row(state: ProjectState, execution: Execution) -> int:
+    """The attempts of the step, up to this failed one, that failed (or timed out,
+    or were abandoned) since it last ended otherwise: the try a retry policy counts.
+
+    A recurrent step's runs that returned ``None`` and a suspended attempt's
+    resumption are new attempts too, but no failures: each failure after them
+    gets the whole retry budget again. After a restart only unfinished attempts
+    are in memory; earlier ones count as failures (as attempt numbers would),
+    except for a recurrent step, whose earlier attempts are mostly its runs.
+    """
+    count = 1
+    for attempt in range(execution.attempt - 1, 0, -1):
+        earlier = state.executions.get(f"{execution.step_id}:{attempt}")
+        if earlier is None:
+            return count if execution.options.recurrent else count + attempt
+        if earlier.state not in RETRIED:
+            break
+        count += 1
+    return count
 
 
 def recurs(options: protocol.TargetOptions, outcome: protocol.Outcome) -> bool:
@@ -233,15 +255,25 @@ def cancel_run(state: ProjectState, run_id: str, now: float, effects: list[Effec
 def cancel(state: ProjectState, root: Execution, now: float, effects: list[Effect]) -> None:
     """Cancel an execution and every unfinished execution it (transitively) started."""
     pending = [root]
+    seen = {root.id}  # a memoised call is the child of each caller that made it
     found: list[Execution] = []
     while pending:
         execution = pending.pop()
         if not execution.state.terminal:
             found.append(execution)
         related = list(execution.children.values())
-        if execution.state is S.SPAWNED and execution.successor is not None:
-            related.append(execution.successor)  # the spawned run is a descendant
-        pending.extend(state.executions[e] for e in related if e in state.executions)
+        successor = state.executions.get(execution.successor or "")
+        if successor is not None and (
+            execution.state is S.SPAWNED or successor.step_id == execution.step_id
+        ):
+            # The spawned run is a descendant; a later attempt of the same step (a
+            # retry, a recurrence, a resumption) is the call itself. A cached or
+            # deferred call's leader is other callers' too: it is left running.
+            related.append(successor.id)
+        for related_id in related:
+            if related_id in state.executions and related_id not in seen:
+                seen.add(related_id)
+                pending.append(state.executions[related_id])
     for execution in found:
         session_id = execution.session_id if execution.state is S.ASSIGNED else None
         # Cancelled executions are not retried: settle, don't finish.

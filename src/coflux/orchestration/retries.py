@@ -8,7 +8,10 @@ from coflux import protocol
 def retry_delay(
     policy: protocol.RetryOptions | None, attempt: int, outcome: protocol.Outcome | None = None
 ) -> float | None:
-    """The delay before the next attempt after attempt number ``attempt`` ended with ``outcome``.
+    """The delay before the next attempt after try number ``attempt`` ended with ``outcome``.
+
+    Tries are counted from the step's first failure in a row (see
+    ``outcomes.failures_in_a_row``): a recurrence or a resumption starts afresh.
 
     A limited policy's delay rises linearly from ``delay_min`` (before the first
     retry) to ``delay_max`` (before the last one). An unlimited one

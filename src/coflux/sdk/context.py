@@ -71,6 +71,11 @@ class Channel(Protocol):
         ``Submitted``, then ``ResultReady`` (unless the submission was refused)."""
         ...
 
+    def blocked_while(self, wait: Callable[[], bool]) -> bool:
+        """Run ``wait`` (a long wait for replies, ``cf.select``'s), reporting the
+        execution blocked meanwhile; returns what ``wait`` returned."""
+        ...
+
 
 class ExecutionContext:
     """Everything an execution needs to call targets and log.
@@ -204,7 +209,8 @@ class ExecutionContext:
             for position, pending in enumerate(pendings):
                 if pending.wait(0) is not None:
                     return position
-            if not ready.wait(timeout):
+            # Blocked like a long ``.result()``: the agent may run others meanwhile.
+            if not self._channel.blocked_while(lambda: ready.wait(timeout)):
                 return None
             ready.clear()
 
