@@ -31,6 +31,23 @@ class ProjectInfo(View, frozen=True):
     error: str | None = None
 
 
+class ServerView(View, frozen=True):
+    """A server sharing the projects' database, as ``GET /api/servers`` lists it."""
+
+    id: str
+    address: str  # where the other servers (and clients) reach it
+    started_at: float
+    heartbeat_at: float  # by the database's clock
+    live: bool  # heard from within one lease time
+    projects: list[str]  # the names of the projects it owns now
+
+
+class ServersView(View, frozen=True):
+    shared: bool  # several servers may share the database (False: this one alone)
+    servers: list[ServerView]
+    unowned: list[str]  # projects no live server owns right now (a takeover is due)
+
+
 class EnvironmentView(View, frozen=True):
     id: str
     name: str

@@ -1,5 +1,6 @@
 """Several servers on one PostgreSQL database: one owns each project, another takes
-it over when the owner dies, and an owner that paused past its lease is fenced off.
+it over when the owner dies, an owner that paused past its lease is fenced off, and
+projects move to the server they belong on (rendezvous hashing) as servers come and go.
 
 Each server has its own data directory (so its own server id) and a short lease
 (``--lease-ttl``), so that a takeover takes seconds. Agents and clients may talk
@@ -18,6 +19,7 @@ import httpx
 import pytest
 from websockets.sync.client import connect
 
+from coflux.store.postgres.leases import preferred_server
 from tests.support.cluster import EXAMPLES, REPOS, Cluster, Server
 from tests.support.eventually import eventually
 from tests.support.postgres import fresh_database, shared_cluster
@@ -54,6 +56,34 @@ def lists_elsewhere(server: Server) -> bool:
     return listed is not None and listed.get("status") == "unavailable"
 
 
+def settle(*servers: Server) -> tuple[Server, list[Server]]:
+    """Wait until project 'test' is served by the live server it belongs on, and
+    the others know it; returns that server and the others."""
+    found: list[Server] = []
+
+    def settled() -> bool:
+        view = httpx.get(servers[0].url + "/api/servers", timeout=10).json()
+        live = {s["id"]: s for s in view["servers"] if s["live"]}
+        listed = project_on(servers[0])
+        if listed is None or len(live) != len(servers):
+            return False
+        preferred = live[preferred_server(str(listed["id"]), list(live))]
+        owner = next((s for s in servers if s.url == preferred["address"]), None)
+        if owner is None or "test" not in preferred["projects"] or not serves(owner):
+            return False
+        found[:] = [owner]
+        return all(lists_elsewhere(s) for s in servers if s is not owner)
+
+    eventually(settled, 30, message="project 'test' to settle on its server")
+    return found[0], [s for s in servers if s is not found[0]]
+
+
+def create_project(server: Server, tmp_path: Path) -> None:
+    on = Cluster(server, tmp_path)
+    assert on.cli("projects", "create", "test").returncode == 0
+    assert on.cli("environments", "create", "production").returncode == 0
+
+
 def hello(cluster: Cluster, name: str) -> str:
     done = cluster.cli("submit", "hello", "print_greeting", json.dumps(name), "--wait")
     assert done.returncode == 0, done.stderr
@@ -61,80 +91,83 @@ def hello(cluster: Cluster, name: str) -> str:
 
 
 def test_a_server_takes_over_the_projects_of_one_killed(tmp_path: Path, database: str) -> None:
-    first = start_server(tmp_path, "a", database)
-    on_first = Cluster(first, tmp_path)
-    on_second: Cluster | None = None
+    servers = [start_server(tmp_path, name, database) for name in ("a", "b")]
+    clusters = [Cluster(s, tmp_path) for s in servers]
     try:
-        assert on_first.cli("projects", "create", "test").returncode == 0
-        assert on_first.cli("environments", "create", "production").returncode == 0
-        on_first.start_agent(EXAMPLES / "hello.py")
-        assert hello(on_first, "Ann") == "Hello, Ann!"
-        second = start_server(tmp_path, "b", database)
-        on_second = Cluster(second, tmp_path)
-        listed = project_on(second)
-        assert listed is not None and listed["status"] == "unavailable"
-        assert f"at {first.url} holds its lease" in str(listed["error"])
-        through = httpx.get(second.url + "/api/projects/test/runs", timeout=10)
+        create_project(servers[0], tmp_path)
+        owner, (other,) = settle(*servers)
+        on_owner = Cluster(owner, tmp_path)
+        on_owner.start_agent(EXAMPLES / "hello.py")
+        assert hello(on_owner, "Ann") == "Hello, Ann!"
+        through = httpx.get(other.url + "/api/projects/test/runs", timeout=10)
         assert through.status_code == 200  # forwarded to the owner
         assert [r["target"] for r in through.json()] == ["print_greeting"]
         # A request already forwarded once is not forwarded again.
         headers = {"coflux-forwarded": "http://elsewhere"}
-        refused = httpx.get(second.url + "/api/projects/test/runs", headers=headers, timeout=10)
+        refused = httpx.get(other.url + "/api/projects/test/runs", headers=headers, timeout=10)
         assert refused.status_code == 503
         assert refused.json()["error"]["reason"] == "project_owned_elsewhere"
 
-        first.kill9()
-        for agent in on_first.agents:
+        owner.kill9()
+        for agent in on_owner.agents:
             agent.stop()
-        eventually(lambda: serves(second), 30, message="the second server to take over")
-        runs = on_second.api("GET", "/api/projects/test/runs").json()
-        assert [r["target"] for r in runs] == ["print_greeting"]  # what the first recorded
-        on_second.start_agent(EXAMPLES / "hello.py")
-        assert hello(on_second, "Bo") == "Hello, Bo!"
+        eventually(lambda: serves(other), 30, message="the other server to take over")
+        on_other = Cluster(other, tmp_path)
+        clusters.append(on_other)
+        runs = on_other.api("GET", "/api/projects/test/runs").json()
+        assert [r["target"] for r in runs] == ["print_greeting"]  # what the owner recorded
+        on_other.start_agent(EXAMPLES / "hello.py")
+        assert hello(on_other, "Bo") == "Hello, Bo!"
+        clusters.append(on_owner)
     finally:
-        on_first.stop()
-        if on_second is not None:
-            on_second.stop()
+        for cluster in clusters:
+            cluster.stop()
 
 
 def test_an_owner_paused_past_its_lease_is_fenced_off(tmp_path: Path, database: str) -> None:
-    first = start_server(tmp_path, "a", database)
-    second = start_server(tmp_path, "b", database)
-    on_first, on_second = Cluster(first, tmp_path), Cluster(second, tmp_path)
+    servers = [start_server(tmp_path, name, database) for name in ("a", "b")]
+    clusters = [Cluster(s, tmp_path) for s in servers]
     try:
-        assert on_first.cli("projects", "create", "test").returncode == 0
-        assert on_first.cli("environments", "create", "production").returncode == 0
-        eventually(lambda: lists_elsewhere(second), 10, message="the second server to list it")
-        assert first.process is not None
-        first.process.popen.send_signal(signal.SIGSTOP)
+        create_project(servers[0], tmp_path)
+        owner, (other,) = settle(*servers)
+        assert owner.process is not None
+        owner.process.popen.send_signal(signal.SIGSTOP)
         try:
-            eventually(lambda: serves(second), 30, message="the second server to take over")
+            eventually(lambda: serves(other), 30, message="the other server to take over")
         finally:
-            first.process.popen.send_signal(signal.SIGCONT)
-        # The first server still holds the project's state, but may not write it.
-        refused = on_first.cli("environments", "create", "staging")
-        assert refused.returncode != 0
-        assert "owned by another server" in refused.stderr, refused.stderr
-        eventually(lambda: lists_elsewhere(first), 10, message="the first server to let it go")
-        listed = on_second.cli("environments", "list", "--json")
+            owner.process.popen.send_signal(signal.SIGCONT)
+        # The paused server still holds the project's state, but may not write it.
+        # (Marked as forwarded: it must answer itself, not pass the request on.)
+        refused = httpx.post(
+            owner.url + "/api/projects/test/environments",
+            json={"name": "staging"},
+            headers={"coflux-forwarded": "the test"},
+            timeout=10,
+        )
+        assert refused.status_code == 503, refused.text
+        assert "owned by another server" in refused.json()["error"]["message"]
+        eventually(lambda: lists_elsewhere(owner), 10, message="the paused server to let it go")
+        on_other = Cluster(other, tmp_path)
+        clusters.append(on_other)
+        listed = on_other.cli("environments", "list", "--json")
         assert "staging" not in listed.stdout  # nothing of the refused request was written
-        on_second.start_agent(EXAMPLES / "hello.py")
-        assert hello(on_second, "Cy") == "Hello, Cy!"
+        on_other.start_agent(EXAMPLES / "hello.py")
+        assert hello(on_other, "Cy") == "Hello, Cy!"
     finally:
-        on_first.stop()
-        on_second.stop()
+        for cluster in clusters:
+            cluster.stop()
 
 
 def test_agents_and_clients_reach_the_owner_through_any_server(
     tmp_path: Path, database: str
 ) -> None:
-    owner = start_server(tmp_path, "a", database)
-    other = start_server(tmp_path, "b", database)
-    on_owner, via_other = Cluster(owner, tmp_path), Cluster(other, tmp_path)
+    servers = [start_server(tmp_path, name, database) for name in ("a", "b")]
+    clusters = [Cluster(s, tmp_path) for s in servers]
     try:
-        assert on_owner.cli("projects", "create", "test").returncode == 0
-        assert on_owner.cli("environments", "create", "production").returncode == 0
-        eventually(lambda: lists_elsewhere(other), 10, message="the other server to list it")
+        create_project(servers[0], tmp_path)
+        owner, (other,) = settle(*servers)
+        via_other = Cluster(other, tmp_path)
+        clusters.append(via_other)
         agent = via_other.start_agent(EXAMPLES / "hello.py")
         assert hello(via_other, "Di") == "Hello, Di!"
         assert "the project is served by " + owner.url in agent.output.text()
@@ -145,18 +178,18 @@ def test_agents_and_clients_reach_the_owner_through_any_server(
         names = [e["name"] for e in snapshot["snapshot"]["environments"]]
         assert names == ["production"]
     finally:
-        via_other.stop()
-        on_owner.stop()
+        for cluster in clusters:
+            cluster.stop()
 
 
 def test_a_fan_out_survives_its_owner_killed_in_the_middle(tmp_path: Path, database: str) -> None:
-    owner = start_server(tmp_path, "a", database)
-    other = start_server(tmp_path, "b", database)
-    on_owner, via_other = Cluster(owner, tmp_path), Cluster(other, tmp_path)
+    servers = [start_server(tmp_path, name, database) for name in ("a", "b")]
+    clusters = [Cluster(s, tmp_path) for s in servers]
     try:
-        assert on_owner.cli("projects", "create", "test").returncode == 0
-        assert on_owner.cli("environments", "create", "production").returncode == 0
-        eventually(lambda: lists_elsewhere(other), 10, message="the other server to list it")
+        create_project(servers[0], tmp_path)
+        owner, (other,) = settle(*servers)
+        via_other = Cluster(other, tmp_path)
+        clusters.append(via_other)
         via_other.start_agent(REPOS / "several_servers.py", args=["--concurrency", "4"])
         submitted = via_other.cli("submit", "several_servers", "squares", "24", "0.3")
         assert submitted.returncode == 0, submitted.stderr
@@ -164,7 +197,9 @@ def test_a_fan_out_survives_its_owner_killed_in_the_middle(tmp_path: Path, datab
 
         def started() -> bool:
             run = via_other.api("GET", f"/api/projects/test/runs/{run_id}").json()
-            return sum(1 for step in run["steps"] if step["executions"][-1]["state"] != "queued") > 6
+            return (
+                sum(1 for step in run["steps"] if step["executions"][-1]["state"] != "queued") > 6
+            )
 
         eventually(started, 30, message="the fan-out to be under way")
         owner.kill9()
@@ -176,5 +211,42 @@ def test_a_fan_out_survives_its_owner_killed_in_the_middle(tmp_path: Path, datab
         attempts = [len(step["executions"]) for step in run["steps"]]
         assert attempts == [1] * 25  # nothing lost, nothing run twice
     finally:
-        via_other.stop()
-        on_owner.stop()
+        for cluster in clusters:
+            cluster.stop()
+
+
+def test_projects_spread_over_the_servers_and_move_when_one_joins_or_leaves(
+    tmp_path: Path, database: str
+) -> None:
+    first = start_server(tmp_path, "a", database)
+    clusters = [Cluster(first, tmp_path)]
+    try:
+        names = [f"p{i}" for i in range(8)]
+        for name in names:
+            assert clusters[0].cli("projects", "create", name).returncode == 0
+        second = start_server(tmp_path, "b", database)
+        clusters.append(Cluster(second, tmp_path))
+
+        def owners() -> dict[str, list[str]]:
+            view = httpx.get(first.url + "/api/servers", timeout=10).json()
+            return {s["address"]: s["projects"] for s in view["servers"] if s["live"]}
+
+        def spread() -> bool:
+            found = owners()
+            ids = {p["name"]: p["id"] for p in httpx.get(first.url + "/api/projects").json()}
+            view = httpx.get(first.url + "/api/servers", timeout=10).json()
+            live = {s["id"]: s["address"] for s in view["servers"] if s["live"]}
+            want: dict[str, list[str]] = {address: [] for address in live.values()}
+            for name in names:
+                want[live[preferred_server(ids[name], list(live))]].append(name)
+            return len(live) == 2 and found == {a: sorted(n) for a, n in want.items()}
+
+        eventually(spread, 30, message="the projects to spread over both servers")
+        assert all(owners().values())  # 8 projects over 2 servers: both own some
+        clusters[1].stop()  # a graceful stop hands its projects back at once
+        eventually(
+            lambda: owners() == {first.url: sorted(names)}, 15, message="the first to own all"
+        )
+    finally:
+        for cluster in clusters:
+            cluster.stop()

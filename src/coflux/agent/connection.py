@@ -277,13 +277,15 @@ class Connection:
             self.connected.clear()
             if self._stopping.is_set():
                 return
-            if isinstance(why, Moved):
-                logger.info("the project is served by %s; connecting there", why.url)
-                self._moved_to = why.url
-                await self._backoff(settings.reconnect_delay_min)
+            if isinstance(why, Moved) or (not established and self._moved_to is not None):
+                # A server answered where the project is (or the owner it named is
+                # gone: ask the configured server again): no growing back-off.
+                if isinstance(why, Moved):
+                    logger.info("the project is served by %s; connecting there", why.url)
+                self._moved_to = why.url if isinstance(why, Moved) else None
+                delay = settings.reconnect_delay_min
+                await self._backoff(delay)
                 continue
-            if not established and self._moved_to is not None:
-                self._moved_to = None  # the owner is gone: ask the configured server again
             if established:
                 logger.warning(
                     "disconnected from %s (session %s): %s; reconnecting",

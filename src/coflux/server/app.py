@@ -20,7 +20,16 @@ from coflux.blobs import open_blob_store
 from coflux.errors import CofluxError, ProjectOwnedElsewhere, ProjectUnavailable
 from coflux.orchestration.effects import Fact
 from coflux.orchestration.model import ProjectState
-from coflux.server.api import agents, assets, environments, projects, runs, sensors, tokens
+from coflux.server.api import (
+    agents,
+    assets,
+    environments,
+    projects,
+    runs,
+    sensors,
+    servers,
+    tokens,
+)
 from coflux.server.api import blobs as blob_api
 from coflux.server.auth import Authenticator, AuthMiddleware
 from coflux.server.context import ServerContext
@@ -50,6 +59,7 @@ from coflux.views import (
     RunSubmitted,
     RunSummary,
     RunView,
+    ServersView,
     TokenCreated,
     TokenView,
 )
@@ -64,6 +74,7 @@ API: list[ApiRoute] = [
     ApiRoute("POST", "/api/tokens", tokens.create_token, "Create a project token (admin)", tokens.CreateToken, TokenCreated, 201),
     ApiRoute("GET", "/api/tokens", tokens.list_tokens, "List project tokens (admin)", response=list[TokenView]),
     ApiRoute("POST", "/api/tokens/{token_id}/revoke", tokens.revoke_token, "Revoke a project token (admin)", response=TokenView),
+    ApiRoute("GET", "/api/servers", servers.list_servers, "List the servers and the projects each owns (admin)", response=ServersView),
     ApiRoute("GET", "/api/projects", projects.list_projects, "List projects", response=list[ProjectInfo]),
     ApiRoute("POST", "/api/projects", projects.create_project, "Create a project", projects.CreateProject, ProjectInfo, 201),
     ApiRoute("GET", P + "/environments", environments.list_environments, "List environments", response=list[EnvironmentView]),
@@ -298,7 +309,7 @@ def create_app(
         middleware=[
             Middleware(MeasuredTraffic, metrics=metrics),
             # Before authentication: the owner authenticates what it is forwarded.
-            Middleware(Forwarding, owner_of=project_registry.owner_of, address=address),
+            Middleware(Forwarding, owners=project_registry, address=address),
             Middleware(AuthMiddleware, authenticator=authenticator, project_id=project_id),
         ],
     )

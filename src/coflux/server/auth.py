@@ -197,7 +197,11 @@ def path_scope(path: str) -> tuple[str, str | None] | None:
 
 
 def _is_admin_path(path: str, method: str) -> bool:
-    return path.startswith("/api/tokens") or (path == "/api/projects" and method == "POST")
+    return (
+        path.startswith("/api/tokens")
+        or path == "/api/servers"
+        or (path == "/api/projects" and method == "POST")
+    )
 
 
 def _needs_token(path: str) -> bool:

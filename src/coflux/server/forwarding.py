@@ -4,7 +4,9 @@ With several servers on one database (``store/postgres/leases.py``) a client may
 talk to any of them. An HTTP request under ``/api/projects/{project}/`` for a
 project owned elsewhere is forwarded to the owner's address (read from its lease
 for each request, so it is never stale) and the owner's answer streamed back as
-it comes, long-polls included; a live subscription is relayed message by message
+it comes, long-polls included (while a takeover leaves the project without an
+owner for a moment, the request waits for the new one, up to ``patience``); a live
+subscription is relayed message by message
 (``relay``); an agent is told where to connect instead (``gateway.py``). The
 owner authenticates what it receives: the request travels with its token.
 
@@ -21,7 +23,7 @@ import contextlib
 import json
 import logging
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Protocol
 
 import httpx
 import websockets
@@ -41,38 +43,66 @@ _HOP_BY_HOP = frozenset(
 )  # fmt: skip
 
 
-# The owner's address of a project (by id or name) owned by another server, or
-# None when this server serves it, or nobody does right now.
-OwnerOf = Callable[[str], Awaitable[str | None]]
+class Owners(Protocol):
+    """Where projects are served (``server/projects.py``)."""
+
+    def is_elsewhere(self, id_or_name: str) -> bool:
+        """Whether another server owns (or is taking over) the project."""
+        ...
+
+    async def owner_of(self, id_or_name: str) -> str | None:
+        """The owner's address, when another server owns it now; else None."""
+        ...
+
+    @property
+    def patience(self) -> float:
+        """Seconds to wait for a project to have an owner (a takeover) before
+        answering that it has none."""
+        ...
+
+
+MAX_FORWARDED_BODY = 16 * 1024 * 1024  # project API bodies are small JSON documents
 
 
 class Forwarding:
     """ASGI middleware: forward HTTP requests for projects owned elsewhere."""
 
-    def __init__(self, app: ASGIApp, owner_of: OwnerOf, address: str) -> None:
+    def __init__(self, app: ASGIApp, owners: Owners, address: str) -> None:
         self.app = app
-        self._owner_of = owner_of
+        self._owners = owners
         self._address = address
         self._client: httpx.AsyncClient | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        match = _PROJECT_PATH.match(scope["path"]) if scope["type"] == "http" else None
+        forwarded = any(name == FORWARDED.encode() for name, _ in scope.get("headers", ()))
+        if match is None or forwarded or not self._owners.is_elsewhere(match.group(1)):
             await self.app(scope, receive, send)
             return
-        match = _PROJECT_PATH.match(scope["path"])
-        forwarded = any(name == FORWARDED.encode() for name, _ in scope["headers"])
-        owner = None
-        if match is not None and not forwarded:
-            owner = await self._owner_of(match.group(1))
-        if owner is None:
-            await self.app(scope, receive, send)
+        body = await _body(receive)
+        if body is None:
+            await _answer(send, 413, "body_too_large", "the request body is too large")
             return
-        await self._forward(owner, scope, receive, send)
+        # While a takeover or a hand-over is under way the project has no owner for
+        # a moment (or a dead one): wait for one rather than answer 503 at once.
+        project = match.group(1)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._owners.patience
+        while True:
+            owner = await self._owners.owner_of(project)
+            if owner is not None and await self._forward(owner, scope, body, send):
+                return
+            if not self._owners.is_elsewhere(project) or loop.time() >= deadline:
+                break  # served here now, or no owner in time: answered here (503)
+            await asyncio.sleep(0.2)
+        await self.app(scope, _replaying(body), send)
 
-    async def _forward(self, owner: str, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _forward(self, owner: str, scope: Scope, body: bytes, send: Send) -> bool:
+        """Pass the request to ``owner`` and stream its answer back; False if the
+        owner could not be reached (then nothing was sent to the client)."""
         if self._client is None:
             # No timeout for the answer: a long-poll waits as long as the owner does.
-            self._client = httpx.AsyncClient(timeout=httpx.Timeout(None, connect=10.0))
+            self._client = httpx.AsyncClient(timeout=httpx.Timeout(None, connect=5.0))
         query = scope.get("query_string", b"").decode("latin-1")
         url = owner.rstrip("/") + scope["path"] + (f"?{query}" if query else "")
         headers = [
@@ -81,17 +111,12 @@ class Forwarding:
             if name.decode("latin-1").lower() not in _HOP_BY_HOP
         ]
         headers.append((FORWARDED, self._address))
-        request = self._client.build_request(
-            scope["method"], url, headers=headers, content=_body(receive)
-        )
+        request = self._client.build_request(scope["method"], url, headers=headers, content=body)
         try:
             response = await self._client.send(request, stream=True)
         except httpx.HTTPError as e:
             logger.warning("cannot forward %s %s to %s: %s", scope["method"], url, owner, e)
-            await _unavailable(
-                send, f"the server that owns this project ({owner}) cannot be reached"
-            )
-            return
+            return False
         try:
             await send(
                 {
@@ -109,25 +134,49 @@ class Forwarding:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
             await response.aclose()
+        return True
 
 
-async def _body(receive: Receive) -> AsyncIterator[bytes]:
+async def _body(receive: Receive) -> bytes | None:
+    """The whole request body (it may be sent to a second owner); None past
+    ``MAX_FORWARDED_BODY``."""
+    chunks: list[bytes] = []
+    size = 0
     while True:
         message: Message = await receive()
         if message["type"] == "http.disconnect":
-            return
-        yield message.get("body", b"")
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_FORWARDED_BODY:
+            return None
+        chunks.append(chunk)
         if not message.get("more_body", False):
-            return
+            break
+    return b"".join(chunks)
 
 
-async def _unavailable(send: Send, detail: str) -> None:
-    body = json.dumps({"error": {"reason": "owner_unreachable", "message": detail}}).encode()
+def _replaying(body: bytes) -> Receive:
+    """A ``receive`` that gives the app the body read already."""
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
+
+
+async def _answer(send: Send, status: int, reason: str, message: str) -> None:
+    body = json.dumps({"error": {"reason": reason, "message": message}}).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": 503,
-            "headers": [(b"content-type", b"application/json"), (b"retry-after", b"1")],
+            "status": status,
+            "headers": [(b"content-type", b"application/json")],
         }
     )
     await send({"type": "http.response.body", "body": body})

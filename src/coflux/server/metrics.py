@@ -20,7 +20,7 @@ name projects and environments by name, as operators know them; that is why
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -42,7 +42,7 @@ from coflux.orchestration.model import ProjectState
 from coflux.orchestration.states import ExecutionState
 from coflux.server.auth import Authenticator
 from coflux.server.routes import error_response
-from coflux.store.base import ProjectCatalog, ProjectStore
+from coflux.store.base import Lease, Placement, ProjectCatalog, ProjectStore, ServerRecord
 
 # Seconds: from a fraction of a millisecond (a warm agent) to minutes (no agent).
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)  # fmt: skip
@@ -213,8 +213,11 @@ class MeasuredCatalog:
     def project_ids(self) -> list[str]:
         return self._catalog.project_ids()
 
-    def claimable(self) -> list[str]:
-        return self._catalog.claimable()
+    def placement(self, serving: Collection[str]) -> Placement:
+        return self._catalog.placement(serving)
+
+    def ownership(self) -> tuple[list[ServerRecord], list[Lease]] | None:
+        return self._catalog.ownership()
 
     def owner_address(self, project_id: str) -> str | None:
         return self._catalog.owner_address(project_id)

@@ -20,8 +20,10 @@ When several servers share the catalog's database (``takeover_interval`` is not
 None), each project is served by the one server that owns its lease
 (``store/postgres/leases.py``). Every ``takeover_interval`` this server lets go
 of the projects another server has acquired (``Project.lost``: their state and
-agents are dropped) and takes over those no live server owns (their owner died or
-stopped), restoring their state from the store as at start-up. The projects owned
+agents are dropped), hands over those that belong on another live server (by
+rendezvous hashing: a server that joined), and takes over those that belong here
+or that no live server owns (their owner died or stopped), restoring their state
+from the store as at start-up. The projects owned
 elsewhere are listed ``unavailable``, naming their owner, and answered
 ``ProjectOwnedElsewhere`` (503).
 """
@@ -77,6 +79,11 @@ class Projects:
         self._elsewhere: dict[str, ProjectInfo] = {}
         self._lock = asyncio.Lock()
         self._takeovers: asyncio.Task[None] | None = None
+        self.started_at = clock()
+
+    @property
+    def catalog(self) -> ProjectCatalog:
+        return self._catalog
 
     async def start(self) -> None:
         for project_id in await asyncio.to_thread(self._catalog.project_ids):
@@ -90,35 +97,44 @@ class Projects:
             self._takeovers = asyncio.create_task(self._take_over(interval), name="takeovers")
 
     async def _take_over(self, interval: float) -> None:
-        """Every ``interval``: let go of the projects lost to another server, and take
-        over those whose owner is gone (see the module docstring)."""
+        """Every ``interval``: let go of the projects lost to another server, hand
+        over those that belong on another live server, and take over those that
+        belong here or that no live server owns (see the module docstring)."""
         while True:
             await asyncio.sleep(interval)
             for project in [p for p in self._projects.values() if p.lost is not None]:
-                await self._let_go(project)
+                await self._let_go(project, None)
             try:
                 every = await asyncio.to_thread(self._catalog.project_ids)
-                claimable = await asyncio.to_thread(self._catalog.claimable)
+                placement = await asyncio.to_thread(self._catalog.placement, set(self._projects))
             except Exception as e:  # the database is down: the leases cannot change either
                 logger.warning("cannot look for projects to take over: %s", e)
                 continue
+            for project_id in placement.hand_over:
+                leaving = self._projects.get(project_id)
+                if leaving is not None:
+                    logger.info("handing project %s over to the server it belongs on", project_id)
+                    await self._let_go(leaving, "handed over to the server it belongs on")
             known = self._projects.keys() | self._unavailable.keys() | self._elsewhere.keys()
-            # Projects created by other servers since; then those whose owner is gone.
-            for project_id in [*(i for i in every if i not in known), *claimable]:
+            # Projects created by other servers since; then those to take over.
+            for project_id in [*(i for i in every if i not in known), *placement.take]:
                 if project_id in self._projects or project_id in self._unavailable:
                     continue
                 was_elsewhere = project_id in self._elsewhere
                 async with self._lock:
                     await self._open(project_id)
                 if was_elsewhere and project_id in self._projects:
-                    logger.info("took project %s over from another server", project_id)
+                    logger.info("took project %s over", project_id)
 
-    async def _let_go(self, project: Project) -> None:
+    async def _let_go(self, project: Project, why: str | None) -> None:
+        """Stop serving ``project``: lost to another server (``why`` None: its
+        ``lost``), or handed over (its lease released as its store closes)."""
         async with self._lock:
             self._projects.pop(project.info.id, None)
             await project.stop()
-            lost = project.lost
-            self._elsewhere_now(project.info, lost.detail if lost else "")
+            self._disconnect(project.info.id)  # its agents reconnect to its new owner
+            detail = why or (project.lost.detail if project.lost else "")
+            self._elsewhere_now(project.info, detail)
 
     def _elsewhere_now(self, info: ProjectInfo, detail: str) -> None:
         self._elsewhere[info.id] = msgspec.structs.replace(info, status="unavailable", error=detail)
@@ -234,6 +250,16 @@ class Projects:
         return self._elsewhere.get(id_or_name) or next(
             (i for i in self._elsewhere.values() if i.name == id_or_name), None
         )
+
+    def is_elsewhere(self, id_or_name: str) -> bool:
+        return self._elsewhere_info(id_or_name) is not None
+
+    @property
+    def patience(self) -> float:
+        """Long enough for a takeover after its owner died: a lease time (three
+        looks) and two looks more; 0 for a catalog that is this server's alone."""
+        interval = self._catalog.takeover_interval
+        return 0.0 if interval is None else 5 * interval
 
     async def owner_of(self, id_or_name: str) -> str | None:
         """The address of the server that owns this project, when it is another

@@ -11,7 +11,8 @@ The views it returns are the API's read models, in ``coflux.views``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 import msgspec
@@ -102,6 +103,42 @@ class ProjectUnopenable(Exception):
         self.location = location
 
 
+# --- several servers on one database (store/postgres/leases.py) ---------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """What this server should do with the projects, given the live servers.
+
+    ``take``: projects it does not serve whose lease is free (expired) and that
+    prefer this server or have been free for a whole lease time (their preferred
+    server is not taking them), projects never owned, and its own leases from
+    before a restart. ``hand_over``: projects it serves that prefer another live
+    server now (one that joined): released, the other takes them at its next look."""
+
+    take: list[str]
+    hand_over: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    project_id: str
+    owner: str  # the server's id
+    address: str  # where the owner is reached (its --advertise address)
+    epoch: int
+    expires_at: float  # seconds since the epoch, by the database's clock
+    live: bool  # not expired now
+
+
+@dataclass(frozen=True, slots=True)
+class ServerRecord:
+    id: str
+    address: str
+    started_at: float
+    heartbeat_at: float
+    live: bool  # heard from within one lease time
+
+
 class ProjectCatalog(Protocol):
     """Where a server's projects are kept: it lists them, creates them with unique
     names, and opens their stores. One per server, chosen by ``--database``."""
@@ -117,10 +154,15 @@ class ProjectCatalog(Protocol):
         another server sharing the database; None otherwise (this one, or none)."""
         ...
 
-    def claimable(self) -> list[str]:
-        """The projects this server may own now: no live lease of another server
-        (never owned, or the owner's lease expired). Every project, for a catalog
-        that is this server's alone."""
+    def placement(self, serving: Collection[str]) -> Placement:
+        """Which projects this server should take over, and which hand over, now
+        (``serving``: the projects it serves). For a catalog that is this server's
+        alone: every project it does not serve yet, and none to hand over."""
+        ...
+
+    def ownership(self) -> tuple[list[ServerRecord], list[Lease]] | None:
+        """The servers sharing the database and every project's lease; None for a
+        catalog that is this server's alone."""
         ...
 
     def project_ids(self) -> list[str]:

@@ -29,7 +29,7 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 import psycopg
@@ -38,7 +38,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from coflux.errors import Conflict
 from coflux.store import migrate
-from coflux.store.base import ProjectUnopenable
+from coflux.store.base import Lease, Placement, ProjectUnopenable, ServerRecord
 from coflux.store.catalogs import CannotOpenDatabase
 from coflux.store.postgres import schema, statistics
 from coflux.store.postgres.leases import DEFAULT_TTL, Leases
@@ -150,8 +150,11 @@ class PostgresCatalog:
     def takeover_interval(self) -> float:
         return self._leases.ttl / 3
 
-    def claimable(self) -> list[str]:
-        return self._leases.claimable()
+    def placement(self, serving: Collection[str]) -> Placement:
+        return self._leases.placement(serving)
+
+    def ownership(self) -> tuple[list[ServerRecord], list[Lease]]:
+        return self._leases.servers(), self._leases.leases()
 
     def owner_address(self, project_id: str) -> str | None:
         lease = self._leases.owner(project_id)

@@ -25,15 +25,16 @@ connection and leave two servers each believing it owns the project.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
 from psycopg_pool import ConnectionPool
 
+from coflux.store.base import Lease, Placement, ServerRecord
 from coflux.store.postgres.reads import Conn
 
 DEFAULT_TTL = 15.0  # seconds a lease lasts without a heartbeat
@@ -61,23 +62,12 @@ def server_id(data_dir: Path) -> str:
     return new
 
 
-@dataclass(frozen=True, slots=True)
-class Lease:
-    project_id: str
-    owner: str  # the server's id
-    address: str  # where the owner is reached (its --advertise address)
-    epoch: int
-    expires_at: float  # seconds since the epoch, by the database's clock
-    live: bool  # not expired now
-
-
-@dataclass(frozen=True, slots=True)
-class ServerRecord:
-    id: str
-    address: str
-    started_at: float
-    heartbeat_at: float
-    live: bool  # heard from within one lease time
+def preferred_server(project_id: str, servers: Sequence[str]) -> str:
+    """The server a project belongs on, among ``servers`` (rendezvous hashing): each
+    server ranks the project by a hash of both names and the highest wins. Every
+    server computes the same answer from the same live set, and a server joining or
+    leaving moves only the projects it wins or held."""
+    return max(servers, key=lambda s: hashlib.sha256(f"{project_id}\0{s}".encode()).digest())
 
 
 _HEARTBEAT = """
@@ -118,10 +108,17 @@ SELECT project_id, owner, address, epoch, extract(epoch FROM expires_at)::float8
 FROM project_leases WHERE project_id = %(project)s
 """
 
-_CLAIMABLE = """
-SELECT p.id FROM projects p LEFT JOIN project_leases l ON l.project_id = p.id
-WHERE l.project_id IS NULL OR l.expires_at <= now() OR l.owner = %(server)s
+# Every project: its lease's owner (NULL: never owned), whether the lease is live,
+# and whether it has been free for a whole lease time.
+_PLACEMENT = """
+SELECT p.id, l.owner, l.expires_at > now(),
+       l.expires_at <= now() - make_interval(secs => %(ttl)s)
+FROM projects p LEFT JOIN project_leases l ON l.project_id = p.id
 ORDER BY p.created_at, p.id
+"""
+
+_LIVE_SERVERS = """
+SELECT id FROM servers WHERE heartbeat_at > now() - make_interval(secs => %(ttl)s)
 """
 
 _SERVERS = """
@@ -185,11 +182,24 @@ class Leases:
             row = conn.execute(_LEASE, {"project": project_id}).fetchone()
         return None if row is None else Lease(*row)
 
-    def claimable(self) -> list[str]:
-        """The projects no other server holds a live lease of (``acquire`` would
-        succeed, unless another server is quicker)."""
+    def placement(self, serving: Collection[str]) -> Placement:
+        """Which projects this server should take over and which it should hand
+        over, by rendezvous hashing over the live servers (see ``Placement``);
+        ``serving``: the projects it serves now."""
         with self._pool.connection() as conn:
-            return [str(row[0]) for row in conn.execute(_CLAIMABLE, self._params()).fetchall()]
+            live = [str(r[0]) for r in conn.execute(_LIVE_SERVERS, self._params()).fetchall()]
+            rows = conn.execute(_PLACEMENT, self._params()).fetchall()
+        me = self.server_id
+        take: list[str] = []
+        hand_over: list[str] = []
+        for project_id, owner, held, long_free in rows:
+            preferred = preferred_server(project_id, live or [me])
+            if project_id in serving:
+                if preferred != me:
+                    hand_over.append(project_id)
+            elif owner is None or owner == me or (not held and (preferred == me or long_free)):
+                take.append(project_id)
+        return Placement(take, hand_over)
 
     def leases(self) -> list[Lease]:
         """Every project's lease, for ``coflux server status``."""

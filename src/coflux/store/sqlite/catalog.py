@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Collection
 from pathlib import Path
 
 from coflux.errors import Conflict
-from coflux.store.base import ProjectUnopenable
+from coflux.store.base import Placement, ProjectUnopenable
 from coflux.store.sqlite.store import SqliteProjectStore
 
 
@@ -41,8 +42,11 @@ class SqliteCatalog:
     def takeover_interval(self) -> None:
         return None  # the data directory's lock makes the catalog this server's alone
 
-    def claimable(self) -> list[str]:
-        return self.project_ids()
+    def placement(self, serving: Collection[str]) -> Placement:
+        return Placement([p for p in self.project_ids() if p not in serving], [])
+
+    def ownership(self) -> None:
+        return None
 
     def owner_address(self, project_id: str) -> None:
         return None
