@@ -176,9 +176,13 @@ class RunAssets(View, frozen=True):
 # --- envelopes of the other answers ----------------------------------------------
 
 
-class RunSubmitted(View, frozen=True):
+class RunSubmitted(View, frozen=True, omit_defaults=True):
     run_id: str
     created: bool  # False: an earlier run had the same idempotency key
+    # Why no agent can start the run as things stand (none connected hosts the
+    # workflow, or none that does provides its tags): it waits queued until one
+    # can. Absent (no key) when one can.
+    warning: str | None = None
 
 
 class RunResult(View, frozen=True):

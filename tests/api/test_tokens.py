@@ -146,7 +146,7 @@ BODIES: dict[tuple[str, str], Any] = {
 }  # fmt: skip
 PUBLIC = {("GET", "/api/auth"), ("GET", "/api/openapi.json")}
 ADMIN_ONLY = {("POST", "/api/projects"), ("POST", "/api/tokens"), ("GET", "/api/tokens"),
-              ("POST", "/api/tokens/{token_id}/revoke")}  # fmt: skip
+              ("POST", "/api/tokens/{token_id}/revoke"), ("GET", "/api/servers")}  # fmt: skip
 # Routes that every valid token may use (their answers are filtered to what it sees).
 ANY_TOKEN = {("GET", "/api/projects"), ("GET", "/blobs/{key}"), ("PUT", "/blobs/{key}")}
 

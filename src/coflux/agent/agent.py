@@ -5,6 +5,10 @@ Stopping is deliberate: the agent first stops accepting work (it declares no
 targets), then lets the pool drain for a bounded grace, waits briefly for the
 server to acknowledge the last completions, and only then closes the
 connection. Signal handling is the CLI's job: callers pass a ``stop`` event.
+
+Once its repositories are registered (with ``--register``) and the server has
+welcomed it, the agent logs one ``ready:`` line: from then on, a submission is
+picked up.
 """
 
 from __future__ import annotations
@@ -58,8 +62,25 @@ async def _register_at_start(
                 await asyncio.wait_for(stop.wait(), delay)
             delay = min(settings.reconnect_delay_max, delay * 2)
         else:
-            logger.info("registered %s", ", ".join(names) or "no repositories")
+            logger.debug("registered %s", ", ".join(names) or "no repositories")
             return
+
+
+def ready_line(settings: AgentSettings, repositories: Sequence[str]) -> str:
+    """The one line saying that the agent is connected (and its repositories
+    registered, if it registers them) and waits for work."""
+    names = ", ".join(repositories) or "nothing"
+    noun = "repository" if len(repositories) == 1 else "repositories"
+    where = (
+        f"in environment {settings.environment} of project {settings.project}"
+        f" at {base_url(settings.host)}"
+    )
+    if settings.register:
+        return f"ready: {noun} {names} registered {where}; waiting for work"
+    return (
+        f"ready: hosting {noun} {names} {where}; waiting for work (not registered by this"
+        " agent: to submit its workflows, use --register or coflux register)"
+    )
 
 
 class _Agent:
@@ -89,6 +110,7 @@ class _Agent:
             pickle=not settings.no_pickle,
         )
         self.pool_stopped = False
+        self.repositories: list[str] = []  # the repositories hosted, once imported
 
     async def reload(self, changed: list[str]) -> None:
         try:
@@ -133,6 +155,10 @@ class _Agent:
         if not await self.connection.flush(0 if self.kill.is_set() else self.settings.ack_grace):
             logger.warning("stopping before the server acknowledged every completion")
 
+    async def _announce_ready(self) -> None:
+        await self.connection.connected.wait()
+        logger.info("%s", ready_line(self.settings, self.repositories))
+
     async def serve(self) -> None:
         watcher_stop = asyncio.Event()
         async with asyncio.TaskGroup() as tg:
@@ -140,8 +166,10 @@ class _Agent:
             if self.settings.watch:
                 tg.create_task(watch(self.settings.repositories, self.reload, watcher_stop))
             stopped = tg.create_task(self.stop.wait())
+            ready = tg.create_task(self._announce_ready())
             await asyncio.wait({connection, stopped}, return_when=asyncio.FIRST_COMPLETED)
             stopped.cancel()
+            ready.cancel()
             if not connection.done():
                 await self.drain()
             watcher_stop.set()
@@ -165,6 +193,7 @@ async def run(
         agent.remove_blob_dir()
         raise
     try:
+        agent.repositories = [m.repository for m in manifests]
         agent.connection.set_targets(targets_of(manifests))
         if settings.register:
             await _register_at_start(settings, manifests, agent.stop)

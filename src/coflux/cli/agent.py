@@ -14,8 +14,8 @@ from collections.abc import Callable
 import click
 
 from coflux.agent.settings import AgentSettings, default_concurrency, parse_provides
-from coflux.cli.context import CliState, api_options, pass_state
-from coflux.cli.output import CliError, setup_logging
+from coflux.cli.context import CliState, api_options, pass_state, portless_host_hint
+from coflux.cli.output import CliError, info, setup_logging
 
 
 def _provides(
@@ -126,6 +126,9 @@ def agent(
     if no_pickle:  # without the flag, the settings read COFLUX_AGENT_NO_PICKLE
         settings = dataclasses.replace(settings, no_pickle=True)
     setup_logging()
+    hint = portless_host_hint(config.host, "connecting to")
+    if hint is not None:
+        info(f"warning: {hint}")
     from coflux.agent.pool import ExecutorStartError
 
     try:

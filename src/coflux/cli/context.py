@@ -13,12 +13,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import click
 
 from coflux.cli.config import Config, ConfigError, read_file, resolve
 from coflux.cli.output import CliError
-from coflux.client import Client
+from coflux.client import Client, base_url
+from coflux.client.client import DEFAULT_HOST
 from coflux.client.transport import HttpTransport, Transport
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -96,3 +98,24 @@ def connection_options(*names: str) -> Callable[[F], F]:
         return command
 
     return decorate
+
+
+def portless_host_hint(host: str, verb: str) -> str | None:
+    """For a ``--host`` without a scheme or a port (``localhost``), a sentence
+    saying which address it means (port 80, after ``verb``: "tried",
+    "connecting to") and which port the server listens on by default; else None."""
+    if "://" in host:
+        return None
+    try:
+        parts = urlsplit(base_url(host))
+        port = parts.port
+    except ValueError:  # not a host at all: the connection error says so
+        return None
+    name = parts.netloc  # "[::1]" keeps its brackets
+    if port is not None or not name or any(c.isspace() for c in name):
+        return None
+    default_port = DEFAULT_HOST.rsplit(":", 1)[1]
+    return (
+        f"{verb} http://{name}:80, as '{host}' names no port, but the server"
+        f" listens on {default_port} by default (--host {name}:{default_port})"
+    )

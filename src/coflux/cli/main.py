@@ -3,6 +3,8 @@
 Every error a user can cause (a refused request, an unreachable server, a bad
 setting, an agent refused by the server) ends as one ``error: ...`` line on
 stderr and exit code 1; usage errors keep click's message and exit code 2.
+Ctrl-C ends a command quietly with exit code 130 (an agent's, once it is
+running, drains it and exits 0).
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from typing import Any
 
 import click
 
-from coflux.cli.context import OPTION_HELP, CliState
+from coflux.cli.context import OPTION_HELP, CliState, portless_host_hint
 from coflux.cli.output import CliError
+from coflux.client.errors import ServerUnavailable
 from coflux.errors import CofluxError
 
 # Each command's module is imported only when that command runs (or help lists
@@ -49,8 +52,15 @@ class _Coflux(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except ServerUnavailable as e:
+            hint = portless_host_hint(e.host, "tried")
+            raise CliError(f"{e}; {hint}" if hint else str(e)) from None
         except CofluxError as e:
             raise CliError(str(e)) from None
+        except KeyboardInterrupt:
+            # Ctrl-C that no command handles itself (the agent's handlers drain it
+            # and exit 0): quiet, with the shell's code for SIGINT, not "Aborted!".
+            raise click.exceptions.Exit(130) from None
 
 
 @click.group(cls=_Coflux, context_settings={"help_option_names": ["-h", "--help"]})

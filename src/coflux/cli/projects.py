@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from coflux.cli.context import CliState, api_options, pass_state
-from coflux.cli.output import emit_json, fmt_time, out, table
+from coflux.cli.output import emit_json, fmt_time, info, out, table
 from coflux.views import ProjectInfo
 
 
@@ -19,10 +19,14 @@ def projects() -> None:
 @api_options
 @pass_state
 def create(state: CliState, name: str) -> None:
-    """Create a project; prints its id."""
+    """Create a project; prints its id (and, on stderr, how to use it)."""
     with state.client() as client:
         project = client.create_project(name)
     out(project.id)
+    info(
+        f"created project {project.name} (id {project.id}); use it with --project {project.name},"
+        f" COFLUX_PROJECT={project.name} or coflux configure --project {project.name}"
+    )
 
 
 @projects.command("list")

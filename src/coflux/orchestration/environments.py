@@ -3,11 +3,18 @@
 Environments form a forest by ``base``: creating, renaming, re-basing (never into
 a cycle), pausing, resuming and archiving one are validated here before anything
 changes. Manifests (the targets each repository defines) are kept per environment.
+
+The default environment (``production``, the CLI's default) is created by its
+first use (an agent connecting to it, manifests registered or a run submitted in
+it: ``created_on_first_use``); any other is created only when asked, and every
+refusal naming a missing one says how to create it.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Literal
 
 from coflux import protocol
 from coflux.errors import BadRequest, Conflict, NotFound
@@ -20,6 +27,9 @@ from coflux.orchestration.events import (
 )
 from coflux.orchestration.model import Environment, ProjectState
 from coflux.orchestration.states import EnvironmentStatus
+from coflux.suggestions import did_you_mean
+
+DEFAULT_ENVIRONMENT = "production"
 
 # Always ``fullmatch``: with ``match``, "abc\n" passes (``$`` matches before a final newline).
 NAME_PATTERN = re.compile(protocol.NAME_PATTERN)
@@ -27,11 +37,31 @@ REPOSITORY_PATTERN = re.compile(protocol.REPOSITORY_PATTERN)
 TARGET_PATTERN = re.compile(protocol.TARGET_PATTERN)
 
 
+def unknown(name: str) -> NotFound:
+    """The refusal of an environment that does not exist, saying how it comes to."""
+    if name == DEFAULT_ENVIRONMENT:
+        how = (
+            "it is created when an agent connects to it or a run is submitted to it"
+            f" (or now: coflux environments create {name})"
+        )
+        return NotFound("unknown_environment", f"environment '{name}' does not exist yet: {how}")
+    return NotFound(
+        "unknown_environment",
+        f"environment '{name}' does not exist: create it with: coflux environments create {name}",
+    )
+
+
 def named(state: ProjectState, name: str) -> Environment:
     environment = state.environment_named(name)
     if environment is None:
-        raise NotFound("unknown_environment", f"environment '{name}' does not exist")
+        raise unknown(name)
     return environment
+
+
+def created_on_first_use(state: ProjectState, name: str) -> bool:
+    """Whether using ``name`` should create it first: it is the default environment
+    and no environment holds that name (an archived one gave its name up)."""
+    return name == DEFAULT_ENVIRONMENT and state.environment_named(name) is None
 
 
 def writable(state: ProjectState, name: str) -> Environment:
@@ -166,3 +196,56 @@ def register_manifests(
             continue  # unchanged: an agent restarting records nothing new
         state.manifests[key] = manifest
         effects.append(ManifestRegistered(environment.id, manifest, now))
+
+
+def target_definition(
+    manifests: Mapping[str, protocol.Manifest],
+    environment: str,
+    repository: str,
+    target: str,
+    kind: Literal["workflow", "sensor"],
+) -> protocol.TargetDefinition:
+    """The definition of ``repository``'s ``kind`` named ``target``, from the
+    environment's manifests (by repository).
+
+    Raises:
+        NotFound: no such repository or target: the message suggests the name
+            probably meant, or says what the target is if it is not a ``kind``.
+    """
+    manifest = manifests.get(repository)
+    if manifest is None:
+        registered = sorted(manifests)
+        hint = did_you_mean(repository, registered)
+        if not hint:
+            hint = (
+                f" (registered there: {', '.join(registered)})"
+                if registered
+                else " (nothing is registered there yet: start an agent with --register"
+                " or --dev, or run coflux register)"
+            )
+        raise NotFound(
+            "unknown_repository",
+            f"repository '{repository}' is not registered in environment '{environment}'{hint}",
+        )
+    definition = next((t for t in manifest.targets if t.name == target), None)
+    if definition is not None and definition.type != kind:
+        raise NotFound("unknown_target", _not_a(target, definition.type, kind))
+    if definition is None:
+        of_kind = [t.name for t in manifest.targets if t.type == kind]
+        raise NotFound(
+            "unknown_target",
+            f"no {kind} '{target}' in repository '{repository}'{did_you_mean(target, of_kind)}",
+        )
+    return definition
+
+
+_HOW_TO_START: Mapping[protocol.TargetType, str] = {
+    "task": "tasks run only when called from a workflow",
+    "workflow": "start it with coflux submit",
+    "sensor": "start it with coflux sensors start",
+}
+
+
+def _not_a(target: str, actual: protocol.TargetType, kind: str) -> str:
+    """Why a target of another type cannot be started as a ``kind``."""
+    return f"'{target}' is a {actual}, not a {kind}: {_HOW_TO_START[actual]}"

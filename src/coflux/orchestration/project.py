@@ -25,6 +25,7 @@ import msgspec
 
 from coflux import protocol
 from coflux.errors import Conflict, NotFound, ProjectOwnedElsewhere
+from coflux.orchestration import environments, sessions
 from coflux.orchestration import events as ev
 from coflux.orchestration.actor import ExistingRun, ProjectActor
 from coflux.orchestration.effects import (
@@ -194,7 +195,18 @@ class Project:
         for view in await self.list_environments():
             if view.name == name and view.status != EnvironmentStatus.ARCHIVED.value:
                 return view.id
-        raise NotFound("unknown_environment", f"environment '{name}' does not exist")
+        raise environments.unknown(name)
+
+    async def ensure_environment(self, name: str) -> None:
+        """Create the default environment if this use of its name is its first
+        (``environments.created_on_first_use``); any other name is left alone."""
+        if not environments.created_on_first_use(self.actor.state, name):
+            return
+        try:
+            await self.create_environment(name, None)
+        except Conflict as e:
+            if e.reason != "environment_exists":  # created meanwhile by another first use
+                raise
 
     async def create_environment(self, name: str, base: str | None) -> EnvironmentView:
         environment_id = new_id(8)
@@ -218,10 +230,24 @@ class Project:
     async def register_manifests(
         self, environment: str, manifests: tuple[protocol.Manifest, ...]
     ) -> None:
+        await self.ensure_environment(environment)
         await self.actor.call(ev.RegisterManifests(environment, manifests))
 
     async def list_manifests(self, environment: str) -> list[protocol.Manifest]:
+        if environments.created_on_first_use(self.actor.state, environment):
+            return []  # the default environment, before its first use: nothing registered
         return await self._read(self.store.list_manifests, await self._environment_id(environment))
+
+    def _not_registered_yet(self, environment: str, repository: str) -> None:
+        """Refuse a submission to the default environment before its first use, as
+        one of a repository not registered there (no agent has connected to it):
+        a refusal changes nothing, so it does not create the environment either."""
+        if environments.created_on_first_use(self.actor.state, environment):
+            raise NotFound(
+                "unknown_repository",
+                f"repository '{repository}' is not registered in environment '{environment}'"
+                " (no agent has connected to it yet)",
+            )
 
     # --- runs --------------------------------------------------------------------
 
@@ -234,6 +260,7 @@ class Project:
         idempotency_key: str | None,
     ) -> tuple[str, bool]:
         """Start a run; returns its id and whether it is new (False: key matched)."""
+        self._not_registered_yet(environment, repository)
         run_id = new_id()
         event = ev.SubmitRun(run_id, environment, repository, target, arguments, idempotency_key)
         answer = await self.actor.call(event)
@@ -249,10 +276,26 @@ class Project:
         arguments: tuple[protocol.Value, ...],
     ) -> str:
         """Start a sensor; returns its id (the id of the run that keeps it going)."""
+        self._not_registered_yet(environment, repository)
         run_id = new_id()
         event = ev.SubmitRun(run_id, environment, repository, target, arguments, None, "sensor")
         await self.actor.call(event)
         return run_id
+
+    def why_run_waits(self, run_id: str) -> str | None:
+        """Why no agent can start the run's first step as things stand
+        (``sessions.why_unplaceable``); None if one can, or it is not queued."""
+        if self.actor.failure is not None:  # failed since: its state is not to be read
+            return None
+        root = self.actor.root_execution(run_id)
+        state = self.actor.state
+        execution = state.executions.get(root) if root is not None else None
+        if execution is None or execution.state is not ExecutionState.QUEUED:
+            return None
+        return sessions.why_unplaceable(
+            state, execution.environment_id, execution.repository, execution.target,
+            execution.options.requires,
+        )  # fmt: skip
 
     async def list_sensors(self, environment: str | None) -> list[tuple[Run, Execution]]:
         """The running sensors (of one environment, if given), oldest first."""

@@ -21,6 +21,7 @@ import hmac
 
 from coflux import protocol
 from coflux.errors import BadRequest, Conflict, NotFound, SessionRefused
+from coflux.orchestration import environments
 from coflux.orchestration.effects import Effect, Send, SessionStarted
 from coflux.orchestration.events import ConnectSession, DisconnectSession, ReportBlocked
 from coflux.orchestration.executions import is_resolved, set_state
@@ -42,9 +43,7 @@ def connect_session(
     state: ProjectState, event: ConnectSession, now: float, effects: list[Effect]
 ) -> None:
     hello = event.hello
-    environment = state.environment_named(event.environment)
-    if environment is None:
-        raise NotFound("unknown_environment", f"environment '{event.environment}' does not exist")
+    environment = environments.named(state, event.environment)
     if hello.concurrency < 1:
         raise BadRequest("invalid_concurrency", "concurrency must be at least 1")
     if hello.max_executors is not None and hello.max_executors < hello.concurrency:
@@ -236,21 +235,12 @@ def queued_reason(state: ProjectState, execution_id: str, now: float) -> str | N
         return f"delayed: due in {execution.due_at - now:.1f} s"
     if execution.waiting_for and not all(is_resolved(state, e) for e in execution.waiting_for):
         return "waiting for the results of the arguments it waits for"
-    name = f"{execution.repository}.{execution.target}"
-    hosting = [
-        s
-        for s in state.sessions.values()
-        if s.environment_id == environment.id and s.hosts(execution.repository, execution.target)
-    ]
-    if not hosting:
-        return f"no agent in {environment.name} hosts {name}"
-    connected = [s for s in hosting if s.connected]
-    if not connected:
-        return f"the agents that host {name} are disconnected"
     requires = execution.options.requires
-    able = [s for s in connected if s.satisfies(requires)]
-    if not able:
-        return f"no agent that hosts {name} provides {_missing(connected, requires)}"
+    unplaceable, able = _placement(
+        state, environment.id, execution.repository, execution.target, requires
+    )
+    if unplaceable is not None:
+        return unplaceable
     if any(s.has_capacity() for s in able):
         return None
     running = sum(s.running() for s in able)
@@ -261,6 +251,45 @@ def queued_reason(state: ProjectState, execution_id: str, now: float) -> str | N
         f"every agent that can run it is full: {running} running (concurrency {concurrency}),"
         f" {blocked} blocked waiting for results, {running + blocked} held of at most {cap}"
     )
+
+
+def why_unplaceable(
+    state: ProjectState,
+    environment_id: str,
+    repository: str,
+    target: str,
+    requires: dict[str, tuple[str, ...]],
+) -> str | None:
+    """Why no agent can take a call of the target as things stand, however long
+    it waits: none in the environment hosts it, those that do are disconnected,
+    or none of them provides the required tags. None if one can (busy or not)."""
+    reason, _ = _placement(state, environment_id, repository, target, requires)
+    return reason
+
+
+def _placement(
+    state: ProjectState,
+    environment_id: str,
+    repository: str,
+    target: str,
+    requires: dict[str, tuple[str, ...]],
+) -> tuple[str | None, list[Session]]:
+    """``why_unplaceable``'s reason, and the sessions able to take the call."""
+    name = f"{repository}.{target}"
+    hosting = [
+        s
+        for s in state.sessions.values()
+        if s.environment_id == environment_id and s.hosts(repository, target)
+    ]
+    if not hosting:
+        return f"no agent in {state.environments[environment_id].name} hosts {name}", []
+    connected = [s for s in hosting if s.connected]
+    if not connected:
+        return f"the agents that host {name} are disconnected", []
+    able = [s for s in connected if s.satisfies(requires)]
+    if not able:
+        return f"no agent that hosts {name} provides {_missing(connected, requires)}", []
+    return None, able
 
 
 def _missing(sessions: list[Session], requires: dict[str, tuple[str, ...]]) -> str:

@@ -130,6 +130,7 @@ async def _serve_session(
         fresh, connection, hello.environment, hello, secrets.token_urlsafe(32)
     )
     try:
+        await project.ensure_environment(hello.environment)
         effects = await project.actor.call(event)
     except CofluxError as e:
         for candidate in candidates:

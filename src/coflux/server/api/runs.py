@@ -1,12 +1,21 @@
-"""Runs: submit, list, inspect, wait for a result, read logs, cancel."""
+"""Runs: submit, list, inspect, wait for a result, read logs, cancel.
+
+A submission naming a repository or target that is not there is refused with a
+message that suggests the name probably meant, or says why a task cannot be
+submitted (``explain_missing_target``); an accepted one that no connected agent
+can start says why in its ``warning``.
+"""
 
 from __future__ import annotations
 
 import time
+from typing import Literal
 
 import msgspec
 
 from coflux import protocol
+from coflux.errors import NotFound
+from coflux.orchestration import environments
 from coflux.orchestration.model import run_of
 from coflux.orchestration.project import Project
 from coflux.serialization import refuse_outside_arguments
@@ -41,14 +50,36 @@ def _project(call: Call) -> Project:
     return call.context.projects.get(call.path["project"])
 
 
+async def explain_missing_target(
+    project: Project,
+    environment: str,
+    repository: str,
+    target: str,
+    kind: Literal["workflow", "sensor"],
+) -> None:
+    """After the core refused a missing repository or target: raise the refusal
+    again, explained from the environment's manifests as they are now (if they
+    have it now, registered meanwhile, this returns and the core's refusal stands)."""
+    manifests = {m.repository: m for m in await project.list_manifests(environment)}
+    environments.target_definition(manifests, environment, repository, target, kind)
+
+
 async def submit_run(call: Call) -> RunSubmitted:
     body: SubmitRun = call.body
     # From outside any execution: never anything an executor would unpickle.
     refuse_outside_arguments(body.arguments)
-    run_id, created = await _project(call).submit_run(
-        body.environment, body.repository, body.target, body.arguments, body.idempotency_key
-    )
-    return RunSubmitted(run_id=run_id, created=created)
+    project = _project(call)
+    try:
+        run_id, created = await project.submit_run(
+            body.environment, body.repository, body.target, body.arguments, body.idempotency_key
+        )
+    except NotFound as e:
+        if e.reason in ("unknown_repository", "unknown_target"):
+            await explain_missing_target(
+                project, body.environment, body.repository, body.target, "workflow"
+            )
+        raise
+    return RunSubmitted(run_id=run_id, created=created, warning=project.why_run_waits(run_id))
 
 
 async def list_runs(call: Call) -> list[RunSummary]:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import msgspec
 
 from coflux import protocol
+from coflux.errors import NotFound
 from coflux.orchestration.project import Project
 from coflux.serialization import refuse_outside_arguments
+from coflux.server.api.runs import explain_missing_target
 from coflux.server.routes import Call
 
 
@@ -42,9 +44,17 @@ async def start_sensor(call: Call) -> SensorStarted:
     body: StartSensor = call.body
     # From outside any execution: never anything an executor would unpickle.
     refuse_outside_arguments(body.arguments)
-    sensor_id = await _project(call).start_sensor(
-        body.environment, body.repository, body.target, body.arguments
-    )
+    project = _project(call)
+    try:
+        sensor_id = await project.start_sensor(
+            body.environment, body.repository, body.target, body.arguments
+        )
+    except NotFound as e:
+        if e.reason in ("unknown_repository", "unknown_target"):
+            await explain_missing_target(
+                project, body.environment, body.repository, body.target, "sensor"
+            )
+        raise
     return SensorStarted(sensor_id)
 
 

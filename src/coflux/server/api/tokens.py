@@ -6,6 +6,7 @@ import msgspec
 
 from coflux import protocol
 from coflux.errors import Conflict, NotFound
+from coflux.orchestration import environments
 from coflux.server.auth import NOBODY
 from coflux.server.routes import Call
 from coflux.server.tokens import TokenRecord
@@ -48,10 +49,12 @@ async def create_token(call: Call) -> TokenCreated:
         )
     project = call.context.projects.get(body.project)
     if body.environments is not None:
+        # The default environment may be named before its first use creates it.
         known = {e.name for e in await project.list_environments()}
+        known.add(environments.DEFAULT_ENVIRONMENT)
         for name in body.environments:
             if name not in known:
-                raise NotFound("unknown_environment", f"environment '{name}' does not exist")
+                raise environments.unknown(name)
     record, token = call.context.authenticator.tokens.create(
         project.info.id, body.environments, body.read_only, body.description
     )
