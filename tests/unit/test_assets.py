@@ -155,6 +155,9 @@ def test_a_file_is_restored_where_it_was(inside: Callable[[str, str], Path]) -> 
     here = inside("R:2:1", "consumer")
     assert asset.restore() == here / "out/report.csv"
     assert tree(here) == {"out/report.csv": "r"}
+    # Given `to`, a file is restored as that file (as upstream Coflux does).
+    assert cf.restore_asset(asset, to="inputs/latest.csv") == here / "inputs/latest.csv"
+    assert tree(here) == {"out/report.csv": "r", "inputs/latest.csv": "r"}
 
 
 def test_a_directory_is_filtered_by_its_glob(

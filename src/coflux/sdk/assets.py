@@ -192,7 +192,8 @@ def persist(ctx: ExecutionContext, path: str | os.PathLike[str] | None, match: s
 
 
 def restore(ctx: ExecutionContext, asset: Asset, to: str | os.PathLike[str] | None) -> Path:
-    """Write an asset's files under the working directory (or ``to``) (``asset.restore``).
+    """Write an asset's files under the working directory (or ``to``) (``asset.restore``);
+    a file asset given ``to`` is written as ``to`` itself.
 
     Returns:
         The restored file or directory.
@@ -215,6 +216,12 @@ def restore(ctx: ExecutionContext, asset: Asset, to: str | os.PathLike[str] | No
         message = reply.error.message if reply.error is not None else "no answer"
         raise LookupError(f"cannot restore asset {asset.id}: {message}")
     info = reply.asset
+    if info.kind == "file" and to is not None and len(info.entries) == 1:
+        # A file is restored as ``to`` itself, as upstream Coflux restores it.
+        destination = ctx.working_dir / to
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        blobs.download_to(info.entries[0].blob, str(destination))
+        return destination
     root = ctx.working_dir / to if to is not None else ctx.working_dir
     problem = asset_path_problem(info.path)
     if problem is not None:
