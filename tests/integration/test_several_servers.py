@@ -243,6 +243,12 @@ def test_projects_spread_over_the_servers_and_move_when_one_joins_or_leaves(
 
         eventually(spread, 30, message="the projects to spread over both servers")
         assert all(owners().values())  # 8 projects over 2 servers: both own some
+        shown = clusters[1].cli("server", "status", "--json")
+        assert shown.returncode == 0, shown.stderr
+        listed = {s["address"]: s["projects"] for s in json.loads(shown.stdout)["servers"]}
+        assert listed == owners()
+        table = clusters[1].cli("server", "status")
+        assert first.url in table.stdout and second.url in table.stdout
         clusters[1].stop()  # a graceful stop hands its projects back at once
         eventually(
             lambda: owners() == {first.url: sorted(names)}, 15, message="the first to own all"

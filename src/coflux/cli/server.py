@@ -1,5 +1,8 @@
 """``coflux server``: run the server in the foreground.
 
+``coflux server status`` is a client command: the servers sharing a database and
+the projects each owns (``GET /api/servers``).
+
 Its ``--host`` (also ``--bind``) is the address to bind, not the server to talk
 to: the command has its own options and ignores the connection options
 (``COFLUX_HOST`` is the client's; the server's is ``COFLUX_SERVER_HOST``). Every
@@ -15,10 +18,11 @@ from pathlib import Path
 
 import click
 
-from coflux.cli.output import CliError
+from coflux.cli.context import CliState, api_options, pass_state
+from coflux.cli.output import CliError, emit_json, fmt_time, info, table
 
 
-@click.command()
+@click.group(invoke_without_command=True)
 @click.option(
     "--host",
     "--bind",
@@ -149,7 +153,9 @@ from coflux.cli.output import CliError
     envvar="COFLUX_SERVER_ACCESS_LOG",
     help="Log every HTTP request and WebSocket handshake [env COFLUX_SERVER_ACCESS_LOG].",
 )
+@click.pass_context
 def server(
+    ctx: click.Context,
     host: str,
     port: int,
     data_dir: str,
@@ -171,7 +177,11 @@ def server(
     COFLUX_SERVER_TOKENS), every request needs a token: an admin one, or a
     project token made with `coflux tokens create`. Without one, the server is
     open to whoever can reach its port (it binds to 127.0.0.1 by default).
+
+    `coflux server status` shows the servers sharing a database instead.
     """
+    if ctx.invoked_subcommand is not None:
+        return  # `server status`: a client command; these options are the server's
     admin_tokens = _admin_tokens(token_file, tokens)
     # Imported here: the server stack (Starlette, uvicorn, store) is only for this command.
     from coflux.server import logconfig
@@ -220,3 +230,27 @@ def _admin_tokens(token_file: str | None, tokens: tuple[str, ...]) -> list[str]:
             raise CliError(f"the token file {token_file} is empty")
         found.append(content)
     return [t for t in found if t]
+
+
+@server.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@api_options
+@pass_state
+def status(state: CliState, as_json: bool) -> None:
+    """The servers sharing the projects' database (admin): each one's address, its
+    last heartbeat, and the projects it owns."""
+    with state.client() as client:
+        view = client.list_servers()
+    if as_json:
+        emit_json(view)
+        return
+    table(
+        ["SERVER", "ADDRESS", "LIVE", "HEARTBEAT", "PROJECTS"],
+        [
+            [s.id, s.address, "yes" if s.live else "no", fmt_time(s.heartbeat_at),
+             ", ".join(s.projects) or "-"]
+            for s in view.servers
+        ],
+    )  # fmt: skip
+    if view.unowned:
+        info(f"not owned by a live server now (a takeover is due): {', '.join(view.unowned)}")

@@ -43,6 +43,7 @@ from coflux.views import (
     RunSubmitted,
     RunSummary,
     RunView,
+    ServersView,
     TokenCreated,
     TokenView,
 )
@@ -182,6 +183,9 @@ class Client:
 
     def create_project(self, name: str) -> ProjectInfo:
         return self._call(ProjectInfo, "POST", "/api/projects", body={"name": name})
+
+    def list_servers(self) -> ServersView:
+        return self._call(ServersView, "GET", "/api/servers")
 
     # --- tokens ------------------------------------------------------------------
 
