@@ -70,8 +70,10 @@ class Operator:
 
     def __init__(self, data_dir: Path, database: str | None, storage: Storage) -> None:
         self.server = Server(
-            data_dir, tokens=[ADMIN], database=database, blobs=storage.blobs, env=storage.env
-        ).start()
+            data_dir, tokens=[ADMIN], database=database, blobs=storage.blobs, env=storage.env,
+            # A short lease: the restored server waits for the dumped ones to expire.
+            args=["--lease-ttl", "2"],
+        ).start()  # fmt: skip
         self.cluster = Cluster(self.server, data_dir.parent)
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
