@@ -62,13 +62,17 @@ def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]
         yield Storage(database=url, blobs=f"s3://{bucket}/coflux", env=env)
 
 
+def start_server(tmp_path: Path, storage: Storage) -> Server:
+    """A fresh server on ``storage``, its data directory under ``tmp_path``."""
+    return Server(
+        tmp_path / "data", database=storage.database, blobs=storage.blobs, env=storage.env
+    ).start()
+
+
 @pytest.fixture
 def cluster(tmp_path: Path, storage: Storage) -> Iterator[Cluster]:
     """A fresh server with project 'test' and environment 'production'."""
-    server = Server(
-        tmp_path / "data", database=storage.database, blobs=storage.blobs, env=storage.env
-    ).start()
-    cluster = Cluster(server, tmp_path)
+    cluster = Cluster(start_server(tmp_path, storage), tmp_path)
     try:
         assert cluster.cli("projects", "create", "test").returncode == 0
         created = cluster.cli("environments", "create", "production")

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import Storage
-from tests.support.cluster import REPOS, Cluster, Output, Server, coflux_command
+from tests.integration.conftest import Storage, start_server
+from tests.support.cluster import REPOS, Cluster, Output, coflux_command
 from tests.support.eventually import eventually
 
 HELLO = REPOS / "hello.py"
@@ -25,10 +25,7 @@ NEEDS_GPU = REPOS / "needs_gpu.py"
 @pytest.fixture
 def bare(tmp_path: Path, storage: Storage) -> Iterator[Cluster]:
     """A fresh server with project 'test' and no environment at all."""
-    server = Server(
-        tmp_path / "data", database=storage.database, blobs=storage.blobs, env=storage.env
-    ).start()
-    cluster = Cluster(server, tmp_path)
+    cluster = Cluster(start_server(tmp_path, storage), tmp_path)
     try:
         assert cluster.cli("projects", "create", "test").returncode == 0
         yield cluster

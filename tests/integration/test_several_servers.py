@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import signal
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -84,135 +85,130 @@ def create_project(server: Server, tmp_path: Path) -> None:
     assert on.cli("environments", "create", "production").returncode == 0
 
 
+@dataclass
+class Pair:
+    """Two servers on one database, project 'test' settled on the one it belongs on."""
+
+    owner: Server
+    other: Server
+    tmp_path: Path
+    clusters: list[Cluster] = field(default_factory=list)
+
+    def on(self, server: Server) -> Cluster:
+        """A client of ``server`` (its agents are stopped with the pair)."""
+        cluster = Cluster(server, self.tmp_path)
+        self.clusters.append(cluster)
+        return cluster
+
+
+@pytest.fixture
+def pair(tmp_path: Path, database: str) -> Iterator[Pair]:
+    servers = [start_server(tmp_path, name, database) for name in ("a", "b")]
+    started = [Cluster(s, tmp_path) for s in servers]
+    try:
+        create_project(servers[0], tmp_path)
+        owner, (other,) = settle(*servers)
+        pair = Pair(owner, other, tmp_path)
+        try:
+            yield pair
+        finally:
+            for cluster in pair.clusters:
+                cluster.stop()
+    finally:
+        for cluster in started:
+            cluster.stop()
+
+
 def hello(cluster: Cluster, name: str) -> str:
     done = cluster.cli("submit", "hello", "print_greeting", json.dumps(name), "--wait")
     assert done.returncode == 0, done.stderr
     return str(json.loads(done.stdout))
 
 
-def test_a_server_takes_over_the_projects_of_one_killed(tmp_path: Path, database: str) -> None:
-    servers = [start_server(tmp_path, name, database) for name in ("a", "b")]
-    clusters = [Cluster(s, tmp_path) for s in servers]
-    try:
-        create_project(servers[0], tmp_path)
-        owner, (other,) = settle(*servers)
-        on_owner = Cluster(owner, tmp_path)
-        on_owner.start_agent(EXAMPLES / "hello.py")
-        assert hello(on_owner, "Ann") == "Hello, Ann!"
-        through = httpx.get(other.url + "/api/projects/test/runs", timeout=10)
-        assert through.status_code == 200  # forwarded to the owner
-        assert [r["target"] for r in through.json()] == ["print_greeting"]
-        # A request already forwarded once is not forwarded again.
-        headers = {"coflux-forwarded": "http://elsewhere"}
-        refused = httpx.get(other.url + "/api/projects/test/runs", headers=headers, timeout=10)
-        assert refused.status_code == 503
-        assert refused.json()["error"]["reason"] == "project_owned_elsewhere"
+def test_a_server_takes_over_the_projects_of_one_killed(pair: Pair) -> None:
+    owner, other = pair.owner, pair.other
+    on_owner = pair.on(owner)
+    on_owner.start_agent(EXAMPLES / "hello.py")
+    assert hello(on_owner, "Ann") == "Hello, Ann!"
+    through = httpx.get(other.url + "/api/projects/test/runs", timeout=10)
+    assert through.status_code == 200  # forwarded to the owner
+    assert [r["target"] for r in through.json()] == ["print_greeting"]
+    # A request already forwarded once is not forwarded again.
+    headers = {"coflux-forwarded": "http://elsewhere"}
+    refused = httpx.get(other.url + "/api/projects/test/runs", headers=headers, timeout=10)
+    assert refused.status_code == 503
+    assert refused.json()["error"]["reason"] == "project_owned_elsewhere"
 
-        owner.kill9()
-        for agent in on_owner.agents:
-            agent.stop()
+    owner.kill9()
+    for agent in on_owner.agents:
+        agent.stop()
+    eventually(lambda: serves(other), 30, message="the other server to take over")
+    on_other = pair.on(other)
+    runs = on_other.api("GET", "/api/projects/test/runs").json()
+    assert [r["target"] for r in runs] == ["print_greeting"]  # what the owner recorded
+    on_other.start_agent(EXAMPLES / "hello.py")
+    assert hello(on_other, "Bo") == "Hello, Bo!"
+
+
+def test_an_owner_paused_past_its_lease_is_fenced_off(pair: Pair) -> None:
+    owner, other = pair.owner, pair.other
+    assert owner.process is not None
+    owner.process.popen.send_signal(signal.SIGSTOP)
+    try:
         eventually(lambda: serves(other), 30, message="the other server to take over")
-        on_other = Cluster(other, tmp_path)
-        clusters.append(on_other)
-        runs = on_other.api("GET", "/api/projects/test/runs").json()
-        assert [r["target"] for r in runs] == ["print_greeting"]  # what the owner recorded
-        on_other.start_agent(EXAMPLES / "hello.py")
-        assert hello(on_other, "Bo") == "Hello, Bo!"
-        clusters.append(on_owner)
     finally:
-        for cluster in clusters:
-            cluster.stop()
+        owner.process.popen.send_signal(signal.SIGCONT)
+    # The paused server still holds the project's state, but may not write it.
+    # (Marked as forwarded: it must answer itself, not pass the request on.)
+    refused = httpx.post(
+        owner.url + "/api/projects/test/environments",
+        json={"name": "staging"},
+        headers={"coflux-forwarded": "the test"},
+        timeout=10,
+    )
+    assert refused.status_code == 503, refused.text
+    assert "owned by another server" in refused.json()["error"]["message"]
+    eventually(lambda: lists_elsewhere(owner), 10, message="the paused server to let it go")
+    on_other = pair.on(other)
+    listed = on_other.cli("environments", "list", "--json")
+    assert "staging" not in listed.stdout  # nothing of the refused request was written
+    on_other.start_agent(EXAMPLES / "hello.py")
+    assert hello(on_other, "Cy") == "Hello, Cy!"
 
 
-def test_an_owner_paused_past_its_lease_is_fenced_off(tmp_path: Path, database: str) -> None:
-    servers = [start_server(tmp_path, name, database) for name in ("a", "b")]
-    clusters = [Cluster(s, tmp_path) for s in servers]
-    try:
-        create_project(servers[0], tmp_path)
-        owner, (other,) = settle(*servers)
-        assert owner.process is not None
-        owner.process.popen.send_signal(signal.SIGSTOP)
-        try:
-            eventually(lambda: serves(other), 30, message="the other server to take over")
-        finally:
-            owner.process.popen.send_signal(signal.SIGCONT)
-        # The paused server still holds the project's state, but may not write it.
-        # (Marked as forwarded: it must answer itself, not pass the request on.)
-        refused = httpx.post(
-            owner.url + "/api/projects/test/environments",
-            json={"name": "staging"},
-            headers={"coflux-forwarded": "the test"},
-            timeout=10,
-        )
-        assert refused.status_code == 503, refused.text
-        assert "owned by another server" in refused.json()["error"]["message"]
-        eventually(lambda: lists_elsewhere(owner), 10, message="the paused server to let it go")
-        on_other = Cluster(other, tmp_path)
-        clusters.append(on_other)
-        listed = on_other.cli("environments", "list", "--json")
-        assert "staging" not in listed.stdout  # nothing of the refused request was written
-        on_other.start_agent(EXAMPLES / "hello.py")
-        assert hello(on_other, "Cy") == "Hello, Cy!"
-    finally:
-        for cluster in clusters:
-            cluster.stop()
+def test_agents_and_clients_reach_the_owner_through_any_server(pair: Pair) -> None:
+    via_other = pair.on(pair.other)
+    agent = via_other.start_agent(EXAMPLES / "hello.py")
+    assert hello(via_other, "Di") == "Hello, Di!"
+    assert "the project is served by " + pair.owner.url in agent.output.text()
+    # A live subscription through the other server is the owner's.
+    with connect(pair.other.url.replace("http", "ws") + "/api/live") as live:
+        live.send(json.dumps({"subscribe": "project", "project": "test"}))
+        snapshot = json.loads(live.recv(timeout=10))
+    names = [e["name"] for e in snapshot["snapshot"]["environments"]]
+    assert names == ["production"]
 
 
-def test_agents_and_clients_reach_the_owner_through_any_server(
-    tmp_path: Path, database: str
-) -> None:
-    servers = [start_server(tmp_path, name, database) for name in ("a", "b")]
-    clusters = [Cluster(s, tmp_path) for s in servers]
-    try:
-        create_project(servers[0], tmp_path)
-        owner, (other,) = settle(*servers)
-        via_other = Cluster(other, tmp_path)
-        clusters.append(via_other)
-        agent = via_other.start_agent(EXAMPLES / "hello.py")
-        assert hello(via_other, "Di") == "Hello, Di!"
-        assert "the project is served by " + owner.url in agent.output.text()
-        # A live subscription through the other server is the owner's.
-        with connect(other.url.replace("http", "ws") + "/api/live") as live:
-            live.send(json.dumps({"subscribe": "project", "project": "test"}))
-            snapshot = json.loads(live.recv(timeout=10))
-        names = [e["name"] for e in snapshot["snapshot"]["environments"]]
-        assert names == ["production"]
-    finally:
-        for cluster in clusters:
-            cluster.stop()
+def test_a_fan_out_survives_its_owner_killed_in_the_middle(pair: Pair) -> None:
+    via_other = pair.on(pair.other)
+    via_other.start_agent(REPOS / "several_servers.py", args=["--concurrency", "4"])
+    submitted = via_other.cli("submit", "several_servers", "squares", "24", "0.3")
+    assert submitted.returncode == 0, submitted.stderr
+    run_id = submitted.stdout.strip()
 
-
-def test_a_fan_out_survives_its_owner_killed_in_the_middle(tmp_path: Path, database: str) -> None:
-    servers = [start_server(tmp_path, name, database) for name in ("a", "b")]
-    clusters = [Cluster(s, tmp_path) for s in servers]
-    try:
-        create_project(servers[0], tmp_path)
-        owner, (other,) = settle(*servers)
-        via_other = Cluster(other, tmp_path)
-        clusters.append(via_other)
-        via_other.start_agent(REPOS / "several_servers.py", args=["--concurrency", "4"])
-        submitted = via_other.cli("submit", "several_servers", "squares", "24", "0.3")
-        assert submitted.returncode == 0, submitted.stderr
-        run_id = submitted.stdout.strip()
-
-        def started() -> bool:
-            run = via_other.api("GET", f"/api/projects/test/runs/{run_id}").json()
-            return (
-                sum(1 for step in run["steps"] if step["executions"][-1]["state"] != "queued") > 6
-            )
-
-        eventually(started, 30, message="the fan-out to be under way")
-        owner.kill9()
-        eventually(lambda: serves(other), 30, message="the other server to take over")
-        result = via_other.cli("runs", "result", run_id, "--wait", timeout=120)
-        assert result.returncode == 0, result.stderr
-        assert json.loads(result.stdout) == sum(n * n for n in range(24))
+    def started() -> bool:
         run = via_other.api("GET", f"/api/projects/test/runs/{run_id}").json()
-        attempts = [len(step["executions"]) for step in run["steps"]]
-        assert attempts == [1] * 25  # nothing lost, nothing run twice
-    finally:
-        for cluster in clusters:
-            cluster.stop()
+        return sum(1 for step in run["steps"] if step["executions"][-1]["state"] != "queued") > 6
+
+    eventually(started, 30, message="the fan-out to be under way")
+    pair.owner.kill9()
+    eventually(lambda: serves(pair.other), 30, message="the other server to take over")
+    result = via_other.cli("runs", "result", run_id, "--wait", timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == sum(n * n for n in range(24))
+    run = via_other.api("GET", f"/api/projects/test/runs/{run_id}").json()
+    attempts = [len(step["executions"]) for step in run["steps"]]
+    assert attempts == [1] * 25  # nothing lost, nothing run twice
 
 
 def test_projects_spread_over_the_servers_and_move_when_one_joins_or_leaves(

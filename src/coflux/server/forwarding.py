@@ -6,8 +6,8 @@ project owned elsewhere is forwarded to the owner's address (read from its lease
 for each request, so it is never stale) and the owner's answer streamed back as
 it comes, long-polls included (while a takeover leaves the project without an
 owner for a moment, the request waits for the new one, up to ``patience``); a live
-subscription is relayed message by message
-(``relay``); an agent is told where to connect instead (``gateway.py``). The
+subscription is relayed message by message (``relay``); an agent is told where to
+connect instead (``gateway.py``). The
 owner authenticates what it receives: the request travels with its token.
 
 A request is forwarded at most once (``coflux-forwarded`` names the server that
@@ -50,8 +50,9 @@ class Owners(Protocol):
         """Whether another server owns (or is taking over) the project."""
         ...
 
-    async def owner_of(self, id_or_name: str) -> str | None:
-        """The owner's address, when another server owns it now; else None."""
+    async def owner_of(self, id_or_name: str, wait: float = 0.0) -> str | None:
+        """The owner's address, when another server owns it now (waiting up to
+        ``wait`` seconds for a takeover to give it one); else None."""
         ...
 
     @property
@@ -88,13 +89,13 @@ class Forwarding:
         project = match.group(1)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._owners.patience
-        while True:
-            owner = await self._owners.owner_of(project)
-            if owner is not None and await self._forward(owner, scope, body, send):
+        while (owner := await self._owners.owner_of(project, deadline - loop.time())) is not None:
+            if await self._forward(owner, scope, body, send):
                 return
-            if not self._owners.is_elsewhere(project) or loop.time() >= deadline:
-                break  # served here now, or no owner in time: answered here (503)
-            await asyncio.sleep(0.2)
+            if loop.time() >= deadline:
+                break
+            await asyncio.sleep(0.2)  # the owner is gone: wait for the one taking over
+        # Served here now, or no owner in time: answered here (503 without one).
         await self.app(scope, _replaying(body), send)
 
     async def _forward(self, owner: str, scope: Scope, body: bytes, send: Send) -> bool:

@@ -62,7 +62,8 @@ async def agent_endpoint(websocket: WebSocket) -> None:
         )
         await _close(websocket, protocol.CLOSE_PROTOCOL_MISMATCH, reason)
         return
-    owner = await _owner(context, hello.project)
+    projects = context.projects
+    owner = await projects.owner_of(hello.project, wait=projects.patience)
     if owner is not None:  # another server owns the project: the agent goes there
         await _close(websocket, protocol.CLOSE_MOVED, owner)
         return
@@ -79,21 +80,6 @@ async def agent_endpoint(websocket: WebSocket) -> None:
         await _close(websocket, protocol.CLOSE_UNAUTHORISED, reason)
         return
     await _serve_session(websocket, context, project, hello)
-
-
-async def _owner(context: ServerContext, project: str) -> str | None:
-    """The address of the other server that owns the project; while a takeover
-    leaves it without an owner, wait for one (``Projects.patience``). None: this
-    server serves it (or nobody, in time)."""
-    projects = context.projects
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + projects.patience
-    while projects.is_elsewhere(project):
-        owner = await projects.owner_of(project)
-        if owner is not None or loop.time() >= deadline:
-            return owner
-        await asyncio.sleep(0.2)
-    return None
 
 
 async def _close(websocket: WebSocket, code: int, reason: str) -> None:

@@ -86,10 +86,10 @@ async def live_endpoint(websocket: WebSocket) -> None:
         try:
             raw = await websocket.receive_text()
             request = msgspec.json.decode(raw, type=Subscribe)
+            projects = context.projects
+            forwarded = forwarding.FORWARDED in websocket.headers
             owner = (
-                None
-                if forwarding.FORWARDED in websocket.headers
-                else (await context.projects.owner_of(request.project))
+                None if forwarded else await projects.owner_of(request.project, projects.patience)
             )
             if owner is not None:  # another server owns the project: it answers
                 await forwarding.relay(websocket, owner, raw, context.address)

@@ -23,9 +23,9 @@ of the projects another server has acquired (``Project.lost``: their state and
 agents are dropped), hands over those that belong on another live server (by
 rendezvous hashing: a server that joined), and takes over those that belong here
 or that no live server owns (their owner died or stopped), restoring their state
-from the store as at start-up. The projects owned
-elsewhere are listed ``unavailable``, naming their owner, and answered
-``ProjectOwnedElsewhere`` (503).
+from the store as at start-up. The projects owned elsewhere are listed
+``unavailable`` (with why); their requests are forwarded to the owner
+(``forwarding.py``), and answered here ``ProjectOwnedElsewhere`` (503).
 """
 
 from __future__ import annotations
@@ -105,7 +105,6 @@ class Projects:
             for project in [p for p in self._projects.values() if p.lost is not None]:
                 await self._let_go(project, None)
             try:
-                every = await asyncio.to_thread(self._catalog.project_ids)
                 placement = await asyncio.to_thread(self._catalog.placement, set(self._projects))
             except Exception as e:  # the database is down: the leases cannot change either
                 logger.warning("cannot look for projects to take over: %s", e)
@@ -117,7 +116,7 @@ class Projects:
                     await self._let_go(leaving, "handed over to the server it belongs on")
             known = self._projects.keys() | self._unavailable.keys() | self._elsewhere.keys()
             # Projects created by other servers since; then those to take over.
-            for project_id in [*(i for i in every if i not in known), *placement.take]:
+            for project_id in [*(i for i in placement.projects if i not in known), *placement.take]:
                 if project_id in self._projects or project_id in self._unavailable:
                     continue
                 was_elsewhere = project_id in self._elsewhere
@@ -261,13 +260,19 @@ class Projects:
         interval = self._catalog.takeover_interval
         return 0.0 if interval is None else 5 * interval
 
-    async def owner_of(self, id_or_name: str) -> str | None:
-        """The address of the server that owns this project, when it is another
-        server (read from the lease now, so never stale); None otherwise."""
-        info = self._elsewhere_info(id_or_name)
-        if info is None:
-            return None
-        return await asyncio.to_thread(self._catalog.owner_address, info.id)
+    async def owner_of(self, id_or_name: str, wait: float = 0.0) -> str | None:
+        """The address of the other server that owns this project (read from its
+        lease now, so never stale); None when this server serves it, or no server
+        does. While a takeover or hand-over leaves a project owned elsewhere without
+        an owner, waits up to ``wait`` seconds for one."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        while (info := self._elsewhere_info(id_or_name)) is not None:
+            owner = await asyncio.to_thread(self._catalog.owner_address, info.id)
+            if owner is not None or loop.time() >= deadline:
+                return owner
+            await asyncio.sleep(0.2)
+        return None
 
     async def create(self, name: str) -> ProjectInfo:
         if not PROJECT_NAME.fullmatch(name):  # not match: '$' matches before a final newline

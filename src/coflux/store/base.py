@@ -114,10 +114,13 @@ class Placement:
     prefer this server or have been free for a whole lease time (their preferred
     server is not taking them), projects never owned, and its own leases from
     before a restart. ``hand_over``: projects it serves that prefer another live
-    server now (one that joined): released, the other takes them at its next look."""
+    server now (one that joined): released, the other takes them at its next look.
+    ``projects``: every project, in order of creation (those created by other
+    servers since the last look included)."""
 
     take: list[str]
     hand_over: list[str]
+    projects: list[str]
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,8 @@ whose clocks disagree still agree on who owns what.
   the earlier process is gone) and increments its *epoch*. The store writes with
   that epoch (``coflux_append`` checks it under a share lock in the batch's own
   transaction), so once another server has acquired the project, a batch of the
-  old owner fails (``Fenced``) instead of committing, however late it arrives.
+  old owner fails (``ProjectOwnedElsewhere``) instead of committing, however late
+  it arrives.
 * ``heartbeat`` is the one statement a server sends every ``ttl / 3`` seconds,
   whatever the number of projects: it records the server as alive and renews all
   its leases, returning those it still holds, so a server learns at its next
@@ -96,17 +97,14 @@ UPDATE project_leases SET expires_at = now()
 WHERE project_id = %(project)s AND owner = %(server)s AND epoch = %(epoch)s
 """
 
-_LEASES = """
+# A ``Lease``'s columns.
+_LEASE_ROW = """
 SELECT project_id, owner, address, epoch, extract(epoch FROM expires_at)::float8,
        expires_at > now()
-FROM project_leases ORDER BY project_id
-"""
+FROM project_leases"""
 
-_LEASE = """
-SELECT project_id, owner, address, epoch, extract(epoch FROM expires_at)::float8,
-       expires_at > now()
-FROM project_leases WHERE project_id = %(project)s
-"""
+_LEASES = _LEASE_ROW + " ORDER BY project_id"
+_LEASE = _LEASE_ROW + " WHERE project_id = %(project)s"
 
 # Every project: its lease's owner (NULL: never owned), whether the lease is live,
 # and whether it has been free for a whole lease time.
@@ -199,7 +197,7 @@ class Leases:
                     hand_over.append(project_id)
             elif owner is None or owner == me or (not held and (preferred == me or long_free)):
                 take.append(project_id)
-        return Placement(take, hand_over)
+        return Placement(take, hand_over, [str(row[0]) for row in rows])
 
     def leases(self) -> list[Lease]:
         """Every project's lease, for ``coflux server status``."""

@@ -43,7 +43,8 @@ class SqliteCatalog:
         return None  # the data directory's lock makes the catalog this server's alone
 
     def placement(self, serving: Collection[str]) -> Placement:
-        return Placement([p for p in self.project_ids() if p not in serving], [])
+        every = self.project_ids()
+        return Placement([p for p in every if p not in serving], [], every)
 
     def ownership(self) -> None:
         return None
