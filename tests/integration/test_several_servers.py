@@ -20,7 +20,7 @@ import httpx
 import pytest
 from websockets.sync.client import connect
 
-from coflux.store.postgres.leases import preferred_server
+from coflux.store.postgres.leases import SERVER_ID_FILE, preferred_server
 from tests.support.cluster import EXAMPLES, REPOS, Cluster, Server
 from tests.support.eventually import eventually
 from tests.support.postgres import fresh_database, shared_cluster
@@ -249,6 +249,81 @@ def test_projects_spread_over_the_servers_and_move_when_one_joins_or_leaves(
         eventually(
             lambda: owners() == {first.url: sorted(names)}, 15, message="the first to own all"
         )
+    finally:
+        for cluster in clusters:
+            cluster.stop()
+
+
+def succeeded_steps(cluster: Cluster, run_id: str) -> int:
+    run = cluster.api("GET", f"/api/projects/test/runs/{run_id}").json()
+    return sum(1 for step in run["steps"] if step["executions"][-1]["state"] == "succeeded")
+
+
+def test_a_chain_survives_its_owner_killed_again_and_again(pair: Pair) -> None:
+    """The owner dies three times in the middle of a chain; each time the other
+    server takes over, and the restarted owner (the same server id, so the server
+    the project belongs on) takes it back."""
+    via_other = pair.on(pair.other)
+    via_other.start_agent(REPOS / "several_servers.py")
+    submitted = via_other.cli("submit", "several_servers", "chain", "10", "0.4")
+    assert submitted.returncode == 0, submitted.stderr
+    run_id = submitted.stdout.strip()
+    done = 0
+    for _ in range(3):
+        eventually(
+            lambda done=done: succeeded_steps(via_other, run_id) > done,
+            60,
+            message="the chain to go on",
+        )
+        done = succeeded_steps(via_other, run_id)
+        pair.owner.kill9()
+        eventually(lambda: serves(pair.other), 30, message="the other server to take over")
+        pair.owner.start()
+        owner, _ = settle(pair.owner, pair.other)
+        assert owner is pair.owner  # handed back to the server it belongs on
+    result = via_other.cli("runs", "result", run_id, "--wait", timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == sum(n * n for n in range(10))
+    run = via_other.api("GET", f"/api/projects/test/runs/{run_id}").json()
+    attempts = [len(step["executions"]) for step in run["steps"]]
+    assert attempts == [1] * 11  # nothing lost, nothing run twice
+
+
+def test_a_server_joining_takes_over_its_projects_while_runs_go_on(
+    tmp_path: Path, database: str
+) -> None:
+    first = start_server(tmp_path, "a", database)
+    on_first = Cluster(first, tmp_path)
+    clusters = [on_first]
+    try:
+        create_project(first, tmp_path)
+        project_id = str((project_on(first) or {})["id"])
+        view = httpx.get(first.url + "/api/servers", timeout=10).json()
+        (first_id,) = [s["id"] for s in view["servers"] if s["live"]]
+        # The joining server's id makes it the one the project belongs on.
+        joining_id = next(
+            candidate
+            for candidate in (f"joining-{i}" for i in range(1000))
+            if preferred_server(project_id, [first_id, candidate]) == candidate
+        )
+        (tmp_path / "b").mkdir()
+        (tmp_path / "b" / SERVER_ID_FILE).write_text(joining_id + "\n")
+
+        on_first.start_agent(REPOS / "several_servers.py", args=["--concurrency", "4"])
+        submitted = on_first.cli("submit", "several_servers", "squares", "24", "0.3")
+        assert submitted.returncode == 0, submitted.stderr
+        run_id = submitted.stdout.strip()
+        eventually(lambda: succeeded_steps(on_first, run_id) > 4, 30, message="a start")
+        second = start_server(tmp_path, "b", database)
+        clusters.append(Cluster(second, tmp_path))
+        owner, _ = settle(first, second)
+        assert owner is second
+        result = on_first.cli("runs", "result", run_id, "--wait", timeout=120)
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout) == sum(n * n for n in range(24))
+        run = on_first.api("GET", f"/api/projects/test/runs/{run_id}").json()
+        attempts = [len(step["executions"]) for step in run["steps"]]
+        assert attempts == [1] * 25  # nothing lost, nothing run twice
     finally:
         for cluster in clusters:
             cluster.stop()
