@@ -6,6 +6,7 @@ the HTTP API. Every process started here is stopped by the fixture that owns it.
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import socket
@@ -24,10 +25,31 @@ REPOS = Path(__file__).parent / "repos"
 EXAMPLES = Path(__file__).parents[2] / "examples"
 
 
+# Ports for test servers: below the system's ephemeral range (32768 and up), so an
+# outgoing connection never takes one between choosing it and the server binding
+# it, and a block of its own per pytest-xdist worker, so two workers never choose
+# the same one.
+_PORTS_PER_WORKER = 1500
+_FIRST_PORT = 20000
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+_port_base = _FIRST_PORT + _PORTS_PER_WORKER * (int(_worker) if _worker.isdigit() else 0)
+_next_ports = itertools.cycle(range(_port_base, _port_base + _PORTS_PER_WORKER))
+_ports_lock = threading.Lock()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A loopback port nobody is listening on, from this worker's block."""
+    with _ports_lock:
+        for _ in range(_PORTS_PER_WORKER):
+            port = next(_next_ports)
+            with socket.socket() as s:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                return port
+    raise RuntimeError(f"no free port in {_port_base}..{_port_base + _PORTS_PER_WORKER}")
 
 
 class Output:
