@@ -42,7 +42,7 @@ from coflux.server.openapi import build_openapi
 from coflux.server.projects import Projects
 from coflux.server.routes import ApiRoute, Query, endpoint, error_response
 from coflux.server.sessions import SessionRegistry
-from coflux.server.tokens import TokenStore
+from coflux.server.tokens import open_token_store
 from coflux.server.topics import Topics
 from coflux.store.catalogs import open_catalog
 from coflux.views import (
@@ -291,7 +291,8 @@ def create_app(
         Route(P + "/assets/{asset_id}/files/{path:path}", assets.download_file, methods=["GET"]),
         StudioRoute("/{path:path}", studio, methods=["GET", "HEAD"]),
     ]
-    token_store = TokenStore(data_dir / "tokens.sqlite")
+    # Beside the projects: in their database when servers share it, else a file.
+    token_store = open_token_store(data_dir, catalog.tokens())
     authenticator = Authenticator(admin_tokens, token_store)
 
     def project_id(id_or_name: str) -> str | None:

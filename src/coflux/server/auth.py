@@ -20,6 +20,10 @@ path parameters, and the two WebSocket endpoints after their first message.
 Only Studio's files, ``/api/openapi.json``, ``/api/auth`` and the probes
 ``/health`` and ``/ready`` need no token; ``/metrics`` (outside /api too) checks
 for the admin token itself (``coflux.server.metrics``).
+
+A project token that cannot be checked now (``TokenStore.check``: the tokens shared
+through the database cannot be read) makes the request unavailable (503, or close
+code 4007 for a WebSocket): it is never let through.
 """
 
 from __future__ import annotations
@@ -36,8 +40,9 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from coflux import protocol
-from coflux.errors import Refused
-from coflux.server.tokens import TokenRecord, TokenStore
+from coflux.errors import Refused, Unavailable
+from coflux.server.tokens import TokenStore
+from coflux.store.base import TokenRecord
 from coflux.views import ErrorBody, ErrorDetail
 
 SUBPROTOCOL = "coflux"  # what the server accepts when a browser offers a token subprotocol
@@ -146,9 +151,13 @@ class Authenticator:
         """Whether requests need a token at all (the server has an admin token)."""
         return bool(self._admin)
 
-    def principal(self, token: str | None) -> Principal | None:
+    async def principal(self, token: str | None) -> Principal | None:
         """Who ``token`` acts as; None if it opens nothing. Every admin token is
-        compared, in constant time, whatever the outcome."""
+        compared, in constant time, whatever the outcome.
+
+        Raises:
+            Unavailable: a project token could not be checked (``TokenStore.check``).
+        """
         if not self.required:
             return ADMIN
         if not token:
@@ -158,7 +167,7 @@ class Authenticator:
             matched |= hmac.compare_digest(token.encode(), known.encode())
         if matched:
             return ADMIN
-        record = self.tokens.check(token)
+        record = await self.tokens.check(token)
         return Principal(admin=False, token=record) if record is not None else None
 
 
@@ -255,10 +264,14 @@ class AuthMiddleware:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        principal = self.authenticator.principal(token_of(scope))
-        scope.setdefault("state", {})["principal"] = principal
         if scope["type"] == "websocket":
             send = _choosing_subprotocol(scope, send)
+        try:
+            principal = await self.authenticator.principal(token_of(scope))
+        except Unavailable as e:  # never let through a token that might be revoked
+            await _refuse(scope, receive, send, e)
+            return
+        scope.setdefault("state", {})["principal"] = principal
         if not _needs_token(path):
             await self.app(scope, receive, send)
             return
@@ -309,10 +322,12 @@ async def _refuse(scope: Scope, receive: Receive, send: Send, error: Refused) ->
     await send({"type": "websocket.accept"})
     if scope["path"] == "/api/live":  # live clients read errors as a JSON message
         await send({"type": "websocket.send", "bytes": body})
+    # An agent gives up on "unauthorised", and reconnects later after "unavailable".
+    unavailable = isinstance(error, Unavailable)
     await send(
         {
             "type": "websocket.close",
-            "code": protocol.CLOSE_UNAUTHORISED,
+            "code": protocol.CLOSE_UNAVAILABLE if unavailable else protocol.CLOSE_UNAUTHORISED,
             "reason": error.message.encode()[:123].decode(errors="ignore"),
         }
     )

@@ -42,7 +42,14 @@ from coflux.orchestration.model import ProjectState
 from coflux.orchestration.states import ExecutionState
 from coflux.server.auth import Authenticator
 from coflux.server.routes import error_response
-from coflux.store.base import Lease, Placement, ProjectCatalog, ProjectStore, ServerRecord
+from coflux.store.base import (
+    Lease,
+    Placement,
+    ProjectCatalog,
+    ProjectStore,
+    ServerRecord,
+    TokenRecords,
+)
 
 # Seconds: from a fraction of a millisecond (a warm agent) to minutes (no agent).
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)  # fmt: skip
@@ -221,6 +228,9 @@ class MeasuredCatalog:
 
     def owner_address(self, project_id: str) -> str | None:
         return self._catalog.owner_address(project_id)
+
+    def tokens(self) -> TokenRecords | None:
+        return self._catalog.tokens()
 
     def open(self, project_id: str) -> ProjectStore:
         return MeasuredStore(self._catalog.open(project_id), self._metrics)

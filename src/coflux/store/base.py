@@ -142,6 +142,65 @@ class ServerRecord:
     live: bool  # heard from within one lease time
 
 
+# --- project tokens (checked by server/tokens.py) -------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRecord:
+    """A project token as stored (without its secret)."""
+
+    id: str
+    project: str
+    environments: tuple[str, ...] | None  # None: every environment of the project
+    read_only: bool
+    description: str
+    created_at: float
+    revoked_at: float | None
+    secret_sha256: str
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at is not None
+
+
+class TokenRecords(Protocol):
+    """Where a server's project tokens are kept: each token's record, with the sha256
+    of its secret and never the secret. A record is never deleted, and a token is
+    revoked once (a second revocation keeps the first one's time).
+
+    ``shared``: whether other servers create and revoke these tokens too (several
+    servers on one database): then a server's copy of them goes stale and must be
+    read again (``server/tokens.py`` says how often).
+    """
+
+    shared: bool
+
+    def load(self) -> list[TokenRecord]:
+        """Every token, oldest first, as one moment saw them."""
+        ...
+
+    def counts(self) -> tuple[int, int]:
+        """How many tokens, and how many revocations, are recorded. Nothing is ever
+        deleted, so the same counts as a ``load`` mean the same records."""
+        ...
+
+    def insert(self, record: TokenRecord) -> bool:
+        """Record a new, unrevoked token; False (nothing written) if its id is taken.
+
+        Raises:
+            coflux.errors.NotFound: ``unknown_project``: its project is not recorded
+                (a backend that records projects beside the tokens).
+        """
+        ...
+
+    def revoke(self, token_id: str, at: float) -> TokenRecord | None:
+        """Record that the token was revoked at ``at``, unless it already was; the
+        token as recorded then, or None if there is no token by that id."""
+        ...
+
+    def close(self) -> None: ...
+
+
 class ProjectCatalog(Protocol):
     """Where a server's projects are kept: it lists them, creates them with unique
     names, and opens their stores. One per server, chosen by ``--database``."""
@@ -166,6 +225,13 @@ class ProjectCatalog(Protocol):
     def ownership(self) -> tuple[list[ServerRecord], list[Lease]] | None:
         """The servers sharing the database and every project's lease; None for a
         catalog that is this server's alone."""
+        ...
+
+    def tokens(self) -> TokenRecords | None:
+        """Where the project tokens are kept when the catalog's database is shared by
+        several servers, so that every server checks the same tokens; None for a
+        catalog that is this server's alone (the server keeps them in its data
+        directory, ``server/tokens.py``)."""
         ...
 
     def project_ids(self) -> list[str]:

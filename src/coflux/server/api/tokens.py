@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import msgspec
 
 from coflux import protocol
-from coflux.errors import Conflict, NotFound
+from coflux.errors import Conflict, NotFound, ProjectOwnedElsewhere
 from coflux.orchestration import environments
 from coflux.server.auth import NOBODY
 from coflux.server.routes import Call
-from coflux.server.tokens import TokenRecord
-from coflux.views import AuthView, TokenCreated, TokenView
+from coflux.store.base import TokenRecord
+from coflux.views import AuthView, EnvironmentView, TokenCreated, TokenView
 
 
 class CreateToken(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -47,27 +49,41 @@ async def create_token(call: Call) -> TokenCreated:
             "this server has no admin token (--token-file or COFLUX_SERVER_TOKEN), so it"
             " checks no tokens: start it with one before creating project tokens",
         )
-    project = call.context.projects.get(body.project)
+    project_id, listed = await _environments(call, body.project)
     if body.environments is not None:
         # The default environment may be named before its first use creates it.
-        known = {e.name for e in await project.list_environments()}
+        known = {e.name for e in listed}
         known.add(environments.DEFAULT_ENVIRONMENT)
         for name in body.environments:
             if name not in known:
                 raise environments.unknown(name)
-    record, token = call.context.authenticator.tokens.create(
-        project.info.id, body.environments, body.read_only, body.description
+    record, token = await call.context.authenticator.tokens.create(
+        project_id, body.environments, body.read_only, body.description
     )
     return TokenCreated(token=token, info=_view(record))
 
 
+async def _environments(call: Call, project: str) -> tuple[str, list[EnvironmentView]]:
+    """The project's id and environments, also when another server owns it (several
+    servers on one database): then they are read from its store here."""
+    try:
+        served = call.context.projects.get(project)
+    except ProjectOwnedElsewhere as e:
+        store = await asyncio.to_thread(call.context.projects.catalog.open, e.project)
+        try:
+            return e.project, await asyncio.to_thread(store.list_environments)
+        finally:
+            store.close()
+    return served.info.id, await served.list_environments()
+
+
 async def list_tokens(call: Call) -> list[TokenView]:
-    return [_view(r) for r in call.context.authenticator.tokens.list()]
+    return [_view(r) for r in await call.context.authenticator.tokens.list()]
 
 
 async def revoke_token(call: Call) -> TokenView:
     token_id = call.path["token_id"]
-    record = call.context.authenticator.tokens.revoke(token_id)
+    record = await call.context.authenticator.tokens.revoke(token_id)
     if record is None:
         raise NotFound("unknown_token", f"token {token_id} does not exist")
     return _view(record)

@@ -13,6 +13,9 @@ Project names are unique through a unique index, so two servers (or two
 requests) creating the same name at once cannot both succeed: the second insert
 fails, and that is the ``project_exists`` conflict.
 
+The project tokens are kept in the database too (``tokens.py``), so that every
+server checks the same ones.
+
 Several servers may share the database; each project is written by the one that
 holds its lease (``leases.py``). The catalog sends this server's heartbeat every
 third of the lease time from a thread of its own, renewing every lease it holds
@@ -45,6 +48,7 @@ from coflux.store.postgres import schema, statistics
 from coflux.store.postgres.leases import DEFAULT_TTL, Leases
 from coflux.store.postgres.reads import Conn
 from coflux.store.postgres.store import PostgresProjectStore
+from coflux.store.postgres.tokens import PostgresTokens
 
 logger = logging.getLogger(__name__)
 
@@ -126,6 +130,7 @@ class PostgresCatalog:
             self._pool.close()
             raise CannotOpenDatabase(f"cannot connect to {self._shown}: timed out") from e
         self._leases = Leases(self._pool, server_id or uuid.uuid4().hex, address, lease_ttl)
+        self._tokens = PostgresTokens(self._pool)
         self._stores: weakref.WeakSet[PostgresProjectStore] = weakref.WeakSet()
         self._stopping = threading.Event()
         try:
@@ -170,6 +175,10 @@ class PostgresCatalog:
 
     def ownership(self) -> tuple[list[ServerRecord], list[Lease]]:
         return self._leases.servers(), self._leases.leases()
+
+    def tokens(self) -> PostgresTokens:
+        """The project tokens, in the database: every server sharing it checks the same."""
+        return self._tokens
 
     def owner_address(self, project_id: str) -> str | None:
         lease = self._leases.owner(project_id)

@@ -52,6 +52,9 @@ class SqliteCatalog:
     def owner_address(self, project_id: str) -> None:
         return None
 
+    def tokens(self) -> None:
+        return None  # this server's alone: it keeps them in its data directory
+
     def project_ids(self) -> list[str]:
         return sorted(path.stem for path in self._directory.glob("*.sqlite"))
 
