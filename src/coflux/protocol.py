@@ -208,6 +208,9 @@ class Parameter(Record, frozen=True):
     annotation: str | None = None
     default: str | None = None  # source repr of the default, shown to users
     kind: Literal["positional", "var_positional", "keyword"] = "positional"
+    # A JSON Schema of the JSON that can stand for the argument, from its
+    # annotation (``sdk/parameters.py``); None: anything (nothing to check).
+    schema: dict[str, Any] | None = None
 
 
 class CacheOptions(Record, frozen=True):

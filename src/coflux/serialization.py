@@ -41,8 +41,10 @@ msgspec only.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import decimal
+import enum
 import importlib
 import math
 import pickle
@@ -230,10 +232,21 @@ class _Encoder:
                 tagged["i"] = info
             return self.leaf(tagged)
         kind = type(value)
+        name = f"{kind.__module__}:{kind.__qualname__}"
+        importable = "<locals>" not in kind.__qualname__  # else only pickle could say it
+        if isinstance(value, enum.Enum) and importable:
+            self.enter(1)
+            encoded = self.encode(value.value)
+            self.depth -= 1
+            return {"$": "enum", "c": name, "n": value.name, "v": encoded}
+        if importable and _rebuildable_dataclass(kind):
+            self.enter(2)  # {"$": "dataclass", "v": {field: ...}}
+            fields = {f.name: self.encode(getattr(value, f.name)) for f in dataclasses.fields(kind)}
+            self.depth -= 2
+            return {"$": "dataclass", "c": name, "v": fields}
         # Duck-typed so that serialising never imports pydantic.
         if hasattr(kind, "model_dump") and hasattr(kind, "model_validate"):
             data = value.model_dump(mode="json")
-            name = f"{kind.__module__}:{kind.__qualname__}"
             return self.leaf({"$": "pydantic", "c": name, "v": data})
         return self.pickle(value)
 
@@ -288,6 +301,12 @@ def _with_fold(data: dict[str, Any], fold: int) -> dict[str, Any]:
     if fold:
         data["f"] = fold
     return data
+
+
+def _rebuildable_dataclass(kind: type) -> bool:
+    """Whether instances of ``kind`` are dataclasses that calling the class with
+    their fields makes again (every field is an ``__init__`` parameter)."""
+    return dataclasses.is_dataclass(kind) and all(f.init for f in dataclasses.fields(kind))
 
 
 def _tag(name: str, payload: Any) -> dict[str, Any]:
@@ -655,6 +674,16 @@ def _import_qualified(module_name: str, qualname: str) -> Any:
     return found
 
 
+def _decode_class(data: dict[str, Any]) -> Any:
+    module_name, _, qualname = data["c"].partition(":")
+    return _import_qualified(module_name, qualname)
+
+
+def _decode_dataclass(dec: _Decoder, data: dict[str, Any]) -> Any:
+    fields = {key: dec.decode(item) for key, item in data["v"].items()}
+    return _decode_class(data)(**fields)
+
+
 def _decode_pydantic(data: dict[str, Any]) -> Any:
     module_name, _, qualname = data["c"].partition(":")
     return _import_qualified(module_name, qualname).model_validate(data["v"])
@@ -681,6 +710,8 @@ _TAG_DECODERS: dict[str, Callable[[_Decoder, dict[str, Any]], Any]] = {
     "decimal": lambda dec, d: decimal.Decimal(d["v"]),
     "uuid": lambda dec, d: uuid.UUID(d["v"]),
     "pydantic": lambda dec, d: _decode_pydantic(d),
+    "dataclass": _decode_dataclass,
+    "enum": lambda dec, d: _decode_class(d)(dec.decode(d["v"])),
     "execution": _Decoder.decode_execution,
     "asset": lambda dec, d: Asset.from_info(d["v"], d.get("i")),
     "pickle": _Decoder.decode_pickle,
@@ -764,8 +795,9 @@ _Trail = tuple[Any, int | str] | None
 
 
 # Tags whose decoding runs code that the value names: a pickle, and a pydantic
-# model (decoding imports the module the tag names, and calls into the class).
-CODE_TAGS = frozenset({"pickle", "pydantic"})
+# model, a dataclass or an enum (decoding imports the module the tag names, and
+# calls the class).
+CODE_TAGS = frozenset({"pickle", "pydantic", "dataclass", "enum"})
 
 
 def find_pickle(value: protocol.Value) -> str | None:
@@ -822,7 +854,8 @@ def refuse_outside_arguments(arguments: Iterable[protocol.Value]) -> None:
 
     For every value that does not come from an execution of the project (HTTP
     submissions of runs and sensors): a pickle anywhere in a value is refused, so
-    is a pydantic tag (whose decoding imports the module it names), and so is a
+    is a pydantic, dataclass or enum tag (whose decoding imports the module it
+    names; plain JSON is converted by the executor instead), and so is a
     value passed by blob reference, whose content the server would
     have to read to check (nothing outside an execution needs to send one: the
     CLI and Studio send arguments inline). docs/values.md, "Trust model".
@@ -877,6 +910,8 @@ def _display_tagged(data: dict[str, Any]) -> Any:
         return f"<pickled {data.get('t')}>"
     if tag in ("execution", "asset"):
         return f"<{tag} {payload}>"
+    if tag in ("dataclass", "enum"):  # a dataclass's fields; an enum member's value
+        return _display(payload)
     # float (nan/inf text), bytes (base64), datetimes (ISO), decimal, uuid, pydantic
     return payload
 

@@ -105,6 +105,23 @@ def test_outside_arguments_are_refused_naming_the_argument() -> None:
     assert refused.value.message.startswith("arguments[0] is a pickle:")
 
 
+@pytest.mark.parametrize(
+    "tagged",
+    [
+        {"$": "dataclass", "c": "os:system", "v": {}},
+        {"$": "enum", "c": "subprocess:Popen", "n": "X", "v": "id"},
+        {"$": "pydantic", "c": "m:C", "v": {}},
+    ],
+)
+def test_outside_arguments_naming_a_class_are_refused(tagged: dict[str, Any]) -> None:
+    # Decoding them would import the module they name and call into it: JSON is
+    # converted to the annotated type by the executor instead.
+    with pytest.raises(BadRequest) as refused:
+        refuse_outside_arguments([tree([1, tagged])])
+    assert refused.value.reason == "import_refused"
+    assert refused.value.message.startswith(f"arguments[0] names a {tagged['$']} class")
+
+
 def test_outside_arguments_by_blob_reference_are_refused() -> None:
     # The server would have to read the blob to check it; nothing outside needs to send one.
     for value in (

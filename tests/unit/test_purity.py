@@ -21,6 +21,7 @@ PURE = [
     "sessions",
     "outcomes",
     "executions",
+    "arguments",
     "retries",
     "handles",
 ]

@@ -62,11 +62,17 @@ def test_the_manifest_lists_targets_defined_in_the_module_only() -> None:
 def test_manifest_entries_describe_parameters_docstrings_and_options() -> None:
     manifest = build_manifest(*load_repository(str(REPOS / "catalogue.py")))
     fetch = manifest.targets[0]
+    integer = {"type": "integer"}
     assert fetch.parameters == (
-        protocol.Parameter(name="user_id", annotation="int"),
-        protocol.Parameter(name="verbose", annotation="bool", default="False"),
-        protocol.Parameter(name="limit", annotation="int | None", default="None", kind="keyword"),
-    )
+        protocol.Parameter(name="user_id", annotation="int", schema=integer),
+        protocol.Parameter(
+            name="verbose", annotation="bool", default="False", schema={"type": "boolean"}
+        ),
+        protocol.Parameter(
+            name="limit", annotation="int | None", default="None", kind="keyword",
+            schema={"anyOf": [integer, {"type": "null"}]},
+        ),
+    )  # fmt: skip
     assert fetch.docstring == "Fetch a user.\n\nMore detail here."
     assert fetch.options == protocol.TargetOptions(
         cache=protocol.CacheOptions(max_age=300.0, params=(0,)),
@@ -85,7 +91,9 @@ def test_annotations_without_future_import_are_rendered_as_source() -> None:
     where = {t.name: t for t in manifest.targets}["where"]
     assert where.parameters == ()
     get_env = {t.name: t for t in manifest.targets}["get_env"]
-    assert get_env.parameters == (protocol.Parameter(name="name", annotation="str"),)
+    assert get_env.parameters == (
+        protocol.Parameter(name="name", annotation="str", schema={"type": "string"}),
+    )
 
 
 @pytest.mark.parametrize(

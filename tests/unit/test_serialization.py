@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import enum
 import hashlib
@@ -47,6 +48,23 @@ class Point:
 
 class Colour(enum.IntEnum):
     RED = 1
+
+
+class Stamp(int):
+    """A subclass of a JSON type."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Parcel:
+    size: Colour
+    dims: tuple[int, int]
+    when: dt.date | None = None
+
+
+@dataclasses.dataclass
+class Tally:
+    count: int
+    seen: list[int] = dataclasses.field(default_factory=list, init=False)
 
 
 class FakeModel:
@@ -257,8 +275,29 @@ def test_other_objects_are_pickled_and_labelled() -> None:
     assert encoded.data["$"] == "pickle"
     assert round_trip(Point(1, 2)) == Point(1, 2)
     # Subclasses of JSON types are pickled too, so that they come back exact.
-    assert same(round_trip(Colour.RED), Colour.RED)
-    assert serialize(Colour.RED).label == f"{__name__}.Colour"
+    assert same(round_trip(Stamp(5)), Stamp(5))
+    assert serialize(Stamp(5)).label == f"{__name__}.Stamp"
+
+
+def test_enum_members_and_dataclasses_are_structured_not_pickled() -> None:
+    # An IntEnum is an int too: it comes back as its member, not as the int.
+    assert round_trip(Colour.RED) is Colour.RED
+    assert serialize(Colour.RED).data == {
+        "$": "enum",
+        "c": f"{__name__}:Colour",
+        "n": "RED",
+        "v": 1,
+    }
+    parcel = Parcel(Colour.RED, (1, 2), when=dt.date(2026, 12, 3))
+    encoded = serialize(parcel)
+    assert encoded.format == "json" and encoded.label is None
+    assert encoded.data["$"] == "dataclass" and encoded.data["c"] == f"{__name__}:Parcel"
+    back = round_trip(parcel)
+    assert back == parcel and type(back.size) is Colour and type(back.dims) is tuple
+    assert to_display(encoded) == {"size": 1, "dims": [1, 2], "when": "2026-12-03"}
+    # One that calling its class with its fields would not make again is pickled.
+    assert serialize(Tally(3)).data["$"] == "pickle"
+    assert round_trip(Tally(3)) == Tally(3)
 
 
 def test_cyclic_values_fall_back_to_pickle() -> None:

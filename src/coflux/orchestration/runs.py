@@ -21,6 +21,7 @@ import msgspec
 from coflux import protocol
 from coflux.errors import BadRequest, Conflict, NotFound
 from coflux.orchestration import environments, outcomes
+from coflux.orchestration.arguments import check_arguments
 from coflux.orchestration.effects import (
     CheckpointRecorded,
     Effect,
@@ -52,24 +53,6 @@ from coflux.orchestration.states import STANDING_IN, EnvironmentStatus, Executio
 S = ExecutionState
 
 
-def check_arguments(definition: protocol.TargetDefinition, count: int) -> None:
-    positional = [p for p in definition.parameters if p.kind == "positional"]
-    required = sum(1 for p in positional if p.default is None)
-    variadic = any(p.kind == "var_positional" for p in definition.parameters)
-    if count < required or (count > len(positional) and not variadic):
-        expected = (
-            f"at least {required}"
-            if variadic
-            else str(required)
-            if required == len(positional)
-            else f"{required} to {len(positional)}"
-        )
-        raise BadRequest(
-            "wrong_argument_count",
-            f"{definition.name} takes {expected} argument(s), but {count} were given",
-        )
-
-
 def submit_run(state: ProjectState, event: SubmitRun, now: float, effects: list[Effect]) -> None:
     environment = environments.writable(state, event.environment)
     manifest = state.manifests.get((environment.id, event.repository))
@@ -85,7 +68,7 @@ def submit_run(state: ProjectState, event: SubmitRun, now: float, effects: list[
             "unknown_target",
             f"repository '{event.repository}' has no {event.kind} '{event.target}'",
         )
-    check_arguments(definition, len(event.arguments))
+    check_arguments(definition, event.arguments)
     if event.run_id in state.runs:
         raise Conflict("duplicate_run", f"run {event.run_id} already exists")
     start_run(

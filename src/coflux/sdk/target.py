@@ -21,7 +21,7 @@ from typing import Any, Generic, ParamSpec, TypeVar
 import msgspec
 
 from coflux import protocol
-from coflux.sdk import context
+from coflux.sdk import context, parameters
 from coflux.sdk import options as option_checks
 from coflux.sdk.handles import Execution
 from coflux.sdk.policies import Retries, RetryFilter, retryable
@@ -55,7 +55,13 @@ def repository_for_module(module_name: str) -> str:
     return _module_repositories.get(module_name, module_name)
 
 
-def _describe(parameter: inspect.Parameter) -> protocol.Parameter:
+# A parameter's schema longer than this (encoded) is left out of the manifest:
+# the argument is then not checked at submission, only converted by the executor.
+MAX_SCHEMA_BYTES = 64 * 1024
+
+
+def _describe(parameter: inspect.Parameter, hint: Any) -> protocol.Parameter:
+    """A parameter's manifest entry; ``hint``: its resolved annotation."""
     annotation = parameter.annotation
     if annotation is _Kind.empty:
         text = None
@@ -64,8 +70,14 @@ def _describe(parameter: inspect.Parameter) -> protocol.Parameter:
     else:
         text = inspect.formatannotation(annotation)
     default = None if parameter.default is _Kind.empty else repr(parameter.default)
+    kind = _KINDS[parameter.kind]
+    schema = parameters.parameter_schema(hint) if kind != "var_positional" else None
+    if schema is not None:
+        encoded = msgspec.json.encode(schema)
+        if len(encoded) > MAX_SCHEMA_BYTES or b"\\u0000" in encoded:
+            schema = None  # too big to record, or text the manifest cannot hold
     return protocol.Parameter(
-        name=parameter.name, annotation=text, default=default, kind=_KINDS[parameter.kind]
+        name=parameter.name, annotation=text, default=default, kind=kind, schema=schema
     )
 
 
@@ -112,6 +124,12 @@ class Target(Generic[P, T]):
         self.signature = inspect.signature(fn)
         functools.update_wrapper(self, fn)
 
+    @functools.cached_property
+    def hints(self) -> dict[str, Any]:
+        """The parameters' resolved annotations (resolved on first use, once the
+        module that defines the target has been loaded whole)."""
+        return parameters.parameter_hints(self.fn)
+
     @property
     def is_stub(self) -> bool:
         """Whether this target is hosted elsewhere (``@cf.stub``)."""
@@ -129,7 +147,10 @@ class Target(Generic[P, T]):
         return protocol.TargetDefinition(
             name=self.name,
             type=self.type,
-            parameters=tuple(_describe(p) for p in self.signature.parameters.values()),
+            parameters=tuple(
+                _describe(p, self.hints.get(p.name, Any))
+                for p in self.signature.parameters.values()
+            ),
             docstring=inspect.getdoc(self.fn),
             options=self.options,
         )
@@ -208,14 +229,43 @@ class Target(Generic[P, T]):
             split = len(arguments) - len(keyword)
         else:
             split = len(parameters) - len(keyword)
-        positional = list(arguments[:split])
-        kwargs = dict(zip(keyword, arguments[split:], strict=False))
+        converted = self._convert(parameters, arguments)
+        positional = converted[:split]
+        kwargs = dict(zip(keyword, converted[split:], strict=False))
         result: Any = self.fn(*positional, **kwargs)
         if inspect.iscoroutine(result):
             # An ``async def`` target runs to completion on its own event loop; the
             # execution context is a ContextVar, so the loop's tasks see it too.
             result = asyncio.run(result)
         return result  # type: ignore[no-any-return]
+
+    def _convert(self, declared: list[inspect.Parameter], arguments: Sequence[Any]) -> list[Any]:
+        """The wire arguments as their annotations ask (``parameters.convert``):
+        JSON submitted from outside becomes the dataclass, model or enum declared.
+
+        Raises:
+            TypeError: an argument cannot be what its parameter is annotated as.
+        """
+        hints = self.hints
+        if not hints:
+            return list(arguments)
+        fixed = [p for p in declared if p.kind is not _Kind.VAR_POSITIONAL]
+        variadic = next((p for p in declared if p.kind is _Kind.VAR_POSITIONAL), None)
+        keyword = [p for p in fixed if p.kind is _Kind.KEYWORD_ONLY]
+        positional = [p for p in fixed if p.kind is not _Kind.KEYWORD_ONLY]
+        extra = len(arguments) - len(fixed)
+        order = [*positional, *([variadic] * extra if variadic else []), *keyword]
+        converted = []
+        for parameter, value in zip(order, arguments, strict=False):
+            hint = hints.get(parameter.name, Any)
+            try:
+                converted.append(parameters.convert(value, hint))
+            except (TypeError, ValueError) as e:
+                raise TypeError(
+                    f"{self.name}(): argument {parameter.name!r} is not a valid"
+                    f" {inspect.formatannotation(hint)}: {e}"
+                ) from None
+        return converted
 
     # --- per-call overrides (upstream Coflux's ``with_*``) ---------------------------
 

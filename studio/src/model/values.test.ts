@@ -22,6 +22,10 @@ describe("value display", () => {
     expect(text({ $: "int", v: "123456789012345678901234567890" })).toBe("123456789012345678901234567890");
     expect(text({ $: "dict", v: [[1, "one"]] })).toBe('{1: "one"}');
     expect(text({ $: "timedelta", v: [1, 30, 0] })).toBe("timedelta(86430 s)");
+    expect(text({ $: "dataclass", c: "shop:Point", v: { x: 1, y: { $: "tuple", v: [2] } } })).toBe(
+      'Point({"x": 1, "y": (2,)})',
+    );
+    expect(text({ $: "enum", c: "shop:Size", n: "LARGE", v: "large" })).toBe("Size.LARGE");
   });
 
   it("never unpickles: a pickled value is named by its type", () => {

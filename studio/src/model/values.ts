@@ -83,7 +83,12 @@ function decodeTagged(data: Record<string, unknown>): Display {
     case "asset":
       return { kind: "asset", id: String(payload) };
     case "pydantic":
-      return { kind: "model", type: String(data["c"] ?? "model"), value: fromData(payload) };
+    case "dataclass":
+      return { kind: "model", type: String(data["c"] ?? tag), value: fromData(payload) };
+    case "enum": {
+      const type = String(data["c"] ?? "enum").split(":").pop();
+      return { kind: "scalar", type: "enum", text: `${type}.${String(data["n"] ?? payload)}` };
+    }
     default:
       if (SCALAR_TAGS.has(tag)) {
         const zone = typeof data["z"] === "string" ? ` [${data["z"]}]` : "";
@@ -146,7 +151,7 @@ function render(d: Display): string {
     case "dict":
       return "{" + d.entries.map(([k, v]) => `${render(k)}: ${render(v)}`).join(", ") + "}";
     case "scalar":
-      return d.type === "int" || d.type === "float" ? d.text : `${d.type}(${d.text})`;
+      return ["int", "float", "enum"].includes(d.type) ? d.text : `${d.type}(${d.text})`;
     case "bytes":
       return `b"${d.preview}"`;
     case "pickle":
