@@ -327,3 +327,22 @@ def test_a_server_joining_takes_over_its_projects_while_runs_go_on(
     finally:
         for cluster in clusters:
             cluster.stop()
+
+
+def test_a_fan_out_goes_on_when_its_owner_stops_gracefully(pair: Pair) -> None:
+    """A graceful stop releases the project's lease at once: the other server takes
+    it over without waiting for the lease to expire, and the runs go on."""
+    via_other = pair.on(pair.other)
+    via_other.start_agent(REPOS / "several_servers.py", args=["--concurrency", "4"])
+    submitted = via_other.cli("submit", "several_servers", "squares", "24", "0.3")
+    assert submitted.returncode == 0, submitted.stderr
+    run_id = submitted.stdout.strip()
+    eventually(lambda: succeeded_steps(via_other, run_id) > 4, 30, message="a start")
+    pair.owner.stop()
+    eventually(lambda: serves(pair.other), 30, message="the other server to take over")
+    result = via_other.cli("runs", "result", run_id, "--wait", timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == sum(n * n for n in range(24))
+    run = via_other.api("GET", f"/api/projects/test/runs/{run_id}").json()
+    attempts = [len(step["executions"]) for step in run["steps"]]
+    assert attempts == [1] * 25  # nothing lost, nothing run twice
