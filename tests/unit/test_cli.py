@@ -164,6 +164,30 @@ def test_a_broken_config_file_is_one_line(api: FakeApi, in_tmp: Path) -> None:
     assert "coflux.toml" in one_error_line(result)
 
 
+def test_the_nearest_file_in_a_parent_directory_is_used(
+    api: FakeApi, in_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (in_tmp / "coflux.toml").write_text('host = "outer:1"\nproject = "po"\n')
+    (in_tmp / "app").mkdir()
+    (in_tmp / "app" / "coflux.toml").write_text('project = "pf"\n')
+    (in_tmp / "app" / "flows" / "deep").mkdir(parents=True)
+    monkeypatch.chdir(in_tmp / "app" / "flows" / "deep")
+    assert api.invoke("runs", "list").exit_code == 0
+    # The nearest file, whole: its parents' files are not merged into it.
+    assert _seen(api)[:2] == ("localhost:7777", "pf")
+
+
+def test_an_unknown_setting_is_reported_once_and_ignored(api: FakeApi, in_tmp: Path) -> None:
+    (in_tmp / "coflux.toml").write_text('project = "pf"\nhots = "typo:1"\n')
+    result = api.invoke("runs", "list")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.strip().splitlines() == [
+        f"warning: {in_tmp.resolve() / 'coflux.toml'}: unknown setting 'hots' is ignored"
+        " (known: host, project, environment, token)"
+    ]
+    assert _seen(api)[:2] == ("localhost:7777", "pf")
+
+
 # --- configure ---------------------------------------------------------------------
 
 

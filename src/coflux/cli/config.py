@@ -1,17 +1,21 @@
 """Where the CLI's connection settings come from, and ``coflux.toml``.
 
 Each of host, project, environment and token is taken from the first of: a
-flag, its ``COFLUX_*`` environment variable, ``coflux.toml`` in the working
-directory (flat keys, written by ``coflux configure``), a default.
+flag, its ``COFLUX_*`` environment variable, ``coflux.toml`` (flat keys, written
+by ``coflux configure``), a default. The file is the nearest one: in the working
+directory or the closest of its parents, as git finds its repository, so a
+project's settings serve every directory inside it. A key the CLI does not know
+is reported (one line on stderr) and ignored, so a typo does not go unnoticed.
 """
 
 from __future__ import annotations
 
-import json
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+import tomli_w
 
 from coflux.client.client import DEFAULT_HOST
 
@@ -39,8 +43,50 @@ class Config:
         return self.project
 
 
+@dataclass(frozen=True)
+class Settings:
+    """What ``coflux.toml`` says: its known values, where it is, and its unknown keys."""
+
+    values: dict[str, str] = field(default_factory=dict)
+    path: Path | None = None  # None: no file was found
+    unknown: tuple[str, ...] = ()
+
+    def warnings(self) -> list[str]:
+        """One line per unknown key, for stderr."""
+        return [
+            f"warning: {self.path}: unknown setting '{key}' is ignored (known: {', '.join(KEYS)})"
+            for key in self.unknown
+        ]
+
+
+def find_file(start: Path | None = None) -> Path | None:
+    """The nearest ``coflux.toml``: in ``start`` (the working directory) or the
+    closest of its parents; None if there is none."""
+    directory = (start or Path.cwd()).resolve()
+    for candidate in (directory, *directory.parents):
+        path = candidate / CONFIG_FILE
+        if path.is_file():
+            return path
+    return None
+
+
+def read_settings(start: Path | None = None) -> Settings:
+    """The settings of the nearest ``coflux.toml`` (``find_file``).
+
+    Raises:
+        ConfigError: the file is not valid TOML or a value is not a string.
+    """
+    path = find_file(start)
+    if path is None:
+        return Settings()
+    data = read_file(path.parent)
+    unknown = tuple(key for key in data if key not in KEYS)
+    known = {key: value for key, value in data.items() if key in KEYS}
+    return Settings(known, path, unknown)
+
+
 def read_file(directory: Path | None = None) -> dict[str, str]:
-    """The settings in ``coflux.toml`` (empty if there is none).
+    """Every key of ``coflux.toml`` in ``directory`` itself (empty if there is none).
 
     Raises:
         ConfigError: the file is not valid TOML or a value is not a string.
@@ -63,9 +109,7 @@ def write_file(values: Mapping[str, str], directory: Path | None = None) -> Path
     """Write ``values`` as flat TOML string keys; the known keys come first."""
     path = (directory or Path.cwd()) / CONFIG_FILE
     ordered = [k for k in KEYS if k in values] + sorted(k for k in values if k not in KEYS)
-    # A JSON string is a valid TOML basic string (same escapes), so json.dumps quotes safely.
-    lines = [f"{key} = {json.dumps(values[key], ensure_ascii=False)}\n" for key in ordered]
-    path.write_text("".join(lines), encoding="utf-8")
+    path.write_text(tomli_w.dumps({key: values[key] for key in ordered}), encoding="utf-8")
     return path
 
 

@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 
 import click
 
-from coflux.cli.config import Config, ConfigError, read_file, resolve
-from coflux.cli.output import CliError
+from coflux.cli.config import Config, ConfigError, Settings, read_settings, resolve
+from coflux.cli.output import CliError, info
 from coflux.client import Client, base_url
 from coflux.client.client import DEFAULT_HOST
 from coflux.client.transport import HttpTransport, Transport
@@ -45,11 +45,25 @@ class CliState:
     flags: dict[str, str | None] = field(default_factory=dict)  # before the command (or env)
     overrides: dict[str, str] = field(default_factory=dict)  # after the command
 
+    _settings: Settings | None = field(default=None, init=False, repr=False)
+
+    def settings(self) -> Settings:
+        """``coflux.toml``'s settings, read once per command (its warnings said once).
+
+        Raises:
+            CliError: the file cannot be read.
+        """
+        if self._settings is None:
+            try:
+                self._settings = read_settings()
+            except ConfigError as e:
+                raise CliError(str(e)) from None
+            for warning in self._settings.warnings():
+                info(warning)
+        return self._settings
+
     def config(self) -> Config:
-        try:
-            return resolve({**self.flags, **self.overrides}, read_file())
-        except ConfigError as e:
-            raise CliError(str(e)) from None
+        return resolve({**self.flags, **self.overrides}, self.settings().values)
 
     def project(self) -> str:
         try:
@@ -59,10 +73,7 @@ class CliState:
 
     def explicit(self, key: str) -> str | None:
         """A setting only if the user gave it (flag, variable or file), not its default."""
-        try:
-            file_values = read_file()
-        except ConfigError as e:
-            raise CliError(str(e)) from None
+        file_values = self.settings().values
         return self.overrides.get(key) or self.flags.get(key) or file_values.get(key)
 
     def client(self) -> Client:
