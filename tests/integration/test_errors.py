@@ -106,3 +106,5 @@ def test_an_agent_whose_repository_fails_to_import_exits_with_the_error(cluster:
     agent = cluster.start_agent(REPOS / "broken_import.py", wait=False)
     assert agent.popen.wait(30) == 1
     assert "error:" in agent.output.text()
+    # Every warm executor fails the same way: the traceback is printed once.
+    assert agent.output.count("Traceback (most recent call last)") == 1, agent.output.text()

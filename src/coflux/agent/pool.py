@@ -179,6 +179,7 @@ class Pool:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._wakeup = asyncio.Event()
         self._start_failure: ExecutorStartError | None = None
+        self._failure_said: str | None = None  # the start failure last logged
         self._stopping = False
 
     # --- public interface -----------------------------------------------------
@@ -425,7 +426,9 @@ class Pool:
         self._track(self._supervise(executor), f"executor {number}")
         if self._stopping:  # stop() began while it was spawning: it found nothing to kill
             executor.signal(signal.SIGKILL)
-        return executor, await executor.wait_ready()
+        manifests = await executor.wait_ready()
+        self._failure_said = None  # the code imports again: a new failure is news
+        return executor, manifests
 
     # --- executor lifecycle ---------------------------------------------------
 
@@ -627,7 +630,11 @@ class Pool:
             return
         error = task.exception()
         if isinstance(error, ExecutorStartError):
-            logger.log(logging.DEBUG if self._stopping else logging.ERROR, "%s", error)
+            # Said once: every executor starting the same code fails the same way
+            # (the warm ones at once, and each retry), until one starts again.
+            repeated = str(error) == self._failure_said
+            logger.log(logging.DEBUG if self._stopping or repeated else logging.ERROR, "%s", error)
+            self._failure_said = str(error)
             self._start_failure = error
             self._notify()
         elif error is not None:
