@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import select
 import threading
 import time
 import uuid
@@ -57,20 +56,6 @@ MIN_SERVER_VERSION = 140000  # PostgreSQL 14
 # Keyword arguments of every connection: autocommit, because every transaction
 # is explicit; no prepared statements, which would be session state.
 _CONNECTION: dict[str, Any] = {"autocommit": True, "prepare_threshold": None}
-
-
-def _check_connection(conn: Conn) -> None:
-    """Raise if a pooled connection is no longer usable, without a round trip when
-    it plainly is: an idle connection has nothing to read, and one the database
-    has ended (a terminated backend, a restart, an idle timeout) has its goodbye
-    or its end of stream waiting. Only then is it asked (a query that fails).
-    A connection that died silently (a network partition) fails its first
-    statement instead, as it would have between a check and its use."""
-    if conn.closed or conn.broken:
-        raise psycopg.OperationalError("the connection is closed")
-    readable, _, _ = select.select([conn.fileno()], [], [], 0)
-    if readable:
-        ConnectionPool.check_connection(conn)
 
 
 class PostgresCatalog:
@@ -118,7 +103,7 @@ class PostgresCatalog:
             name="coflux",
             # A pooled connection the database has dropped (a restart, a failover,
             # an idle timeout) is found out before use, not by a failed append.
-            check=_check_connection,
+            check=ConnectionPool.check_connection,
             # How long a caller waits for a connection, e.g. while the database
             # is down: then it fails (PoolTimeout) rather than hanging.
             timeout=connect_timeout,
