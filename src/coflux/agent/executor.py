@@ -78,7 +78,7 @@ import msgspec
 
 from coflux import errors, protocol, serialization
 from coflux.agent import blobs
-from coflux.sdk import context, runtime
+from coflux.sdk import context, runtime, tracing
 from coflux.sdk.context import Suspension
 from coflux.sdk.manifest import build_manifest, find_targets, load_repository
 from coflux.sdk.target import Target
@@ -421,7 +421,9 @@ class Executor:
             arguments = [
                 self._argument(index, value, ctx) for index, value in enumerate(command.arguments)
             ]
-            return protocol.Succeeded(value=self._values.dump(target.invoke(arguments)))
+            with tracing.execution_span(command.execution_id):
+                result = target.invoke(arguments)
+            return protocol.Succeeded(value=self._values.dump(result))
         except Suspension as suspension:
             return protocol.Suspended(due_at=suspension.due_at, waiting_for=suspension.waiting_for)
         except BaseException as e:  # user code may raise anything, SystemExit included

@@ -44,6 +44,7 @@ from coflux.server.routes import ApiRoute, Query, endpoint, error_response
 from coflux.server.sessions import SessionRegistry
 from coflux.server.tokens import open_token_store
 from coflux.server.topics import Topics
+from coflux.server.tracing import open_tracing
 from coflux.store.catalogs import open_catalog
 from coflux.views import (
     AuthView,
@@ -235,8 +236,12 @@ def create_app(
         open_catalog(database, data_dir, fsync=fsync, address=address, lease_ttl=lease_ttl)
     )
 
+    tracing = open_tracing()  # None unless OTEL_* asks for traces
+
     def publish(project_id: str, facts: Sequence[Fact]) -> None:
         metrics.observe_facts(project_id, facts)
+        if tracing is not None:
+            tracing.observe_facts(project_id, facts)
         topics.publish(project_id, facts)
 
     project_registry = Projects(
@@ -273,6 +278,8 @@ def create_app(
         finally:
             await project_registry.stop()
             token_store.close()
+            if tracing is not None:
+                tracing.close()
 
     routes: list[BaseRoute] = [
         # For operators and load balancers (docs/operating.md), outside the API.
