@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -28,12 +29,18 @@ EXAMPLES = Path(__file__).parents[2] / "examples"
 # Ports for test servers: below the system's ephemeral range (32768 and up), so an
 # outgoing connection never takes one between choosing it and the server binding
 # it, and a block of its own per pytest-xdist worker, so two workers never choose
-# the same one.
+# the same one. Each process starts at a random place in its block, so that other
+# processes using this module at the same time (a benchmark, a second test run)
+# are unlikely to choose a port in the moment before its server binds it.
 _PORTS_PER_WORKER = 1500
 _FIRST_PORT = 20000
 _worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
 _port_base = _FIRST_PORT + _PORTS_PER_WORKER * (int(_worker) if _worker.isdigit() else 0)
-_next_ports = itertools.cycle(range(_port_base, _port_base + _PORTS_PER_WORKER))
+_first = random.randrange(_PORTS_PER_WORKER)
+_next_ports = itertools.cycle(
+    [*range(_port_base + _first, _port_base + _PORTS_PER_WORKER),
+     *range(_port_base, _port_base + _first)]
+)  # fmt: skip
 _ports_lock = threading.Lock()
 
 
