@@ -572,20 +572,33 @@ def test_a_stale_disconnect_does_not_affect_a_newer_connection() -> None:
     assert h.state.sessions[session].connected
 
 
-def test_resuming_keeps_held_executions_and_abandons_the_rest() -> None:
+def test_resuming_keeps_held_executions_and_assigns_the_undelivered_again() -> None:
+    """An execution assigned to the session that the agent does not hold never
+    reached it (its server stopped before sending it): not abandoned, but queued
+    and assigned again, the same execution, as if it had never been assigned."""
     h = Harness()
     h.setup()
-    session, _ = h.connect()
+    session, _ = h.connect(concurrency=2)
     h.submit("r1")
     h.submit("r2")
+    h.submit("r3")  # queued: the session is full
     h.apply(ev.DisconnectSession(session, 1))
     h.now += 5
-    resumed, effects = h.connect(session_id=session, executing=("r1:1:1",))
+    resumed, effects = h.connect(session_id=session, executing=("r1:1:1",), concurrency=2)
     assert resumed == session
     assert messages(effects, P.Welcome) == [P.Welcome(session, True)]
-    assert states(effects) == [("r2:1:1", S.ABANDONED)]
+    # r2 is back in the queue behind r3, which takes the free slot first.
+    assert states(effects) == [("r2:1:1", S.QUEUED), ("r3:1:1", S.ASSIGNED)]
     assert h.state.executions["r1:1:1"].state is S.ASSIGNED
+    assert h.state.executions["r2:1:1"].session_id is None
+    assert h.state.sessions[session].executions == {"r1:1:1", "r3:1:1"}
     assert h.state.sessions[session].expires_at is None
+    assert "r2:1:1" in h.state.queue
+    # Once a slot frees, the same execution (attempt 1) is assigned again.
+    h.complete(session, "r1:1:1")
+    assert h.state.executions["r2:1:1"].state is S.ASSIGNED
+    assert h.state.executions["r2:1:1"].session_id == session
+    assert set(h.state.runs["r2"].executions) == {"r2:1:1"}
 
 
 def test_resuming_an_unknown_session_opens_a_new_one() -> None:

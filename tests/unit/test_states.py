@@ -18,6 +18,9 @@ LEGAL = {
     (S.ASSIGNED, S.CANCELLED), (S.ASSIGNED, S.SUSPENDED),
     # Timeouts (0.11's ``timeout=``): only a running execution can run past one.
     (S.ASSIGNED, S.TIMED_OUT),
+    # An assignment that never reached its agent (issue 14: a takeover alone
+    # abandons nothing): the execution is queued again (docs/semantics.md).
+    (S.ASSIGNED, S.QUEUED),
 }  # fmt: skip
 ALL_EDGES = list(itertools.product(ExecutionState, ExecutionState))
 

@@ -397,7 +397,7 @@ class Connection:
             concurrency=s.concurrency,
             provides=dict(s.provides),
             targets=dict(self._targets),
-            executing=tuple(sorted(pool.executing() | self._unacked)),
+            executing=tuple(sorted(pool.executing() | self._starting | self._unacked)),
             max_executors=s.process_cap,
             blocked=tuple(sorted(pool.blocked())),
         )

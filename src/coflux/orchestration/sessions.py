@@ -2,7 +2,8 @@
 
 A session outlives its connection: an agent that reconnects within the session
 timeout resumes it and keeps the executions it still holds; one that stays away
-longer has them abandoned. Only the agent holding the session's secret (handed
+longer has them abandoned; one it resumes without holding (its assignment never
+reached it) is queued again (``requeue_undelivered``). Only the agent holding the session's secret (handed
 out in the ``Welcome`` that opened it; only its sha256 is kept) can resume it: a
 hello naming a session without its secret is refused and changes nothing.
 
@@ -90,16 +91,38 @@ def connect_session(
         session.connection = event.connection
         session.connected = True
         session.expires_at = None
-        # Executions the agent no longer holds were lost with the old connection.
+        # Executions assigned to the session that the agent does not hold never
+        # reached it (see ``requeue_undelivered``): they go back to the queue.
         executing = set(hello.executing)
-        lost = [e for e in session.executions if e not in executing]
-        for execution_id in sorted(lost):
-            abandon(state, state.executions[execution_id], now, effects)
+        undelivered = [e for e in session.executions if e not in executing]
+        for execution_id in sorted(undelivered):
+            requeue_undelivered(state, state.executions[execution_id], session, now, effects)
         # Reports sent while disconnected were dropped: the hello has the agent's view.
         session.blocked = set(hello.blocked) & session.executions
         resumed = True
     secret = event.new_secret if new and event.new_secret else None
     effects.append(Send(session.id, protocol.Welcome(session.id, resumed, secret)))
+
+
+def requeue_undelivered(
+    state: ProjectState, execution: Execution, session: Session, now: float, effects: list[Effect]
+) -> None:
+    """Put back in the queue an execution assigned to ``session`` that its agent,
+    resuming the session, does not hold.
+
+    The agent's hello lists every execution it holds: running, waiting for an
+    executor, or finished with its completion not yet acknowledged (an executor
+    that died is a completion too). One it does not list never reached it: the
+    server that assigned it stopped before the ``Execute`` left (it is sent once
+    the assignment is committed), or the connection dropped with the message in
+    flight. It never ran, so it is not abandoned (which its retry policy would
+    count, or fail the run for): the same execution is assigned again.
+    """
+    session.executions.discard(execution.id)
+    session.blocked.discard(execution.id)
+    execution.session_id = None
+    set_state(state, execution, S.QUEUED, now, effects)
+    state.queue[execution.id] = None
 
 
 def secret_digest(secret: str) -> str:

@@ -33,8 +33,9 @@ class ExecutionState(enum.Enum):
 Q = ExecutionState
 TRANSITIONS: dict[ExecutionState, frozenset[ExecutionState]] = {
     Q.QUEUED: frozenset({Q.ASSIGNED, Q.CACHED, Q.DEFERRED, Q.SPAWNED, Q.CANCELLED}),
+    # Back to the queue: an assignment that never reached its agent (sessions.py).
     Q.ASSIGNED: frozenset(
-        {Q.SUCCEEDED, Q.FAILED, Q.ABANDONED, Q.CANCELLED, Q.SUSPENDED, Q.TIMED_OUT}
+        {Q.QUEUED, Q.SUCCEEDED, Q.FAILED, Q.ABANDONED, Q.CANCELLED, Q.SUSPENDED, Q.TIMED_OUT}
     ),
     Q.SUCCEEDED: frozenset(),
     Q.FAILED: frozenset(),
