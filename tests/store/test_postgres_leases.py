@@ -106,6 +106,31 @@ def test_the_heartbeat_renews_what_a_server_holds_and_tells_it_what_it_lost(
         b.close()
 
 
+def test_a_lease_acquired_while_the_heartbeat_runs_is_not_taken_for_lost(
+    migrated: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    catalog = PostgresCatalog(migrated, server_id="A", address="http://A", lease_ttl=0.6)
+    try:
+        catalog.create("p1", "demo", T0).close()  # released: free to acquire again
+        store = catalog.open("p1")
+        renew = catalog.leases.heartbeat
+        beats: list[int] = []
+
+        def renewing_while_it_is_acquired() -> dict[str, int]:
+            held = renew()  # what the renewal saw: not the lease acquired just after
+            if not beats:
+                store.take_ownership()
+            beats.append(len(held))
+            return held
+
+        monkeypatch.setattr(catalog.leases, "heartbeat", renewing_while_it_is_acquired)
+        eventually(lambda: len(beats) >= 2, 10, message="two heartbeats")
+        assert store.epoch is not None  # not told it lost what it had just acquired
+        store.append([environment()])
+    finally:
+        catalog.close()
+
+
 def test_a_graceful_stop_hands_the_projects_over_at_once(
     migrated: str, servers: list[PostgresCatalog]
 ) -> None:

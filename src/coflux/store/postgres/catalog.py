@@ -117,6 +117,7 @@ class PostgresCatalog:
         self._leases = Leases(self._pool, server_id or uuid.uuid4().hex, address, lease_ttl)
         self._tokens = PostgresTokens(self._pool)
         self._stores: weakref.WeakSet[PostgresProjectStore] = weakref.WeakSet()
+        self._stores_lock = threading.Lock()  # stores are opened on other threads
         self._stopping = threading.Event()
         try:
             self._leases.heartbeat()  # in the servers' table from the start
@@ -133,6 +134,10 @@ class PostgresCatalog:
         """Renew this server's leases every third of their time, and tell each
         store whose lease was not renewed (another server took the project)."""
         while not self._stopping.wait(self._leases.ttl / 3):
+            # The epochs as they were before the renewal began: a lease acquired
+            # while it runs is not in its answer, and must not be taken as lost.
+            with self._stores_lock:
+                before = [(store, store.epoch) for store in self._stores]
             try:
                 held = self._leases.heartbeat()
             except (psycopg.Error, PoolTimeout) as e:
@@ -141,11 +146,10 @@ class PostgresCatalog:
                 # has acquired the project.
                 logger.warning("cannot renew this server's leases: %s", _one_line(e))
                 continue
-            for store in list(self._stores):
-                epoch = store.epoch
+            for store, epoch in before:
                 if epoch is not None and held.get(store.project_id) != epoch:
                     logger.warning("project %s: lost its lease to another server", store.project_id)
-                    store.lose(epoch)
+                    store.lose(epoch)  # nothing if it has acquired a newer one since
 
     @property
     def leases(self) -> Leases:
@@ -173,7 +177,8 @@ class PostgresCatalog:
 
     def _store(self, project_id: str) -> PostgresProjectStore:
         store = PostgresProjectStore(self._pool, project_id, self._leases, self._statistics)
-        self._stores.add(store)
+        with self._stores_lock:
+            self._stores.add(store)
         return store
 
     def __str__(self) -> str:
