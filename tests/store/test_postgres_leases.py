@@ -131,6 +131,20 @@ def test_a_lease_acquired_while_the_heartbeat_runs_is_not_taken_for_lost(
         catalog.close()
 
 
+def test_a_project_handed_over_is_not_taken_back_before_its_server_takes_it(
+    servers: list[PostgresCatalog],
+) -> None:
+    a, b = servers
+    project = next(
+        f"p{i}" for i in range(100) if leases.preferred_server(f"p{i}", ["A", "B"]) == "B"
+    )
+    handed = a.create(project, "demo", T0)
+    assert a.placement(serving={project}).hand_over == [project]
+    handed.release()  # A hands it over: its lease ends, still naming A
+    assert project not in a.placement(serving=set()).take  # no bounce back to A
+    assert project in b.placement(serving=set()).take
+
+
 def test_a_graceful_stop_hands_the_projects_over_at_once(
     migrated: str, servers: list[PostgresCatalog]
 ) -> None:

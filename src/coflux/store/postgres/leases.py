@@ -195,7 +195,14 @@ class Leases:
             if project_id in serving:
                 if preferred != me:
                     hand_over.append(project_id)
-            elif owner is None or owner == me or (not held and (preferred == me or long_free)):
+            elif (
+                owner is None
+                # Its own live lease (a restart on the same data directory): at once.
+                # Not one it released (a hand-over): taking that back before the
+                # server it belongs on does would bounce the project between them.
+                or (owner == me and held)
+                or (not held and (preferred == me or long_free))
+            ):
                 take.append(project_id)
         return Placement(take, hand_over, [str(row[0]) for row in rows])
 
