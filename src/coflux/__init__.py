@@ -38,6 +38,10 @@ if typing.TYPE_CHECKING:  # the names as type checkers see them; at run time, __
     from coflux.sdk.decorators import workflow as workflow
     from coflux.sdk.handles import Asset as Asset
     from coflux.sdk.handles import Execution as Execution
+    from coflux.sdk.metrics import Metric as Metric
+    from coflux.sdk.metrics import MetricGroup as MetricGroup
+    from coflux.sdk.metrics import MetricScale as MetricScale
+    from coflux.sdk.metrics import progress as progress
     from coflux.sdk.policies import Cache as Cache
     from coflux.sdk.policies import Defer as Defer
     from coflux.sdk.policies import Retries as Retries
@@ -65,6 +69,7 @@ _MODULES = {
     "coflux.sdk.concurrency": ("cancel", "group", "select"),
     "coflux.sdk.decorators": ("sensor", "stub", "task", "workflow"),
     "coflux.sdk.handles": ("Asset", "Execution"),
+    "coflux.sdk.metrics": ("Metric", "MetricGroup", "MetricScale", "progress"),
     "coflux.sdk.policies": ("Cache", "Defer", "Retries"),
     "coflux.sdk.runtime": (
         "checkpoint",
@@ -91,6 +96,9 @@ __all__ = [
     "ExecutionError",
     "ExecutionTerminated",
     "ExecutionTimeout",
+    "Metric",
+    "MetricGroup",
+    "MetricScale",
     "RemoteError",
     "Retries",
     "Target",
@@ -102,6 +110,7 @@ __all__ = [
     "log_info",
     "log_warning",
     "persist_asset",
+    "progress",
     "restore_asset",
     "select",
     "sensor",

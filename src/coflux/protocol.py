@@ -23,6 +23,7 @@ still serves agents of every version in that range.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from typing import Annotated, Any, Literal
 
@@ -33,8 +34,9 @@ import msgspec
 # its ``Welcome`` handed out (``session_secret``); older agents could not resume
 # safely, so they are refused. 5: ``Execute.timeout`` (the agent enforces it and
 # reports ``TimedOut``) and ``Submit.group``; an agent of version 4 could not
-# decode an ``Execute`` with a timeout, so it is refused.
-PROTOCOL_VERSION = 5
+# decode an ``Execute`` with a timeout, so it is refused. 6: ``Metrics`` (an agent
+# of version 5 never sends it, so it is still served).
+PROTOCOL_VERSION = 6
 MIN_PROTOCOL_VERSION = 5  # the oldest agents the server still accepts
 
 MAX_FRAME_MESSAGES = 1000  # a sender puts at most this many messages in one frame
@@ -75,6 +77,11 @@ MAX_NAME = 1024  # characters of an id or a name (project, target, tag, ...)
 MAX_ASSET_FILES = 100_000
 # 64 TiB a file: MAX_ASSET_FILES of them still sum below 2**63 (an asset's size).
 MAX_FILE_SIZE = 2**46
+# Metrics (docs/metrics.md): what one execution may record, and how long a metric's
+# key or label may be. The SDK stops at these; the server drops what is past them.
+MAX_METRIC_KEYS = 100  # metrics defined by one execution
+MAX_METRIC_POINTS = 100_000  # points recorded by one execution, all its metrics together
+MAX_METRIC_NAME = 256  # characters of a metric's key, group, scale or units
 
 Count = Annotated[int, msgspec.Meta(ge=0, le=MAX_SAFE_INT)]  # ids, indices, sizes
 Attempt = Annotated[int, msgspec.Meta(ge=1, le=MAX_SAFE_INT)]
@@ -83,6 +90,10 @@ Position = Annotated[int, msgspec.Meta(ge=0, lt=MAX_PARAMETERS)]
 Seconds = Annotated[float, msgspec.Meta(ge=0, le=MAX_SECONDS)]
 Timestamp = Annotated[float, msgspec.Meta(ge=MIN_TIMESTAMP, le=MAX_TIMESTAMP)]
 Name = Annotated[str, msgspec.Meta(max_length=MAX_NAME)]  # and no NUL: see ``check_text``
+# Every finite double (JSON cannot carry NaN or infinities; msgpack can, and this refuses them).
+Finite = Annotated[float, msgspec.Meta(ge=-sys.float_info.max, le=sys.float_info.max)]
+MetricKey = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_METRIC_NAME)]
+MetricLabel = Annotated[str, msgspec.Meta(max_length=MAX_METRIC_NAME)]
 
 # Patterns, for ``re.fullmatch`` and for the OpenAPI document (JSON Schema's
 # patterns are ECMA-262, where ``$`` is the end of the text). Never check one with
@@ -271,6 +282,60 @@ class LogEntry(Record, frozen=True):
     values: dict[str, Value] = {}
 
 
+# --- metrics -------------------------------------------------------------------
+
+
+class MetricGroupInfo(Record, frozen=True):
+    """A metric's group (``cf.MetricGroup``): one chart, whose x-axis it describes."""
+
+    name: MetricKey
+    units: MetricLabel | None = None
+    lower: Finite | None = None
+    upper: Finite | None = None
+
+
+class MetricScaleInfo(Record, frozen=True):
+    """A metric's scale (``cf.MetricScale``): its y-axis, shared within a group by
+    name; ``progress`` draws it as a bar toward ``upper``."""
+
+    name: MetricKey | None = None
+    units: MetricLabel | None = None
+    lower: Finite | None = None
+    upper: Finite | None = None
+    progress: bool = False
+
+
+class MetricDefinition(Record, frozen=True):
+    """What one metric of an execution is, sent once, before its first points.
+
+    ``throttle``: the most points per second the SDK sends of it (None: all).
+    """
+
+    key: MetricKey
+    group: MetricGroupInfo | None = None
+    scale: MetricScaleInfo | None = None
+    throttle: Annotated[float, msgspec.Meta(gt=0, le=MAX_SECONDS)] | None = None
+
+
+class MetricSeries(Record, frozen=True):
+    """Points of one metric, in the order recorded: each is ``(value, at)``, ``at``
+    being its x (seconds since the execution started, unless the code gave one)."""
+
+    key: MetricKey
+    points: Annotated[tuple[tuple[Finite, Finite], ...], msgspec.Meta(max_length=MAX_METRIC_POINTS)]
+
+
+class ExecutionMetrics(Record, frozen=True):
+    """What one execution recorded since its last batch: the metrics it defined
+    since then, and the new points of each metric."""
+
+    execution_id: Name
+    definitions: Annotated[
+        tuple[MetricDefinition, ...], msgspec.Meta(max_length=MAX_METRIC_KEYS)
+    ] = ()
+    series: Annotated[tuple[MetricSeries, ...], msgspec.Meta(max_length=MAX_METRIC_KEYS)] = ()
+
+
 # --- assets --------------------------------------------------------------------
 
 AssetKind = Literal["file", "directory"]
@@ -416,6 +481,13 @@ class Logs(Message, frozen=True, tag="logs"):
     entries: tuple[LogEntry, ...]
 
 
+class Metrics(Message, frozen=True, tag="metrics"):
+    """Metric definitions and points, batched like ``Logs`` and best-effort too; an
+    executor sends its own execution's, the agent those of several executions."""
+
+    executions: tuple[ExecutionMetrics, ...]
+
+
 class PersistAsset(Message, frozen=True, tag="persist_asset"):
     """Record an asset whose files are already in the blob store.
 
@@ -450,6 +522,7 @@ AgentMessage = (
     | Checkpoint
     | Blocked
     | Logs
+    | Metrics
     | PersistAsset
     | RestoreAsset
 )
@@ -542,6 +615,7 @@ ExecutorMessage = (
     | Blocked
     | Complete
     | LogMessage
+    | Metrics
     | PersistAsset
     | RestoreAsset
 )

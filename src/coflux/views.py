@@ -123,6 +123,15 @@ class RunSummary(View, frozen=True):
     completed_at: float | None
 
 
+class RunListed(RunSummary, frozen=True):
+    """A run as ``GET /api/projects/{project}/runs`` lists it: its summary, and the
+    cursor of its place in the list (the last one's, as ``after``, gives the next
+    page: the runs past it, in the same filters and order, or in the other order
+    the runs before it)."""
+
+    cursor: str = ""  # empty only from a server from before cursors
+
+
 class RunOutline(RunSummary, frozen=True):
     """A run's call tree with each execution's state and times: what ``runs
     inspect`` shows, without the values (arguments, outcomes) or the transitions
@@ -145,6 +154,29 @@ class LogView(View, frozen=True):
     level: str
     template: str
     values: dict[str, protocol.Value]
+
+
+class MetricView(View, frozen=True):
+    """A metric of an execution: its definition (``protocol.MetricDefinition``), how
+    many points it has, and its latest point (``value`` and ``at`` None: none yet)."""
+
+    execution_id: str
+    key: str
+    group: protocol.MetricGroupInfo | None
+    scale: protocol.MetricScaleInfo | None
+    throttle: float | None
+    created_at: float
+    count: int
+    value: float | None
+    at: float | None
+
+
+class MetricPointView(View, frozen=True):
+    id: int  # a cursor: pass the last one seen as ``after``
+    execution_id: str
+    key: str
+    value: float
+    at: float
 
 
 class AssetSummary(View, frozen=True):
@@ -196,6 +228,11 @@ class RunResult(View, frozen=True):
 class LogPage(View, frozen=True):
     logs: list[LogView]
     cursor: int  # the last log id seen: pass it as ``after`` for the next page
+
+
+class MetricPointPage(View, frozen=True):
+    points: list[MetricPointView]
+    cursor: int  # the last point id seen: pass it as ``after`` for the next page
 
 
 class RerunStarted(View, frozen=True):

@@ -229,7 +229,7 @@ def test_the_privileges_asked_for_are_enough_to_run_projects(
     url = role(
         cluster, migrated, name,
         "SELECT, INSERT ON ALL TABLES IN SCHEMA public",
-        "UPDATE ON executions", "DELETE ON active_executions",
+        "UPDATE ON executions", "UPDATE ON runs", "DELETE ON active_executions",
         "UPDATE, DELETE ON servers", "UPDATE ON project_leases",
     )  # fmt: skip
     catalog = PostgresCatalog(url)

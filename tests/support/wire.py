@@ -66,14 +66,19 @@ def _valid(info: mi.Type, hostile: bool) -> st.SearchStrategy[Any]:
             return st.integers(min_value=low, max_value=high)
         case mi.FloatType():
             return st.floats(
-                min_value=info.ge, max_value=info.le, allow_nan=False, allow_infinity=False
+                min_value=info.gt if info.gt is not None else info.ge,
+                max_value=info.lt if info.lt is not None else info.le,
+                exclude_min=info.gt is not None,
+                exclude_max=info.lt is not None,
+                allow_nan=False,
+                allow_infinity=False,
             )
         case mi.StrType(pattern=str() as pattern):
             return st.from_regex(pattern, fullmatch=True)
-        case mi.StrType(max_length=limit):
+        case mi.StrType(min_length=least, max_length=limit):
             # No NUL in a typed string: names refuse it (``protocol.check_text``).
             no_nul = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")
-            return st.text(no_nul, max_size=min(limit or 40, 40))
+            return st.text(no_nul, min_size=least or 0, max_size=min(limit or 40, 40))
         case mi.BoolType():
             return st.booleans()
         case mi.NoneType():
@@ -82,6 +87,8 @@ def _valid(info: mi.Type, hostile: bool) -> st.SearchStrategy[Any]:
             return st.sampled_from(values)
         case mi.VarTupleType(item_type=item) | mi.ListType(item_type=item):
             return st.lists(_strategy(item, hostile), max_size=3)
+        case mi.TupleType(item_types=items):
+            return st.tuples(*(_strategy(item, hostile) for item in items)).map(list)
         case mi.DictType(key_type=key, value_type=value):
             return st.dictionaries(_valid(key, False), _strategy(value, hostile), max_size=3)
         case mi.AnyType():

@@ -22,6 +22,7 @@ PURE = [
     "outcomes",
     "executions",
     "arguments",
+    "metrics",
     "retries",
     "handles",
 ]

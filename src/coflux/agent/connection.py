@@ -19,8 +19,8 @@ This module owns:
   (a ``ResultReady`` with its request id); until it does, a ``GetResult`` for it
   waits in ``_outstanding`` too, sent only after a reconnect (the server drops
   what it sends to a disconnected session). The server de-duplicates submissions
-  by ``(parent_execution_id, call_index)``, so resending is safe. Logs are
-  best-effort: buffered (bounded) while disconnected;
+  by ``(parent_execution_id, call_index)``, so resending is safe. Logs and
+  metrics are best-effort: buffered (bounded) while disconnected;
 * dispatch of server messages to the executor pool, through ``PoolLike``.
 
 Everything runs on one event loop; ``send`` may be called from other threads.
@@ -58,6 +58,7 @@ FATAL_CLOSE_CODES: Mapping[int, str] = {
 HANDSHAKE_TIMEOUT = 10.0
 LOG_BUFFER_LIMIT = 10_000  # log entries kept while disconnected; older ones are dropped
 LOG_BATCH = 200  # entries per Logs message when flushing the buffer
+METRIC_BUFFER_LIMIT = 100_000  # metric points kept while disconnected; older ones are dropped
 
 Targets = dict[str, tuple[str, ...]]
 _Key = tuple[str, object]
@@ -128,6 +129,10 @@ def _outbox_key(message: protocol.AgentMessage) -> _Key | None:
             return None
 
 
+def _points(message: protocol.Metrics) -> int:
+    return sum(len(series.points) for batch in message.executions for series in batch.series)
+
+
 def format_targets(targets: Targets) -> str:
     return "; ".join(f"{repo}: {', '.join(names)}" for repo, names in targets.items()) or "nothing"
 
@@ -154,6 +159,9 @@ class Connection:
         self._queued: deque[protocol.AgentMessage] = deque()  # untracked, awaiting a connection
         self._logs: deque[protocol.LogEntry] = deque()
         self._logs_dropped = 0
+        self._metrics: deque[protocol.Metrics] = deque()
+        self._metric_points = 0  # in ``_metrics``
+        self._metrics_dropped = 0
         self._live: asyncio.Queue[protocol.AgentMessage] | None = None  # set while connected
         self._unsent: list[protocol.AgentMessage] = []  # the frame being written
         self._ws: ClientConnection | None = None
@@ -219,6 +227,9 @@ class Connection:
             case protocol.Logs(entries=entries) if self._live is None:
                 self._buffer_logs(entries)
                 return
+            case protocol.Metrics() if self._live is None:
+                self._buffer_metrics(message)
+                return
             case protocol.CancelExecution() | protocol.Checkpoint() if self._live is None:
                 self._queued.append(message)
                 return
@@ -239,6 +250,24 @@ class Connection:
             for _ in range(overflow):
                 self._logs.popleft()
             self._logs_dropped += overflow
+
+    def _buffer_metrics(self, message: protocol.Metrics) -> None:
+        self._metrics.append(message)
+        self._metric_points += _points(message)
+        oldest = 0
+        while self._metric_points > METRIC_BUFFER_LIMIT:
+            if not self._metrics_dropped:
+                logger.warning("disconnected: dropping the oldest buffered metric points")
+            # The points go; the definitions stay, or the metrics' later points would
+            # name metrics the server never heard of.
+            dropped = _points(self._metrics[oldest])
+            kept = [b for b in self._metrics[oldest].executions if b.definitions]
+            self._metrics[oldest] = protocol.Metrics(
+                tuple(protocol.ExecutionMetrics(b.execution_id, b.definitions) for b in kept)
+            )
+            self._metric_points -= dropped
+            self._metrics_dropped += dropped
+            oldest += 1
 
     # --- the connect loop ------------------------------------------------------------
 
@@ -420,6 +449,12 @@ class Connection:
             self._logs_dropped = 0
         for i in range(0, len(entries), LOG_BATCH):
             queue.put_nowait(protocol.Logs(entries=tuple(entries[i : i + LOG_BATCH])))
+        if self._metrics_dropped:
+            logger.warning("dropped %d metric points while disconnected", self._metrics_dropped)
+            self._metrics_dropped = 0
+        while self._metrics:
+            queue.put_nowait(self._metrics.popleft())
+        self._metric_points = 0
         self._live = queue
 
     def _disconnected(self) -> None:
@@ -434,6 +469,8 @@ class Connection:
                     self._queued.append(message)
                 case protocol.Logs(entries=entries):
                     self._buffer_logs(entries)
+                case protocol.Metrics():
+                    self._buffer_metrics(message)
                 case _:
                     pass  # tracked (still in _outstanding) or superseded by the next Hello
 

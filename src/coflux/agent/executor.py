@@ -432,6 +432,7 @@ class Executor:
                 error = msgspec.structs.replace(error, retryable=False)
             return protocol.Failed(error=error)
         finally:
+            ctx.close()  # its last metrics go before its completion
             context.reset(token)
             self._reset()
             self._clean_up(directory)

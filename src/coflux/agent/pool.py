@@ -34,7 +34,9 @@ The pool is the executors' only link to the agent's connection, through the
   and later ``ResultReady``). An execution's routes go when it ends.
 * ``Complete`` is forwarded once the execution's output has been read (the
   executor writes an end marker to stdout and stderr before sending it).
-* ``LogMessage`` entries and stdout/stderr lines become batched ``Logs``.
+* ``LogMessage`` entries and stdout/stderr lines become batched ``Logs``, and
+  ``Metrics`` from executors batched ``Metrics`` (``coflux.agent.batcher``),
+  sent before the completion of the executions they are about.
 
 User code is never trusted: an executor that dies mid-execution is reported as
 ``coflux.ExecutorDied`` and replaced; ``abort`` terminates (then kills) the
@@ -63,6 +65,7 @@ from typing import Any
 import msgspec
 
 from coflux import protocol
+from coflux.agent.batcher import Batcher
 from coflux.agent.blobs import BlobSettings
 from coflux.agent.executors import ExecutorProcess, ExecutorStartError
 
@@ -81,35 +84,6 @@ class ExecutorSnapshot:
     execution_id: str | None
     idle: bool
     blocked: bool = False  # its execution waits for a result (as it reported)
-
-
-class _LogBatcher:
-    """Collects log entries and sends them as one ``Logs`` per batch."""
-
-    def __init__(self, send: Callable[[protocol.AgentMessage], None]) -> None:
-        self._send = send
-        self._entries: list[protocol.LogEntry] = []
-        self._timer: asyncio.TimerHandle | None = None
-        self.interval = 0.05
-        self.limit = 100
-
-    def add(self, entry: protocol.LogEntry) -> None:
-        self._entries.append(entry)
-        if len(self._entries) >= self.limit:
-            self.flush()
-        elif self._timer is None:
-            self._timer = asyncio.get_running_loop().call_later(self.interval, self.flush)
-
-    def flush(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        if self._entries:
-            # Output (read from pipes) and structured logs (sent on the socket) reach
-            # the agent by two ways; a batch goes out in the order they were made.
-            entries = tuple(sorted(self._entries, key=lambda e: e.timestamp))
-            self._entries = []
-            self._send(protocol.Logs(entries=entries))
 
 
 class Pool:
@@ -159,7 +133,7 @@ class Pool:
             *(blobs.executor_args() if blobs else ()),
             *([] if pickle else ["--no-pickle"]),
         ]
-        self._logs = _LogBatcher(send)
+        self._batcher = Batcher(send)
         self._root: Path | None = None
         self._numbers = itertools.count(1)
         self._request_ids = itertools.count(1)
@@ -294,7 +268,7 @@ class Pool:
         if executor is None:
             return
         logger.info("execution %s timed out after %s s; stopping it", execution_id, timeout)
-        self._logs.flush()
+        self._batcher.flush()
         self._send(
             protocol.Complete(execution_id=execution_id, outcome=protocol.TimedOut(timeout=timeout))
         )
@@ -362,7 +336,7 @@ class Pool:
         for executor in list(self._executors):
             executor.signal(signal.SIGKILL)
         await self._wait_for_tasks(2.0, cancel=True)
-        self._logs.flush()
+        self._batcher.flush()
         if self._root is not None:
             shutil.rmtree(self._root, ignore_errors=True)
 
@@ -418,7 +392,7 @@ class Pool:
             generation=generation,
             repositories=self._repositories,
             workdir=self._root / f"executor-{number}",
-            on_log=self._logs.add,
+            on_log=self._batcher.add,
             options=self._options,
             env=self._blobs.executor_env() if self._blobs else None,
         )
@@ -535,7 +509,11 @@ class Pool:
                     self._set_blocked(execution_id, blocked)
             case protocol.LogMessage(entry=entry):
                 if entry.execution_id == executor.execution_id:
-                    self._logs.add(entry)
+                    self._batcher.add(entry)
+            case protocol.Metrics(executions=batches):
+                for batch in batches:
+                    if batch.execution_id == executor.execution_id:
+                        self._batcher.add_metrics(batch)
             case protocol.Complete():
                 await self._complete(executor, message)
 
@@ -547,7 +525,7 @@ class Pool:
             logger.warning("execution %s: end of output not seen; sending completion", execution_id)
         if executor.execution_id != execution_id:
             return  # aborted while we waited
-        self._logs.flush()  # the execution's logs go before its completion
+        self._batcher.flush()  # the execution's logs and metrics go before its completion
         self._send(msgspec.structs.replace(message, marked=()))  # the server needs no markers
         executor.execution_id = None
         self._forget_requests(executor)
@@ -598,7 +576,7 @@ class Pool:
         self._routes.pop(executor, None)
 
     def _fail(self, execution_id: str, error_type: str, message: str) -> None:
-        self._logs.flush()
+        self._batcher.flush()
         error = protocol.ErrorInfo(type=error_type, message=message)
         self._send(
             protocol.Complete(execution_id=execution_id, outcome=protocol.Failed(error=error))

@@ -1,10 +1,10 @@
-"""How runs, steps and log lines look in the terminal (pure functions, no I/O)."""
+"""How runs, steps, metrics and log lines look in the terminal (pure functions, no I/O)."""
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from coflux import protocol
@@ -13,6 +13,7 @@ from coflux.views import (
     ExecutionOutline,
     ExecutionView,
     LogView,
+    MetricView,
     RunOutline,
     RunView,
     StepOutline,
@@ -119,8 +120,11 @@ def children_by_step(run: AnyRun) -> dict[str | None, list[AnyStep]]:
     return children
 
 
-def run_tree(run: AnyRun) -> Iterator[str]:
-    """The run's header line, then its steps as an indented call tree."""
+def run_tree(
+    run: AnyRun, metrics: Mapping[str, Sequence[MetricView]] | None = None
+) -> Iterator[str]:
+    """The run's header line, then its steps as an indented call tree, each followed
+    by the metrics of its executions (``metrics``: by execution id)."""
     yield (
         f"run {run.id}  {run.repository}.{run.target}  {state_label(run.state)}"
         f"  (environment {run.environment}, created {fmt_time(run.created_at)})"
@@ -130,7 +134,56 @@ def run_tree(run: AnyRun) -> Iterator[str]:
     while stack:
         step, depth = stack.pop()
         yield _step_line(step, depth)
+        if metrics:
+            several = len(step.executions) > 1
+            for execution in step.executions:
+                attempt = f"(attempt {execution.attempt}) " if several else ""
+                for metric in metrics.get(execution.id, ()):
+                    yield f"{'  ' * (depth + 2)}{attempt}{metric_line(metric)}"
         stack.extend((child, depth + 1) for child in reversed(children.get(step.id, [])))
+
+
+def progress_share(value: float, scale: protocol.MetricScaleInfo) -> float | None:
+    """How far a progress metric's value is through its scale's range (``lower``,
+    by default 0, to ``upper``), from 0 to 1; None when the scale has no range."""
+    lower = scale.lower if scale.lower is not None else 0.0
+    upper = scale.upper
+    if upper is None or upper <= lower:
+        return None
+    return min(1.0, max(0.0, (value - lower) / (upper - lower)))
+
+
+def progress_bar(value: float, scale: protocol.MetricScaleInfo, width: int = 20) -> str | None:
+    """``[#####---------------]  25% (5/20)`` for a progress metric's value; None
+    when its scale has no range to draw."""
+    share = progress_share(value, scale)
+    if share is None:
+        return None
+    filled = round(share * width)
+    return (
+        f"[{'#' * filled}{'-' * (width - filled)}]  {share * 100:.0f}%"
+        f" ({_number(value)}/{_number(scale.upper or 0.0)})"
+    )
+
+
+def metric_line(metric: MetricView) -> str:
+    """A metric as ``runs inspect`` shows it: its key, its latest value (a progress
+    metric's as a bar), its point count and its group."""
+    detail = f"{metric.count} point{'s' if metric.count != 1 else ''}"
+    if metric.group is not None:
+        detail += f", group {metric.group.name}"
+    if metric.value is None:
+        return f"{metric.key}  -  ({detail})"
+    scale = metric.scale
+    bar = progress_bar(metric.value, scale) if scale is not None and scale.progress else None
+    if bar is not None:
+        return f"{metric.key}  {bar}"
+    units = f" {scale.units}" if scale is not None and scale.units else ""
+    return f"{metric.key}  {_number(metric.value)}{units}  ({detail})"
+
+
+def _number(value: float) -> str:
+    return f"{value:.6g}"
 
 
 def deepest_failure(run: RunView) -> tuple[StepView, ExecutionView] | None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import time
 from typing import Any
 
 import click
+import msgspec
 
 from coflux.cli.context import CliState, api_options, pass_state
 from coflux.cli.output import emit_json, fmt_time, info, out, table
@@ -13,9 +16,12 @@ from coflux.cli.render import log_json, log_line, run_tree, step_of
 from coflux.cli.results import finish
 from coflux.client import Client
 from coflux.client.client import MAX_WAIT
-from coflux.views import LogView
+from coflux.client.errors import ApiError
+from coflux.orchestration.states import ExecutionState
+from coflux.views import LogView, MetricView
 
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+STATES = [state.value for state in ExecutionState]
 
 
 @click.group()
@@ -23,10 +29,49 @@ def runs() -> None:
     """Inspect and control runs."""
 
 
+_SPANS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}  # seconds per unit
+
+
+class _Time(click.ParamType[float]):
+    """A time: a date and time (ISO 8601; local time unless it names its zone), or
+    a span before now (``90s``, ``30m``, ``12h``, ``7d``, ``2w``)."""
+
+    name = "time"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        text = str(value).strip()
+        unit = _SPANS.get(text[-1:])
+        if unit is not None and text[:-1].isdigit():
+            return time.time() - int(text[:-1]) * unit
+        try:
+            return dt.datetime.fromisoformat(text).timestamp()
+        except ValueError:
+            self.fail(
+                f"{value!r} is neither a date and time (2026-05-01T12:00) nor a span (12h, 7d)"
+            )
+
+
 @runs.command("list")
 @click.option("--repository", help="Only runs of this repository.")
 @click.option("--target", help="Only runs of this workflow.")
-@click.option("--limit", type=click.IntRange(min=1), default=100, show_default=True)
+@click.option(
+    "--state",
+    "states",
+    multiple=True,
+    type=click.Choice(STATES),
+    help="Only runs in this state (repeat for any of several).",
+)
+@click.option("--since", type=_Time(), help="Only runs created then or later (a time, or 12h ago).")
+@click.option("--until", type=_Time(), help="Only runs created before then.")
+@click.option("--key", help="Only the run submitted with this idempotency key.")
+@click.option(
+    "--search", help="Only runs with this id, or this text in their arguments (3+ characters)."
+)
+@click.option("--oldest-first", is_flag=True, help="Oldest first (default: newest first).")
+@click.option("--after", metavar="CURSOR", help="The page after the one that printed CURSOR.")
+@click.option("--limit", type=click.IntRange(min=1, max=10_000), default=100, show_default=True)
 @click.option("--all-environments", is_flag=True, help="Not only the current environment.")
 @JSON_OPTION
 @api_options
@@ -35,25 +80,37 @@ def list_(
     state: CliState,
     repository: str | None,
     target: str | None,
+    states: tuple[str, ...],
+    since: float | None,
+    until: float | None,
+    key: str | None,
+    search: str | None,
+    oldest_first: bool,
+    after: str | None,
     limit: int,
     all_environments: bool,
     as_json: bool,
 ) -> None:
-    """List the most recent runs of the environment."""
+    """List the runs of the environment, newest first, a page at a time.
+
+    A full page ends with the cursor of the next (on stderr; with --json, as
+    "cursor" beside "runs", null after the last page): pass it as --after, with
+    the same filters, to go on.
+    """
     environment = None if all_environments else state.config().environment
     with state.client() as client:
-        found = client.list_runs(
-            state.project(),
-            environment=environment,
-            repository=repository,
-            target=target,
-            limit=limit,
-        )
+        page = client.list_runs(
+            state.project(), environment=environment, repository=repository, target=target,
+            states=states, since=since, until=until, idempotency_key=key, search=search,
+            oldest_first=oldest_first, after=after, limit=limit,
+        )  # fmt: skip
     if as_json:
-        emit_json(found)
+        emit_json(page)
         return
-    rows = [[r.id, f"{r.repository}.{r.target}", r.state, fmt_time(r.created_at)] for r in found]
+    rows = [[r.id, f"{r.repository}.{r.target}", r.state, fmt_time(r.created_at)] for r in page]
     table(["ID", "TARGET", "STATE", "CREATED"], rows)
+    if len(page) == limit and page[-1].cursor:
+        info(f"more: --after {page[-1].cursor}")
 
 
 @runs.command("inspect")
@@ -62,14 +119,28 @@ def list_(
 @api_options
 @pass_state
 def inspect(state: CliState, run_id: str, as_json: bool) -> None:
-    """Show a run's steps, executions, states and timings (--json: with values)."""
+    """Show a run's steps, executions, states, timings and metrics (--json: with values)."""
     with state.client() as client:
         if as_json:
-            emit_json(client.get_run(state.project(), run_id))
+            run_view = client.get_run(state.project(), run_id)
+            metrics = _metrics(client, state.project(), run_id)
+            emit_json({**msgspec.to_builtins(run_view), "metrics": metrics})
             return
         # The tree shows no values: the outline is a fraction of the full view.
         run = client.get_run_outline(state.project(), run_id)
-    out("\n".join(run_tree(run)))  # one write: a run can have 10,000 steps
+        by_execution: dict[str, list[MetricView]] = {}
+        for metric in _metrics(client, state.project(), run_id):
+            by_execution.setdefault(metric.execution_id, []).append(metric)
+    out("\n".join(run_tree(run, by_execution)))  # one write: a run can have 10,000 steps
+
+
+def _metrics(client: Client, project: str, run_id: str) -> list[MetricView]:
+    try:
+        return client.list_metrics(project, run_id)
+    except ApiError as e:
+        if e.reason == "not_found":  # a server from before metrics: there are none
+            return []
+        raise
 
 
 @runs.command("result")

@@ -34,14 +34,16 @@ from coflux.views import (
     EnvironmentView,
     ErrorBody,
     LogPage,
+    MetricPointPage,
+    MetricView,
     ProjectInfo,
     Registered,
     RerunStarted,
     RunAssets,
+    RunListed,
     RunOutline,
     RunResult,
     RunSubmitted,
-    RunSummary,
     RunView,
     ServersView,
     TokenCreated,
@@ -132,7 +134,8 @@ class Client:
         if body is not None:
             content = msgspec.json.encode(body)
             headers["Content-Type"] = "application/json"
-        query = urlencode({k: v for k, v in (params or {}).items() if v is not None})
+        # A list is a parameter repeated (state=a&state=b).
+        query = urlencode({k: v for k, v in (params or {}).items() if v is not None}, doseq=True)
         target = f"{path}?{query}" if query else path
         with self._failures():
             response = self._transport.request(
@@ -302,16 +305,32 @@ class Client:
         environment: str | None = None,
         repository: str | None = None,
         target: str | None = None,
+        states: Sequence[str] = (),
+        since: float | None = None,
+        until: float | None = None,
+        idempotency_key: str | None = None,
+        search: str | None = None,
+        oldest_first: bool = False,
+        after: str | None = None,
         limit: int | None = None,
-    ) -> list[RunSummary]:
+    ) -> list[RunListed]:
+        """A page of runs (``docs/api.md``, "Finding runs"); pass the last one's
+        ``cursor`` as ``after``, with the same filters, for the next."""
         params = {
             "environment": environment,
             "repository": repository,
             "target": target,
+            "state": list(states) or None,
+            "since": since,
+            "until": until,
+            "idempotency_key": idempotency_key,
+            "search": search,
+            "order": "oldest" if oldest_first else None,
+            "after": after,
             "limit": limit,
         }
         path = f"/api/projects/{_seg(project)}/runs"
-        return self._call(list[RunSummary], "GET", path, params=params)
+        return self._call(list[RunListed], "GET", path, params=params)
 
     def get_run(self, project: str, run_id: str) -> RunView:
         return self._call(RunView, "GET", self._run_path(project, run_id))
@@ -350,6 +369,26 @@ class Client:
         path = f"{self._run_path(project, run_id)}/logs"
         params = {"execution": execution, "after": after, "wait": wait}
         return self._call(LogPage, "GET", path, params=params, wait=wait)
+
+    def list_metrics(
+        self, project: str, run_id: str, *, execution: str | None = None
+    ) -> list[MetricView]:
+        """A run's metrics (or one execution's): definitions, point counts, latest points."""
+        path = f"{self._run_path(project, run_id)}/metrics"
+        return self._call(list[MetricView], "GET", path, params={"execution": execution})
+
+    def get_metric_points(
+        self,
+        project: str,
+        run_id: str,
+        *,
+        execution: str | None = None,
+        after: int | None = None,
+        wait: float | None = None,
+    ) -> MetricPointPage:
+        path = f"{self._run_path(project, run_id)}/metrics/points"
+        params = {"execution": execution, "after": after, "wait": wait}
+        return self._call(MetricPointPage, "GET", path, params=params, wait=wait)
 
     def cancel_run(self, project: str, run_id: str) -> list[str]:
         """Cancel a run; returns the ids of the executions cancelled."""

@@ -20,12 +20,13 @@ from coflux.client.errors import ApiError, ServerUnavailable
 from coflux.orchestration.effects import (
     ExecutionCreated,
     ExecutionTransitioned,
+    MetricsRecorded,
     OutcomeRecorded,
     StepCreated,
 )
 from coflux.views import ErrorDetail, RunView
 
-RunFact = StepCreated | ExecutionCreated | ExecutionTransitioned | OutcomeRecorded
+RunFact = StepCreated | ExecutionCreated | ExecutionTransitioned | OutcomeRecorded | MetricsRecorded
 _fact_decoder = msgspec.json.Decoder(RunFact)
 
 

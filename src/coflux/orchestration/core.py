@@ -15,7 +15,7 @@ waiters, cancellation), over ``executions`` (state changes and indices).
 
 from __future__ import annotations
 
-from coflux.orchestration import environments, executions, outcomes, runs, sessions
+from coflux.orchestration import environments, executions, metrics, outcomes, runs, sessions
 from coflux.orchestration.effects import Effect
 from coflux.orchestration.events import (
     Assign,
@@ -32,6 +32,7 @@ from coflux.orchestration.events import (
     RecordAsset,
     RecordCheckpoint,
     RecordLogs,
+    RecordMetrics,
     RegisterManifests,
     ReportBlocked,
     RequestResult,
@@ -73,6 +74,8 @@ def apply(state: ProjectState, event: Event, now: float) -> tuple[ProjectState, 
             executions.record_asset(state, event, effects)
         case RecordLogs():
             executions.record_logs(state, event, effects)
+        case RecordMetrics():
+            metrics.record_metrics(state, event, now, effects)
         case RecordCheckpoint():
             runs.record_checkpoint(state, event, now, effects)
         case ConnectSession():

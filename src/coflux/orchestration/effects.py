@@ -137,6 +137,18 @@ class LogsRecorded(Fact, frozen=True, tag="logs"):
     run_ids: tuple[str, ...]  # the run of each entry, in the same order
 
 
+class MetricsRecorded(Fact, frozen=True, tag="metrics"):
+    """An execution's new metric definitions and points (``protocol.ExecutionMetrics``),
+    as far as its bounds allow (``orchestration.metrics``); ``at`` is when the server
+    recorded them, not a point's x."""
+
+    execution_id: str
+    run_id: str
+    definitions: tuple[protocol.MetricDefinition, ...]
+    series: tuple[protocol.MetricSeries, ...]
+    at: float
+
+
 class AssetRecorded(Fact, frozen=True, tag="asset"):
     """An execution persisted an asset (its files are already in the blob store)."""
 

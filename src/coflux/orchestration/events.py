@@ -66,6 +66,14 @@ class RecordLogs:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordMetrics:
+    """Metric definitions and points an agent's session sent for its executions."""
+
+    session_id: str
+    executions: tuple[protocol.ExecutionMetrics, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class RecordCheckpoint:
     session_id: str
     execution_id: str
@@ -260,6 +268,7 @@ Event = (
     | ScheduleStep
     | RecordCheckpoint
     | RecordLogs
+    | RecordMetrics
     | RecordAsset
     | RerunStep
     | RequestResult

@@ -106,6 +106,16 @@ class Session:
 
 
 @dataclass(slots=True)
+class MetricsState:
+    """What a running execution has recorded, as far as its bounds need:
+    each metric's key and latest x (None: no point yet), and its points in all."""
+
+    last_at: dict[str, float | None] = field(default_factory=dict)
+    points: int = 0
+    warned: bool = False  # the warning that something was dropped is in its log
+
+
+@dataclass(slots=True)
 class Execution:
     id: str
     step_id: str
@@ -139,6 +149,7 @@ class Execution:
     cache_key: str | None = None
     defer_key: str | None = None
     checkpoint: tuple[protocol.Value, ...] | None = None  # a sensor's restart arguments
+    metrics: MetricsState | None = None  # what it recorded (``orchestration.metrics``)
 
 
 @dataclass(slots=True)

@@ -15,6 +15,7 @@ sessions. Reads from the store go on working throughout.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import secrets
 import string
@@ -38,10 +39,12 @@ from coflux.orchestration.effects import (
 from coflux.orchestration.model import Execution, ProjectState, Run, Session, run_of
 from coflux.orchestration.recovery import restore
 from coflux.orchestration.states import EnvironmentStatus, ExecutionState
-from coflux.store.base import ProjectStore
+from coflux.store.base import FoundRuns, ProjectStore, RunPosition, RunQuery
 from coflux.views import (
     EnvironmentView,
     LogView,
+    MetricPointView,
+    MetricView,
     ProjectInfo,
     RunAssets,
     RunOutline,
@@ -317,6 +320,24 @@ class Project:
             filters["environment_id"] = await self._environment_id(environment)
         return await self._read(self.store.list_runs, **filters)
 
+    async def find_runs(
+        self,
+        environments: Sequence[str] | None,
+        query: RunQuery,
+        *,
+        after: RunPosition | None,
+        limit: int,
+    ) -> FoundRuns:
+        """A page of the runs of ``query`` in the named environments (None: in any).
+
+        Raises:
+            NotFound: an environment of that name does not exist (or is archived).
+        """
+        if environments is not None:
+            ids = tuple([await self._environment_id(name) for name in environments])
+            query = dataclasses.replace(query, environment_ids=ids)
+        return await self._read(self.store.find_runs, query, after=after, limit=limit)
+
     async def get_run(self, run_id: str) -> RunView:
         run = await self._read(self.store.get_run, run_id)
         if run is None:
@@ -394,6 +415,20 @@ class Project:
             self.store.list_logs, run_id, execution_id=execution_id, after=after, limit=limit
         )
 
+    async def list_metrics(self, run_id: str, *, execution_id: str | None) -> list[MetricView]:
+        return await self._read(self.store.list_metrics, run_id, execution_id=execution_id)
+
+    async def list_metric_points(
+        self, run_id: str, *, execution_id: str | None, after: int, limit: int = 1000
+    ) -> list[MetricPointView]:
+        return await self._read(
+            self.store.list_metric_points,
+            run_id,
+            execution_id=execution_id,
+            after=after,
+            limit=limit,
+        )
+
     # --- agents ------------------------------------------------------------------
 
     async def list_agents(self, environment: str) -> list[Session]:
@@ -404,6 +439,11 @@ class Project:
 
     def record_logs(self, session_id: str, entries: tuple[protocol.LogEntry, ...]) -> None:
         self.actor.post(ev.RecordLogs(session_id, entries))
+
+    def record_metrics(
+        self, session_id: str, executions: tuple[protocol.ExecutionMetrics, ...]
+    ) -> None:
+        self.actor.post(ev.RecordMetrics(session_id, executions))
 
     # --- assets ------------------------------------------------------------------
 

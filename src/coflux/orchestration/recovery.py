@@ -16,7 +16,14 @@ from __future__ import annotations
 
 from coflux.orchestration.executions import carrying_on, waited_on
 from coflux.orchestration.keys import step_keys
-from coflux.orchestration.model import Environment, Execution, ProjectState, Run, Session
+from coflux.orchestration.model import (
+    Environment,
+    Execution,
+    MetricsState,
+    ProjectState,
+    Run,
+    Session,
+)
 from coflux.orchestration.states import STANDING_IN, ExecutionState
 from coflux.store.base import Snapshot
 
@@ -78,6 +85,13 @@ def restore(snapshot: Snapshot, *, session_timeout: float, now: float) -> Projec
             session = _session_for(state, execution.session_id, execution.environment_id, now)
             session.secret_sha256 = snapshot.session_secrets.get(session.id)
             session.executions.add(execution.id)
+    for metric in snapshot.metrics:
+        restored = state.executions.get(metric.execution_id)
+        if restored is not None:
+            # Its bounds go on from what it had recorded (``orchestration.metrics``).
+            kept = restored.metrics = restored.metrics or MetricsState()
+            kept.last_at[metric.key] = metric.last_at
+            kept.points += metric.points
     for parent_id, call_index, child_id in snapshot.calls:
         parent = state.executions.get(parent_id)
         if parent is not None:

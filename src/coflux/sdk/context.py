@@ -6,9 +6,9 @@ code with a copied context see the right one, and nothing leaks between
 executions). The context turns target calls into ``protocol.Submit`` requests
 (the server answers each twice: ``Submitted`` with the execution's id, then
 ``ResultReady`` once it has an outcome), asks for other executions' results with
-``protocol.GetResult``, and sends log entries. It talks to
-the agent through a ``Channel``, which the executor implements over its socket
-(and tests can fake).
+``protocol.GetResult``, and sends log entries and (through its
+``coflux.sdk.recorder``) metrics. It talks to the agent through a ``Channel``,
+which the executor implements over its socket (and tests can fake).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 from coflux import errors, protocol
 from coflux.sdk.handles import Execution
+from coflux.sdk.recorder import MetricRecorder
 from coflux.serialization import ValueCodec, log_value
 
 __all__ = [
@@ -107,6 +108,8 @@ class ExecutionContext:
         self._lock = threading.Lock()
         self._results: dict[str, PendingReply] = {}
         self._groups = itertools.count()  # ``cf.group`` blocks, numbered per execution
+        self._started = time.perf_counter()  # metrics' default x counts from here
+        self._metrics: MetricRecorder | None = None  # made by the first point recorded
 
     def submit(
         self,
@@ -268,6 +271,28 @@ class ExecutionContext:
             },
         )
         self._channel.send(protocol.LogMessage(entry=entry))
+
+    @property
+    def metrics(self) -> MetricRecorder:
+        """This execution's metrics (``cf.Metric.record`` records through it)."""
+        recorder = self._metrics
+        if recorder is None:
+            with self._lock:
+                recorder = self._metrics
+                if recorder is None:
+                    recorder = self._metrics = MetricRecorder(
+                        self.execution_id,
+                        self._channel.send,
+                        lambda warning: self.log("warning", warning, {}),
+                        started=self._started,
+                    )
+        return recorder
+
+    def close(self) -> None:
+        """The execution ended: send what it recorded and has not sent yet (before
+        its completion, so that it reaches the server first)."""
+        if self._metrics is not None:
+            self._metrics.close()
 
     def asset_request(
         self, make: Callable[[int], protocol.PersistAsset | protocol.RestoreAsset]

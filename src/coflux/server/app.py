@@ -51,14 +51,16 @@ from coflux.views import (
     CancelResult,
     EnvironmentView,
     LogPage,
+    MetricPointPage,
+    MetricView,
     ProjectInfo,
     Registered,
     RerunStarted,
     RunAssets,
+    RunListed,
     RunOutline,
     RunResult,
     RunSubmitted,
-    RunSummary,
     RunView,
     ServersView,
     TokenCreated,
@@ -69,6 +71,24 @@ P = "/api/projects/{project}"
 E = P + "/environments/{environment}"
 R = P + "/runs/{run_id}"
 WAIT = Query("wait", float, "seconds to wait for an answer (at most 60)")
+_TEXT = {"type": "string", "minLength": 1, "maxLength": protocol.MAX_NAME}
+_TIME = {"type": "number", "minimum": 0, "maximum": protocol.MAX_TIMESTAMP}
+RUN_FILTERS = (
+    Query("environment", str, "environment name", _TEXT),
+    Query("repository", str, "repository", _TEXT),
+    Query("target", str, "target name", _TEXT),
+    Query("state", str, "the run's state (repeat for any of several)",
+          {"type": "array", "items": {"type": "string", "enum": list(runs.STATES)}}),
+    Query("since", float, "created at or after (seconds since the epoch)", _TIME),
+    Query("until", float, "created before (seconds since the epoch)", _TIME),
+    Query("idempotency_key", str, "the run submitted with this key", _TEXT),
+    Query("search", str, "the run's id, or text in its arguments (docs/api.md)",
+          {**_TEXT, "minLength": runs.MIN_SEARCH}),
+    Query("order", str, "newest (default) or oldest first", {"type": "string", "enum": list(runs.ORDERS)}),
+    Query("after", str, "cursor: a listed run's (the previous page's last)", _TEXT),
+    Query("limit", int, "at most this many (default 100)",
+          {"type": "integer", "minimum": 1, "maximum": runs.MAX_RUNS}),
+)  # fmt: skip
 
 API: list[ApiRoute] = [
     ApiRoute("GET", "/api/auth", tokens.get_auth, "Whether a token is needed, and what the caller's opens", response=AuthView),
@@ -88,9 +108,7 @@ API: list[ApiRoute] = [
     ApiRoute("POST", E + "/manifests", environments.register_manifests, "Register manifests", environments.RegisterManifests, Registered),
     ApiRoute("GET", E + "/agents", agents.list_agents, "List the agents of an environment", response=list[agents.AgentView]),
     ApiRoute("POST", P + "/runs", runs.submit_run, "Submit a workflow run", runs.SubmitRun, RunSubmitted, 201),
-    ApiRoute("GET", P + "/runs", runs.list_runs, "List runs, newest first", response=list[RunSummary], query=(
-        Query("environment", str, "environment name"), Query("repository", str, "repository"),
-        Query("target", str, "target name"), Query("limit", int, "at most this many (default 100)"))),
+    ApiRoute("GET", P + "/runs", runs.list_runs, "Find runs: a page, filtered, newest (or oldest) first", response=list[RunListed], query=RUN_FILTERS),
     ApiRoute("POST", P + "/sensors", sensors.start_sensor, "Start a sensor (kept running by the server)", sensors.StartSensor, sensors.SensorStarted, 201),
     ApiRoute("GET", P + "/sensors", sensors.list_sensors, "List running sensors", response=list[sensors.SensorView], query=(Query("environment", str, "environment name"),)),
     ApiRoute("POST", P + "/sensors/{sensor_id}/stop", sensors.stop_sensor, "Stop a sensor", response=sensors.SensorStopped),
@@ -99,6 +117,10 @@ API: list[ApiRoute] = [
     ApiRoute("GET", R + "/result", runs.get_result, "A run's outcome, optionally waiting for it", response=RunResult, query=(WAIT,)),
     ApiRoute("GET", R + "/logs", runs.get_logs, "A run's logs after a cursor, optionally waiting", response=LogPage, query=(
         Query("execution", str, "only this execution"), Query("after", int, "cursor: the last log id seen"), WAIT)),
+    ApiRoute("GET", R + "/metrics", runs.get_metrics, "A run's metrics: definitions, point counts, latest points", response=list[MetricView], query=(
+        Query("execution", str, "only this execution"),)),
+    ApiRoute("GET", R + "/metrics/points", runs.get_metric_points, "A run's metric points after a cursor, optionally waiting", response=MetricPointPage, query=(
+        Query("execution", str, "only this execution"), Query("after", int, "cursor: the last point id seen"), WAIT)),
     ApiRoute("POST", P + "/steps/{step_id}/rerun", runs.rerun_step, "Re-run a step (in its run's environment or one based on it)", runs.Rerun, RerunStarted, 201),
     ApiRoute("POST", R + "/cancel", runs.cancel_run, "Cancel a run", response=CancelResult),
     ApiRoute("GET", R + "/assets", assets.list_run_assets, "Assets persisted in a run, and restores", response=RunAssets),

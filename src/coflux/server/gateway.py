@@ -258,6 +258,8 @@ def _dispatch(
             actor.post(ev.ReportBlocked(session_id, execution_id, blocked), refuse_blocked)
         case protocol.Logs(entries=entries):
             project.record_logs(session_id, entries)
+        case protocol.Metrics(executions=executions):
+            project.record_metrics(session_id, executions)
         case protocol.PersistAsset() | protocol.RestoreAsset():
             # Answered once recorded; the reader goes on meanwhile.
             _answer_later(assets.answer_request(project, blobs, session_id, message), outbox)

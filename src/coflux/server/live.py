@@ -3,11 +3,11 @@
 A client sends one subscription:
 
 * ``{"subscribe": "run", "project": P, "run_id": R}``: the run as it is now, then
-  every fact about the run as it is committed (log entries included), with an
-  ``ended`` message each time the run's first step finishes (a re-run can bring
-  the run back), until the client leaves;
+  every fact about the run as it is committed (log entries and metric points
+  included), with an ``ended`` message each time the run's first step finishes (a
+  re-run can bring the run back), until the client leaves;
 * ``{"subscribe": "project", "project": P}``: the project's environments now, then
-  every fact of the project except log entries, until the client leaves.
+  every fact of the project except log entries and metrics, until the client leaves.
 
 The subscription is opened before the snapshot is read, so no fact can fall
 between the two (a fact may appear in both; applying a fact twice must be
@@ -26,7 +26,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from coflux import protocol
 from coflux.errors import BadRequest, CofluxError, Refused
-from coflux.orchestration.effects import Fact
+from coflux.orchestration.effects import Fact, MetricsRecorded
 from coflux.orchestration.project import Project
 from coflux.server import forwarding
 from coflux.server.auth import Principal
@@ -158,7 +158,13 @@ async def _stream_run(
     try:
         while (facts := await _next_facts(subscription, left)) is not None:
             await websocket.send_bytes(_encoder.encode(FactsMessage("run", facts)))
-            if any(getattr(f, "execution_id", "").startswith(root_step + ":") for f in facts):
+            # Only a change of the first step's executions can end the run (not, say,
+            # the metrics its workflow records ten times a second).
+            if any(
+                getattr(f, "execution_id", "").startswith(root_step + ":")
+                and not isinstance(f, MetricsRecorded)
+                for f in facts
+            ):
                 summary = await project.get_run_summary(run_id)
                 if summary.completed_at is not None and not ended:
                     await websocket.send_bytes(_encoder.encode(RunEnded()))

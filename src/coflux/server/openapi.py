@@ -52,7 +52,8 @@ def build_openapi(routes: list[ApiRoute], version: str) -> dict[str, Any]:
                     "in": "query",
                     "required": False,
                     "description": q.description,
-                    "schema": {"type": {int: "integer", float: "number"}.get(q.type, "string")},
+                    "schema": q.schema
+                    or {"type": {int: "integer", float: "number"}.get(q.type, "string")},
                 }
                 for q in route.query
             ],

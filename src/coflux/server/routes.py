@@ -40,11 +40,14 @@ Handler = Callable[["Call"], Awaitable[Any]]
 
 @dataclass(frozen=True, slots=True)
 class Query:
-    """A query parameter a route accepts (documented in OpenAPI)."""
+    """A query parameter a route accepts (documented in OpenAPI). ``schema``, if
+    given, is its OpenAPI schema instead of the one ``type`` makes: its bounds, its
+    choices, or a list (a parameter that may be repeated)."""
 
     name: str
     type: type
     description: str
+    schema: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +75,10 @@ class Call:
 
     def query_str(self, name: str) -> str | None:
         return self.request.query_params.get(name)
+
+    def query_all(self, name: str) -> list[str]:
+        """Every value of a parameter that may be repeated (``state=a&state=b``)."""
+        return self.request.query_params.getlist(name)
 
     def query_float(self, name: str, default: float, maximum: float) -> float:
         raw = self.request.query_params.get(name)

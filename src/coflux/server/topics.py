@@ -14,7 +14,9 @@ from collections.abc import Sequence
 
 import msgspec
 
-from coflux.orchestration.effects import Fact, LogsRecorded, SessionStarted
+from coflux.orchestration.effects import Fact, LogsRecorded, MetricsRecorded, SessionStarted
+
+_RUN_ONLY = (LogsRecorded, MetricsRecorded)
 
 
 def runs_of(fact: Fact) -> tuple[str, ...]:
@@ -46,11 +48,11 @@ class Topics:
         self._activity: dict[tuple[str, str], asyncio.Event] = {}
 
     def publish(self, project_id: str, facts: Sequence[Fact]) -> None:
-        # Project subscribers see every fact but logs (which only run pages show); of a
-        # session's start, not what proves its owner.
+        # Project subscribers see every fact but logs and metrics (which only run pages
+        # show); of a session's start, not what proves its owner.
         project_subscribers = self._subscribers.get((project_id, ""))
         if project_subscribers:
-            changes = [_public(f) for f in facts if not isinstance(f, LogsRecorded)]
+            changes = [_public(f) for f in facts if not isinstance(f, _RUN_ONLY)]
             if changes:
                 for subscription in project_subscribers:
                     subscription.queue.put_nowait(changes)
@@ -67,7 +69,7 @@ class Topics:
                 event.set()
 
     def subscribe_project(self, project_id: str) -> Subscription:
-        """Every fact about the project except log entries."""
+        """Every fact about the project except log entries and metrics."""
         subscription = Subscription(self, (project_id, ""))
         self._subscribers[(project_id, "")].add(subscription)
         return subscription

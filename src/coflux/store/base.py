@@ -24,6 +24,8 @@ from coflux.orchestration.states import ExecutionState
 from coflux.views import (
     EnvironmentView,
     LogView,
+    MetricPointView,
+    MetricView,
     ProjectInfo,
     RunAssets,
     RunOutline,
@@ -58,6 +60,15 @@ class ActiveExecution(View, frozen=True):
     leader_id: str | None = None  # what a stand-in (spawned, cached, deferred) follows
 
 
+class ActiveMetric(View, frozen=True):
+    """A metric of an unfinished execution: what its bounds need after a restart."""
+
+    execution_id: str
+    key: str
+    last_at: float | None  # its latest point's x (None: no point yet)
+    points: int
+
+
 class ActiveRun(View, frozen=True):
     run_id: str
     environment_id: str
@@ -80,6 +91,42 @@ class Snapshot(View, frozen=True):
     calls: list[tuple[str, int, str]]
     # the resume secret's sha256 of each session that holds an unfinished execution
     session_secrets: dict[str, str] = msgspec.field(default_factory=dict)
+    # the metrics the unfinished executions have recorded
+    metrics: list[ActiveMetric] = msgspec.field(default_factory=list)
+
+
+# A run's place in the order runs are listed in: its creation time, then its
+# sequence number in the store (the order of appending), which breaks ties.
+RunPosition = tuple[float, int]
+
+
+@dataclass(frozen=True, slots=True)
+class RunQuery:
+    """Which runs ``find_runs`` finds (each condition given must hold), in which order.
+
+    ``search`` matches a run whose id it is, or whose first step's arguments as
+    recorded (their JSON text, its first 10,000 characters) contain it, exactly
+    (case counts); a text of fewer than three characters matches ids only.
+    """
+
+    environment_ids: tuple[str, ...] | None = None  # any of these (None: any at all)
+    repository: str | None = None
+    target: str | None = None
+    states: tuple[str, ...] | None = None  # any of these ExecutionState values
+    since: float | None = None  # created at or after
+    until: float | None = None  # created before
+    idempotency_key: str | None = None
+    search: str | None = None
+    oldest_first: bool = False  # else newest first
+
+
+@dataclass(frozen=True, slots=True)
+class FoundRuns:
+    """A page of ``find_runs``: the runs, and the position of each (pass the last
+    one as ``after`` for the next page). A page shorter than asked for is the last."""
+
+    runs: list[RunSummary]
+    positions: list[RunPosition]
 
 
 class ProjectUnopenable(Exception):
@@ -323,6 +370,17 @@ class ProjectStore(Protocol):
         """The latest manifest of each repository in the environment (non-empty ones)."""
         ...
 
+    def find_runs(
+        self, query: RunQuery, *, after: RunPosition | None = None, limit: int = 100
+    ) -> FoundRuns:
+        """The runs ``query`` selects, in its order, from just past ``after`` (a
+        run's position, in either order), at most ``limit``. Every page is read
+        through an index, so it costs about the same wherever it is in a long
+        history; one that starts at the last position of a page holds neither a run
+        of an earlier page nor a gap, whatever was recorded meanwhile (a newer run
+        comes before the first page, newest first; after the last, oldest first)."""
+        ...
+
     def list_runs(
         self,
         *,
@@ -331,7 +389,7 @@ class ProjectStore(Protocol):
         target: str | None = None,
         limit: int = 100,
     ) -> list[RunSummary]:
-        """Most recent first."""
+        """Most recent first: the first page of ``find_runs`` of those filters."""
         ...
 
     def get_run(self, run_id: str) -> RunView | None: ...
@@ -358,6 +416,22 @@ class ProjectStore(Protocol):
         limit: int = 1000,
     ) -> list[LogView]:
         """Log entries of a run in the order they were recorded, after cursor ``after``."""
+        ...
+
+    def list_metrics(self, run_id: str, *, execution_id: str | None = None) -> list[MetricView]:
+        """The metrics of a run's executions (or of one), in the order they were
+        defined, each with its point count and latest point."""
+        ...
+
+    def list_metric_points(
+        self,
+        run_id: str,
+        *,
+        execution_id: str | None = None,
+        after: int = 0,
+        limit: int = 1000,
+    ) -> list[MetricPointView]:
+        """Metric points of a run in the order they were recorded, after cursor ``after``."""
         ...
 
     def get_asset(self, asset_id: str) -> protocol.AssetInfo | None:

@@ -24,6 +24,7 @@ _outcome: msgspec.json.Decoder[protocol.Outcome] = msgspec.json.Decoder(protocol
 _manifest = msgspec.json.Decoder(protocol.Manifest)
 _log_values = msgspec.json.Decoder(dict[str, protocol.Value])
 _tags = msgspec.json.Decoder(dict[str, tuple[str, ...]])
+_metric = msgspec.json.Decoder(protocol.MetricDefinition)
 
 
 def encode(record: object) -> str:
@@ -59,3 +60,7 @@ def decode_log_values(text: str) -> dict[str, protocol.Value]:
 
 def decode_tags(text: str) -> dict[str, tuple[str, ...]]:
     return _tags.decode(text)
+
+
+def decode_metric(text: str) -> protocol.MetricDefinition:
+    return _metric.decode(text)

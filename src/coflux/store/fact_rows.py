@@ -24,6 +24,7 @@ from coflux.orchestration.effects import (
     Fact,
     LogsRecorded,
     ManifestRegistered,
+    MetricsRecorded,
     OutcomeRecorded,
     RunCreated,
     SessionStarted,
@@ -141,6 +142,26 @@ def logs(facts: Sequence[LogsRecorded], template: Callable[[str], Any]) -> list[
     ]  # fmt: skip
 
 
+def metrics(facts: Sequence[MetricsRecorded]) -> list[Row]:
+    """``metrics``: (execution_id, key, run_id, definition, created_at) of each
+    definition (the orchestrator sends each key of an execution once)."""
+    return [
+        (f.execution_id, d.key, f.run_id, codecs.encode(d), f.at)
+        for f in facts
+        for d in f.definitions
+    ]
+
+
+def metric_points(facts: Sequence[MetricsRecorded]) -> list[Row]:
+    """``metric_points``: (run_id, execution_id, key, value, at) of every point, in order."""
+    return [
+        (f.run_id, f.execution_id, s.key, value, at)
+        for f in facts
+        for s in f.series
+        for value, at in s.points
+    ]
+
+
 def assets(facts: Sequence[AssetRecorded]) -> list[Row]:
     """``assets``: (id, execution_id, run_id, kind, path, size, file_count,
     metadata, created_at). Asset ids are chosen by executors, so recording one again
@@ -201,3 +222,19 @@ def transitions(
         if state in _LEAVING:
             leaving.append(execution_id)
     return rows, leaving
+
+
+def run_states(facts: Sequence[ExecutionTransitioned], states: dict[str, str]) -> None:
+    """Where transitions leave each run's state (``runs.state``, which filters find
+    runs by): the state of the latest execution of the run's first step.
+
+    Args:
+        states: run id -> state, updated with these transitions. Only a step's
+            latest attempt ever transitions (an older one is terminal before the
+            next is made), so the last transition of a first step's execution is
+            its latest attempt's.
+    """
+    for f in facts:
+        # An execution id is RUN:STEP:ATTEMPT (docs/api.md); the first step's is RUN:1:N.
+        if f.execution_id.startswith(":1:", len(f.run_id)):
+            states[f.run_id] = f.state.value

@@ -1,29 +1,33 @@
 """The reads of every ``ProjectStore``: which queries each one makes, once for all backends.
 
 A backend answers ``Queries``: each method runs one statement of its SQL (or, for
-``session_secrets``, a few) and returns its rows, with the columns ``rows.py``
-describes. ``ReadingStore`` implements the read half of ``base.ProjectStore`` on
-top: it borrows the backend's queries for one call (``_reading``), asks for the
-rows it needs and builds the view with ``rows.py``. A call that makes several
-queries asks for them ``consistent``: all in one read transaction, so the view
-is of one state of the project while its writer appends.
+``session_secrets`` and a search of ``runs``, a few) and returns its rows, with the
+columns ``rows.py`` describes. ``ReadingStore`` implements the read half of
+``base.ProjectStore`` on top: it borrows the backend's queries for one call
+(``_reading``), asks for the rows it needs and builds the view with ``rows.py``. A
+call that makes several queries asks for them ``consistent``: all in one read
+transaction, so the view is of one state of the project while its writer appends.
 """
 
 from __future__ import annotations
 
 import abc
 import contextlib
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from coflux import protocol
 from coflux.orchestration.events import StepRecord
 from coflux.store import rows
-from coflux.store.base import Snapshot
+from coflux.store.base import FoundRuns, RunPosition, RunQuery, Snapshot
 from coflux.store.rows import Row
 from coflux.views import (
     EnvironmentView,
     LogView,
+    MetricPointView,
+    MetricView,
     ProjectInfo,
     RunAssets,
     RunOutline,
@@ -31,6 +35,25 @@ from coflux.views import (
     RunView,
     TransitionView,
 )
+
+
+@dataclass(frozen=True, slots=True)
+class RunSelection:
+    """Which runs a backend's ``Queries.runs`` reads, in which order, from where.
+
+    ``branches``: the runs of each branch (a row whose columns have all of its
+    values) together, so that each branch is read through the one index that
+    serves its conditions and order, and the branches merged: a filter on several
+    states is a branch per state. Column names are this module's, never a caller's.
+    The other conditions hold for every branch.
+    """
+
+    branches: Sequence[Mapping[str, str]]
+    since: float | None = None
+    until: float | None = None
+    search: str | None = None  # a run id, or a text in the arguments (3+ characters)
+    oldest_first: bool = False
+    after: RunPosition | None = None
 
 
 class Queries(Protocol):
@@ -52,9 +75,10 @@ class Queries(Protocol):
         """The latest manifest's text of each repository in the environment, by name."""
         ...
 
-    def runs(self, filters: Mapping[str, str], limit: int) -> Iterable[Row]:
-        """The most recent runs whose columns have the values in ``filters`` (only
-        ``id``, ``environment_id``, ``repository``, ``target``), newest first."""
+    def runs(self, selection: RunSelection, limit: int) -> Iterable[Row]:
+        """At most ``limit`` runs of ``selection``, in its order: id, environment id,
+        repository, target, created_at, their root execution's state and its time,
+        and their sequence number."""
         ...
 
     def run(self, run_id: str) -> Row | None: ...
@@ -68,6 +92,12 @@ class Queries(Protocol):
     def step_record(self, step_id: str) -> Row | None: ...
 
     def logs(
+        self, run_id: str, execution_id: str | None, after: int, limit: int
+    ) -> Iterable[Row]: ...
+
+    def metrics(self, run_id: str, execution_id: str | None) -> Iterable[Row]: ...
+
+    def metric_points(
         self, run_id: str, execution_id: str | None, after: int, limit: int
     ) -> Iterable[Row]: ...
 
@@ -96,6 +126,8 @@ class Queries(Protocol):
     def active_executions(self) -> Iterable[Row]: ...
 
     def active_calls(self) -> Iterable[Row]: ...
+
+    def active_metrics(self) -> Iterable[Row]: ...
 
     def session_secrets(self, session_ids: Sequence[str]) -> Iterable[Row]:
         """(id, secret's sha256) of those of the sessions that have a secret."""
@@ -140,6 +172,7 @@ class ReadingStore(abc.ABC):
             sessions = sorted({e.session_id for e in executions if e.session_id is not None})
             secrets = {session_id: secret for session_id, secret in q.session_secrets(sessions)}
             calls = rows.calls(q.active_calls())
+            metrics = rows.active_metrics(q.active_metrics())
         return Snapshot(
             environments=environments,
             manifests=manifests,
@@ -147,6 +180,7 @@ class ReadingStore(abc.ABC):
             executions=executions,
             session_secrets=secrets,
             calls=calls,
+            metrics=metrics,
         )
 
     def get_outcome(self, execution_id: str) -> protocol.Outcome | None:
@@ -183,6 +217,21 @@ class ReadingStore(abc.ABC):
         with self._reading(consistent=False) as q:
             return rows.manifests(q.manifests(environment_id))
 
+    def find_runs(
+        self, query: RunQuery, *, after: RunPosition | None = None, limit: int = 100
+    ) -> FoundRuns:
+        selection = RunSelection(
+            _branches(query), query.since, query.until, query.search or None,
+            query.oldest_first, after,
+        )  # fmt: skip
+        if not selection.branches or limit < 1:
+            return FoundRuns([], [])
+        with self._reading(consistent=True) as q:
+            names = rows.environment_names(q.environments())
+            found = list(q.runs(selection, limit))
+        summaries = rows.run_summaries((row[:7] for row in found), names)
+        return FoundRuns(summaries, [(row[4], row[7]) for row in found])
+
     def list_runs(
         self,
         *,
@@ -191,20 +240,15 @@ class ReadingStore(abc.ABC):
         target: str | None = None,
         limit: int = 100,
     ) -> list[RunSummary]:
-        filters = {"environment_id": environment_id, "repository": repository, "target": target}
-        # Only the filters given go to the backend's WHERE clause (a condition
-        # that matches everything would keep the planner from the index that
-        # serves the others); column names are these, never the caller's.
-        chosen = {column: value for column, value in filters.items() if value is not None}
-        with self._reading(consistent=True) as q:
-            names = rows.environment_names(q.environments())
-            return rows.run_summaries(q.runs(chosen, limit), names)
+        environments = None if environment_id is None else (environment_id,)
+        query = RunQuery(environment_ids=environments, repository=repository, target=target)
+        return self.find_runs(query, limit=limit).runs
 
     def get_run_summary(self, run_id: str) -> RunSummary | None:
         with self._reading(consistent=True) as q:
             names = rows.environment_names(q.environments())
-            found = rows.run_summaries(q.runs({"id": run_id}, 1), names)
-        return found[0] if found else None
+            found = list(q.runs(RunSelection([{"id": run_id}]), 1))
+        return rows.run_summaries((row[:7] for row in found), names)[0] if found else None
 
     def get_run(self, run_id: str) -> RunView | None:
         with self._reading(consistent=True) as q:
@@ -246,3 +290,47 @@ class ReadingStore(abc.ABC):
     ) -> list[LogView]:
         with self._reading(consistent=False) as q:
             return rows.log_views(q.logs(run_id, execution_id, after, limit), q.template)
+
+    def list_metrics(self, run_id: str, *, execution_id: str | None = None) -> list[MetricView]:
+        with self._reading(consistent=False) as q:
+            return rows.metric_views(q.metrics(run_id, execution_id))
+
+    def list_metric_points(
+        self,
+        run_id: str,
+        *,
+        execution_id: str | None = None,
+        after: int = 0,
+        limit: int = 1000,
+    ) -> list[MetricPointView]:
+        with self._reading(consistent=False) as q:
+            return rows.metric_point_views(q.metric_points(run_id, execution_id, after, limit))
+
+
+def _branches(query: RunQuery) -> list[dict[str, str]]:
+    """The equality conditions of ``query``, a branch per environment and state it
+    allows (none: it allows none). Only the conditions given are in a branch (one
+    that matches everything would keep the planner from the index that serves the
+    others)."""
+    fixed = {
+        column: value
+        for column, value in (
+            ("repository", query.repository),
+            ("target", query.target),
+            ("idempotency_key", query.idempotency_key),
+        )
+        if value is not None
+    }
+    environments: Iterable[str | None] = (
+        [None] if query.environment_ids is None else dict.fromkeys(query.environment_ids)
+    )
+    states: Iterable[str | None] = [None] if query.states is None else dict.fromkeys(query.states)
+    branches = []
+    for environment_id, state in itertools.product(environments, states):
+        branch = dict(fixed)
+        if environment_id is not None:
+            branch["environment_id"] = environment_id
+        if state is not None:
+            branch["state"] = state
+        branches.append(branch)
+    return branches

@@ -24,7 +24,7 @@ from coflux.orchestration.effects import EnvironmentRecorded
 from coflux.orchestration.events import StepRecord
 from coflux.orchestration.states import EnvironmentStatus, ExecutionState
 from coflux.store import codecs
-from coflux.store.base import ActiveExecution, ActiveRun
+from coflux.store.base import ActiveExecution, ActiveMetric, ActiveRun
 from coflux.views import (
     AssetRestoreView,
     AssetSummary,
@@ -32,6 +32,8 @@ from coflux.views import (
     ExecutionOutline,
     ExecutionView,
     LogView,
+    MetricPointView,
+    MetricView,
     ProjectInfo,
     RunAssets,
     RunOutline,
@@ -318,6 +320,44 @@ def log_views(rows: Iterable[Row], template: Callable[[Any], str]) -> list[LogVi
             values=codecs.decode_log_values(values),
         )
         for log_id, run_id, execution_id, timestamp, level, text, values in rows
+    ]
+
+
+def metric_views(rows: Iterable[Row]) -> list[MetricView]:
+    """Metrics from their rows: execution id, key, definition, created_at, point
+    count, and the latest point's value and x (NULL: no point yet)."""
+    views = []
+    for execution_id, key, definition, created_at, count, value, at in rows:
+        defined = codecs.decode_metric(definition)
+        views.append(
+            MetricView(
+                execution_id=execution_id,
+                key=key,
+                group=defined.group,
+                scale=defined.scale,
+                throttle=defined.throttle,
+                created_at=created_at,
+                count=count,
+                value=value,
+                at=at,
+            )
+        )
+    return views
+
+
+def metric_point_views(rows: Iterable[Row]) -> list[MetricPointView]:
+    """Metric points from their rows: id, execution id, key, value, at."""
+    return [
+        MetricPointView(id=point_id, execution_id=execution_id, key=key, value=value, at=at)
+        for point_id, execution_id, key, value, at in rows
+    ]
+
+
+def active_metrics(rows: Iterable[Row]) -> list[ActiveMetric]:
+    """The metrics of unfinished executions: execution id, key, latest x, point count."""
+    return [
+        ActiveMetric(execution_id=execution_id, key=key, last_at=last_at, points=points)
+        for execution_id, key, last_at, points in rows
     ]
 
 

@@ -1,33 +1,48 @@
-"""Runs: submit, list, inspect, wait for a result, read logs, cancel.
+"""Runs: submit, list, inspect, wait for a result, read logs and metrics, cancel.
 
 A submission naming a repository or target that is not there is refused with a
 message that suggests the name probably meant, or says why a task cannot be
 submitted (``explain_missing_target``); an accepted one that no connected agent
 can start says why in its ``warning``.
+
+Runs are listed a page at a time, filtered and in either order, through all of
+a project's history (``list_runs``); each listed run carries an opaque cursor of
+its place, and the last one's gives the next page (a position in the order, so
+pages neither repeat nor skip a run while new runs are recorded). Every
+parameter is checked, and a bad one is a 400 naming it.
 """
 
 from __future__ import annotations
 
+import base64
+import math
 import time
-from typing import Literal
+from collections.abc import Awaitable, Callable
+from typing import Literal, TypeVar
 
 import msgspec
 
 from coflux import protocol
-from coflux.errors import NotFound
+from coflux.errors import BadRequest, NotFound
 from coflux.orchestration import environments
 from coflux.orchestration.model import run_of
 from coflux.orchestration.project import Project
+from coflux.orchestration.states import EnvironmentStatus, ExecutionState
 from coflux.serialization import refuse_outside_arguments
 from coflux.server.routes import Call
+from coflux.store.base import RunPosition, RunQuery
 from coflux.views import (
     CancelResult,
     LogPage,
+    LogView,
+    MetricPointPage,
+    MetricPointView,
+    MetricView,
     RerunStarted,
+    RunListed,
     RunOutline,
     RunResult,
     RunSubmitted,
-    RunSummary,
     RunView,
 )
 
@@ -82,15 +97,114 @@ async def submit_run(call: Call) -> RunSubmitted:
     return RunSubmitted(run_id=run_id, created=created, warning=project.why_run_waits(run_id))
 
 
-async def list_runs(call: Call) -> list[RunSummary]:
-    runs = await _project(call).list_runs(
-        environment=call.query_str("environment"),
-        repository=call.query_str("repository"),
-        target=call.query_str("target"),
-        limit=call.query_int("limit", 100, 10_000),
+# --- finding runs ---------------------------------------------------------------
+
+MAX_RUNS = 10_000  # a page's runs at most
+MIN_SEARCH = 3  # characters: what the trigram indices can look up
+STATES = tuple(state.value for state in ExecutionState)
+ORDERS = ("newest", "oldest")
+ARCHIVED = EnvironmentStatus.ARCHIVED.value
+
+
+def _text(call: Call, name: str, minimum: int = 1) -> str | None:
+    """A text parameter, at most ``MAX_NAME`` characters and no NUL (which no name,
+    key or argument holds, and PostgreSQL's text cannot).
+
+    Raises:
+        BadRequest: it breaks those bounds.
+    """
+    value = call.query_str(name)
+    if value is None:
+        return None
+    if not minimum <= len(value) <= protocol.MAX_NAME or "\x00" in value:
+        raise BadRequest(
+            "invalid_query",
+            f"'{name}' must be {minimum} to {protocol.MAX_NAME} characters, without NUL",
+        )
+    return value
+
+
+def _states(call: Call) -> tuple[str, ...] | None:
+    states = call.query_all("state")
+    unknown = [state for state in states if state not in STATES]
+    if unknown:
+        raise BadRequest(
+            "invalid_query", f"'state' must be one of {', '.join(STATES)}, not {unknown[0]!r}"
+        )
+    return tuple(dict.fromkeys(states)) or None
+
+
+def _order(call: Call) -> bool:
+    """Whether the page is oldest first (``order=oldest``; newest first by default)."""
+    order = call.query_str("order") or "newest"
+    if order not in ORDERS:
+        raise BadRequest("invalid_query", f"'order' must be newest or oldest, not {order!r}")
+    return order == "oldest"
+
+
+def encode_cursor(position: RunPosition) -> str:
+    """An opaque cursor of a run's place in the lists: its creation time's exact
+    hexadecimal form and its sequence number, in base64url."""
+    created_at, seq = position
+    return base64.urlsafe_b64encode(f"{created_at.hex()}:{seq}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> RunPosition:
+    """Raises:
+    BadRequest: ``cursor`` was not made by ``encode_cursor``."""
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        at, seq = text.split(":")
+        created_at, number = float.fromhex(at), int(seq)
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("invalid_query", "'after' is not a cursor of a listed run") from None
+    if not math.isfinite(created_at) or number < 0:
+        raise BadRequest("invalid_query", "'after' is not a cursor of a listed run")
+    return created_at, number
+
+
+def _time(call: Call, name: str) -> float | None:
+    """A time parameter: seconds since the epoch, up to the year 9999."""
+    if call.query_str(name) is None:
+        return None
+    return call.query_float(name, 0.0, protocol.MAX_TIMESTAMP)
+
+
+def _run_query(call: Call) -> RunQuery:
+    return RunQuery(
+        repository=_text(call, "repository"),
+        target=_text(call, "target"),
+        states=_states(call),
+        since=_time(call, "since"),
+        until=_time(call, "until"),
+        idempotency_key=_text(call, "idempotency_key"),
+        search=_text(call, "search", MIN_SEARCH),
+        oldest_first=_order(call),
     )
-    # An environment-limited token sees only its environments' runs.
-    return [r for r in runs if call.principal.sees_environment(r.environment)]
+
+
+async def list_runs(call: Call) -> list[RunListed]:
+    project = _project(call)
+    query = _run_query(call)
+    cursor = _text(call, "after")
+    after = None if cursor is None else decode_cursor(cursor)
+    limit = call.query_int("limit", 100, MAX_RUNS)
+    if limit < 1:
+        raise BadRequest("invalid_query", f"'limit' must be between 1 and {MAX_RUNS}")
+    environment = _text(call, "environment")
+    environments: list[str] | None = None if environment is None else [environment]
+    if environment is None and call.principal.environment_limited:
+        # An environment-limited token finds only its environments' runs.
+        environments = [
+            e.name
+            for e in await project.list_environments()
+            if e.status != ARCHIVED and call.principal.sees_environment(e.name)
+        ]
+    page = await project.find_runs(environments, query, after=after, limit=limit)
+    return [
+        RunListed(**msgspec.structs.asdict(run), cursor=encode_cursor(position))
+        for run, position in zip(page.runs, page.positions, strict=True)
+    ]
 
 
 async def get_run(call: Call) -> RunView:
@@ -107,7 +221,15 @@ async def get_result(call: Call) -> RunResult:
     return RunResult(run_id=run.id, state=run.state, outcome=outcome)
 
 
-async def get_logs(call: Call) -> LogPage:
+Page = TypeVar("Page", LogView, MetricPointView)
+
+
+async def _page_after(
+    call: Call, read: Callable[[Project, str, str | None, int], Awaitable[list[Page]]]
+) -> tuple[list[Page], int]:
+    """A page of a run's entries after the ``after`` cursor (of one ``execution``, if
+    given), waiting up to ``wait`` seconds for one while the run goes on; the page
+    and the cursor to pass next."""
     project = _project(call)
     run_id = call.path["run_id"]
     after = call.query_int("after", 0, 2**62)
@@ -116,13 +238,40 @@ async def get_logs(call: Call) -> LogPage:
     deadline = time.monotonic() + wait
     run = await project.get_run_summary(run_id)
     while True:
-        logs = await project.list_logs(run_id, execution_id=execution_id, after=after)
+        page = await read(project, run_id, execution_id, after)
         remaining = deadline - time.monotonic()
-        if logs or remaining <= 0 or run.completed_at is not None:
-            return LogPage(logs=logs, cursor=logs[-1].id if logs else after)
+        if page or remaining <= 0 or run.completed_at is not None:
+            return page, page[-1].id if page else after
         # Sleep until something happens to the run (a fact is committed), not on a timer.
         await call.context.topics.wait_for_run(project.info.id, run_id, remaining)
         run = await project.get_run_summary(run_id)
+
+
+async def get_logs(call: Call) -> LogPage:
+    async def read(
+        project: Project, run_id: str, execution_id: str | None, after: int
+    ) -> list[LogView]:
+        return await project.list_logs(run_id, execution_id=execution_id, after=after)
+
+    logs, cursor = await _page_after(call, read)
+    return LogPage(logs=logs, cursor=cursor)
+
+
+async def get_metrics(call: Call) -> list[MetricView]:
+    project = _project(call)
+    run_id = call.path["run_id"]
+    await project.get_run_summary(run_id)
+    return await project.list_metrics(run_id, execution_id=call.query_str("execution"))
+
+
+async def get_metric_points(call: Call) -> MetricPointPage:
+    async def read(
+        project: Project, run_id: str, execution_id: str | None, after: int
+    ) -> list[MetricPointView]:
+        return await project.list_metric_points(run_id, execution_id=execution_id, after=after)
+
+    points, cursor = await _page_after(call, read)
+    return MetricPointPage(points=points, cursor=cursor)
 
 
 async def cancel_run(call: Call) -> CancelResult:

@@ -9,6 +9,10 @@ whatever the session's ``extra_float_digits``.
 
 from __future__ import annotations
 
+from typing import Any
+
+from coflux.store.reading import RunSelection
+
 # The latest execution (highest attempt) of a run's first step, as a LATERAL
 # subquery; `{run}` names the column holding the run id, `{columns}` what to take.
 _ROOT_EXECUTION = """(
@@ -48,23 +52,95 @@ ORDER BY g.repository
 """
 
 
-def list_runs(where: str) -> str:
-    """Most recent runs matching ``where``, with their root execution's latest state.
+_RUN_COLUMNS = "id, environment_id, repository, target, created_at, seq"
 
-    ``where`` is built by the caller from fixed column names; values are bound.
-    """
-    root = _ROOT_EXECUTION.format(columns="e.state, e.state_at", run="page.id")
-    return f"""
-SELECT page.id, page.environment_id, page.repository, page.target, page.created_at,
-       root.state, root.state_at
-FROM (
-    SELECT id, environment_id, repository, target, created_at, seq
-    FROM runs WHERE project_id = %(p)s{where}
-    ORDER BY created_at DESC, seq DESC LIMIT %(limit)s
-) page
-LEFT JOIN LATERAL {root} root ON true
-ORDER BY page.created_at DESC, page.seq DESC
+
+def like_pattern(text: str) -> str:
+    """A LIKE pattern matching any text that contains ``text`` (the default escape)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+# The runs whose first step's arguments contain a text (`%(pattern)s`), through the
+# trigram index (0007_run_history.sql), at most `%(limit)s` of them.
+MATCHING_RUNS = """
+SELECT run_id FROM steps
+WHERE project_id = %(p)s AND number = 1 AND left(arguments, 10000) LIKE %(pattern)s
+LIMIT %(limit)s
 """
+
+# A search whose text is in more runs than this is checked run by run, in the
+# page's order (the matches are dense: a page is found soon); one in fewer, by
+# looking up the runs it is in (``MATCHING_RUNS``: they are few).
+FEW_MATCHES = 5_000
+
+
+def list_runs(
+    selection: RunSelection, matched: list[str] | None = None
+) -> tuple[str, dict[str, Any]]:
+    """The runs of ``selection`` (at most ``%(limit)s``) with their root execution's
+    latest state, and the query's parameters but the project and the limit.
+
+    As in the SQLite store: each branch reads its own index in the page's order, up
+    to the limit, and the branches are merged. Column names come from
+    ``reading``'s fixed list; values are bound.
+
+    Args:
+        matched: with a search, the runs whose arguments contain its text, when
+            they are ``FEW_MATCHES`` or fewer; None: more (or no search).
+    """
+    params: dict[str, Any] = {}
+    common = []
+    if selection.since is not None:
+        common.append("created_at >= %(since)s")
+        params["since"] = selection.since
+    if selection.until is not None:
+        common.append("created_at < %(until)s")
+        params["until"] = selection.until
+    order = "ASC" if selection.oldest_first else "DESC"
+    if selection.after is not None:
+        beyond = ">" if selection.oldest_first else "<"
+        common.append(f"(created_at, seq) {beyond} (%(after_at)s, %(after_seq)s)")
+        params["after_at"], params["after_seq"] = selection.after
+    if selection.search is not None:
+        # The run with that id, or one whose arguments contain the text (LIKE finds
+        # exactly what SQLite's trigram index does).
+        params["search"] = selection.search
+        if matched is not None or len(selection.search) < 3:
+            params["matched"] = [selection.search, *(matched or ())]
+            common.append("id = ANY(%(matched)s::text[])")
+        else:
+            # Run by run: a scalar subquery, which the planner never turns into a
+            # hash of every match (as it would an EXISTS), one key look-up each.
+            params["pattern"] = like_pattern(selection.search)
+            common.append(
+                "(id = %(search)s OR (SELECT left(s.arguments, 10000) LIKE %(pattern)s"
+                " FROM steps s WHERE s.project_id = %(p)s AND s.run_id = runs.id"
+                " AND s.number = 1))"
+            )
+    parts = []
+    for index, branch in enumerate(selection.branches):
+        conditions = [f"{column} = %(b{index}_{column})s" for column in branch]
+        params.update({f"b{index}_{column}": value for column, value in branch.items()})
+        where = "".join(f" AND {condition}" for condition in conditions + common)
+        parts.append(
+            f"SELECT {_RUN_COLUMNS} FROM runs WHERE project_id = %(p)s{where}"
+            f" ORDER BY created_at {order}, seq {order} LIMIT %(limit)s"
+        )
+    if len(parts) == 1:
+        page = parts[0]
+    else:
+        merged = " UNION ALL ".join(f"({part})" for part in parts)
+        page = f"{merged} ORDER BY created_at {order}, seq {order} LIMIT %(limit)s"
+    root = _ROOT_EXECUTION.format(columns="e.state, e.state_at", run="page.id")
+    sql = f"""
+SELECT page.id, page.environment_id, page.repository, page.target, page.created_at,
+       root.state, root.state_at, page.seq
+FROM ({page}) page
+LEFT JOIN LATERAL {root} root ON true
+ORDER BY page.created_at {order}, page.seq {order}
+"""
+    return sql, params
 
 
 RUN = """
@@ -128,6 +204,50 @@ WHERE project_id = %(p)s AND execution_id = %(execution)s AND run_id = %(run)s
 ORDER BY id LIMIT %(limit)s
 """
 
+# --- metrics ---------------------------------------------------------------------
+
+# A metric's point count and latest point (its last by id: its x only grows), each
+# through `metric_points_by_metric`; `{m}` names the metrics table in the query.
+_METRIC_POINTS = """
+CROSS JOIN LATERAL (
+    SELECT count(*) FROM metric_points
+    WHERE project_id = {m}.project_id AND execution_id = {m}.execution_id AND key = {m}.key
+) c
+LEFT JOIN LATERAL (
+    SELECT value, at FROM metric_points
+    WHERE project_id = {m}.project_id AND execution_id = {m}.execution_id AND key = {m}.key
+    ORDER BY id DESC LIMIT 1
+) p ON true
+"""
+
+_METRICS = f"""
+SELECT m.execution_id, m.key, m.definition, m.created_at, c.count, p.value, p.at
+FROM metrics m
+{_METRIC_POINTS.format(m="m")}
+"""
+
+METRICS_OF_RUN = _METRICS + "WHERE m.project_id = %(p)s AND m.run_id = %(run)s ORDER BY m.seq"
+
+METRICS_OF_EXECUTION = (
+    _METRICS
+    + "WHERE m.project_id = %(p)s AND m.execution_id = %(execution)s AND m.run_id = %(run)s"
+    + " ORDER BY m.seq"
+)
+
+_POINT_COLUMNS = "id, execution_id, key, value, at"
+
+POINTS_OF_RUN = f"""
+SELECT {_POINT_COLUMNS} FROM metric_points
+WHERE project_id = %(p)s AND run_id = %(run)s AND id > %(after)s ORDER BY id LIMIT %(limit)s
+"""
+
+POINTS_OF_EXECUTION = f"""
+SELECT {_POINT_COLUMNS} FROM metric_points
+WHERE project_id = %(p)s AND execution_id = %(execution)s AND run_id = %(run)s
+  AND id > %(after)s
+ORDER BY id LIMIT %(limit)s
+"""
+
 # --- snapshot: each starts from the working set ---------------------------------
 
 ACTIVE_EXECUTIONS = """
@@ -170,6 +290,16 @@ FROM active_executions a
 JOIN steps s ON s.project_id = a.project_id AND s.parent_execution_id = a.execution_id
 WHERE a.project_id = %(p)s
 ORDER BY a.seq, s.call_index
+"""
+
+# (execution, key, latest x, point count) of each metric of an unfinished execution.
+ACTIVE_METRICS = f"""
+SELECT m.execution_id, m.key, p.at, c.count
+FROM active_executions a
+JOIN metrics m ON m.project_id = a.project_id AND m.execution_id = a.execution_id
+{_METRIC_POINTS.format(m="m")}
+WHERE a.project_id = %(p)s
+ORDER BY a.seq, m.seq
 """
 
 SESSION_SECRETS = """

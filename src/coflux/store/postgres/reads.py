@@ -16,6 +16,7 @@ import msgspec
 import psycopg
 
 from coflux.store.postgres import queries
+from coflux.store.reading import RunSelection
 from coflux.store.rows import Row
 from coflux.views import TransitionView
 
@@ -69,11 +70,17 @@ class PostgresQueries:
     def manifests(self, environment_id: str) -> Iterable[Row]:
         return self._all(queries.LATEST_MANIFESTS, env=environment_id)
 
-    def runs(self, filters: Mapping[str, str], limit: int) -> Iterable[Row]:
-        # Column names come from ``ReadingStore``'s fixed list, never from a caller;
-        # only those given are conditions, so the planner picks the index serving them.
-        where = "".join(f" AND {column} = %({column})s" for column in filters)
-        return self._all(queries.list_runs(where), **filters, limit=limit)
+    def runs(self, selection: RunSelection, limit: int) -> Iterable[Row]:
+        # Only the conditions given are in the SQL, so the planner picks the index
+        # serving them. A search first asks how many runs hold its text (a page in
+        # fewer is read from those; in more, found in the page's order).
+        matched = None
+        if selection.search is not None and len(selection.search) >= 3:
+            pattern = queries.like_pattern(selection.search)
+            found = self._all(queries.MATCHING_RUNS, pattern=pattern, limit=queries.FEW_MATCHES + 1)
+            matched = [run_id for (run_id,) in found] if len(found) <= queries.FEW_MATCHES else None
+        sql, params = queries.list_runs(selection, matched)
+        return self._all(sql, **params, limit=limit)
 
     def run(self, run_id: str) -> Row | None:
         return self._one(queries.RUN, run=run_id)
@@ -92,6 +99,16 @@ class PostgresQueries:
 
     def logs(self, run_id: str, execution_id: str | None, after: int, limit: int) -> Iterable[Row]:
         query = queries.LOGS_OF_RUN if execution_id is None else queries.LOGS_OF_EXECUTION
+        return self._all(query, run=run_id, execution=execution_id, after=after, limit=limit)
+
+    def metrics(self, run_id: str, execution_id: str | None) -> Iterable[Row]:
+        query = queries.METRICS_OF_RUN if execution_id is None else queries.METRICS_OF_EXECUTION
+        return self._all(query, run=run_id, execution=execution_id)
+
+    def metric_points(
+        self, run_id: str, execution_id: str | None, after: int, limit: int
+    ) -> Iterable[Row]:
+        query = queries.POINTS_OF_RUN if execution_id is None else queries.POINTS_OF_EXECUTION
         return self._all(query, run=run_id, execution=execution_id, after=after, limit=limit)
 
     def outcome(self, execution_id: str) -> Row | None:
@@ -133,6 +150,9 @@ class PostgresQueries:
 
     def active_calls(self) -> Iterable[Row]:
         return self._all(queries.ACTIVE_CALLS)
+
+    def active_metrics(self) -> Iterable[Row]:
+        return self._all(queries.ACTIVE_METRICS)
 
     def session_secrets(self, session_ids: Sequence[str]) -> Iterable[Row]:
         return self._all(queries.SESSION_SECRETS, sessions=list(session_ids))

@@ -25,6 +25,7 @@ from coflux.orchestration.effects import (
     Fact,
     LogsRecorded,
     ManifestRegistered,
+    MetricsRecorded,
     OutcomeRecorded,
     RunCreated,
     SessionStarted,
@@ -48,6 +49,7 @@ _RELATIONS: dict[type[Fact], _Relation] = {
     ExecutionTransitioned: (None, (("execution", "execution_id"), ("run", "run_id"))),
     OutcomeRecorded: (None, (("execution", "execution_id"), ("run", "run_id"))),
     AssetRecorded: (None, (("run", "run_id"),)),
+    MetricsRecorded: (None, (("execution", "execution_id"), ("run", "run_id"))),
     AssetRestored: (
         None,
         (("asset", "asset_id"), ("execution", "execution_id"), ("run", "run_id")),

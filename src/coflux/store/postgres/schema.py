@@ -37,7 +37,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     "manifests": (),
     "manifest_registrations": (),
     "sessions": (),
-    "runs": (),
+    "runs": ("UPDATE",),  # its state (0007_run_history.sql)
     "steps": (),
     "executions": ("UPDATE",),  # its current-state columns
     "execution_transitions": (),
@@ -48,6 +48,8 @@ TABLES: dict[str, tuple[str, ...]] = {
     "assets": (),
     "asset_entries": (),
     "asset_restores": (),
+    "metrics": (),
+    "metric_points": (),
     "servers": ("UPDATE", "DELETE"),  # heartbeats; a stopping server leaves
     "project_leases": ("UPDATE",),  # renewals and acquisitions
     "project_tokens": (),

@@ -29,7 +29,8 @@ of a batch only depend on each other in ways this order keeps:
 * an execution's current state, its leader and its place in the working set are
   what the batch's last fact about each leaves (computed here): an execution the
   batch creates is inserted with them, one it does not is updated once, and one
-  that ends in the batch that creates it never joins the working set;
+  that ends in the batch that creates it never joins the working set; a run's
+  state (that of its first step's latest execution) likewise;
 * a manifest registration compares with the one before it, in the database or
   earlier in the batch, so those are the one statement run once per fact;
 * references are checked last, as a whole, like SQLite's deferred foreign keys
@@ -56,6 +57,7 @@ from coflux.orchestration.effects import (
     Fact,
     LogsRecorded,
     ManifestRegistered,
+    MetricsRecorded,
     OutcomeRecorded,
     RunCreated,
     SessionStarted,
@@ -130,7 +132,8 @@ SESSIONS = _Table(
 RUNS = _Table(
     "runs",
     (("id", _T), ("environment_id", _T), ("repository", _T), ("target", _T),
-     ("idempotency_key", _T), ("created_at", _F)),
+     ("idempotency_key", _T), ("created_at", _F),
+     ("state", _T)),  # where the batch's transitions leave a new run
 )  # fmt: skip
 STEPS = _Table(
     "steps",
@@ -161,6 +164,16 @@ LOGS = _Table(
     (("run_id", _T), ("execution_id", _T), ("timestamp", _F), ("level", _T),
      ("template", _T), ("template_values", _T)),
 )  # fmt: skip
+METRICS = _Table(
+    "metrics",
+    (("execution_id", _T), ("key", _T), ("run_id", _T), ("definition", _T),
+     ("created_at", _F)),
+    " ON CONFLICT DO NOTHING",
+)  # fmt: skip
+METRIC_POINTS = _Table(
+    "metric_points",
+    (("run_id", _T), ("execution_id", _T), ("key", _T), ("value", _F), ("at", _F)),
+)
 ASSETS = _Table(
     "assets",
     (("id", _T), ("execution_id", _T), ("run_id", _T), ("kind", _T), ("path", _T),
@@ -197,6 +210,7 @@ WHERE e.project_id = u.project_id AND e.id = u.id
 _INSERTED = (
     ENVIRONMENTS, ENVIRONMENT_VERSIONS, SESSIONS, RUNS, STEPS, EXECUTIONS, ACTIVE,
     CHECKPOINTS, TRANSITIONS, OUTCOMES, LOGS, ASSETS, ASSET_ENTRIES, RESTORES,
+    METRICS, METRIC_POINTS,
 )  # fmt: skip
 
 _CURRENT = ("id", "state", "at", "assigned_at", "session_id")  # Rows.current's order
@@ -245,6 +259,12 @@ def append_function() -> str:
         "            WHERE project_id = p AND id = r.id;\n"
         "        END LOOP;\n"
         "    END IF;\n"
+        "    IF b ? 'run_states' THEN\n"
+        "        FOR r IN SELECT * FROM jsonb_to_recordset(b->'run_states') AS (id text, state text)\n"
+        "        LOOP\n"
+        "            UPDATE runs SET state = r.state WHERE project_id = p AND id = r.id;\n"
+        "        END LOOP;\n"
+        "    END IF;\n"
         "    IF b ? 'leaving' THEN\n"
         "        FOR r IN SELECT jsonb_array_elements_text(b->'leaving') AS id LOOP\n"
         "            DELETE FROM active_executions WHERE project_id = p AND execution_id = r.id;\n"
@@ -289,12 +309,15 @@ class Rows:
     # id -> [id, state, at, assigned_at, session_id] where the batch leaves each
     current: dict[str, list[Any]] = field(default_factory=dict)
     leaders: dict[str, str] = field(default_factory=dict)  # the last link wins
+    run_states: dict[str, str] = field(default_factory=dict)  # where the batch leaves each run
     outcomes: list[Row] = field(default_factory=list)
     leaving: dict[str, None] = field(default_factory=dict)  # an ordered set
     logs: list[Row] = field(default_factory=list)
     assets: dict[str, Row] = field(default_factory=dict)  # the first record wins
     asset_entries: dict[tuple[str, str], Row] = field(default_factory=dict)
     restores: list[Row] = field(default_factory=list)
+    metrics: list[Row] = field(default_factory=list)
+    metric_points: list[Row] = field(default_factory=list)
     names: references.Names = field(default_factory=references.Names)
 
     @classmethod
@@ -335,7 +358,7 @@ class Rows:
             (ENVIRONMENTS, list(self.environments.values())),
             (ENVIRONMENT_VERSIONS, self.environment_versions),
             (SESSIONS, self.sessions),
-            (RUNS, self.runs),
+            (RUNS, [(*row, self.run_states.get(row[0])) for row in self.runs]),
             (STEPS, self.steps),
             (EXECUTIONS, [self._created(row) for row in self.executions]),
             (ACTIVE, [(e,) for e in new if e not in self.leaving]),
@@ -346,6 +369,8 @@ class Rows:
             (ASSETS, list(self.assets.values())),
             (ASSET_ENTRIES, list(self.asset_entries.values())),
             (RESTORES, self.restores),
+            (METRICS, self.metrics),
+            (METRIC_POINTS, self.metric_points),
         ]
         document: dict[str, Any] = {
             table.name: table.objects(rows) for table, rows in inserted if rows
@@ -355,6 +380,14 @@ class Rows:
         ]
         if current:
             document["current"] = current
+        # Likewise a run: one created here is inserted with its state.
+        created = {row[0] for row in self.runs}
+        run_states = [
+            {"id": run, "state": state} for run, state in self.run_states.items()
+            if run not in created
+        ]  # fmt: skip
+        if run_states:
+            document["run_states"] = run_states
         leaving = [e for e in self.leaving if e not in new]
         if leaving:
             document["leaving"] = leaving
@@ -413,6 +446,7 @@ def _checkpoints(rows: Rows, facts: Sequence[CheckpointRecorded]) -> None:
 
 def _transitions(rows: Rows, facts: Sequence[ExecutionTransitioned]) -> None:
     transitions, leaving = fact_rows.transitions(facts, rows.current)
+    fact_rows.run_states(facts, rows.run_states)
     rows.transitions += transitions
     rows.leaving.update(dict.fromkeys(leaving))
 
@@ -445,6 +479,11 @@ def _restores(rows: Rows, facts: Sequence[AssetRestored]) -> None:
     rows.restores += fact_rows.restores(facts)
 
 
+def _metrics(rows: Rows, facts: Sequence[MetricsRecorded]) -> None:
+    rows.metrics += fact_rows.metrics(facts)
+    rows.metric_points += fact_rows.metric_points(facts)
+
+
 # Any: each collector takes a list of its own kind of fact, which collect guarantees.
 _Collector = Callable[[Rows, Sequence[Any]], None]
 _COLLECTORS = fact_rows.Writers[_Collector](
@@ -463,5 +502,6 @@ _COLLECTORS = fact_rows.Writers[_Collector](
         LogsRecorded: _logs,
         AssetRecorded: _assets,
         AssetRestored: _restores,
+        MetricsRecorded: _metrics,
     },
 )

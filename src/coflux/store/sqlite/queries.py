@@ -7,6 +7,11 @@ amount of unfinished work, not the length of the project's history.
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
+from coflux.store.reading import RunSelection
+
 # The latest execution (highest attempt) of a run's first step; `{run}` names
 # the column holding the run id in the enclosing query.
 _ROOT_EXECUTION = """(
@@ -52,22 +57,109 @@ ORDER BY r.name
 PROJECT = "SELECT id, name, created_at FROM project"
 
 
-def list_runs(where: str) -> str:
-    """Most recent runs matching ``where``, with their root execution's latest state.
+# A run of a page: what the view shows (its root execution's state is joined to
+# the page, not read for every run the page's conditions look at) and the order.
+_RUN_COLUMNS = "r.id, r.environment_id, r.repository, r.target, r.created_at, r.rowid AS seq"
 
-    ``where`` is built by the caller from fixed column names; values are bound.
+# The runs whose first step's arguments contain a text: a phrase of the trigram
+# index (0011_run_history.sql) is the text itself, exactly. At most `:limit`.
+MATCHING_RUNS = "SELECT rowid FROM run_texts WHERE run_texts MATCH :phrase LIMIT :limit"
+
+# A search whose text is in more runs than this reads the runs in the page's
+# order, each checked against all the matches (they are dense: a page is found
+# soon); one in fewer reads only the runs it is in (``MATCHING_RUNS``: few).
+FEW_MATCHES = 5_000
+
+
+def phrase(text: str) -> str:
+    """``text`` as an FTS5 phrase: itself, quoted."""
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _conditions(selection: RunSelection, params: dict[str, Any]) -> list[str]:
+    """The conditions every branch has: the time range and the cursor's position."""
+    conditions = []
+    if selection.since is not None:
+        conditions.append("r.created_at >= :since")
+        params["since"] = selection.since
+    if selection.until is not None:
+        conditions.append("r.created_at < :until")
+        params["until"] = selection.until
+    if selection.after is not None:
+        # Past the position in the page's order: created later (or earlier), or at
+        # the same time and appended later (earlier). The first part is a range of
+        # the index; ties are rare.
+        beyond = ">" if selection.oldest_first else "<"
+        conditions.append(
+            f"r.created_at {beyond}= :after_at AND (r.created_at {beyond} :after_at"
+            f" OR r.rowid {beyond} :after_seq)"
+        )
+        params["after_at"], params["after_seq"] = selection.after
+    return conditions
+
+
+def _source(
+    selection: RunSelection, matched: list[int] | None, params: dict[str, Any]
+) -> tuple[str, list[str]]:
+    """Where a branch reads its runs from, and the search's condition (if any)."""
+    if selection.search is None:
+        return "runs r", []
+    # The run with that id, and those whose arguments contain the text.
+    params["search"] = selection.search
+    by_id = "SELECT rowid FROM runs WHERE id = :search"
+    if matched is not None:
+        # Only those runs, looked up by rowid (CROSS JOIN: in this order), then sorted.
+        params["matched"] = json.dumps(matched)
+        found = f"(SELECT value AS seq FROM json_each(:matched) UNION {by_id}) m"
+        return f"{found} CROSS JOIN runs r ON r.rowid = m.seq", []
+    if len(selection.search) < 3:
+        return "runs r", [f"r.rowid IN ({by_id})"]
+    params["phrase"] = phrase(selection.search)
+    matches = "SELECT rowid FROM run_texts WHERE run_texts MATCH :phrase"
+    return "runs r", [f"r.rowid IN ({by_id} UNION ALL {matches})"]
+
+
+def list_runs(
+    selection: RunSelection, matched: list[int] | None = None
+) -> tuple[str, dict[str, Any]]:
+    """The runs of ``selection`` (at most ``:limit``) with their root execution's
+    latest state, and the query's parameters but the limit.
+
+    Each branch reads its own index in the page's order, up to the limit, and the
+    branches are merged (``UNION ALL`` of ordered, limited parts), so a filter on
+    several states reads as little as one on one. Column names come from
+    ``reading``'s fixed list; values are bound.
+
+    Args:
+        matched: with a search, the rowids of the runs whose arguments contain its
+            text, when they are ``FEW_MATCHES`` or fewer; None: more (or no search).
     """
-    return f"""
+    params: dict[str, Any] = {}
+    order = "ASC" if selection.oldest_first else "DESC"
+    common = _conditions(selection, params)
+    source, searched = _source(selection, matched, params)
+    parts = []
+    for index, branch in enumerate(selection.branches):
+        conditions = [f"r.{column} = :b{index}_{column}" for column in branch]
+        params.update({f"b{index}_{column}": value for column, value in branch.items()})
+        where = " AND ".join(conditions + common + searched) or "1"
+        parts.append(
+            f"SELECT {_RUN_COLUMNS} FROM {source} WHERE {where}"
+            f" ORDER BY r.created_at {order}, r.rowid {order} LIMIT :limit"
+        )
+    if len(parts) == 1:
+        page = parts[0]
+    else:
+        merged = " UNION ALL ".join(f"SELECT * FROM ({part})" for part in parts)
+        page = f"{merged} ORDER BY created_at {order}, seq {order} LIMIT :limit"
+    sql = f"""
 SELECT page.id, page.environment_id, page.repository, page.target, page.created_at,
-       root.state, root.state_at
-FROM (
-    SELECT id, environment_id, repository, target, created_at, rowid AS seq
-    FROM runs WHERE {where}
-    ORDER BY created_at DESC, rowid DESC LIMIT :limit
-) page
+       root.state, root.state_at, page.seq
+FROM ({page}) page
 LEFT JOIN executions root ON root.id = {_ROOT_EXECUTION.format(run="page.id")}
-ORDER BY page.created_at DESC, page.seq DESC
+ORDER BY page.created_at {order}, page.seq {order}
 """
+    return sql, params
 
 
 RUN = """
@@ -138,6 +230,40 @@ SELECT {_LOG_COLUMNS} FROM logs
 WHERE execution_id = ? AND run_id = ? AND id > ? ORDER BY id LIMIT ?
 """
 
+# --- metrics ---------------------------------------------------------------------
+
+# A metric's latest point (its last by id: its x only grows) and count, through
+# `metric_points_by_metric`; `{m}` names the metrics table in the enclosing query.
+_LATEST_POINT = """metric_points AS p ON p.id = (
+    SELECT max(id) FROM metric_points WHERE execution_id = {m}.execution_id AND key = {m}.key
+)"""
+_POINT_COUNT = """(
+    SELECT count(*) FROM metric_points WHERE execution_id = {m}.execution_id AND key = {m}.key
+)"""
+
+_METRICS = f"""
+SELECT m.execution_id, m.key, m.definition, m.created_at, {_POINT_COUNT.format(m="m")},
+       p.value, p.at
+FROM metrics AS m
+LEFT JOIN {_LATEST_POINT.format(m="m")}
+"""
+
+METRICS_OF_RUN = _METRICS + "WHERE m.run_id = ? ORDER BY m.rowid"
+
+METRICS_OF_EXECUTION = _METRICS + "WHERE m.execution_id = ? AND m.run_id = ? ORDER BY m.rowid"
+
+_POINT_COLUMNS = "id, execution_id, key, value, at"
+
+POINTS_OF_RUN = f"""
+SELECT {_POINT_COLUMNS} FROM metric_points
+WHERE run_id = ? AND id > ? ORDER BY id LIMIT ?
+"""
+
+POINTS_OF_EXECUTION = f"""
+SELECT {_POINT_COLUMNS} FROM metric_points
+WHERE execution_id = ? AND run_id = ? AND id > ? ORDER BY id LIMIT ?
+"""
+
 # --- snapshot: each starts from the working set ---------------------------------
 # CROSS JOIN makes SQLite keep the written join order, so these always start from
 # `active_executions` whatever the planner guesses about table sizes (on a fresh
@@ -180,7 +306,16 @@ CROSS JOIN steps s ON s.parent_execution_id = a.execution_id
 ORDER BY a.rowid, s.call_index
 """
 
-SNAPSHOT_QUERIES = (ACTIVE_EXECUTIONS, ACTIVE_RUNS, ACTIVE_CALLS)
+# (execution, key, latest x, point count) of each metric of an unfinished execution.
+ACTIVE_METRICS = f"""
+SELECT m.execution_id, m.key, p.at, {_POINT_COUNT.format(m="m")}
+FROM active_executions a
+CROSS JOIN metrics m ON m.execution_id = a.execution_id
+LEFT JOIN {_LATEST_POINT.format(m="m")}
+ORDER BY a.rowid, m.rowid
+"""
+
+SNAPSHOT_QUERIES = (ACTIVE_EXECUTIONS, ACTIVE_RUNS, ACTIVE_CALLS, ACTIVE_METRICS)
 
 SESSION_SECRET = "SELECT secret_sha256 FROM sessions WHERE id = ?"
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import msgspec
 
+from coflux.store.reading import RunSelection
 from coflux.store.rows import Row
 from coflux.store.sqlite import queries
 from coflux.views import TransitionView
@@ -46,11 +47,19 @@ class SqliteQueries:
     def manifests(self, environment_id: str) -> Iterable[Row]:
         return self._conn.execute(queries.LATEST_MANIFESTS, {"env": environment_id})
 
-    def runs(self, filters: Mapping[str, str], limit: int) -> Iterable[Row]:
-        # Column names come from ``ReadingStore``'s fixed list, never from a caller;
-        # `(? IS NULL OR col = ?)` would stop SQLite from using the indices.
-        where = " AND ".join(f"{column} = :{column}" for column in filters) or "1"
-        return self._conn.execute(queries.list_runs(where), {**filters, "limit": limit})
+    def runs(self, selection: RunSelection, limit: int) -> Iterable[Row]:
+        # Only the conditions given are in the SQL: `(? IS NULL OR col = ?)` would
+        # stop SQLite from using the indices. A search first asks how many runs
+        # hold its text (a page in fewer is read from those; in more, in order).
+        matched = None
+        if selection.search is not None and len(selection.search) >= 3:
+            found = self._conn.execute(
+                queries.MATCHING_RUNS,
+                {"phrase": queries.phrase(selection.search), "limit": queries.FEW_MATCHES + 1},
+            ).fetchall()
+            matched = [rowid for (rowid,) in found] if len(found) <= queries.FEW_MATCHES else None
+        sql, params = queries.list_runs(selection, matched)
+        return self._conn.execute(sql, {**params, "limit": limit})
 
     def run(self, run_id: str) -> Row | None:
         return self._one(queries.RUN, (run_id,))
@@ -71,6 +80,18 @@ class SqliteQueries:
         if execution_id is None:
             return self._conn.execute(queries.LOGS_OF_RUN, (run_id, after, limit))
         return self._conn.execute(queries.LOGS_OF_EXECUTION, (execution_id, run_id, after, limit))
+
+    def metrics(self, run_id: str, execution_id: str | None) -> Iterable[Row]:
+        if execution_id is None:
+            return self._conn.execute(queries.METRICS_OF_RUN, (run_id,))
+        return self._conn.execute(queries.METRICS_OF_EXECUTION, (execution_id, run_id))
+
+    def metric_points(
+        self, run_id: str, execution_id: str | None, after: int, limit: int
+    ) -> Iterable[Row]:
+        if execution_id is None:
+            return self._conn.execute(queries.POINTS_OF_RUN, (run_id, after, limit))
+        return self._conn.execute(queries.POINTS_OF_EXECUTION, (execution_id, run_id, after, limit))
 
     def outcome(self, execution_id: str) -> Row | None:
         return self._one(queries.OUTCOME, (execution_id,))
@@ -112,6 +133,9 @@ class SqliteQueries:
 
     def active_calls(self) -> Iterable[Row]:
         return self._conn.execute(queries.ACTIVE_CALLS)
+
+    def active_metrics(self) -> Iterable[Row]:
+        return self._conn.execute(queries.ACTIVE_METRICS)
 
     def session_secrets(self, session_ids: Sequence[str]) -> Iterable[Row]:
         # A primary-key look-up each: a snapshot holds the sessions of a few agents.

@@ -24,6 +24,7 @@ from coflux.orchestration.effects import (
     Fact,
     LogsRecorded,
     ManifestRegistered,
+    MetricsRecorded,
     OutcomeRecorded,
     RunCreated,
     SessionStarted,
@@ -102,6 +103,12 @@ def _steps(conn: sqlite3.Connection, facts: Sequence[StepCreated]) -> None:
         " group_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         fact_rows.steps(facts),
     )
+    # A first step's arguments are what a search finds its run by (0011_run_history.sql).
+    conn.executemany(
+        "INSERT INTO run_texts (rowid, text) SELECT r.rowid, substr(s.arguments, 1, 10000)"
+        " FROM steps s JOIN runs r ON r.id = s.run_id WHERE s.id = ?",
+        [(f.step_id,) for f in facts if f.number == 1],
+    )
 
 
 def _executions(conn: sqlite3.Connection, facts: Sequence[ExecutionCreated]) -> None:
@@ -139,6 +146,10 @@ def _transitions(conn: sqlite3.Connection, facts: Sequence[ExecutionTransitioned
         " WHERE id = ?1",
         current.values(),
     )
+    # And each run's state (0011_run_history.sql).
+    states: dict[str, str] = {}
+    fact_rows.run_states(facts, states)
+    conn.executemany("UPDATE runs SET state = ?2 WHERE id = ?1 AND state IS NOT ?2", states.items())
     # Keeps the working set in step with the transitions (see the schema and
     # 0007_stand_in_links.sql).
     conn.executemany(
@@ -172,6 +183,20 @@ def _logs(conn: sqlite3.Connection, facts: Sequence[LogsRecorded]) -> None:
         "INSERT INTO logs (run_id, execution_id, timestamp, level, template, template_values)"
         " VALUES (?, ?, ?, ?, ?, ?)",
         fact_rows.logs(facts, str),  # the template as its text
+    )
+
+
+def _metrics(conn: sqlite3.Connection, facts: Sequence[MetricsRecorded]) -> None:
+    # The orchestrator defines each key of an execution once; DO NOTHING is only the
+    # last line against a batch failing on a repeat.
+    conn.executemany(
+        "INSERT INTO metrics (execution_id, key, run_id, definition, created_at)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (execution_id, key) DO NOTHING",
+        fact_rows.metrics(facts),
+    )
+    conn.executemany(
+        "INSERT INTO metric_points (run_id, execution_id, key, value, at) VALUES (?, ?, ?, ?, ?)",
+        fact_rows.metric_points(facts),
     )
 
 
@@ -213,6 +238,7 @@ _WRITERS = fact_rows.Writers[_Writer](
         ExecutionLinked: _links,
         OutcomeRecorded: _outcomes,
         LogsRecorded: _logs,
+        MetricsRecorded: _metrics,
         AssetRecorded: _assets,
         AssetRestored: _restores,
     },
