@@ -6,6 +6,7 @@ import { applyTheme, storedTheme, watchSystemTheme } from "./theme";
 import "./styles/base.css";
 import "./styles/layout.css";
 import "./styles/run.css";
+import "./styles/metrics.css";
 
 applyTheme(storedTheme());
 watchSystemTheme();

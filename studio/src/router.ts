@@ -5,21 +5,26 @@
  *
  *   /                                                    projects
  *   /projects/P                                          environments of P
- *   /projects/P/environments/E                           environment E
- *   /projects/P/environments/E/workflows/REPO/TARGET      a workflow (or /sensors/...)
+ *   /projects/P/environments/E[?FILTERS]                 environment E, its runs filtered
+ *   /projects/P/environments/E/workflows/REPO/TARGET[?FILTERS]  a workflow (or /sensors/...)
  *   /projects/P/environments/E/runs/RUN[?view=V]         a run (V: graph|timeline|logs)
  *   /projects/P/environments/E/runs/RUN/steps/N[?view=V] a run with step RUN:N open
+ *
+ * FILTERS: which runs the page's list shows (`model/runs.ts`, `parseFilters`), e.g.
+ * `?state=failed&state=timed_out&q=order-7&order=oldest`, so a link reproduces it
+ * (a route without `runs` shows them unfiltered).
  */
 
 import { useEffect, useState } from "preact/hooks";
+import { filtersQuery, NO_FILTERS, parseFilters, type RunFilters } from "./model/runs";
 
 export type RunView = "graph" | "timeline" | "logs";
 
 export type Route =
   | { page: "projects" }
   | { page: "project"; project: string }
-  | { page: "environment"; project: string; environment: string }
-  | { page: "target"; project: string; environment: string; kind: "workflow" | "sensor"; repository: string; target: string }
+  | { page: "environment"; project: string; environment: string; runs?: RunFilters }
+  | { page: "target"; project: string; environment: string; kind: "workflow" | "sensor"; repository: string; target: string; runs?: RunFilters }
   | { page: "run"; project: string; environment: string; run: string; step: number | null; view: RunView }
   | { page: "missing"; path: string };
 
@@ -27,16 +32,19 @@ const VIEWS: RunView[] = ["graph", "timeline", "logs"];
 
 export function parseRoute(pathname: string, search = ""): Route {
   const parts = pathname.split("/").filter(Boolean).map(decodeURIComponent);
-  const view = new URLSearchParams(search).get("view");
+  const query = new URLSearchParams(search);
+  const view = query.get("view");
   const runView: RunView = VIEWS.includes(view as RunView) ? (view as RunView) : "graph";
   if (parts.length === 0) return { page: "projects" };
   const [head, project, envWord, environment, kind, a, b, c, d] = parts;
   if (head !== "projects" || project === undefined) return { page: "missing", path: pathname };
   if (parts.length === 2) return { page: "project", project };
   if (envWord !== "environments" || environment === undefined) return { page: "missing", path: pathname };
-  if (parts.length === 4) return { page: "environment", project, environment };
+  if (parts.length === 4) return { page: "environment", project, environment, runs: parseFilters(query) };
   if ((kind === "workflows" || kind === "sensors") && a !== undefined && b !== undefined && parts.length === 7) {
-    return { page: "target", project, environment, kind: kind === "workflows" ? "workflow" : "sensor", repository: a, target: b };
+    // A workflow's own list names its workflow already.
+    const runs = { ...parseFilters(query), workflow: null };
+    return { page: "target", project, environment, kind: kind === "workflows" ? "workflow" : "sensor", repository: a, target: b, runs };
   }
   if (kind === "runs" && a !== undefined) {
     if (parts.length === 6) return { page: "run", project, environment, run: a, step: null, view: runView };
@@ -56,17 +64,21 @@ export function href(route: Route): string {
     case "project":
       return `/projects/${enc(route.project)}`;
     case "environment":
-      return `/projects/${enc(route.project)}/environments/${enc(route.environment)}`;
+      return `${environmentPath(route.project, route.environment)}${filtersQuery(route.runs ?? NO_FILTERS)}`;
     case "target":
-      return `${href({ page: "environment", project: route.project, environment: route.environment })}/${route.kind}s/${enc(route.repository)}/${enc(route.target)}`;
+      return `${environmentPath(route.project, route.environment)}/${route.kind}s/${enc(route.repository)}/${enc(route.target)}${filtersQuery({ ...(route.runs ?? NO_FILTERS), workflow: null })}`;
     case "run": {
-      const base = `${href({ page: "environment", project: route.project, environment: route.environment })}/runs/${enc(route.run)}`;
+      const base = `${environmentPath(route.project, route.environment)}/runs/${enc(route.run)}`;
       const path = route.step === null ? base : `${base}/steps/${route.step}`;
       return route.view === "graph" ? path : `${path}?view=${route.view}`;
     }
     case "missing":
       return route.path;
   }
+}
+
+function environmentPath(project: string, environment: string): string {
+  return `/projects/${enc(project)}/environments/${enc(environment)}`;
 }
 
 const listeners = new Set<() => void>();

@@ -17,10 +17,12 @@ import type {
   EnvironmentView,
   LogView,
   Manifest,
+  MetricPointView,
+  MetricView,
   ProjectInfo,
   RunAssets,
+  RunListed,
   RunOutline,
-  RunSummary,
   RunView,
   Value,
 } from "./types";
@@ -98,15 +100,13 @@ async function request<T>(
 const P = (project: string) => `/api/projects/${seg(project)}`;
 const E = (project: string, environment: string) => `${P(project)}/environments/${seg(environment)}`;
 
-export interface RunFilter {
-  environment?: string;
-  repository?: string;
-  target?: string;
-  limit?: number;
-}
-
 export interface LogPage {
   logs: LogView[];
+  cursor: number;
+}
+
+export interface MetricPointPage {
+  points: MetricPointView[];
   cursor: number;
 }
 
@@ -137,18 +137,25 @@ export const api = {
       target,
       arguments: args,
     }),
-  listRuns: (project: string, filter: RunFilter) => {
-    const query = new URLSearchParams();
-    for (const [key, value] of Object.entries(filter)) {
-      if (value !== undefined) query.set(key, String(value));
-    }
-    return request<RunSummary[]>("GET", `${P(project)}/runs?${query}`);
-  },
+  /** A page of runs (`model/runs.ts` builds the query); each carries the cursor of its place. */
+  listRuns: (project: string, query: URLSearchParams, signal?: AbortSignal) =>
+    request<RunListed[]>("GET", `${P(project)}/runs?${query}`, undefined, signal),
   getRun: (project: string, runId: string) => request<RunView>("GET", `${P(project)}/runs/${seg(runId)}`),
   getRunOutline: (project: string, runId: string, signal?: AbortSignal) =>
     request<RunOutline>("GET", `${P(project)}/runs/${seg(runId)}/outline`, undefined, signal),
   getLogs: (project: string, runId: string, after: number, signal?: AbortSignal) =>
     request<LogPage>("GET", `${P(project)}/runs/${seg(runId)}/logs?after=${after}`, undefined, signal),
+  /** The run's metrics (definitions, counts, latest points), or one execution's. */
+  listMetrics: (project: string, runId: string, signal?: AbortSignal) =>
+    request<MetricView[]>("GET", `${P(project)}/runs/${seg(runId)}/metrics`, undefined, signal),
+  /** Up to 1,000 of an execution's metric points after the cursor `after`. */
+  getMetricPoints: (project: string, runId: string, executionId: string, after: number, signal?: AbortSignal) =>
+    request<MetricPointPage>(
+      "GET",
+      `${P(project)}/runs/${seg(runId)}/metrics/points?execution=${seg(executionId)}&after=${after}`,
+      undefined,
+      signal,
+    ),
   cancelRun: (project: string, runId: string) =>
     request<{ cancelled: string[] }>("POST", `${P(project)}/runs/${seg(runId)}/cancel`),
   cancelExecution: (project: string, executionId: string) =>

@@ -172,6 +172,11 @@ export interface RunSummary {
   completed_at: number | null;
 }
 
+/** A run as a list shows it: with the cursor of its place (the last one's, as `after`, gives the next page). */
+export interface RunListed extends RunSummary {
+  cursor: string;
+}
+
 export interface RunView extends RunSummary {
   idempotency_key: string | null;
   steps: StepView[];
@@ -180,6 +185,56 @@ export interface RunView extends RunSummary {
 export interface LogView extends LogEntry {
   id: number;
   run_id: string;
+}
+
+/** A metric's group (`cf.MetricGroup`): one chart, whose x-axis it describes. */
+export interface MetricGroupInfo {
+  name: string;
+  units?: string | null;
+  lower?: number | null;
+  upper?: number | null;
+}
+
+/** A metric's scale (`cf.MetricScale`): its y-axis, shared within a group by name;
+ * `progress` draws it as a bar toward `upper`. */
+export interface MetricScaleInfo {
+  name?: string | null;
+  units?: string | null;
+  lower?: number | null;
+  upper?: number | null;
+  progress?: boolean;
+}
+
+/** What one metric of an execution is (`protocol.MetricDefinition`); `throttle`
+ * absent or null: every point is sent. */
+export interface MetricDefinition {
+  key: string;
+  group?: MetricGroupInfo | null;
+  scale?: MetricScaleInfo | null;
+  throttle?: number | null;
+}
+
+/** A metric of an execution, with how many points it has and its latest (`value`
+ * and `at` null: none yet). */
+export interface MetricView {
+  execution_id: string;
+  key: string;
+  group: MetricGroupInfo | null;
+  scale: MetricScaleInfo | null;
+  throttle: number | null;
+  created_at: number;
+  count: number;
+  value: number | null;
+  at: number | null;
+}
+
+/** A metric's point; `id` is the cursor for the next page. */
+export interface MetricPointView {
+  id: number;
+  execution_id: string;
+  key: string;
+  value: number;
+  at: number;
 }
 
 export interface AgentView {
@@ -320,6 +375,17 @@ export interface LogsFact {
   run_ids: string[];
 }
 
+/** An execution's new metric definitions and points (each `[value, at]`); `at` is
+ * when the server recorded them, not a point's x. */
+export interface MetricsFact {
+  fact: "metrics";
+  execution_id: string;
+  run_id: string;
+  definitions: MetricDefinition[];
+  series: Array<{ key: string; points: Array<[number, number]> }>;
+  at: number;
+}
+
 export interface AssetFact {
   fact: "asset";
   asset: AssetView;
@@ -346,6 +412,7 @@ export type Fact =
   | LinkFact
   | OutcomeFact
   | LogsFact
+  | MetricsFact
   | AssetFact
   | AssetRestoredFact;
 

@@ -52,6 +52,24 @@ describe("Graph", () => {
     expect(root.querySelector(`[data-step="${RUN}:2"]`)?.getAttribute("aria-label")).toBe("square #2, succeeded");
   });
 
+  it("draws a progress bar only on the nodes of steps with a progress metric", () => {
+    const model = fromSnapshot(fanOut(3));
+    const progress = new Map([
+      [`${RUN}:2`, { key: "progress", done: 10, total: 40, fraction: 0.25 }],
+      [`${RUN}:4`, { key: "progress", done: 40, total: 40, fraction: 1 }],
+    ]);
+    const root = mount(
+      <Graph model={model} structure={model.structure} active={false} selectedStep={null} onSelect={() => undefined} progress={progress} />,
+    );
+    expect([...root.querySelectorAll(".node-progress")].map((g) => g.closest(".node")?.getAttribute("data-step"))).toEqual([`${RUN}:2`, `${RUN}:4`]);
+    const quarter = root.querySelector(`[data-step="${RUN}:2"].node`)!;
+    expect(quarter.getAttribute("aria-label")).toBe("square #2, succeeded, progress 25%");
+    expect(quarter.querySelector(".node-progress-label")?.textContent).toBe("25%");
+    const track = Number(quarter.querySelector(".node-progress-track")?.getAttribute("width"));
+    expect(Number(quarter.querySelector(".node-progress-fill")?.getAttribute("width"))).toBeCloseTo(track / 4);
+    expect(root.querySelector(`[data-step="${RUN}:3"].node`)?.getAttribute("aria-label")).toBe("square #3, succeeded");
+  });
+
   it("shows a timed-out step in words and by its state's colour class", () => {
     const model = fromSnapshot(groupRun(["timed_out"], null));
     const root = mount(<Graph model={model} structure={model.structure} active={false} selectedStep={null} onSelect={() => undefined} />);

@@ -14,6 +14,7 @@
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
 import { useNow } from "../components/useNow";
 import { membersShowing, nextInState } from "../model/groups";
+import type { Progress } from "../model/metrics";
 import type { RunModel } from "../model/run";
 import {
   callPaths,
@@ -36,11 +37,13 @@ interface Props {
   active: boolean;
   selectedStep: string | null;
   onSelect(stepId: string, how: "click" | "key"): void;
+  /** Steps with a progress metric, by id (`progressByStep`): only their nodes draw a bar. */
+  progress?: ReadonlyMap<string, Progress>;
 }
 
 const KEYS: Record<string, Direction> = { ArrowLeft: "left", ArrowRight: "right", ArrowUp: "up", ArrowDown: "down" };
 
-export function Graph({ model, structure, active, selectedStep, onSelect }: Props) {
+export function Graph({ model, structure, active, selectedStep, onSelect, progress }: Props) {
   const [expanded, setExpanded] = useState<ReadonlySet<string>>(() => new Set());
   const [shown, setShown] = useState<ReadonlyMap<string, string>>(() => new Map());
   // eslint-disable-next-line react-hooks/exhaustive-deps
@@ -256,7 +259,7 @@ export function Graph({ model, structure, active, selectedStep, onSelect }: Prop
               ) : (
                 <g key={node.key}>
                   {node.callGroup && <CallGroupHead node={node} group={node.callGroup} />}
-                  <StepNode node={node} selected={node.key === selectedKey} now={now} />
+                  <StepNode node={node} selected={node.key === selectedKey} now={now} progress={progress?.get(node.step.id)} />
                 </g>
               ),
             )}

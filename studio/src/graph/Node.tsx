@@ -4,6 +4,7 @@
  */
 
 import { groupSummary, tally } from "../model/groups";
+import { type Progress, percent } from "../model/metrics";
 import type { Step } from "../model/run";
 import { latest, stepState } from "../model/run";
 import { stateInfo } from "../model/states";
@@ -37,9 +38,15 @@ interface StepNodeProps {
   node: GraphNode;
   selected: boolean;
   now: number;
+  /** The step's progress metric, if it has one: a bar along the node's foot. */
+  progress?: Progress | undefined;
 }
 
-export function StepNode({ node, selected, now }: StepNodeProps) {
+/** Where a node's progress bar runs. */
+const BAR_X = 32;
+const BAR_W = NODE_W - BAR_X - 10;
+
+export function StepNode({ node, selected, now, progress }: StepNodeProps) {
   const step = node.step;
   const state = stepState(step);
   const info = stateInfo(state);
@@ -47,7 +54,8 @@ export function StepNode({ node, selected, now }: StepNodeProps) {
   const duration = stepDuration(step, now);
   const group = node.callGroup;
   const place = group ? `, step ${formatCount(group.shown + 1)} of ${formatCount(group.members.length)} in ${group.label}` : "";
-  const label = `${step.target} #${step.number}, ${info.label}${markers.length ? ", " + markers.join(", ") : ""}${place}`;
+  const done = progress?.fraction != null ? percent(progress.fraction) : null;
+  const label = `${step.target} #${step.number}, ${info.label}${markers.length ? ", " + markers.join(", ") : ""}${place}${done ? `, progress ${done}` : ""}`;
   const reason = state === "queued" ? latest(step)?.queuedReason : null;
   const described = reason ? `${label}: ${reason}` : label;
   return (
@@ -76,8 +84,17 @@ export function StepNode({ node, selected, now }: StepNodeProps) {
         </text>
       )}
       <text class="node-sub" x={32} y={36}>
-        {truncate(`#${step.number} · ${info.label}${duration !== null ? " · " + formatDuration(duration) : ""}`, 32)}
+        {truncate(`#${step.number} · ${info.label}${duration !== null ? " · " + formatDuration(duration) : ""}`, done ? 26 : 32)}
       </text>
+      {done && progress && (
+        <g class="node-progress" data-progress={done}>
+          <text class="node-progress-label" x={NODE_W - 8} y={36} text-anchor="end">
+            {done}
+          </text>
+          <rect class="node-progress-track" x={BAR_X} y={NODE_H - 6} width={BAR_W} height={3} rx={1.5} />
+          <rect class="node-progress-fill" x={BAR_X} y={NODE_H - 6} width={BAR_W * (progress.fraction ?? 0)} height={3} rx={1.5} />
+        </g>
+      )}
       {node.expandedGroup && (
         <g class="node-collapse" data-collapse={node.expandedGroup.key}>
           <rect x={NODE_W - 70} y={-12} width={70} height={16} rx={8} />

@@ -7,8 +7,8 @@
 
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api } from "../api/http";
-import type { AgentView, Fact, Manifest, RunSummary } from "../api/types";
-import { applyRunFacts, type RunListFilter } from "../model/runs";
+import type { AgentView, Fact, Manifest, RunListed } from "../api/types";
+import { applyRunFacts, type RunListFilter, runsQuery } from "../model/runs";
 import type { ProjectLive } from "./project";
 import { useProjectState } from "./project";
 
@@ -88,29 +88,61 @@ export function useAgents(live: ProjectLive, environment: string): Loaded<AgentV
   return state;
 }
 
-export function useRuns(live: ProjectLive, filter: RunListFilter, limit = 50): Loaded<RunSummary[]> {
+export interface RunHistory {
+  runs: RunListed[] | undefined; // the pages loaded so far
+  error: Error | undefined;
+  loading: boolean; // a page is on its way
+  done: boolean; // the last page is loaded
+  loadMore(): void;
+}
+
+/**
+ * A list of runs through all of history, a page at a time (`loadMore` fetches the
+ * runs past the last one's cursor); kept live by the project's facts. Filters or a
+ * reconnection start it again from the first page.
+ */
+export function useRunHistory(live: ProjectLive, list: RunListFilter, pageSize = 50): RunHistory {
   const { generation } = useProjectState(live);
-  const [state, setState] = useState<Loaded<RunSummary[]>>({ data: undefined, error: undefined });
-  const key = JSON.stringify(filter);
-  const filterRef = useRef(filter);
-  filterRef.current = filter;
+  const [state, setState] = useState<Omit<RunHistory, "loadMore">>({ runs: undefined, error: undefined, loading: true, done: false });
+  const key = JSON.stringify(list);
+  const listRef = useRef(list);
+  listRef.current = list;
+  const fetchRef = useRef<(after: string | null) => void>(() => {});
   useEffect(() => {
-    let current = true;
-    api.listRuns(live.project, { ...filterRef.current, limit }).then(
-      (data) => current && setState({ data, error: undefined }),
-      (error: Error) => current && setState({ data: undefined, error }),
-    );
+    const controller = new AbortController();
+    const fetchPage = (after: string | null) => {
+      setState((s) => ({ ...s, loading: true, error: undefined }));
+      api.listRuns(live.project, runsQuery(listRef.current, pageSize, after), controller.signal).then(
+        (page) =>
+          setState((s) => {
+            const known = new Set(after === null ? [] : (s.runs ?? []).map((r) => r.id));
+            const runs = [...(after === null ? [] : (s.runs ?? [])), ...page.filter((r) => !known.has(r.id))];
+            return { runs, error: undefined, loading: false, done: page.length < pageSize };
+          }),
+        (error: Error) => {
+          if (error.name !== "AbortError") setState((s) => ({ ...s, error, loading: false }));
+        },
+      );
+    };
+    fetchRef.current = fetchPage;
+    setState({ runs: undefined, error: undefined, loading: true, done: false });
+    fetchPage(null);
     const stop = live.onFactsListen((facts) => {
       setState((s) => {
-        if (!s.data) return s;
-        const data = applyRunFacts(s.data, facts, live.envName, filterRef.current, limit);
-        return data === s.data ? s : { ...s, data };
+        if (!s.runs) return s;
+        const runs = applyRunFacts(s.runs, facts, live.envName, listRef.current, Infinity, (run) => ({ ...run, cursor: "" }));
+        return runs === s.runs ? s : { ...s, runs };
       });
     });
     return () => {
-      current = false;
+      controller.abort();
       stop();
     };
-  }, [live, key, limit, generation]);
-  return state;
+  }, [live, key, pageSize, generation]);
+  const loadMore = () => {
+    const last = state.runs?.[state.runs.length - 1];
+    if (state.loading || state.done || !last?.cursor) return;
+    fetchRef.current(last.cursor);
+  };
+  return { ...state, loadMore };
 }

@@ -1,8 +1,8 @@
 /**
  * One run, live: the run topic's snapshot and facts applied to a `RunModel`, log
  * lines gathered from live facts and (once someone looks at logs) from the logs
- * endpoint, and the project topic's facts applied too, so a step re-run after the
- * run's topic has ended still shows up.
+ * endpoint, metrics (`live/metrics.ts`), and the project topic's facts applied too,
+ * so a step re-run after the run's topic has ended still shows up.
  *
  * Renders are coalesced to one per animation frame however fast facts arrive.
  */
@@ -14,6 +14,7 @@ import type { ErrorDetail, Fact, RunAssets, RunView } from "../api/types";
 import { addLines, emptyLogBook, type LogBook } from "../model/logs";
 import { applyFacts, fromSnapshot, hasActiveExecutions, type RunModel } from "../model/run";
 import { reportStatus } from "./connection";
+import { MetricsLive } from "./metrics";
 import type { ProjectLive } from "./project";
 
 export interface RunState {
@@ -37,6 +38,8 @@ export class RunLive {
   /** The run's assets (persisted and restored), once asked for; null until loaded. */
   assets: RunAssets | null = null;
   assetsMissing = false;
+  /** The run's metrics: definitions and latest points always, points of what is charted. */
+  readonly metrics: MetricsLive;
   private assetsWanted = false;
   private listeners = new Set<() => void>();
   private frame: number | null = null;
@@ -49,6 +52,7 @@ export class RunLive {
     readonly project: ProjectLive,
     readonly runId: string,
   ) {
+    this.metrics = new MetricsLive(project.project, runId, () => this.changed());
     this.stops.push(
       subscribe<RunView>(
         { subscribe: "run", project: project.project, run_id: runId },
@@ -58,6 +62,7 @@ export class RunLive {
             this.error = null;
             // A snapshot after a reconnect: fetch the log lines sent meanwhile.
             if (this.logsWanted) this.fetchLogs();
+            this.metrics.refresh();
             this.changed();
           },
           facts: (facts) => this.apply(facts),
@@ -87,7 +92,8 @@ export class RunLive {
     }
     const applied = applyFacts(this.model, facts, this.project.envName);
     const newLogs = applied.logs.length > 0 && addLines(this.logs, applied.logs);
-    if (applied.changed || newLogs) this.changed();
+    const newMetrics = this.metrics.apply(facts);
+    if (applied.changed || newLogs || newMetrics) this.changed();
   }
 
   private applyProjectFacts(facts: Fact[]): void {
@@ -185,6 +191,7 @@ export class RunLive {
 
   close(): void {
     this.closed = true;
+    this.metrics.close();
     for (const stop of this.stops) stop();
     reportStatus(this, null);
   }

@@ -1,13 +1,13 @@
-/** An environment's overview: its recent runs, live. */
+/** An environment's overview: its runs through all of history, filtered, live. */
 
-import { Empty, ErrorNotice, Loading } from "../components/Notice";
-import { RunsTable } from "../components/RunsTable";
-import { useRuns } from "../live/data";
+import { ErrorNotice } from "../components/Notice";
+import { RunHistory } from "../components/RunHistory";
+import { useManifests } from "../live/data";
 import type { ProjectLive } from "../live/project";
 import { useProjectState } from "../live/project";
 
 export function EnvironmentPage({ live, environment }: { live: ProjectLive; environment: string }) {
-  const runs = useRuns(live, { environment });
+  const manifests = useManifests(live, environment);
   const { envs } = useProjectState(live);
   const env = live.envByName(environment);
   const base = env?.baseId ? envs?.get(env.baseId)?.name : null;
@@ -20,15 +20,14 @@ export function EnvironmentPage({ live, environment }: { live: ProjectLive; envi
       </div>
       {envs && !env && <ErrorNotice error={`There is no environment "${environment}" in this project.`} />}
       <section class="section">
-        <h2>Recent runs</h2>
-        {runs.error && <ErrorNotice error={runs.error} />}
-        {!runs.data && !runs.error && <Loading />}
-        {runs.data?.length === 0 && <Empty>No runs yet. Pick a workflow in the sidebar and press Run….</Empty>}
-        {runs.data && runs.data.length > 0 && (
-          <div class="card">
-            <RunsTable project={live.project} runs={runs.data} label="Recent runs" />
-          </div>
-        )}
+        <h2>Runs</h2>
+        <RunHistory
+          live={live}
+          environment={environment}
+          manifests={manifests.data}
+          label="Recent runs"
+          empty="No runs yet. Pick a workflow in the sidebar and press Run…."
+        />
       </section>
     </main>
   );

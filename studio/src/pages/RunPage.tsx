@@ -1,10 +1,10 @@
 /**
- * A run, live: its header (state, times, counts, Cancel), the graph, timeline or
- * logs, and the step panel of the selected step. The URL holds the view and the
- * step, so every step has a link.
+ * A run, live: its header (state, times, counts, Cancel), its metrics, the graph
+ * (with progress bars), timeline or logs, and the step panel of the selected step.
+ * The URL holds the view and the step, so every step has a link.
  */
 
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useMemo, useState } from "preact/hooks";
 import { api } from "../api/http";
 import { Link } from "../components/Link";
 import { ErrorNotice, Loading } from "../components/Notice";
@@ -16,9 +16,11 @@ import type { ProjectLive } from "../live/project";
 import { useProjectState } from "../live/project";
 import { useRunLive } from "../live/run";
 import { LogsView } from "../logs/LogsView";
+import { RunMetrics } from "../metrics/RunMetrics";
 import { withDescendants } from "../model/environments";
 import { formatDateTime, formatDuration } from "../model/format";
-import { countSteps, type RunModel, runCompletedAt, runState } from "../model/run";
+import { progressByStep } from "../model/metrics";
+import { countSteps, latest, type RunModel, runCompletedAt, runState } from "../model/run";
 import { isActive } from "../model/states";
 import { href, navigate, type Route, type RunView } from "../router";
 import { StepPanel } from "../step/StepPanel";
@@ -47,6 +49,19 @@ export function RunPage({ live, route }: Props) {
   useEffect(() => {
     if (stepOpen) run.wantAssets();
   }, [run, stepOpen]);
+  const book = run.metrics.book;
+  // One pass over the executions with metrics, only when they or the steps change.
+  const progress = useMemo(
+    () =>
+      model
+        ? progressByStep(book, (id) => {
+            const step = model.steps.get(id);
+            return step && latest(step)?.id;
+          })
+        : undefined,
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [book, book.version, model, model?.version],
+  );
 
   const stepRoute = (id: string): Route => ({ ...route, step: Number(id.split(":")[1]) });
   const select = (id: string | null, how: "click" | "key" = "click") => {
@@ -110,20 +125,31 @@ export function RunPage({ live, route }: Props) {
         )}
       </div>
       <div class="run-body">
-        <section class="run-main" role="tabpanel" aria-label={route.view}>
-          {route.view === "graph" && (
-            <Graph model={model} structure={model.structure} active={active} selectedStep={stepId} onSelect={(id, how) => select(id, how)} />
-          )}
-          {route.view === "timeline" && (
-            <Timeline model={model} version={model.version} active={active} selectedStep={stepId} onSelect={(id) => select(id)} />
-          )}
-          {route.view === "logs" && <LogsView live={run} model={model} stepId={logStep} stepRoute={stepRoute} />}
-        </section>
+        <div class="run-main">
+          {!run.metrics.missing && <RunMetrics source={run.metrics} model={model} stepRoute={stepRoute} />}
+          <section class="run-view" role="tabpanel" aria-label={route.view}>
+            {route.view === "graph" && (
+              <Graph
+                model={model}
+                structure={model.structure}
+                active={active}
+                selectedStep={stepId}
+                onSelect={(id, how) => select(id, how)}
+                progress={progress}
+              />
+            )}
+            {route.view === "timeline" && (
+              <Timeline model={model} version={model.version} active={active} selectedStep={stepId} onSelect={(id) => select(id)} />
+            )}
+            {route.view === "logs" && <LogsView live={run} model={model} stepId={logStep} stepRoute={stepRoute} />}
+          </section>
+        </div>
         {step && (
           <StepPanel
             key={step.id}
             project={live.project}
             runAssets={run.assets}
+            metrics={run.metrics}
             model={model}
             step={step}
             parameters={parameters}

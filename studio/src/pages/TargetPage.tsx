@@ -1,10 +1,10 @@
-/** A workflow (or sensor): its definition, its runs (live) and Run…. */
+/** A workflow (or sensor): its definition, its runs through all of history (filtered, live) and Run…. */
 
 import { useState } from "preact/hooks";
 import type { TargetDefinition } from "../api/types";
-import { Empty, ErrorNotice, Loading } from "../components/Notice";
-import { RunsTable } from "../components/RunsTable";
-import { useManifests, useRuns } from "../live/data";
+import { ErrorNotice } from "../components/Notice";
+import { RunHistory } from "../components/RunHistory";
+import { useManifests } from "../live/data";
 import type { ProjectLive } from "../live/project";
 import { optionTags } from "../model/options";
 import { RunForm } from "./RunForm";
@@ -19,7 +19,6 @@ interface Props {
 export function TargetPage({ live, environment, repository, target }: Props) {
   const manifests = useManifests(live, environment);
   const definition = manifests.data?.find((m) => m.repository === repository)?.targets?.find((t) => t.name === target);
-  const runs = useRuns(live, { environment, repository, target });
   const [running, setRunning] = useState(false);
   return (
     <main class="page">
@@ -43,14 +42,13 @@ export function TargetPage({ live, environment, repository, target }: Props) {
       {definition && <Definition definition={definition} />}
       <section class="section">
         <h2>Runs</h2>
-        {runs.error && <ErrorNotice error={runs.error} />}
-        {!runs.data && !runs.error && <Loading />}
-        {runs.data?.length === 0 && <Empty>No runs of this workflow in {environment} yet.</Empty>}
-        {runs.data && runs.data.length > 0 && (
-          <div class="card">
-            <RunsTable project={live.project} runs={runs.data} showTarget={false} label={`Runs of ${target}`} />
-          </div>
-        )}
+        <RunHistory
+          live={live}
+          environment={environment}
+          workflow={{ repository, target }}
+          label={`Runs of ${target}`}
+          empty={`No runs of this workflow in ${environment} yet.`}
+        />
       </section>
       {running && definition && (
         <RunForm project={live.project} environment={environment} repository={repository} target={definition} onClose={() => setRunning(false)} />

@@ -1,6 +1,8 @@
 // @vitest-environment happy-dom
 import { act } from "preact/test-utils";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import type { MetricsSource } from "../live/metrics";
+import { addMetricViews, emptyMetricBook } from "../model/metrics";
 import { fromSnapshot } from "../model/run";
 import { groupRun, RUN, run, step } from "../test/fixtures";
 import { flush, mount } from "../test/mount";
@@ -15,11 +17,12 @@ function failedRun() {
   return fromSnapshot(view);
 }
 
-function panel(model = failedRun(), id = `${RUN}:2`) {
+function panel(model = failedRun(), id = `${RUN}:2`, metrics?: MetricsSource) {
   return mount(
     <StepPanel
       project="demo"
       runAssets={null}
+      metrics={metrics}
       model={model}
       step={model.steps.get(id)!}
       parameters={[{ name: "a" }]}
@@ -66,6 +69,20 @@ describe("StepPanel", () => {
     await flush();
     expect(JSON.parse((fetch.mock.calls[0] as unknown as [string, RequestInit])[1].body as string)).toEqual({ environment: null });
     expect(root.textContent).toContain(`Started execution ${RUN}:2:2`);
+  });
+
+  it("shows the step's metrics after its result, and no metrics section without any", () => {
+    const book = emptyMetricBook();
+    const metrics: MetricsSource = { book, missing: false, wantPoints: () => undefined };
+    expect(panel(failedRun(), `${RUN}:2`, metrics).querySelector("[data-testid=step-metrics]")).toBeNull();
+    addMetricViews(book, [
+      { execution_id: `${RUN}:2:1`, key: "progress", group: null, scale: { progress: true, upper: 8 }, throttle: 10, created_at: 1, count: 2, value: 2, at: 1 },
+    ]);
+    const root = panel(failedRun(), `${RUN}:2`, metrics);
+    const section = root.querySelector("[data-testid=step-metrics]")!;
+    expect(section.querySelector("[role=progressbar]")?.getAttribute("aria-valuenow")).toBe("25");
+    const headings = [...root.querySelectorAll(".step-section h3")].map((h) => h.textContent);
+    expect(headings.indexOf("Metrics")).toBe(headings.indexOf("Error") + 1);
   });
 
   it("names the group of a grouped step, its place and its members' states", () => {

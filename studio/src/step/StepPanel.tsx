@@ -1,7 +1,7 @@
 /**
- * The step panel: one step's arguments, result or error (with traceback), every
- * execution, its options, its caller and group, children, assets and logs, with
- * Re-run and Cancel. Escape closes it.
+ * The step panel: one step's arguments, result or error (with traceback), metrics
+ * and progress (live), every execution, its options, its caller and group, children,
+ * assets and logs, with Re-run and Cancel. Escape closes it.
  */
 
 import { useState } from "preact/hooks";
@@ -12,6 +12,8 @@ import { StateBadge } from "../components/StateBadge";
 import { ValueView, type ValueLinks } from "../components/ValueView";
 import { useNow } from "../components/useNow";
 import { stepMarkers } from "../graph/Node";
+import type { MetricsSource } from "../live/metrics";
+import { StepMetrics } from "../metrics/StepMetrics";
 import type { Env } from "../model/environments";
 import { formatCount, formatDuration, formatSeconds, formatTime } from "../model/format";
 import { groupLabel, groupMembers, groupSummary } from "../model/groups";
@@ -27,6 +29,8 @@ interface Props {
   project: string;
   /** The run's assets (null while loading or when the server cannot list them). */
   runAssets: RunAssets | null;
+  /** The run's metrics (absent: none shown). */
+  metrics?: MetricsSource;
   model: RunModel;
   step: Step;
   parameters: Parameter[] | undefined;
@@ -38,7 +42,7 @@ interface Props {
 
 const CHILDREN_SHOWN = 100;
 
-export function StepPanel({ project, runAssets, model, step, parameters, environments, stepRoute, onClose, onShowLogs }: Props) {
+export function StepPanel({ project, runAssets, metrics, model, step, parameters, environments, stepRoute, onClose, onShowLogs }: Props) {
   const execution = latest(step);
   const state = stepState(step);
   const active = isActive(state);
@@ -122,6 +126,8 @@ export function StepPanel({ project, runAssets, model, step, parameters, environ
           <Outcome execution={execution} links={links} />
           {execution && <QueuedReason project={project} runId={model.id} execution={execution} />}
         </section>
+
+        {metrics && <StepMetrics source={metrics} step={step} />}
 
         <section class="step-section">
           <h3>Executions</h3>
