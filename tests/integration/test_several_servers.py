@@ -125,6 +125,16 @@ def hello(cluster: Cluster, name: str) -> str:
     return str(json.loads(done.stdout))
 
 
+def completed_once(cluster: Cluster, run_id: str, count: int) -> None:
+    """The run of ``squares`` or ``chain`` over ``count`` ended with the right sum,
+    every step run once: nothing lost, nothing run twice."""
+    result = cluster.cli("runs", "result", run_id, "--wait", timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == sum(n * n for n in range(count))
+    run = cluster.api("GET", f"/api/projects/test/runs/{run_id}").json()
+    assert [len(step["executions"]) for step in run["steps"]] == [1] * (count + 1)
+
+
 def test_a_server_takes_over_the_projects_of_one_killed(pair: Pair) -> None:
     owner, other = pair.owner, pair.other
     on_owner = pair.on(owner)
@@ -203,12 +213,7 @@ def test_a_fan_out_survives_its_owner_killed_in_the_middle(pair: Pair) -> None:
     eventually(started, 30, message="the fan-out to be under way")
     pair.owner.kill9()
     eventually(lambda: serves(pair.other), 30, message="the other server to take over")
-    result = via_other.cli("runs", "result", run_id, "--wait", timeout=120)
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == sum(n * n for n in range(24))
-    run = via_other.api("GET", f"/api/projects/test/runs/{run_id}").json()
-    attempts = [len(step["executions"]) for step in run["steps"]]
-    assert attempts == [1] * 25  # nothing lost, nothing run twice
+    completed_once(via_other, run_id, 24)
 
 
 def test_projects_spread_over_the_servers_and_move_when_one_joins_or_leaves(
@@ -281,12 +286,7 @@ def test_a_chain_survives_its_owner_killed_again_and_again(pair: Pair) -> None:
         pair.owner.start()
         owner, _ = settle(pair.owner, pair.other)
         assert owner is pair.owner  # handed back to the server it belongs on
-    result = via_other.cli("runs", "result", run_id, "--wait", timeout=120)
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == sum(n * n for n in range(10))
-    run = via_other.api("GET", f"/api/projects/test/runs/{run_id}").json()
-    attempts = [len(step["executions"]) for step in run["steps"]]
-    assert attempts == [1] * 11  # nothing lost, nothing run twice
+    completed_once(via_other, run_id, 10)
 
 
 def test_a_server_joining_takes_over_its_projects_while_runs_go_on(
@@ -318,12 +318,7 @@ def test_a_server_joining_takes_over_its_projects_while_runs_go_on(
         clusters.append(Cluster(second, tmp_path))
         owner, _ = settle(first, second)
         assert owner is second
-        result = on_first.cli("runs", "result", run_id, "--wait", timeout=120)
-        assert result.returncode == 0, result.stderr
-        assert json.loads(result.stdout) == sum(n * n for n in range(24))
-        run = on_first.api("GET", f"/api/projects/test/runs/{run_id}").json()
-        attempts = [len(step["executions"]) for step in run["steps"]]
-        assert attempts == [1] * 25  # nothing lost, nothing run twice
+        completed_once(on_first, run_id, 24)
     finally:
         for cluster in clusters:
             cluster.stop()
@@ -340,9 +335,4 @@ def test_a_fan_out_goes_on_when_its_owner_stops_gracefully(pair: Pair) -> None:
     eventually(lambda: succeeded_steps(via_other, run_id) > 4, 30, message="a start")
     pair.owner.stop()
     eventually(lambda: serves(pair.other), 30, message="the other server to take over")
-    result = via_other.cli("runs", "result", run_id, "--wait", timeout=120)
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == sum(n * n for n in range(24))
-    run = via_other.api("GET", f"/api/projects/test/runs/{run_id}").json()
-    attempts = [len(step["executions"]) for step in run["steps"]]
-    assert attempts == [1] * 25  # nothing lost, nothing run twice
+    completed_once(via_other, run_id, 24)
