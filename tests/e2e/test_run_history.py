@@ -10,11 +10,13 @@ few enough that their blocked callers never fill the agent's executors."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Locator, Page, expect
 
 from tests.e2e.conftest import STUDIO_FLOWS
@@ -118,7 +120,10 @@ def load_all(page: Page) -> None:
         if shown(page).inner_text().endswith("(all)"):
             return True
         if more.count() and more.is_enabled():
-            more.click()
+            # The list may load the rest itself meanwhile (the end scrolled into
+            # view) and drop the button: then the next look sees "(all)".
+            with contextlib.suppress(PlaywrightError):
+                more.click(timeout=2000)
         return False
 
     eventually(done, 60, message="every page to load")
