@@ -54,6 +54,23 @@ async def test_the_outbox_hands_over_everything_queued_in_order() -> None:
     assert await waiting == [acks[0]]
 
 
+async def test_a_resumed_session_s_welcome_goes_before_what_was_queued_for_it() -> None:
+    # Bound before the session is opened, the outbox can receive a result for it
+    # from another batch; the agent reads the Welcome first.
+    outbox = Outbox()
+    result = protocol.ResultReady(
+        1, "r:2:1", protocol.Succeeded(protocol.Value(format="json", data=1))
+    )
+    welcome = protocol.Welcome("s1", True)
+    assigned = protocol.Ack(("r:3:1",))
+    for message in (result, welcome, assigned):
+        outbox.put(message)
+    outbox.put_first(welcome)
+    assert await outbox.take() == [welcome, result, assigned]
+    outbox.put_first(welcome)  # no longer queued: nothing to move
+    assert outbox.empty
+
+
 async def test_a_closed_outbox_hands_over_what_it_had_and_takes_no_more() -> None:
     outbox = Outbox()
     outbox.put(protocol.Ack(("r:1:1",)))

@@ -140,6 +140,9 @@ async def _serve_session(
     session_id = welcome.session_id
     for candidate in candidates - {session_id}:
         context.sessions.unbind(project_id, candidate, outbox)
+    # Bound before the session was opened, the outbox may hold messages that other
+    # batches sent the resumed session meanwhile (a ResultReady): after the Welcome.
+    outbox.put_first(welcome)
     logger.info(
         "agent connected to project %s as session %s (connection %d, resumed=%s)",
         project_id, session_id, connection, welcome.resumed,

@@ -36,6 +36,14 @@ class Outbox:
             self._messages.append(message)
             self._ready.set()
 
+    def put_first(self, message: protocol.ServerMessage) -> None:
+        """Move ``message`` (queued already) to the front: the ``Welcome`` of a
+        resumed session, which messages other batches sent the session while it
+        was being opened must not precede (the agent reads the Welcome first)."""
+        if message in self._messages:
+            self._messages.remove(message)
+            self._messages.appendleft(message)
+
     @property
     def empty(self) -> bool:
         return not self._messages
