@@ -170,11 +170,12 @@ def test_filter_page_and_reload_a_filtered_link(seeded: Seeded, page: Page) -> N
     filters.get_by_label("Order", exact=True).select_option("oldest")
     expect(page).to_have_url(re.compile(r"\?q=order-000&order=oldest$"))
     first_ten = seeded.succeeded[:10]
+    # The count is the same before the new order applies: wait for the rows.
     expect(shown(page)).to_have_text("10 runs shown (all)")
-    assert rows(page) == first_ten
+    eventually(lambda: rows(page) == first_ten, 15, message="the oldest ten, in order")
     page.reload()
     expect(shown(page)).to_have_text("10 runs shown (all)")
-    assert rows(page) == first_ten
+    eventually(lambda: rows(page) == first_ten, 15, message="the same after a reload")
     expect(page.get_by_label("Search")).to_have_value("order-000")
     expect(page.get_by_label("Order", exact=True)).to_have_value("oldest")
 
