@@ -22,5 +22,9 @@ def executions(cluster: Cluster, run_id: str, target: str) -> list[dict[str, Any
 
 
 def count(path: Path) -> int:
-    """A counter file's value (test repositories count their executions in files)."""
-    return int(path.read_text()) if path.exists() else 0
+    """A counter file's value (test repositories count their executions in files).
+
+    Read while an execution writes it, the file can be empty for a moment (written
+    in place, truncated first): that reads as 0, the count not yet made."""
+    text = path.read_text() if path.exists() else ""
+    return int(text) if text.strip() else 0
