@@ -27,7 +27,8 @@ from stores import PostgresStore
 from tests.support.cluster import Cluster, Process, Server
 from tests.support.s3 import S3Service
 
-from coflux.store.postgres.leases import DEFAULT_TTL, preferred_server
+from coflux.store.base import DEFAULT_LEASE_TTL
+from coflux.store.postgres.leases import preferred_server
 
 # Two executions at once: a workflow that is not waiting on a result (``load``
 # sleeps between submissions) holds a slot, and its tasks need another. Three
@@ -55,7 +56,7 @@ def ownership(url: str) -> tuple[dict[str, str], dict[str, tuple[str, str | None
     of the server holding its live lease, or None)), from the database."""
     live = database_query(
         url, "SELECT id, address FROM servers"
-        " WHERE heartbeat_at > now() - make_interval(secs => %s)", DEFAULT_TTL,
+        " WHERE heartbeat_at > now() - make_interval(secs => %s)", DEFAULT_LEASE_TTL,
     )  # fmt: skip
     rows = database_query(
         url, "SELECT p.name, p.id, CASE WHEN l.expires_at > now() THEN l.address END"

@@ -72,8 +72,9 @@ from tests.support.cluster import Process, base_env, coflux_command, free_port  
 from tests.support.s3 import start_service  # noqa: E402
 
 from coflux.orchestration.project import new_id  # noqa: E402
+from coflux.store.base import DEFAULT_LEASE_TTL  # noqa: E402
 from coflux.store.postgres.catalog import PostgresCatalog  # noqa: E402
-from coflux.store.postgres.leases import DEFAULT_TTL, SERVER_ID_FILE, Leases  # noqa: E402
+from coflux.store.postgres.leases import SERVER_ID_FILE, Leases  # noqa: E402
 
 SIZES: dict[str, dict[str, Any]] = {
     "full": {"projects": 100, "tasks": 40, "rounds": 3, "servers": [1, 2, 3],
@@ -225,7 +226,7 @@ def takeover(fleet: Fleet, names: list[str], load: tuple[float, float, float]) -
         "projects": len(names),
         "affected_projects": len(affected),
         "load": {"tasks_per_s_per_project": rate, "seconds": seconds, "killed_after_s": kill_after},
-        "lease_ttl_s": DEFAULT_TTL,
+        "lease_ttl_s": DEFAULT_LEASE_TTL,
         "session_timeout_s": SESSION_TIMEOUT,
         "pause_s": _pauses(affected),
         "unaffected_pause_s": _pauses(others),
@@ -339,7 +340,7 @@ def heartbeat_ms(url: str, data_dir: Path, address: str, repeat: int = 7) -> tup
     kwargs = {"autocommit": True, "prepare_threshold": None}
     times, renewed = [], 0
     with ConnectionPool(url, min_size=1, max_size=1, kwargs=kwargs) as pool:
-        leases = Leases(pool, _server_id(data_dir), address, DEFAULT_TTL)  # type: ignore[arg-type]
+        leases = Leases(pool, _server_id(data_dir), address, DEFAULT_LEASE_TTL)  # type: ignore[arg-type]
         leases.heartbeat()  # the connection made, the statement planned
         for _ in range(repeat):
             begun = time.perf_counter()
@@ -374,7 +375,7 @@ def idle(store: PostgresStore, workdir: Path, count: int, seconds: float) -> dic
             process.stop()
         store.cluster.drop_database(database)
     return {"projects": count, "created_s": round(created_s, 2), "idle_window_s": seconds,
-            "lease_ttl_s": DEFAULT_TTL, "one_server": one, "second_server": two}  # fmt: skip
+            "lease_ttl_s": DEFAULT_LEASE_TTL, "one_server": one, "second_server": two}  # fmt: skip
 
 
 def _one_server(store: PostgresStore, workdir: Path, url: str, seconds: float, processes: list[Process]) -> tuple[dict[str, Any], str]:  # fmt: skip

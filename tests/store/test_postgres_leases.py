@@ -145,6 +145,28 @@ def test_a_project_handed_over_is_not_taken_back_before_its_server_takes_it(
     assert project in b.placement(serving=set()).take
 
 
+def test_the_placement_says_when_another_servers_lease_runs_out(
+    migrated: str, servers: list[PostgresCatalog]
+) -> None:
+    a, b = servers
+    assert b.placement(serving=set()).next_expiry is None  # no leases yet
+    a.create("p1", "demo", T0)
+    # A's own lease is not one A waits for; B sees it run out within the lease time.
+    assert a.placement(serving={"p1"}).next_expiry is None
+    remaining = b.placement(serving=set()).next_expiry
+    assert remaining is not None and 0 < remaining <= a.leases.ttl
+    query(
+        migrated,
+        "UPDATE project_leases SET expires_at = now() + interval '0.4 seconds'"
+        " WHERE project_id = 'p1'",
+    )  # A stopped renewing it (killed) 0.4 s before it runs out
+    soon = b.placement(serving=set()).next_expiry
+    assert soon is not None and 0 < soon <= 0.4
+    expire(migrated)
+    placement = b.placement(serving=set())
+    assert placement.next_expiry is None and "p1" in placement.take
+
+
 def test_a_graceful_stop_hands_the_projects_over_at_once(
     migrated: str, servers: list[PostgresCatalog]
 ) -> None:

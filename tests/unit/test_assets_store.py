@@ -38,7 +38,7 @@ async def project(backend: Backend) -> AsyncIterator[tuple[Project, list[Fact]]]
     store = backend.create()
     store.append([*finished_run(), *busy_run()])  # R2:1:1 is running
     published: list[Fact] = []
-    project = Project(
+    project = await Project.open(
         store,
         session_timeout=30,
         clock=lambda: T0 + 100,

@@ -17,7 +17,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
 from coflux import protocol
-from coflux.agent.connection import Connection, ConnectionRejected
+from coflux.agent.connection import MOVED_RETRY_MAX, Connection, ConnectionRejected, Moved
 from coflux.agent.settings import AgentSettings
 from tests.support.eventually import eventually_async
 
@@ -322,6 +322,44 @@ async def test_keeps_retrying_until_the_server_appears(caplog: pytest.LogCapture
     finally:
         await connection.close()
         await asyncio.wait_for(task, 5)
+
+
+async def test_an_unreachable_owner_is_asked_for_less_often_until_it_serves(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The configured server names an owner that died (its lease has not run out):
+    # the agent goes there at once each time it is told, but asks the configured
+    # server again less often each round, up to MOVED_RETRY_MAX; once a connection
+    # is established the rounds start again from the shortest wait.
+    connection = Connection(settings(1))
+    waits: list[tuple[str, float]] = []
+    attempts = 0
+
+    async def serve_once(pool: object) -> object:
+        nonlocal attempts
+        attempts += 1
+        if attempts == 22:  # the takeover is over: connected, then dropped once
+            connection.connected.set()
+            return "dropped"
+        if attempts == 26:
+            await connection.close()
+        if connection._moved_to is None:
+            return Moved("http://127.0.0.1:9")  # the configured server names the owner
+        raise OSError("connection refused")  # the owner it named is gone
+
+    async def backoff(delay: float) -> None:
+        waits.append(("to owner" if connection._moved_to else "ask again", delay))
+
+    monkeypatch.setattr(connection, "_serve_once", serve_once)
+    monkeypatch.setattr(connection, "_backoff", backoff)
+    await asyncio.wait_for(connection.run(FakePool()), 5)
+    minimum = connection._settings.reconnect_delay_min
+    asked_again = [delay for why, delay in waits if why == "ask again"]
+    rounds = [min(MOVED_RETRY_MAX, minimum * 2**k) for k in range(10)]
+    assert rounds[-1] == MOVED_RETRY_MAX  # the test reaches the cap
+    assert asked_again[:10] == rounds
+    assert asked_again[10] == minimum  # after the connection: from the start again
+    assert all(delay == minimum for why, delay in waits if why == "to owner")
 
 
 # --- the agent around the connection ----------------------------------------------------

@@ -54,7 +54,9 @@ class Fixture:
         self.store = FailingStore(SqliteProjectStore.create(path, "p1", "demo", 1000.0))
         self.sent: list[tuple[str, P.ServerMessage]] = []
         self.disconnects = 0
-        self.project = Project(
+
+    async def open(self) -> None:
+        self.project = await Project.open(
             self.store,  # type: ignore[arg-type]
             session_timeout=30,
             clock=lambda: 1000.0,
@@ -74,6 +76,7 @@ class Fixture:
 async def fx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Fixture]:  # type: ignore[misc]
     monkeypatch.setattr(project_module, "REBUILD_DELAYS", (0.001, 0.01))
     fixture = Fixture(tmp_path / "p1.sqlite")
+    await fixture.open()
     fixture.project.start()
     yield fixture
     await fixture.project.stop()

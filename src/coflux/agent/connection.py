@@ -6,7 +6,8 @@ This module owns:
   until ``close()``; a close with one of the fatal codes of ``coflux.protocol``
   ends it with ``ConnectionRejected`` instead; a ``CLOSE_MOVED`` (another server
   sharing the database owns the project) sends it to the URL in the reason, and
-  back to the configured server once that one cannot be reached;
+  back to the configured server once that one cannot be reached (less often each
+  time while a takeover is under way);
 * the handshake: every (re)connect sends ``Hello`` with the last ``Welcome``'s
   session id, so the server resumes the session and does not abandon the
   executions the agent still holds (and knows which of them are blocked:
@@ -56,6 +57,9 @@ FATAL_CLOSE_CODES: Mapping[int, str] = {
     protocol.CLOSE_UNAUTHORISED: "unauthorised",
 }
 HANDSHAKE_TIMEOUT = 10.0
+# Seconds between asks, at most, while the owner a server named cannot be reached
+# (a takeover is under way): the agent finds the new owner within this of it serving.
+MOVED_RETRY_MAX = 1.0
 LOG_BUFFER_LIMIT = 10_000  # log entries kept while disconnected; older ones are dropped
 LOG_BATCH = 200  # entries per Logs message when flushing the buffer
 METRIC_BUFFER_LIMIT = 100_000  # metric points kept while disconnected; older ones are dropped
@@ -290,6 +294,8 @@ class Connection:
     async def _reconnect_loop(self, pool: PoolLike) -> None:
         settings = self._settings
         delay = settings.reconnect_delay_min
+        unreachable_owner = settings.reconnect_delay_min  # see the Moved case below
+        told_owner = ""  # the owner last logged, so that it is logged once
         failing = False  # so that an outage is logged once, not at every attempt
         while not self._stopping.is_set():
             why: object
@@ -306,14 +312,25 @@ class Connection:
             self.connected.clear()
             if self._stopping.is_set():
                 return
-            if isinstance(why, Moved) or (not established and self._moved_to is not None):
-                # A server answered where the project is (or the owner it named is
-                # gone: ask the configured server again): no growing back-off.
-                if isinstance(why, Moved):
+            if established:
+                unreachable_owner = settings.reconnect_delay_min
+            if isinstance(why, Moved):
+                # A server answered where the project is: go there at once.
+                if why.url != told_owner:
                     logger.info("the project is served by %s; connecting there", why.url)
-                self._moved_to = why.url if isinstance(why, Moved) else None
+                    told_owner = why.url
+                self._moved_to = why.url
                 delay = settings.reconnect_delay_min
                 await self._backoff(delay)
+                continue
+            if not established and self._moved_to is not None:
+                # The owner it named cannot be reached: it died, and its lease has not
+                # run out yet. Ask the configured server again, less often each time
+                # (up to ``MOVED_RETRY_MAX``), so that the agents of a dead server's
+                # projects do not keep the server taking them over busy.
+                self._moved_to = None
+                await self._backoff(unreachable_owner)
+                unreachable_owner = min(MOVED_RETRY_MAX, unreachable_owner * 2)
                 continue
             if established:
                 logger.warning(

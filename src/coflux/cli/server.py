@@ -20,6 +20,7 @@ import click
 
 from coflux.cli.context import CliState, api_options, pass_state
 from coflux.cli.output import CliError, emit_json, fmt_time, info, table
+from coflux.store.base import DEFAULT_LEASE_TTL
 
 
 @click.group(invoke_without_command=True)
@@ -110,7 +111,7 @@ from coflux.cli.output import CliError, emit_json, fmt_time, info, table
 @click.option(
     "--lease-ttl",
     type=click.FloatRange(min=0.5),
-    default=15.0,
+    default=DEFAULT_LEASE_TTL,
     show_default=True,
     envvar="COFLUX_SERVER_LEASE_TTL",
     help=(

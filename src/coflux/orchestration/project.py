@@ -66,6 +66,20 @@ HEALTHY_AFTER = 60.0
 _ALPHABET = string.ascii_lowercase + string.digits
 
 
+def restored_state(
+    store: ProjectStore, session_timeout: float, clock: Callable[[], float]
+) -> ProjectState:
+    """The project's state as its store holds it, once this server owns it (a
+    blocking call: reads and restores everything unfinished).
+
+    Raises:
+        ProjectOwnedElsewhere: another server owns the project.
+    """
+    store.take_ownership()
+    snapshot = store.load_snapshot()
+    return restore(snapshot, session_timeout=session_timeout, now=clock())
+
+
 def new_id(length: int = 10) -> str:
     return "".join(secrets.choice(_ALPHABET) for _ in range(length))
 
@@ -73,8 +87,12 @@ def new_id(length: int = 10) -> str:
 class Project:
     """One project: its store, its actor, and the sessions of its agents.
 
+    Made by ``open`` (which restores its state from the store).
+
     Args:
         store: the project's store.
+        info: the project as its store records it.
+        state: its state, as restored from the store.
         session_timeout: seconds an agent may be away before its work is abandoned.
         clock: the current time (seconds since the epoch).
         send: delivers a server message to an agent session.
@@ -86,6 +104,8 @@ class Project:
     def __init__(
         self,
         store: ProjectStore,
+        info: ProjectInfo,
+        state: ProjectState,
         *,
         session_timeout: float,
         clock: Callable[[], float],
@@ -97,14 +117,43 @@ class Project:
         self._clock = clock
         self._session_timeout = session_timeout
         self._disconnect = disconnect
-        self.info: ProjectInfo = store.info()
+        self.info = info
         self.actor = ProjectActor(
-            store, self._restored(), clock=clock, send=send,
+            store, state, clock=clock, send=send,
             publish=lambda f: publish(self.info.id, f), name=self.info.name,
         )  # fmt: skip
         self._task: asyncio.Task[None] | None = None
         self.failures = 0  # failures since the project last served for a while
         self.lost: ProjectOwnedElsewhere | None = None  # another server owns it now
+
+    @classmethod
+    async def open(
+        cls,
+        store: ProjectStore,
+        *,
+        session_timeout: float,
+        clock: Callable[[], float],
+        send: Callable[[str, protocol.ServerMessage], None],
+        publish: Callable[[str, Sequence[Fact]], None],
+        disconnect: Callable[[], None] = lambda: None,
+    ) -> Project:
+        """Take the project's ownership, restore its state from the store and make
+        it (not started). The reads and the restoring run on a worker thread: a
+        server taking over many projects at once keeps serving the others, and
+        restores them side by side (``server/projects.py``).
+
+        Raises:
+            ProjectOwnedElsewhere: another server owns the project.
+        """
+
+        def read() -> tuple[ProjectInfo, ProjectState]:
+            return store.info(), restored_state(store, session_timeout, clock)
+
+        info, state = await asyncio.to_thread(read)
+        return cls(
+            store, info, state, session_timeout=session_timeout, clock=clock, send=send,
+            publish=publish, disconnect=disconnect,
+        )  # fmt: skip
 
     @property
     def failure(self) -> str | None:
@@ -112,11 +161,6 @@ class Project:
         from the store), or None while it is healthy."""
         failure = self.actor.failure
         return None if failure is None else failure.message
-
-    def _restored(self) -> ProjectState:
-        self.store.take_ownership()
-        snapshot = self.store.load_snapshot()
-        return restore(snapshot, session_timeout=self._session_timeout, now=self._clock())
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._supervise(), name=f"project-{self.info.id}")
@@ -165,7 +209,9 @@ class Project:
         while True:
             await asyncio.sleep(min(last, first * 2 ** (self.failures - 1)))
             try:
-                state = await asyncio.to_thread(self._restored)
+                state = await asyncio.to_thread(
+                    restored_state, self.store, self._session_timeout, self._clock
+                )
             except ProjectOwnedElsewhere:
                 raise
             except Exception:

@@ -45,6 +45,7 @@ from coflux.server.sessions import SessionRegistry
 from coflux.server.tokens import open_token_store
 from coflux.server.topics import Topics
 from coflux.server.tracing import open_tracing
+from coflux.store.base import DEFAULT_LEASE_TTL
 from coflux.store.catalogs import open_catalog
 from coflux.views import (
     AuthView,
@@ -241,7 +242,7 @@ def create_app(
     database: str | None = None,
     blobs: str | None = None,
     address: str = "",
-    lease_ttl: float = 15.0,
+    lease_ttl: float = DEFAULT_LEASE_TTL,
 ) -> Starlette:
     """The server's application; with ``admin_tokens``, every request needs a token.
 

@@ -20,6 +20,7 @@ import uvicorn
 from coflux import protocol
 from coflux.server.app import create_app
 from coflux.server.datadir import DataDirectoryLock
+from coflux.store.base import DEFAULT_LEASE_TTL
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ def serve(
     database: str | None = None,
     blobs: str | None = None,
     advertise: str | None = None,
-    lease_ttl: float = 15.0,
+    lease_ttl: float = DEFAULT_LEASE_TTL,
 ) -> None:
     """Serve until interrupted (blocking).
 

@@ -54,6 +54,14 @@ logger = logging.getLogger(__name__)
 
 PROJECT_NAME = re.compile(protocol.NAME_PATTERN)
 
+# Projects opened (their state restored from the store) at once: at start-up and
+# when taking over those of a server that died. Each holds a database connection
+# while it reads; the PostgreSQL pool has 10 by default.
+_OPENING = 6
+# Seconds after another server's lease should have run out at which to look at it
+# again (the database's clock decides; this covers the round trip).
+_AFTER_EXPIRY = 0.05
+
 
 class Projects:
     def __init__(
@@ -86,8 +94,7 @@ class Projects:
         return self._catalog
 
     async def start(self) -> None:
-        for project_id in await asyncio.to_thread(self._catalog.project_ids):
-            await self._open(project_id)
+        await self._open_all(await asyncio.to_thread(self._catalog.project_ids))
         logger.info(
             "opened %d project(s) in %s (%d unavailable, %d owned by other servers)",
             len(self._projects), self._catalog, len(self._unavailable), len(self._elsewhere),
@@ -100,8 +107,10 @@ class Projects:
         """Every ``interval``: let go of the projects lost to another server, hand
         over those that belong on another live server, and take over those that
         belong here or that no live server owns (see the module docstring)."""
+        pause = interval
         while True:
-            await asyncio.sleep(interval)
+            await asyncio.sleep(pause)
+            pause = interval
             for project in [p for p in self._projects.values() if p.lost is not None]:
                 await self._let_go(project, None)
             try:
@@ -109,6 +118,11 @@ class Projects:
             except Exception as e:  # the database is down: the leases cannot change either
                 logger.warning("cannot look for projects to take over: %s", e)
                 continue
+            if placement.next_expiry is not None:
+                # A lease of another server runs out before the next look: its owner
+                # stopped renewing it (dead, or cut off). Look again just after,
+                # rather than up to a whole interval later.
+                pause = min(interval, max(placement.next_expiry, 0.0) + _AFTER_EXPIRY)
             for project_id in placement.hand_over:
                 leaving = self._projects.get(project_id)
                 if leaving is not None:
@@ -116,14 +130,14 @@ class Projects:
                     await self._let_go(leaving, "handed over to the server it belongs on")
             known = self._projects.keys() | self._unavailable.keys() | self._elsewhere.keys()
             # Projects created by other servers since; then those to take over.
-            for project_id in [*(i for i in placement.projects if i not in known), *placement.take]:
-                if project_id in self._projects or project_id in self._unavailable:
-                    continue
-                was_elsewhere = project_id in self._elsewhere
+            opening = [*(i for i in placement.projects if i not in known), *placement.take]
+            if opening:
+                elsewhere = set(self._elsewhere)
                 async with self._lock:
-                    await self._open(project_id)
-                if was_elsewhere and project_id in self._projects:
-                    logger.info("took project %s over", project_id)
+                    await self._open_all(opening)
+                taken = [i for i in opening if i in elsewhere and i in self._projects]
+                if taken:
+                    logger.info("took %d project(s) over: %s", len(taken), ", ".join(taken))
 
     async def _let_go(self, project: Project, why: str | None) -> None:
         """Stop serving ``project``: lost to another server (``why`` None: its
@@ -138,6 +152,19 @@ class Projects:
     def _elsewhere_now(self, info: ProjectInfo, detail: str) -> None:
         self._elsewhere[info.id] = msgspec.structs.replace(info, status="unavailable", error=detail)
 
+    async def _open_all(self, project_ids: Sequence[str]) -> None:
+        """Open and start these projects, ``_OPENING`` at a time: restoring one is
+        mostly waiting for the store, so a takeover of many (a server died) or a
+        start-up restores them side by side."""
+        gate = asyncio.Semaphore(_OPENING)
+
+        async def open_one(project_id: str) -> None:
+            async with gate:
+                if project_id not in self._projects and project_id not in self._unavailable:
+                    await self._open(project_id)
+
+        await asyncio.gather(*(open_one(i) for i in dict.fromkeys(project_ids)))
+
     async def _open(self, project_id: str) -> None:
         """Open and start a project, or record why it cannot be (another server
         owns it, or it is damaged)."""
@@ -151,8 +178,7 @@ class Projects:
             self._refuse(project_id, f"it could not be opened ({e})", 0.0, e)
             return
         try:
-            await asyncio.to_thread(store.take_ownership)
-            self._add(store)
+            await self._add(store)
         except ProjectOwnedElsewhere as e:
             info = await asyncio.to_thread(store.info)
             await asyncio.to_thread(store.close)
@@ -195,18 +221,18 @@ class Projects:
         self._projects.clear()
         await asyncio.to_thread(self._catalog.close)
 
-    def _add(self, store: ProjectStore) -> Project:
-        info = store.info()
-        project = Project(
+    async def _add(self, store: ProjectStore) -> Project:
+        # The callbacks run once it serves, after ``project`` is bound here.
+        project = await Project.open(
             store,
             session_timeout=self._session_timeout,
             clock=self._clock,
-            send=lambda session, message: self._send(info.id, session, message),
+            send=lambda session, message: self._send(project.info.id, session, message),
             publish=self._publish,
-            disconnect=lambda: self._disconnect(info.id),
+            disconnect=lambda: self._disconnect(project.info.id),
         )
         project.start()
-        self._projects[info.id] = project
+        self._projects[project.info.id] = project
         return project
 
     def list(self) -> list[ProjectInfo]:
@@ -287,7 +313,7 @@ class Projects:
             if name in self._unavailable:
                 raise Conflict("project_exists", f"project '{name}' exists, but is unavailable")
             store = await asyncio.to_thread(self._catalog.create, new_id(8), name, self._clock())
-            return self._add(store).info
+            return (await self._add(store)).info
 
 
 def _listed(project: Project) -> ProjectInfo:

@@ -163,11 +163,14 @@ class Placement:
     before a restart. ``hand_over``: projects it serves that prefer another live
     server now (one that joined): released, the other takes them at its next look.
     ``projects``: every project, in order of creation (those created by other
-    servers since the last look included)."""
+    servers since the last look included). ``next_expiry``: seconds until the
+    first live lease of another server runs out unless renewed (None: there is
+    none), so that the server looks again when a dead one's leases expire."""
 
     take: list[str]
     hand_over: list[str]
     projects: list[str]
+    next_expiry: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +181,13 @@ class Lease:
     epoch: int
     expires_at: float  # seconds since the epoch, by the database's clock
     live: bool  # not expired now
+
+
+# Seconds a server owns its projects without renewing their leases, when several
+# share a database (``--lease-ttl``). A takeover after a server dies waits for its
+# leases to run out, then restores the projects: about this long and a second or
+# two (``docs/design.md``), within the 15 s the takeover is allowed by default.
+DEFAULT_LEASE_TTL = 10.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from coflux.store.base import ProjectCatalog
+from coflux.store.base import DEFAULT_LEASE_TTL, ProjectCatalog
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
@@ -32,7 +32,7 @@ def open_catalog(
     *,
     fsync: bool = False,
     address: str = "",
-    lease_ttl: float = 15.0,
+    lease_ttl: float = DEFAULT_LEASE_TTL,
 ) -> ProjectCatalog:
     """The catalog for ``url`` (None: SQLite files in ``data_dir/projects``).
 

@@ -41,10 +41,10 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from coflux.errors import Conflict
 from coflux.store import migrate
-from coflux.store.base import Lease, Placement, ProjectUnopenable, ServerRecord
+from coflux.store.base import DEFAULT_LEASE_TTL, Lease, Placement, ProjectUnopenable, ServerRecord
 from coflux.store.catalogs import CannotOpenDatabase
 from coflux.store.postgres import schema, statistics
-from coflux.store.postgres.leases import DEFAULT_TTL, Leases
+from coflux.store.postgres.leases import Leases
 from coflux.store.postgres.reads import Conn
 from coflux.store.postgres.store import PostgresProjectStore
 from coflux.store.postgres.tokens import PostgresTokens
@@ -65,7 +65,7 @@ class PostgresCatalog:
         *,
         server_id: str | None = None,
         address: str = "",
-        lease_ttl: float = DEFAULT_TTL,
+        lease_ttl: float = DEFAULT_LEASE_TTL,
         max_connections: int = 10,
         connect_timeout: float = 10.0,
         clock: Callable[[], float] = time.time,

@@ -35,10 +35,9 @@ from typing import Any
 
 from psycopg_pool import ConnectionPool
 
-from coflux.store.base import Lease, Placement, ServerRecord
+from coflux.store.base import DEFAULT_LEASE_TTL, Lease, Placement, ServerRecord
 from coflux.store.postgres.reads import Conn
 
-DEFAULT_TTL = 15.0  # seconds a lease lasts without a heartbeat
 SERVER_ID_FILE = "server-id"
 
 
@@ -107,10 +106,11 @@ _LEASES = _LEASE_ROW + " ORDER BY project_id"
 _LEASE = _LEASE_ROW + " WHERE project_id = %(project)s"
 
 # Every project: its lease's owner (NULL: never owned), whether the lease is live,
-# and whether it has been free for a whole lease time.
+# whether it has been free for a whole lease time, and seconds until it expires.
 _PLACEMENT = """
 SELECT p.id, l.owner, l.expires_at > now(),
-       l.expires_at <= now() - make_interval(secs => %(ttl)s)
+       l.expires_at <= now() - make_interval(secs => %(ttl)s),
+       extract(epoch FROM l.expires_at - now())::float8
 FROM projects p LEFT JOIN project_leases l ON l.project_id = p.id
 ORDER BY p.created_at, p.id
 """
@@ -131,7 +131,11 @@ class Leases:
     """One server's side of the leases (see the module docstring)."""
 
     def __init__(
-        self, pool: ConnectionPool[Conn], server_id: str, address: str, ttl: float = DEFAULT_TTL
+        self,
+        pool: ConnectionPool[Conn],
+        server_id: str,
+        address: str,
+        ttl: float = DEFAULT_LEASE_TTL,
     ) -> None:
         self.server_id = server_id
         self.address = address
@@ -190,7 +194,10 @@ class Leases:
         me = self.server_id
         take: list[str] = []
         hand_over: list[str] = []
-        for project_id, owner, held, long_free in rows:
+        next_expiry: float | None = None
+        for project_id, owner, held, long_free, remaining in rows:
+            if held and owner != me:
+                next_expiry = remaining if next_expiry is None else min(next_expiry, remaining)
             preferred = preferred_server(project_id, live or [me])
             if project_id in serving:
                 if preferred != me:
@@ -204,7 +211,7 @@ class Leases:
                 or (not held and (preferred == me or long_free))
             ):
                 take.append(project_id)
-        return Placement(take, hand_over, [str(row[0]) for row in rows])
+        return Placement(take, hand_over, [str(row[0]) for row in rows], next_expiry)
 
     def leases(self) -> list[Lease]:
         """Every project's lease, for ``coflux server status``."""
