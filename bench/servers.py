@@ -5,7 +5,7 @@ Everything runs on one durable PostgreSQL cluster (``stores.PostgresStore``: fsy
 synchronous_commit and full_page_writes on) and one S3 bucket of moto's server
 (``tests/support/s3.py``), the blob store the servers share. Every server is a
 real ``coflux server`` with its own data directory (so its own server id), the
-same ``--database`` and ``--blobs``, and the default lease (15 s) and session
+same ``--database`` and ``--blobs``, and the default lease (10 s) and session
 timeout (30 s); agents are real ``coflux agent`` processes (``fleet.py``).
 
 - ``scaling``: 100 projects, each with an environment and an agent hosting

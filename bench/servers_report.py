@@ -26,7 +26,7 @@ def bounds(phases: dict[str, Any]) -> str:
     faults = [found[k] for k in ("lost_steps", "duplicate_steps", "repeated_executions", "wrong_results")]  # fmt: skip
     rows = [
         ["takeover pause after `kill -9` of the owner (max over its projects)", f"{pause:g} s",
-         f"<= {PAUSE_BOUND_S:g} s (the default lease)", "met" if pause <= PAUSE_BOUND_S else "**not met**"],
+         f"<= {PAUSE_BOUND_S:g} s (issue 14, by default)", "met" if pause <= PAUSE_BOUND_S else "**not met**"],
         ["steps lost / duplicated / executions repeated / wrong results", " / ".join(map(str, faults)),
          "0", "met" if not any(faults) else "**not met**"],
     ]  # fmt: skip

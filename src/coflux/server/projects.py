@@ -133,11 +133,15 @@ class Projects:
             opening = [*(i for i in placement.projects if i not in known), *placement.take]
             if opening:
                 elsewhere = set(self._elsewhere)
+                began = asyncio.get_running_loop().time()
                 async with self._lock:
                     await self._open_all(opening)
                 taken = [i for i in opening if i in elsewhere and i in self._projects]
                 if taken:
-                    logger.info("took %d project(s) over: %s", len(taken), ", ".join(taken))
+                    logger.info(
+                        "took %d project(s) over in %.2f s: %s", len(taken),
+                        asyncio.get_running_loop().time() - began, ", ".join(taken),
+                    )  # fmt: skip
 
     async def _let_go(self, project: Project, why: str | None) -> None:
         """Stop serving ``project``: lost to another server (``why`` None: its
