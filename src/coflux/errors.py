@@ -166,7 +166,8 @@ class ProjectOwnedElsewhere(Unavailable):
 
     def __init__(self, project: str, detail: str) -> None:
         super().__init__(
-            "project_owned_elsewhere", f"project {project} is owned by another server: {detail}"
+            "project_owned_elsewhere",
+            f"project {project} is not served by this server now: {detail}",
         )
         self.project = project
         self.detail = detail

@@ -177,7 +177,7 @@ def test_an_owner_paused_past_its_lease_is_fenced_off(pair: Pair) -> None:
         timeout=10,
     )
     assert refused.status_code == 503, refused.text
-    assert "owned by another server" in refused.json()["error"]["message"]
+    assert "is not served by this server now" in refused.json()["error"]["message"]
     eventually(lambda: lists_elsewhere(owner), 10, message="the paused server to let it go")
     on_other = pair.on(other)
     listed = on_other.cli("environments", "list", "--json")

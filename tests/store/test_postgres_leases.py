@@ -78,7 +78,7 @@ def test_a_server_that_lost_its_lease_commits_nothing_more(
             old.append(batch)
     assert runs(migrated) == 0
     assert old.epoch is None
-    with pytest.raises(ProjectOwnedElsewhere, match="no longer holds its lease"):
+    with pytest.raises(ProjectOwnedElsewhere, match="its lease here ran out"):
         old.append(finished_run())  # without asking the database again
     new.append(finished_run())
     assert runs(migrated) == 1

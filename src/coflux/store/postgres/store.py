@@ -179,7 +179,11 @@ class PostgresProjectStore(ReadingStore):
         if not facts:
             return
         if self.epoch is None:
-            raise ProjectOwnedElsewhere(self.project_id, "this server no longer holds its lease")
+            raise ProjectOwnedElsewhere(
+                self.project_id,
+                "its lease here ran out (another server may have acquired it, or the"
+                " database was unreachable for longer than the lease)",
+            )
         rows = writes.Rows.collect(facts)
         statements = rows.statements(self.project_id, self.epoch)
         try:
