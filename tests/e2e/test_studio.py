@@ -221,7 +221,8 @@ def test_assets_are_listed_previewed_and_downloaded(
         return
     files = panel.get_by_role("list", name=re.compile("Files of asset"))
     files.get_by_role("button", name="report.csv").click()
-    expect(panel.locator(".asset-text")).to_contain_text("n,square\n0,0\n1,1\n2,4\n3,9")
+    table = panel.get_by_role("table", name="CSV preview")  # a CSV file is shown as a table
+    expect(table.locator("tr")).to_have_text(["nsquare", "00", "11", "24", "39"])
     screenshot(page, "step-assets")
     with page.expect_download() as download:
         files.get_by_role("link", name="Download report.csv").click()
@@ -229,14 +230,13 @@ def test_assets_are_listed_previewed_and_downloaded(
     assert Path(download.value.path()).read_text().startswith("n,square")
 
 
-def test_a_large_run_paints_fast(studio: Cluster, page: Page) -> None:
+def test_a_large_run_is_drawn_with_its_fan_out_grouped(studio: Cluster, page: Page) -> None:
+    # How fast it is drawn is measured, not asserted (docs/benchmarks.md, Studio).
     run_id = submit(studio, "fan_out", 1000)
     wait_result(studio, run_id)
     page.goto(run_url(studio, run_id))
     graph = page.get_by_role("group", name=re.compile("Steps of the run: 1002"))
     expect(graph.get_by_role("button", name=re.compile(r"^square \u00d7 1,000"))).to_be_visible()
-    painted = page.evaluate("performance.now()")
-    assert painted < 1000, f"the run page took {painted:.0f} ms to draw a 1,002-step run"
 
 
 def test_a_lost_connection_is_shown_and_recovered(
