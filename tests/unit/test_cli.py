@@ -20,6 +20,7 @@ from click.testing import CliRunner, Result
 from coflux.agent.settings import AgentSettings, default_concurrency, parse_provides
 from coflux.cli.context import CliState
 from coflux.cli.main import cli
+from coflux.store.base import DEFAULT_LEASE_TTL
 from tests.support.fake_transport import transport_for
 
 NO_ENV: dict[str, str | None] = {
@@ -361,7 +362,7 @@ def test_server_has_its_own_host_option(
         env={"COFLUX_SERVER_TOKENS": "a, b,"},
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    several = {"advertise": None, "lease_ttl": 15.0}
+    several = {"advertise": None, "lease_ttl": DEFAULT_LEASE_TTL}
     defaults = {"fsync": False, "database": None, "blobs": None, **several}
     assert calls == [("0.0.0.0", 9000, Path(".coflux"), 30.0, ["a", "b"], defaults)]
     assert api.invoke("server", "--token", "t").exit_code == 0
