@@ -37,6 +37,7 @@ if typing.TYPE_CHECKING:  # the names as type checkers see them; at run time, __
     from coflux.sdk.decorators import task as task
     from coflux.sdk.decorators import workflow as workflow
     from coflux.sdk.handles import Asset as Asset
+    from coflux.sdk.handles import AssetEntry as AssetEntry
     from coflux.sdk.handles import Execution as Execution
     from coflux.sdk.metrics import Metric as Metric
     from coflux.sdk.metrics import MetricGroup as MetricGroup
@@ -45,6 +46,7 @@ if typing.TYPE_CHECKING:  # the names as type checkers see them; at run time, __
     from coflux.sdk.policies import Cache as Cache
     from coflux.sdk.policies import Defer as Defer
     from coflux.sdk.policies import Retries as Retries
+    from coflux.sdk.runtime import asset as asset
     from coflux.sdk.runtime import checkpoint as checkpoint
     from coflux.sdk.runtime import log_debug as log_debug
     from coflux.sdk.runtime import log_error as log_error
@@ -68,10 +70,11 @@ _MODULES = {
     ),
     "coflux.sdk.concurrency": ("cancel", "group", "select"),
     "coflux.sdk.decorators": ("sensor", "stub", "task", "workflow"),
-    "coflux.sdk.handles": ("Asset", "Execution"),
+    "coflux.sdk.handles": ("Asset", "AssetEntry", "Execution"),
     "coflux.sdk.metrics": ("Metric", "MetricGroup", "MetricScale", "progress"),
     "coflux.sdk.policies": ("Cache", "Defer", "Retries"),
     "coflux.sdk.runtime": (
+        "asset",
         "checkpoint",
         "log_debug",
         "log_error",
@@ -88,6 +91,7 @@ _HOME = {name: module for module, names in _MODULES.items() for name in names}
 
 __all__ = [
     "Asset",
+    "AssetEntry",
     "Cache",
     "Defer",
     "Execution",
@@ -102,6 +106,7 @@ __all__ = [
     "RemoteError",
     "Retries",
     "Target",
+    "asset",
     "cancel",
     "checkpoint",
     "group",

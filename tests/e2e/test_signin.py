@@ -126,7 +126,8 @@ def test_sign_in_follow_a_run_download_reload_and_sign_out(
     panel = page.get_by_role("complementary", name="write_report")
     files = panel.get_by_role("list", name=re.compile("Files of asset"))
     files.get_by_role("button", name="report.csv").click()
-    expect(panel.locator(".asset-text")).to_contain_text("n,square\n0,0\n1,1\n2,4\n3,9")
+    table = panel.get_by_role("table", name="CSV preview")  # fetched with the token, too
+    expect(table.locator("tr")).to_have_text(["nsquare", "00", "11", "24", "39"])
     with page.expect_download() as download:
         files.get_by_role("link", name="Download report.csv").click()
     assert download.value.suggested_filename == "report.csv"
@@ -137,7 +138,7 @@ def test_sign_in_follow_a_run_download_reload_and_sign_out(
     page.reload()
     sockets.clear()  # a document's sockets end with it (Playwright reports no close)
     expect(page.get_by_test_id("signed-in")).to_have_text("admin")
-    expect(panel.locator(".asset-files")).to_contain_text("report.csv")
+    expect(files).to_contain_text("report.csv")
 
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()

@@ -16,6 +16,7 @@ SRC = Path(coflux.__file__).resolve().parent.parent
 
 PUBLIC = [
     "Asset",
+    "AssetEntry",
     "Cache",
     "Defer",
     "Execution",
@@ -30,6 +31,7 @@ PUBLIC = [
     "RemoteError",
     "Retries",
     "Target",
+    "asset",
     "cancel",
     "checkpoint",
     "group",

@@ -13,6 +13,12 @@ A store never hands out content that does not hash to its key: what it serves
 is verified on the way out (``open``: in full first, or as it streams through
 ``verified``), and a blob found corrupt is reported (``BlobCorrupt``, logged)
 and put aside, so that the next upload of the right content stores it again.
+
+A part of a blob (``open_range``, for HTTP Range requests: previews read the
+first kilobytes of a large file) is verified the same way when the blob is
+small enough to hash in full first; a part of a larger one cannot be without
+reading all of it, so it is served as stored, and only whole reads are
+guaranteed (the agent always reads whole blobs).
 """
 
 from __future__ import annotations
@@ -66,6 +72,54 @@ class StoredBlob:
     chunks: AsyncIterator[bytes]
 
 
+@dataclass(frozen=True)
+class ByteRange:
+    """A byte range as HTTP asks for one: ``first``-``last`` (``last`` None: to the
+    end), or, with ``suffix`` set, the last ``suffix`` bytes."""
+
+    first: int = 0
+    last: int | None = None
+    suffix: int | None = None
+
+    def resolve(self, size: int) -> tuple[int, int] | None:
+        """The inclusive ``(start, end)`` offsets in a blob of ``size`` bytes, or None
+        when no byte of it is in the range (unsatisfiable: HTTP 416)."""
+        if self.suffix is not None:
+            if self.suffix <= 0 or size == 0:
+                return None
+            return max(0, size - self.suffix), size - 1
+        if self.first >= size:
+            return None
+        last = size - 1 if self.last is None else min(self.last, size - 1)
+        return (self.first, last) if last >= self.first else None
+
+
+class RangeNotSatisfiable(CofluxError):
+    """No byte of a blob of ``size`` bytes is in the range asked for."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(f"the range asked for is outside the blob's {size} bytes")
+        self.size = size
+
+
+@dataclass(frozen=True, eq=False)
+class StoredRange:
+    """A part of an opened blob.
+
+    Attributes:
+        size: the whole blob's length in bytes.
+        start: the offset of the part's first byte.
+        end: the offset of its last byte (inclusive, as HTTP counts).
+        chunks: the part's content; iterating it to the end (or closing it)
+            releases what the store holds open for it.
+    """
+
+    size: int
+    start: int
+    end: int
+    chunks: AsyncIterator[bytes]
+
+
 class BlobStore(Protocol):
     async def exists(self, key: str) -> bool:
         """Whether the store has a blob under ``key`` (not hashed: a listing).
@@ -103,6 +157,38 @@ class BlobStore(Protocol):
             BlobCorrupt: the content does not hash to ``key`` (it was put aside).
         """
         ...
+
+    async def open_range(
+        self, key: str, requested: ByteRange, verify_first: int = 0
+    ) -> StoredRange | None:
+        """Part of a stored blob, or None if it is not stored.
+
+        A blob of at most ``verify_first`` bytes is hashed in full before this
+        returns, as ``open`` does; a part of a larger one is read as stored.
+
+        Raises:
+            BadRequest: the key is invalid.
+            RangeNotSatisfiable: no byte of the blob is in ``requested``.
+            BlobCorrupt: the (small) blob does not hash to ``key`` (put aside).
+        """
+        ...
+
+
+async def span(chunks: AsyncIterator[bytes], start: int, length: int) -> AsyncIterator[bytes]:
+    """The ``length`` bytes of ``chunks`` from offset ``start``, then ``chunks`` closed."""
+    position = 0
+    try:
+        async for chunk in chunks:
+            begin, end = max(start - position, 0), min(start + length - position, len(chunk))
+            position += len(chunk)
+            if end > begin:
+                yield chunk[begin:end]
+            if position >= start + length:
+                break
+    finally:
+        close = getattr(chunks, "aclose", None)
+        if close is not None:
+            await close()
 
 
 async def verified(

@@ -31,7 +31,17 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import IO
 
-from coflux.blobs.base import CHUNK, BlobCorrupt, StoredBlob, check_key, drain, verified
+from coflux.blobs.base import (
+    CHUNK,
+    BlobCorrupt,
+    ByteRange,
+    RangeNotSatisfiable,
+    StoredBlob,
+    StoredRange,
+    check_key,
+    drain,
+    verified,
+)
 from coflux.errors import BadRequest
 
 logger = logging.getLogger(__name__)
@@ -76,6 +86,31 @@ class FilesystemBlobStore:
             await asyncio.to_thread(self._put_aside, key, location, read, digest)
 
         return StoredBlob(read.st_size, verified(key, _read(file), put_aside))
+
+    async def open_range(
+        self, key: str, requested: ByteRange, verify_first: int = 0
+    ) -> StoredRange | None:
+        location = self._location(key)
+        try:
+            file = await asyncio.to_thread(_open, location)
+        except FileNotFoundError:
+            return None
+        try:
+            read = os.fstat(file.fileno())
+            found = requested.resolve(read.st_size)
+            if found is None:
+                raise RangeNotSatisfiable(read.st_size)
+            if read.st_size <= verify_first:
+                digest = await asyncio.to_thread(_digest, file)
+                if digest != key:
+                    self._put_aside(key, location, read, digest)
+                    raise BlobCorrupt(key, digest)
+            start, end = found
+            file.seek(start)
+        except BaseException:
+            file.close()
+            raise
+        return StoredRange(read.st_size, start, end, _read(file, end - start + 1))
 
     def _put_aside(self, key: str, path: Path, read: os.stat_result, digest: str) -> None:
         """Move the corrupt file that was read out of the store (blocking), and log it."""
@@ -137,10 +172,17 @@ def _digest(file: io.BufferedReader) -> str:
     return hashlib.file_digest(file, "sha256").hexdigest()
 
 
-async def _read(file: IO[bytes]) -> AsyncIterator[bytes]:
-    """The file's content from where it stands, then the file closed."""
+async def _read(file: IO[bytes], length: int | None = None) -> AsyncIterator[bytes]:
+    """The file's content from where it stands (``length`` bytes of it, if given),
+    then the file closed."""
+    left = length
     with file:
-        while chunk := await asyncio.to_thread(file.read, CHUNK):
+        while left is None or left > 0:
+            chunk = await asyncio.to_thread(file.read, CHUNK if left is None else min(CHUNK, left))
+            if not chunk:
+                return
+            if left is not None:
+                left -= len(chunk)
             yield chunk
 
 

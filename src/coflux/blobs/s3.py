@@ -28,6 +28,10 @@ they stream, the last chunk held back. A corrupt object is logged, copied to
 ``<prefix>/corrupt/<key>.<time>`` and deleted (if it is still the object that
 was read), so the next upload of the right content stores it again.
 
+A part of a blob (``open_range``) is one ranged GET (``Range: bytes=a-b``) after
+a HEAD that gives the size; a blob small enough to verify first is read and
+verified whole, as ``open`` does, and the part cut from it.
+
 Errors of the object store (unreachable, refused credentials) are
 ``Unavailable``: a 503 at the HTTP edge, retried by the agent's client.
 """
@@ -53,7 +57,17 @@ import obstore
 from obstore.exceptions import AlreadyExistsError, BaseError, NotFoundError
 from obstore.store import S3Store
 
-from coflux.blobs.base import CHUNK, StoredBlob, check_key, drain, verified
+from coflux.blobs.base import (
+    CHUNK,
+    ByteRange,
+    RangeNotSatisfiable,
+    StoredBlob,
+    StoredRange,
+    check_key,
+    drain,
+    span,
+    verified,
+)
 from coflux.errors import BadRequest, Unavailable
 
 if TYPE_CHECKING:
@@ -169,6 +183,35 @@ class S3BlobStore:
             raise
         spool.seek(0)
         return StoredBlob(size, _read(spool))
+
+    async def open_range(
+        self, key: str, requested: ByteRange, verify_first: int = 0
+    ) -> StoredRange | None:
+        name = self._name(key)
+        with _unavailable("look up", name):
+            try:
+                meta = await obstore.head_async(self._store, name)
+            except (FileNotFoundError, NotFoundError):
+                return None
+        size = meta["size"]
+        found = requested.resolve(size)
+        if found is None:
+            raise RangeNotSatisfiable(size)
+        start, end = found
+        if size <= verify_first:
+            whole = await self.open(key, verify_first)
+            if whole is None:
+                return None
+            return StoredRange(size, start, end, span(whole.chunks, start, end - start + 1))
+        with _unavailable("read", name):
+            try:
+                result = await obstore.get_async(
+                    self._store, name, options={"range": (start, end + 1)}
+                )
+            except (FileNotFoundError, NotFoundError):
+                return None
+        chunks = _stream(result.stream(min_chunk_size=CHUNK), name)
+        return StoredRange(size, start, end, chunks)
 
     async def _put_aside(self, key: str, e_tag: str | None, digest: str) -> None:
         """Copy the corrupt object that was read under ``corrupt/``, delete it, log it.

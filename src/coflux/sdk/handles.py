@@ -7,8 +7,11 @@ all. An unbound handle (one that was unpickled or deserialised without a
 resolver) finds the current execution context the first time it is waited on,
 which is what lets handles be passed between executions and resolve lazily.
 
-An ``Asset`` names files an execution persisted (``cf.persist_asset``) and
-carries their description, so a receiver can inspect it before restoring it.
+An ``Asset`` names files an execution persisted (``cf.persist_asset``, or
+``cf.asset`` as upstream Coflux 0.11 makes them) and carries their description,
+so a receiver can inspect it before restoring it; its ``entries`` (each an
+``AssetEntry``: one file, by path and blob key) are asked of the server once,
+when first needed.
 """
 
 from __future__ import annotations
@@ -17,12 +20,12 @@ import os
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Generic, Protocol, TypeVar, cast, overload
+from typing import Any, Generic, NamedTuple, Protocol, TypeVar, cast, overload
 
 T = TypeVar("T")
 D = TypeVar("D")
 
-__all__ = ["Asset", "Execution"]
+__all__ = ["Asset", "AssetEntry", "Execution"]
 
 
 class ExecutionBackend(Protocol):
@@ -182,17 +185,66 @@ class Execution(Generic[T]):
         return f"Execution({self.id!r})"
 
 
-class Asset:
-    """A reference to files (a file or a directory) that an execution persisted.
+class AssetEntry(NamedTuple):
+    """One file of an asset (upstream Coflux 0.11's ``AssetEntry``).
 
-    Returned by ``cf.persist_asset``; can be passed to other executions (as an
-    argument or inside a result), which ``restore`` it into their working
-    directory. Equal assets have equal ids.
+    Entries are content-addressed: ``blob_key`` is the sha256 of the file, so an
+    entry can be put into another asset (``cf.asset({"x.csv": entry})``) without
+    its content being uploaded again.
+
+    Attributes:
+        path: where the file is in the asset (relative, POSIX separators).
+        blob_key: the content's key in the blob store.
+        size: its length in bytes.
+        metadata: what is known about it: ``type``, its media type, when the
+            path's extension names one.
+    """
+
+    path: str
+    blob_key: str
+    size: int
+    metadata: dict[str, Any]
+
+    @property
+    def type(self) -> str | None:
+        """The file's media type (``"text/csv"``), if its extension names one."""
+        found = self.metadata.get("type")
+        return found if isinstance(found, str) else None
+
+    def restore(self, *, at: str | os.PathLike[str] | None = None) -> Path:
+        """Write this file at its path under the working directory (or under ``at``).
+
+        Args:
+            at: the directory to restore under (relative to the working directory).
+
+        Returns:
+            Where the file was written: ``AT/PATH``.
+
+        Raises:
+            RuntimeError: not inside a Coflux execution.
+            coflux.sdk.assets.UnsafeAssetPath: the path would lead outside ``at``.
+        """
+        # Imported here because those modules import this one.
+        from coflux.sdk.assets import restore_entries
+        from coflux.sdk.context import require
+
+        restored = restore_entries(require(f"restoring {self.path!r}"), [self], at)
+        return restored[self.path]
+
+
+class Asset:
+    """A reference to files that an execution persisted.
+
+    Returned by ``cf.persist_asset`` (a file or a directory) and by ``cf.asset``
+    (a collection of entries, as upstream Coflux 0.11 makes them); can be passed
+    to other executions (as an argument or inside a result), which ``restore``
+    it (or some of its ``entries``) into their working directory. Equal assets
+    have equal ids.
 
     Attributes are ``None`` on a handle made from an id alone.
     """
 
-    __slots__ = ("_file_count", "_id", "_kind", "_metadata", "_path", "_size")
+    __slots__ = ("_entries", "_file_count", "_id", "_kind", "_metadata", "_path", "_size")
 
     def __init__(
         self,
@@ -210,6 +262,7 @@ class Asset:
         self._size = size
         self._file_count = file_count
         self._metadata = dict(metadata) if metadata is not None else None
+        self._entries: tuple[AssetEntry, ...] | None = None
 
     @property
     def id(self) -> str:
@@ -218,7 +271,7 @@ class Asset:
 
     @property
     def kind(self) -> str | None:
-        """``"file"`` or ``"directory"``."""
+        """``"file"`` or ``"directory"`` (a ``cf.asset`` collection is a directory)."""
         return self._kind
 
     @property
@@ -239,8 +292,53 @@ class Asset:
 
     @property
     def metadata(self) -> dict[str, Any] | None:
-        """What was recorded about it (e.g. ``content_type``, ``match``)."""
+        """What was recorded about it (e.g. ``content_type``, ``match``, ``name``)."""
         return None if self._metadata is None else dict(self._metadata)
+
+    @property
+    def name(self) -> str | None:
+        """The name given to ``cf.asset(name=...)``, if any."""
+        found = (self._metadata or {}).get("name")
+        return found if isinstance(found, str) else None
+
+    @property
+    def entries(self) -> list[AssetEntry]:
+        """Its files, in path order (asked of the server the first time).
+
+        Raises:
+            RuntimeError: not inside a Coflux execution.
+            LookupError: the server does not know the asset.
+        """
+        if self._entries is None:
+            # Imported here because those modules import this one.
+            from coflux.sdk.assets import describe
+            from coflux.sdk.context import require
+
+            described = describe(require(f"reading asset {self._id}"), self._id)
+            self._learn(described)
+        assert self._entries is not None
+        return list(self._entries)
+
+    def _learn(self, described: Asset) -> None:
+        """Take what the server answered about this asset (its entries included)."""
+        self._kind, self._path = described._kind, described._path
+        self._size, self._file_count = described._size, described._file_count
+        self._metadata = described._metadata
+        self._entries = described._entries
+
+    def __getitem__(self, path: str) -> AssetEntry:
+        """The entry at ``path`` (``asset["images/1.jpg"]``).
+
+        Raises:
+            KeyError: the asset has no file at ``path``.
+        """
+        for entry in self.entries:
+            if entry.path == path:
+                return entry
+        raise KeyError(path)
+
+    def __contains__(self, path: object) -> bool:
+        return any(entry.path == path for entry in self.entries)
 
     def info(self) -> dict[str, Any] | None:
         """Its attributes as plain JSON (``None`` if only the id is known)."""
@@ -268,30 +366,59 @@ class Asset:
             metadata=info.get("metadata"),
         )
 
-    def restore(self, to: str | os.PathLike[str] | None = None) -> Path:
-        """Restore the asset's files into the working directory (or ``to``).
+    @overload
+    def restore(self) -> Any: ...
 
-        Files land at the same relative paths they had when persisted: a file
-        persisted as ``out/report.csv`` is restored to ``TO/out/report.csv``.
+    @overload
+    def restore(self, to: str | os.PathLike[str]) -> Path: ...
+
+    @overload
+    def restore(
+        self, *, match: str | None = None, at: str | os.PathLike[str] | None = None
+    ) -> dict[str, Path]: ...
+
+    def restore(
+        self,
+        to: str | os.PathLike[str] | None = None,
+        *,
+        match: str | None = None,
+        at: str | os.PathLike[str] | None = None,
+    ) -> Any:
+        """Restore the asset's files (or those ``match`` selects) under the working
+        directory, or under ``to``/``at`` (relative to it), at their paths in the asset.
+
+        Two shapes, one per API. An asset made by ``cf.asset``, or any asset restored
+        with ``match`` or ``at`` (upstream Coflux 0.11), returns a dict: each restored
+        entry's path to where it was written. An asset made by ``cf.persist_asset``
+        restored plainly or with ``to`` (0.4) returns the restored file or directory
+        (a file asset given ``to`` is written as ``to`` itself).
 
         Args:
-            to: the directory to restore into, relative to the execution's
-                working directory (default: the working directory itself).
+            to: the directory to restore into (0.4's name for ``at``).
+            match: a glob selecting entries by path (``"images/*.{jpg,png}"``).
+            at: the directory to restore into.
 
         Returns:
-            The restored file or directory.
+            ``dict[str, Path]`` or ``Path``, as above.
 
         Raises:
             RuntimeError: not inside a Coflux execution.
+            LookupError: the server does not know the asset.
+            ValueError: both ``to`` and ``at`` given.
             coflux.sdk.assets.UnsafeAssetPath: an entry would land outside the
                 restore directory (an absolute path, ``..``, or a symlink
                 pointing outside); nothing is written then.
         """
         # Imported here because those modules import this one.
-        from coflux.sdk.assets import restore
+        from coflux.sdk.assets import restore, restore_selected
         from coflux.sdk.context import require
 
-        return restore(require(f"restoring asset {self._id}"), self, to)
+        if to is not None and at is not None:
+            raise ValueError("restore() takes `to` or `at`, not both (they mean the same)")
+        ctx = require(f"restoring asset {self._id}")
+        if match is None and at is None:
+            return restore(ctx, self, to)
+        return restore_selected(ctx, self, match, at if at is not None else to)
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (Asset.from_info, (self._id, self.info()))

@@ -3,7 +3,8 @@
 Logging works everywhere: inside an execution an entry goes to the agent (the
 template and the serialised values, so UIs can render and filter them); outside
 one it goes to the standard ``logging`` module, so plain runs and tests still
-show it. Assets are persisted and restored by ``coflux.sdk.assets``. Suspension
+show it. Assets are persisted and restored by ``coflux.sdk.assets`` (and
+made by ``cf.asset`` in ``coflux.sdk.asset_sources``). Suspension
 ends the execution with a ``context.Suspension`` the executor reports; a checkpoint
 records the arguments a sensor restarts with.
 """
@@ -18,13 +19,17 @@ import time
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 from coflux import protocol
 from coflux.sdk import context
 from coflux.sdk.handles import Asset
 
+if TYPE_CHECKING:
+    from coflux.sdk.asset_sources import Sources
+
 __all__ = [
+    "asset",
     "checkpoint",
     "log_debug",
     "log_error",
@@ -197,7 +202,50 @@ def restore_asset(asset: Asset, to: str | os.PathLike[str] | None = None) -> Pat
         coflux.sdk.assets.UnsafeAssetPath: an entry would land outside the
             restore directory; nothing is written.
     """
-    return asset.restore(to)
+    return cast(Path, asset.restore() if to is None else asset.restore(to))
+
+
+def asset(
+    entries: Sources = None,
+    *,
+    at: str | os.PathLike[str] | None = None,
+    match: str | None = None,
+    name: str | None = None,
+) -> Asset:
+    """Create an asset (upstream Coflux 0.11's API): a named collection of files.
+
+    Each file is uploaded to the blob store (equal contents once); entries taken
+    from other assets reuse their content without uploading it again. The asset
+    is recorded against this execution; ``asset.restore()`` returns a dict of
+    entry path to restored file.
+
+    Args:
+        entries: what to include: nothing (every file under the working directory,
+            or under ``at``); a file or directory path, or a list of them; an
+            ``Asset`` (its entries); or a dict of path in the asset to a file, a
+            directory, an ``Asset`` (its entries under that folder) or an
+            ``AssetEntry``.
+        at: the base directory that paths and the whole-directory default are
+            relative to (relative to the working directory; not with a dict).
+        match: a glob keeping only the entries whose path it matches
+            (``"**/*.csv"``, ``"*.{jpg,png}"``; ``*`` also matches ``/``).
+        name: a name for the asset, shown in Studio and the CLI.
+
+    Returns:
+        A handle to the asset, which can be passed to other executions.
+
+    Raises:
+        RuntimeError: not inside a Coflux execution.
+        FileNotFoundError: a named file or directory does not exist.
+        coflux.sdk.assets.UnsafeAssetPath: a path in the asset is absolute or
+            leads out of it (``..``).
+        ValueError: no files were found, a path is given twice, or ``at`` was
+            given with a dict.
+    """
+    from coflux.sdk import asset_sources
+
+    ctx = context.require("creating an asset")
+    return asset_sources.create(ctx, entries, at=at, match=match, name=name)
 
 
 class ExecutionLogHandler(logging.Handler):

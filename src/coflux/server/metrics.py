@@ -301,7 +301,7 @@ class MeasuredTraffic:
         async def counting_send(message: Message) -> None:
             nonlocal succeeded
             if message["type"] == "http.response.start":
-                succeeded = download and message["status"] == 200
+                succeeded = download and message["status"] in (200, 206)
             elif message["type"] == "http.response.body" and succeeded:
                 bytes_out.inc(len(message.get("body", b"")))
             await send(message)

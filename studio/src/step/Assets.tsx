@@ -1,18 +1,18 @@
 /**
- * Assets an execution persisted (or received): their files, a preview of text and
- * images, and downloads. File contents come from the blob store, fetched with the
- * token and shown or saved through object URLs (never a URL with the token in it).
+ * Assets an execution persisted (or received): their files as a browsable tree
+ * (studio/src/assets), a preview of the one chosen, and downloads. File contents come
+ * from the blob store, fetched with the token and shown or saved through object URLs
+ * (never a URL with the token in it); previews fetch only the part they show.
  */
 
 import { useEffect, useState } from "preact/hooks";
 import { downloadBlob } from "../api/download";
-import { ApiError, api, blobUrl, fetchBlob } from "../api/http";
+import { ApiError, api, blobUrl } from "../api/http";
 import type { AssetEntry, AssetView } from "../api/types";
+import { AssetTree } from "../assets/AssetTree";
+import { Preview } from "../assets/Preview";
+import "../assets/assets.css";
 import { formatBytes } from "../model/format";
-
-const PREVIEW_BYTES = 64 * 1024;
-const IMAGE = /\.(png|jpe?g|gif|webp|svg|bmp|avif)$/i;
-const IMAGE_TYPES: Record<string, string> = { svg: "image/svg+xml", jpg: "image/jpeg", jpeg: "image/jpeg" };
 
 export function Assets({ project, ids }: { project: string; ids: string[] }) {
   return (
@@ -52,26 +52,20 @@ function AssetCard({ project, id }: { project: string; id: string }) {
   return (
     <div class="asset card">
       <div class="row">
-        <span class="tag">{asset.kind}</span>
-        <span class="mono">{asset.path || "."}</span>
+        <span class="tag">{assetKind(asset)}</span>
+        <span class="mono">{assetName(asset)}</span>
         <span class="spacer" />
         <span class="faint">
           {asset.file_count} file{asset.file_count === 1 ? "" : "s"}, {formatBytes(asset.size)}
         </span>
       </div>
-      <ul class="asset-files" aria-label={`Files of asset ${id}`}>
-        {asset.entries.slice(0, 500).map((entry) => (
-          <li key={entry.path} class="row">
-            <button type="button" class="link-button mono" onClick={() => setOpen(open?.path === entry.path ? null : entry)} aria-expanded={open?.path === entry.path}>
-              {entry.path}
-            </button>
-            <span class="spacer" />
-            <span class="faint">{formatBytes(entry.size)}</span>
-            <DownloadLink entry={entry} />
-          </li>
-        ))}
-        {asset.entries.length > 500 && <li class="faint">+ {asset.entries.length - 500} more files</li>}
-      </ul>
+      <AssetTree
+        label={`Files of asset ${id}`}
+        entries={asset.entries}
+        selected={open?.path ?? null}
+        onSelect={(entry) => setOpen(open?.path === entry.path ? null : entry)}
+        actions={(entry) => <DownloadLink entry={entry} />}
+      />
       {open && <Preview entry={open} />}
     </div>
   );
@@ -105,36 +99,12 @@ function DownloadLink({ entry }: { entry: AssetEntry }) {
   );
 }
 
-function Preview({ entry }: { entry: AssetEntry }) {
-  const [content, setContent] = useState<{ text?: string; image?: string; note?: string } | null>(null);
-  useEffect(() => {
-    let current = true;
-    let url: string | null = null;
-    (async () => {
-      const response = await fetchBlob(entry.blob);
-      const data = await response.arrayBuffer();
-      if (!current) return;
-      if (IMAGE.test(entry.path)) {
-        const ext = (entry.path.split(".").pop() ?? "").toLowerCase();
-        url = URL.createObjectURL(new Blob([data], { type: IMAGE_TYPES[ext] ?? `image/${ext}` }));
-        setContent({ image: url });
-        return;
-      }
-      const bytes = new Uint8Array(data.slice(0, PREVIEW_BYTES));
-      try {
-        const text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-        setContent({ text: text + (data.byteLength > PREVIEW_BYTES ? "\n…" : "") });
-      } catch {
-        setContent({ note: "Binary file: no preview. Use download." });
-      }
-    })().catch((e: Error) => current && setContent({ note: `Could not load the file: ${e.message}` }));
-    return () => {
-      current = false;
-      if (url) URL.revokeObjectURL(url);
-    };
-  }, [entry.blob, entry.path]);
-  if (!content) return <div class="faint">Loading preview…</div>;
-  if (content.image) return <img class="asset-image" src={content.image} alt={entry.path} />;
-  if (content.text !== undefined) return <pre class="asset-text">{content.text}</pre>;
-  return <p class="faint">{content.note}</p>;
+/** 0.11's `cf.asset` makes collections; 0.4's `persist_asset` a file or a directory. */
+function assetKind(asset: AssetView): string {
+  return asset.metadata?.collection ? "asset" : asset.kind;
+}
+
+function assetName(asset: AssetView): string {
+  const name = asset.metadata?.name;
+  return typeof name === "string" ? name : asset.path || ".";
 }
