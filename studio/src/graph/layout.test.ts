@@ -77,14 +77,12 @@ describe("graph layout", () => {
     expect(deps).toEqual([{ from: layout.nodeOfStep.get(`${RUN}:2`), to: `${RUN}:22`, kind: "dependency" }]);
   });
 
-  it("lays out 5,000 steps quickly and draws only what is on screen", () => {
+  // How fast is measured by bench/studio.py, not asserted here (a loaded machine would fail it).
+  it("lays out 5,000 steps and draws only what is on screen", () => {
     const model = fromSnapshot(fanOut(5000));
     const key = groupKey(`${RUN}:1`, model.steps.get(`${RUN}:2`)!);
-    const started = performance.now();
     const layout = layoutRun(model, { expanded: new Set([key]) });
-    const elapsed = performance.now() - started;
     expect(layout.nodes).toHaveLength(5001);
-    expect(elapsed).toBeLessThan(500);
     const visible = nodesInView(layout, { x: 0, y: 0, width: 1200, height: 800 });
     expect(visible.length).toBeLessThan(40);
   });
@@ -170,14 +168,11 @@ describe("cf.groups in the layout", () => {
     expect(nodesInView(layout, headerOnly)).toContain(group);
   });
 
-  it("lays out a group of 5,000 as one node, quickly", () => {
+  it("lays out a group of 5,000 as one node", () => {
     const model = fromSnapshot(groupRun(Array(5000).fill("succeeded")));
-    const started = performance.now();
     const layout = layoutRun(model, { shown: new Map([[groupKeyOf(model.steps.get(id(2))!)!, id(4001)]]) });
-    const elapsed = performance.now() - started;
     expect(layout.nodes).toHaveLength(2);
     expect(layout.nodes[1]!.step.id).toBe(id(4001));
-    expect(elapsed).toBeLessThan(500);
   });
 });
 
