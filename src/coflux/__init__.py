@@ -28,6 +28,7 @@ if typing.TYPE_CHECKING:  # the names as type checkers see them; at run time, __
     from coflux.errors import ExecutionError as ExecutionError
     from coflux.errors import ExecutionTerminated as ExecutionTerminated
     from coflux.errors import ExecutionTimeout as ExecutionTimeout
+    from coflux.errors import InputDismissed as InputDismissed
     from coflux.errors import RemoteError as RemoteError
     from coflux.sdk.concurrency import cancel as cancel
     from coflux.sdk.concurrency import group as group
@@ -39,6 +40,8 @@ if typing.TYPE_CHECKING:  # the names as type checkers see them; at run time, __
     from coflux.sdk.handles import Asset as Asset
     from coflux.sdk.handles import AssetEntry as AssetEntry
     from coflux.sdk.handles import Execution as Execution
+    from coflux.sdk.inputs import Input as Input
+    from coflux.sdk.inputs import Prompt as Prompt
     from coflux.sdk.metrics import Metric as Metric
     from coflux.sdk.metrics import MetricGroup as MetricGroup
     from coflux.sdk.metrics import MetricScale as MetricScale
@@ -66,11 +69,13 @@ _MODULES = {
         "ExecutionError",
         "ExecutionTerminated",
         "ExecutionTimeout",
+        "InputDismissed",
         "RemoteError",
     ),
     "coflux.sdk.concurrency": ("cancel", "group", "select"),
     "coflux.sdk.decorators": ("sensor", "stub", "task", "workflow"),
     "coflux.sdk.handles": ("Asset", "AssetEntry", "Execution"),
+    "coflux.sdk.inputs": ("Input", "Prompt"),
     "coflux.sdk.metrics": ("Metric", "MetricGroup", "MetricScale", "progress"),
     "coflux.sdk.policies": ("Cache", "Defer", "Retries"),
     "coflux.sdk.runtime": (
@@ -100,9 +105,12 @@ __all__ = [
     "ExecutionError",
     "ExecutionTerminated",
     "ExecutionTimeout",
+    "Input",
+    "InputDismissed",
     "Metric",
     "MetricGroup",
     "MetricScale",
+    "Prompt",
     "RemoteError",
     "Retries",
     "Target",

@@ -9,6 +9,7 @@
     │       ├── ExecutionCancelled     cancelled
     │       ├── ExecutionAbandoned     its agent went away
     │       └── ExecutionTimeout       it ran past its ``timeout``
+    ├── InputDismissed             a person dismissed the input (``cf.Prompt``) it waited for
     ├── Refused                    nothing was changed; carries an HTTP status and a reason
     │   ├── BadRequest             (400) bad input
     │   │   ├── NotFound           (404) unknown project, environment, run, ...
@@ -108,6 +109,13 @@ class ExecutionTimeout(ExecutionTerminated):
     Not a ``TimeoutError``: that is a *wait* that ran out (``result(timeout=)``,
     ``cf.select``), which leaves the awaited execution running.
     """
+
+
+class InputDismissed(CofluxError):
+    """The input an execution waited for (``cf.Prompt``) was dismissed, not answered."""
+
+    def __init__(self, message: str = "input was dismissed") -> None:
+        super().__init__(message)
 
 
 class Refused(CofluxError):

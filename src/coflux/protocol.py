@@ -35,8 +35,10 @@ import msgspec
 # safely, so they are refused. 5: ``Execute.timeout`` (the agent enforces it and
 # reports ``TimedOut``) and ``Submit.group``; an agent of version 4 could not
 # decode an ``Execute`` with a timeout, so it is refused. 6: ``Metrics`` (an agent
-# of version 5 never sends it, so it is still served).
-PROTOCOL_VERSION = 6
+# of version 5 never sends it, so it is still served). 7: input prompts
+# (``SubmitInput``, ``GetInput``, ``InputReply``, ``Suspended.waiting_for_inputs``;
+# an agent of version 6 never sends them, so it is still served).
+PROTOCOL_VERSION = 7
 MIN_PROTOCOL_VERSION = 5  # the oldest agents the server still accepts
 
 MAX_FRAME_MESSAGES = 1000  # a sender puts at most this many messages in one frame
@@ -196,6 +198,8 @@ class Suspended(Message, frozen=True, tag="suspended"):
 
     due_at: Timestamp | None = None
     waiting_for: Names = ()
+    # Inputs (``cf.Prompt``) it waits for: it is not assigned until each is answered.
+    waiting_for_inputs: Names = ()
 
 
 class TimedOut(Message, frozen=True, tag="timed_out"):
@@ -368,6 +372,52 @@ class AssetInfo(Record, frozen=True):
     entries: tuple[AssetEntry, ...]
 
 
+# --- inputs --------------------------------------------------------------------
+
+# What one prompt may carry (docs/inputs.md): its template's characters, its title's.
+MAX_PROMPT_TEMPLATE = 100_000
+MAX_PROMPT_TITLE = 1024
+
+
+class InputInfo(Record, frozen=True):
+    """A prompt an execution asked (``cf.Prompt``), as recorded: the ``input_requested``
+    fact's, and (with its status) what the API shows.
+
+    ``placeholders`` are values as log entries carry them; ``schema`` is the JSON
+    Schema an answer must satisfy (None: an approval, answered with no value);
+    ``actions`` the labels of the respond and dismiss buttons; ``requires`` is
+    recorded and shown, never matched (docs/inputs.md).
+    """
+
+    # No defaults: every field is on the wire (a live fact), null or empty included.
+    id: Name
+    execution_id: Name
+    run_id: Name
+    environment: Name
+    key: Name
+    title: Name | None
+    template: str
+    placeholders: dict[Name, Value]
+    schema: dict[str, Any] | None
+    initial: Any
+    actions: tuple[Name, Name] | None
+    requires: Tags
+    created_at: Timestamp
+
+
+class InputResponded(Message, frozen=True, tag="responded"):
+    """A person answered: ``value`` is the JSON answer (None for an approval)."""
+
+    value: Any = None
+
+
+class InputDismissed(Message, frozen=True, tag="dismissed"):
+    """A person dismissed the prompt."""
+
+
+InputResponse = InputResponded | InputDismissed
+
+
 # --- agent -> server -----------------------------------------------------------
 
 
@@ -512,6 +562,31 @@ class RestoreAsset(Message, frozen=True, tag="restore_asset"):
     asset_id: Name
 
 
+class SubmitInput(Message, frozen=True, tag="submit_input"):
+    """Ask for input (``cf.Prompt.submit``): the run's input of ``key`` is found or
+    made, so a resent request (or the prompt asked again by a re-run) makes
+    nothing new. Answered with ``InputReply`` naming the input."""
+
+    request_id: Count
+    execution_id: Name
+    key: Name
+    template: Annotated[str, msgspec.Meta(max_length=MAX_PROMPT_TEMPLATE)]
+    title: Annotated[str, msgspec.Meta(max_length=MAX_PROMPT_TITLE)] | None = None
+    placeholders: dict[Name, Value] = {}
+    schema: dict[str, Any] | None = None
+    initial: Any = None
+    actions: tuple[Name, Name] | None = None
+    requires: Tags = {}
+
+
+class GetInput(Message, frozen=True, tag="get_input"):
+    """Wait for an input's response: answered with ``InputReply`` once it has one."""
+
+    request_id: Count
+    input_id: Name
+    from_execution_id: Name
+
+
 AgentMessage = (
     Hello
     | Declare
@@ -525,6 +600,8 @@ AgentMessage = (
     | Metrics
     | PersistAsset
     | RestoreAsset
+    | SubmitInput
+    | GetInput
 )
 
 
@@ -583,7 +660,20 @@ class AssetReply(Message, frozen=True, tag="asset"):
     error: ErrorInfo | None = None
 
 
-ServerMessage = Welcome | Execute | Abort | Submitted | ResultReady | Ack | AssetReply
+class InputReply(Message, frozen=True, tag="input"):
+    """The answer to ``SubmitInput`` (``input_id``, and ``response`` if the input is
+    settled already) or to ``GetInput`` (``input_id`` and ``response``), or why not
+    (``error``)."""
+
+    request_id: Count
+    input_id: Name | None = None
+    response: InputResponse | None = None
+    error: ErrorInfo | None = None
+
+
+ServerMessage = Welcome | Execute | Abort | Submitted | ResultReady | Ack | AssetReply | InputReply
+# The server's replies to requests that executors made (the agent routes them back).
+RequestReply = Submitted | ResultReady | AssetReply | InputReply
 
 
 # --- executor <-> agent --------------------------------------------------------
@@ -618,9 +708,11 @@ ExecutorMessage = (
     | Metrics
     | PersistAsset
     | RestoreAsset
+    | SubmitInput
+    | GetInput
 )
 
-ExecutorCommand = Execute | Submitted | ResultReady | AssetReply
+ExecutorCommand = Execute | Submitted | ResultReady | AssetReply | InputReply
 
 
 # --- codecs --------------------------------------------------------------------
@@ -740,7 +832,8 @@ _SCALARS = frozenset({str, int, float, bool, type(None)})
 
 # Records and fields that hold data (kept as JSON, where NUL is escaped), not names.
 _DATA_RECORDS: tuple[type, ...] = (Value, ErrorInfo)
-_DATA_FIELDS = frozenset({"data", "template", "values", "metadata"})
+# (An input's schema, initial value and answer are data too.)
+_DATA_FIELDS = frozenset({"data", "template", "values", "metadata", "schema", "initial", "value"})
 
 
 def check_text(decoded: object, raw: bytes | str) -> None:

@@ -171,6 +171,36 @@ class MetricView(View, frozen=True):
     at: float | None
 
 
+class InputView(View, frozen=True):
+    """An input (``cf.Prompt``), as ``GET .../inputs`` shows it: what was asked
+    (``protocol.InputInfo``'s fields) and where it stands. ``responded_at`` and
+    ``responded_by`` say when and by whom it was settled (answered or dismissed);
+    ``response`` is the answer's value (None while pending, when dismissed, and for
+    an approval)."""
+
+    id: str
+    execution_id: str
+    run_id: str
+    environment: str
+    key: str
+    title: str | None
+    template: str
+    placeholders: dict[str, protocol.Value]
+    schema: dict[str, Any] | None
+    initial: Any
+    actions: tuple[str, str] | None
+    requires: dict[str, tuple[str, ...]]
+    created_at: float
+    status: str  # "pending", "responded" or "dismissed"
+    responded_at: float | None = None
+    responded_by: str | None = None
+    response: Any = None
+
+
+class InputList(View, frozen=True):
+    inputs: list[InputView]
+
+
 class MetricPointView(View, frozen=True):
     id: int  # a cursor: pass the last one seen as ``after``
     execution_id: str

@@ -123,6 +123,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
                 "project": "alpha", "environment": "production", "run_id": run_id,
                 "sensor_id": sensor["sensor_id"], "step_id": f"{run_id}:1",
                 "execution_id": f"{run_id}:1:1", "asset_id": "nosuchasset1",
+                "input_id": "nosuchrun.input",
                 "token_id": full_id, "alpha_id": alpha_id,
             }  # fmt: skip
             yield World(client, app, callers, ids)

@@ -348,7 +348,10 @@ def _revert_sqlite(backend: SqliteBackend, project_id: str) -> None:
 
 
 def back_to_version_10(conn: sqlite3.Connection) -> None:
-    """Undo 0011_run_history.sql (and its record) in an SQLite project's database."""
+    """Undo 0011_run_history.sql and the migrations after it (and their records) in
+    an SQLite project's database."""
+    for table in ("input_responses", "inputs"):  # 0012_inputs.sql
+        conn.execute(f"DROP TABLE {table}")
     conn.execute("DROP TABLE run_texts")
     for index in ("state", "environment_state", "environment_target",
                   "environment_target_state"):  # fmt: skip
@@ -359,6 +362,7 @@ def back_to_version_10(conn: sqlite3.Connection) -> None:
 
 def _revert_postgres(backend: PostgresBackend, project_id: str) -> None:
     with psycopg.connect(backend.url, autocommit=True) as conn:
+        conn.execute("DROP TABLE input_responses, inputs")  # 0008_inputs.sql
         conn.execute("DROP INDEX steps_by_root_arguments")
         conn.execute("DROP INDEX runs_by_environment_target")
         conn.execute("ALTER TABLE runs DROP COLUMN state")  # and the indices with it

@@ -15,7 +15,8 @@ This module owns:
 * the outbox: a message whose loss would lose work stays in ``_outstanding``
   until its answer arrives (``Complete`` until ``Ack``, ``Submit`` until
   ``Submitted``, ``GetResult`` until ``ResultReady``, ``PersistAsset`` and
-  ``RestoreAsset`` until ``AssetReply``) and is resent, in the
+  ``RestoreAsset`` until ``AssetReply``, ``SubmitInput`` and ``GetInput`` until
+  ``InputReply``) and is resent, in the
   order first sent, after every reconnect. A submission's outcome comes unasked
   (a ``ResultReady`` with its request id); until it does, a ``GetResult`` for it
   waits in ``_outstanding`` too, sent only after a reconnect (the server drops
@@ -88,9 +89,7 @@ class PoolLike(Protocol):
 
     async def execute(self, command: protocol.Execute) -> None: ...
 
-    def deliver(
-        self, message: protocol.Submitted | protocol.ResultReady | protocol.AssetReply
-    ) -> None: ...
+    def deliver(self, message: protocol.RequestReply) -> None: ...
 
     async def abort(self, execution_id: str) -> None: ...
 
@@ -129,6 +128,8 @@ def _outbox_key(message: protocol.AgentMessage) -> _Key | None:
             | protocol.RestoreAsset(request_id=request_id)
         ):
             return ("asset", request_id)
+        case protocol.SubmitInput(request_id=request_id) | protocol.GetInput(request_id=request_id):
+            return ("input", request_id)
         case _:
             return None
 
@@ -557,6 +558,9 @@ class Connection:
                     pool.deliver(message)
             case protocol.AssetReply(request_id=request_id):
                 if self._outstanding.pop(("asset", request_id), None) is not None:
+                    pool.deliver(message)
+            case protocol.InputReply(request_id=request_id):
+                if self._outstanding.pop(("input", request_id), None) is not None:
                     pool.deliver(message)
             case protocol.Ack(execution_ids=execution_ids):
                 for execution_id in execution_ids:

@@ -295,7 +295,12 @@ class Connection:
                 match command:
                     case protocol.Execute():
                         self._commands.put(command)
-                    case protocol.Submitted() | protocol.ResultReady() | protocol.AssetReply():
+                    case (
+                        protocol.Submitted()
+                        | protocol.ResultReady()
+                        | protocol.AssetReply()
+                        | protocol.InputReply()
+                    ):
                         if (reply := self._reply_to(command)) is not None:
                             reply.resolve(command)
         except OSError:
@@ -425,7 +430,11 @@ class Executor:
                 result = target.invoke(arguments)
             return protocol.Succeeded(value=self._values.dump(result))
         except Suspension as suspension:
-            return protocol.Suspended(due_at=suspension.due_at, waiting_for=suspension.waiting_for)
+            return protocol.Suspended(
+                due_at=suspension.due_at,
+                waiting_for=suspension.waiting_for,
+                waiting_for_inputs=suspension.waiting_for_inputs,
+            )
         except BaseException as e:  # user code may raise anything, SystemExit included
             error = error_info(e)
             if target is not None and not target.retryable(e):

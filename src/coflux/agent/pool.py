@@ -213,9 +213,7 @@ class Pool:
             )
         self._top_up()  # replace the spare just taken, before the next request needs it
 
-    def deliver(
-        self, message: protocol.Submitted | protocol.ResultReady | protocol.AssetReply
-    ) -> None:
+    def deliver(self, message: protocol.RequestReply) -> None:
         """Route a reply from the server to the executor that made the request.
 
         Args:
@@ -495,6 +493,8 @@ class Pool:
                 | protocol.GetResult()
                 | protocol.PersistAsset()
                 | protocol.RestoreAsset()
+                | protocol.SubmitInput()
+                | protocol.GetInput()
             ):
                 if executor.execution_id is not None:
                     request_id = next(self._request_ids)

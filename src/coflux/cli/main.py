@@ -31,6 +31,7 @@ COMMANDS = {
     "submit": "coflux.cli.submit:submit",
     "runs": "coflux.cli.runs:runs",
     "assets": "coflux.cli.assets:assets",
+    "inputs": "coflux.cli.inputs:inputs",
     "sensors": "coflux.cli.sensors:sensors",
     "tokens": "coflux.cli.tokens:tokens",
 }

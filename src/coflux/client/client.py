@@ -33,6 +33,8 @@ from coflux.views import (
     CancelResult,
     EnvironmentView,
     ErrorBody,
+    InputList,
+    InputView,
     LogPage,
     MetricPointPage,
     MetricView,
@@ -398,6 +400,36 @@ class Client:
     def cancel_execution(self, project: str, execution_id: str) -> list[str]:
         path = f"/api/projects/{_seg(project)}/executions/{_seg(execution_id)}/cancel"
         return self._call(CancelResult, "POST", path).cancelled
+
+    # --- inputs ------------------------------------------------------------------
+
+    def list_inputs(
+        self,
+        project: str,
+        *,
+        environment: str | None = None,
+        run: str | None = None,
+        status: str | None = None,
+    ) -> list[InputView]:
+        """Inputs, newest first: pending ones unless ``status`` says otherwise
+        (``responded``, ``dismissed`` or ``all``)."""
+        params = {"environment": environment, "run": run, "status": status}
+        path = f"/api/projects/{_seg(project)}/inputs"
+        return self._call(InputList, "GET", path, params=params).inputs
+
+    def get_input(self, project: str, input_id: str) -> InputView:
+        return self._call(InputView, "GET", self._input_path(project, input_id))
+
+    def respond_input(self, project: str, input_id: str, value: Any) -> InputView:
+        """Answer an input with ``value`` (JSON; None approves an approval)."""
+        path = f"{self._input_path(project, input_id)}/respond"
+        return self._call(InputView, "POST", path, body={"value": value})
+
+    def dismiss_input(self, project: str, input_id: str) -> InputView:
+        return self._call(InputView, "POST", f"{self._input_path(project, input_id)}/dismiss")
+
+    def _input_path(self, project: str, input_id: str) -> str:
+        return f"/api/projects/{_seg(project)}/inputs/{_seg(input_id)}"
 
     def _run_path(self, project: str, run_id: str) -> str:
         return f"/api/projects/{_seg(project)}/runs/{_seg(run_id)}"

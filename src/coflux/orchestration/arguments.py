@@ -77,6 +77,25 @@ def _expected(error: ValidationError) -> str:
     return error.message[:200]
 
 
+def is_schema(schema: dict[str, Any]) -> bool:
+    """Whether ``schema`` is a JSON Schema this module can check values against."""
+    return _validator(msgspec.json.encode(schema)) is not None
+
+
+def schema_error(schema: dict[str, Any], data: Any) -> str | None:
+    """Why plain JSON ``data`` does not satisfy ``schema`` (where inside, and what
+    was expected), or None if it does (or the schema is not one: see ``is_schema``).
+    Used for the answers to inputs (``orchestration.inputs``)."""
+    validator = _validator(msgspec.json.encode(schema))
+    if validator is None:
+        return None
+    error = best_match(validator.iter_errors(data))
+    if error is None:
+        return None
+    where = _where(error)
+    return f"is invalid{where}: {_expected(error)}"
+
+
 def check_count(definition: protocol.TargetDefinition, count: int) -> None:
     """Refuse ``count`` arguments if the target cannot take that many."""
     positional = [p for p in definition.parameters if p.kind == "positional"]

@@ -10,15 +10,25 @@ Effects are facts to persist (appended in order, in one transaction per batch)
 and deliveries to perform after the facts are durable (see ``effects``). The
 work is split by concept: ``environments``, ``runs`` (submissions, calls,
 re-runs), ``sessions`` (agents and assignment), ``outcomes`` (endings, retries,
-waiters, cancellation), over ``executions`` (state changes and indices).
+waiters, cancellation), ``inputs`` (prompts and their answers), over ``executions``
+(state changes and indices).
 """
 
 from __future__ import annotations
 
-from coflux.orchestration import environments, executions, metrics, outcomes, runs, sessions
+from coflux.orchestration import (
+    environments,
+    executions,
+    inputs,
+    metrics,
+    outcomes,
+    runs,
+    sessions,
+)
 from coflux.orchestration.effects import Effect
 from coflux.orchestration.events import (
     Assign,
+    AwaitInput,
     AwaitOutcome,
     CancelExecution,
     CancelRun,
@@ -35,10 +45,12 @@ from coflux.orchestration.events import (
     RecordMetrics,
     RegisterManifests,
     ReportBlocked,
+    RequestInput,
     RequestResult,
     RerunStep,
     ScheduleStep,
     SetEnvironmentStatus,
+    SettleInput,
     SubmitRun,
     Tick,
     UpdateEnvironment,
@@ -106,4 +118,10 @@ def apply(state: ProjectState, event: Event, now: float) -> tuple[ProjectState, 
             outcomes.cancel(state, active_execution(state, event.execution_id), now, effects)
         case CancelRun():
             outcomes.cancel_run(state, event.run_id, now, effects)
+        case RequestInput():
+            inputs.request(state, event, now, effects)
+        case AwaitInput():
+            inputs.await_response(state, event, effects)
+        case SettleInput():
+            inputs.settle(state, event, now, effects)
     return state, effects

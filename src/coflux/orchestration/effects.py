@@ -14,6 +14,8 @@ Facts double as the deltas published on live topics.
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 
 from coflux import protocol
@@ -161,6 +163,32 @@ class AssetRestored(Fact, frozen=True, tag="asset_restored"):
     asset_id: str
     execution_id: str
     run_id: str
+    at: float
+
+
+class InputRequested(Fact, frozen=True, tag="input_requested"):
+    """An execution asked for input (``orchestration.inputs``); it is pending until
+    one ``InputResponded`` or ``InputDismissed`` settles it."""
+
+    input: protocol.InputInfo
+    run_id: str
+    at: float
+
+
+class InputResponded(Fact, frozen=True, tag="input_responded"):
+    """Someone answered an input: ``value`` is the JSON answer (None: approved)."""
+
+    input_id: str
+    run_id: str
+    value: Any
+    responded_by: str
+    at: float
+
+
+class InputDismissed(Fact, frozen=True, tag="input_dismissed"):
+    input_id: str
+    run_id: str
+    dismissed_by: str
     at: float
 
 

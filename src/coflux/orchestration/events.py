@@ -237,6 +237,34 @@ class RecordAsset:
 
 
 @dataclass(frozen=True, slots=True)
+class RequestInput:
+    """A running execution asks for input; ``new_input_id`` names the input it makes
+    (unless its run already has one of the same key). Chosen by the shell, from
+    the run's id (``inputs.new_input_id``)."""
+
+    session_id: str
+    request: protocol.SubmitInput
+    new_input_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class AwaitInput:
+    """A running execution waits for an input's response."""
+
+    session_id: str
+    request: protocol.GetInput
+
+
+@dataclass(frozen=True, slots=True)
+class SettleInput:
+    """Someone answers (``response``) an input, or dismisses it; ``by`` says who."""
+
+    input_id: str
+    response: protocol.InputResponse
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
 class CancelRun:
     run_id: str
 
@@ -277,6 +305,9 @@ Event = (
     | CompleteExecution
     | CancelExecution
     | CancelRun
+    | RequestInput
+    | AwaitInput
+    | SettleInput
     | Tick
     | Assign
 )

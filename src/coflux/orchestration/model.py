@@ -10,6 +10,7 @@ work in flight, not the size of history.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from coflux import protocol
 from coflux.orchestration.states import EnvironmentStatus, ExecutionState
@@ -116,6 +117,24 @@ class MetricsState:
 
 
 @dataclass(slots=True)
+class Input:
+    """An input a run's execution asked for (``orchestration.inputs``): what answering
+    it needs (its schema), its response once settled, and who waits for that.
+
+    Kept with its run (``Run.inputs``), so it leaves memory with the run; the
+    store has the rest of it (``protocol.InputInfo``).
+    """
+
+    id: str
+    run_id: str
+    execution_id: str
+    key: str
+    schema: dict[str, Any] | None
+    response: protocol.InputResponse | None = None
+    waiters: set[SessionWaiter] = field(default_factory=set)
+
+
+@dataclass(slots=True)
 class Execution:
     id: str
     step_id: str
@@ -150,6 +169,8 @@ class Execution:
     defer_key: str | None = None
     checkpoint: tuple[protocol.Value, ...] | None = None  # a sensor's restart arguments
     metrics: MetricsState | None = None  # what it recorded (``orchestration.metrics``)
+    # Inputs that must be answered before it is assigned (a suspension waiting for them).
+    waiting_for_inputs: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -163,6 +184,8 @@ class Run:
     executions: set[str] = field(default_factory=set)  # every execution held in memory
     latest_by_step: dict[str, str] = field(default_factory=dict)  # step id -> newest of those
     memo: dict[str, str] = field(default_factory=dict)  # memo key -> execution id
+    inputs: dict[str, Input] = field(default_factory=dict)  # its inputs, by id
+    input_keys: dict[str, str] = field(default_factory=dict)  # an input's key -> its id
 
 
 @dataclass(slots=True)

@@ -205,8 +205,11 @@ def complete(
             f"execution {execution.id} is not assigned to session {event.session_id}",
         )
     match event.outcome:
-        case protocol.Suspended(due_at=due_at, waiting_for=waiting_for):
-            suspend(state, execution, due_at, waiting_for, now, effects)
+        case protocol.Suspended(
+            due_at=due_at, waiting_for=waiting_for, waiting_for_inputs=waiting_for_inputs
+        ):
+            resumed = suspend(state, execution, due_at, waiting_for, now, effects)
+            resumed.waiting_for_inputs = waiting_for_inputs
         case protocol.Succeeded():
             finish(state, execution, S.SUCCEEDED, event.outcome, now, effects)
         case protocol.Failed():
@@ -223,13 +226,15 @@ def suspend(
     waiting_for: tuple[str, ...],
     now: float,
     effects: list[Effect],
-) -> None:
-    """The execution suspended itself: the next attempt of its step takes over."""
+) -> Execution:
+    """The execution suspended itself: the next attempt of its step takes over
+    (returned)."""
     set_state(state, execution, S.SUSPENDED, now, effects)
     resumed = new_attempt(
         state, execution, execution.environment_id, now, max(now, due_at or now), effects
     )
     resumed.waiting_for = tuple(dict.fromkeys(resumed.waiting_for + waiting_for))
+    return resumed
 
 
 def abandon(state: ProjectState, execution: Execution, now: float, effects: list[Effect]) -> None:

@@ -39,9 +39,10 @@ from coflux.orchestration.effects import (
 from coflux.orchestration.model import Execution, ProjectState, Run, Session, run_of
 from coflux.orchestration.recovery import restore
 from coflux.orchestration.states import EnvironmentStatus, ExecutionState
-from coflux.store.base import FoundRuns, ProjectStore, RunPosition, RunQuery
+from coflux.store.base import FoundRuns, InputQuery, ProjectStore, RunPosition, RunQuery
 from coflux.views import (
     EnvironmentView,
+    InputView,
     LogView,
     MetricPointView,
     MetricView,
@@ -528,12 +529,51 @@ class Project:
             raise NotFound("unknown_asset", f"asset {asset_id} does not exist")
         return asset
 
+    # --- inputs ------------------------------------------------------------------
+
+    async def list_inputs(
+        self, environment: str | None, run_id: str | None, statuses: tuple[str, ...] | None
+    ) -> list[InputView]:
+        """The inputs of an environment and/or a run (None: any) with one of
+        ``statuses`` (None: any), newest first.
+
+        Raises:
+            NotFound: no environment of that name.
+        """
+        environment_id = await self._environment_id(environment) if environment else None
+        query = InputQuery(environment_id=environment_id, run_id=run_id, statuses=statuses)
+        return await self._read(self.store.list_inputs, query)
+
+    async def get_input(self, input_id: str) -> InputView:
+        found = await self._read(self.store.get_input, input_id)
+        if found is None:
+            raise NotFound("unknown_input", f"input {input_id} does not exist")
+        return found
+
+    async def settle_input(
+        self, input_id: str, response: protocol.InputResponse, by: str
+    ) -> InputView:
+        """Answer (``InputResponded``) or dismiss an input, recording ``by`` as who did.
+
+        Raises:
+            NotFound: no such input.
+            Conflict: ``input_settled`` (answered or dismissed already), or
+                ``input_closed`` (its run has ended).
+            BadRequest: ``invalid_input``: the answer does not fit its schema.
+        """
+        found = await self.get_input(input_id)
+        if found.status != "pending":
+            raise Conflict("input_settled", f"input {input_id} was {found.status} already")
+        await self.actor.call(ev.SettleInput(input_id, response, by))
+        return await self.get_input(input_id)
+
     async def environment_of(self, kind: str, identifier: str) -> str | None:
         """The name of the environment that a run, step, execution or asset belongs
         to (by its run's environment); None if there is no such thing.
 
         ``kind`` is the name of the path parameter: ``run_id``, ``sensor_id`` (a
-        sensor is named by its run), ``step_id``, ``execution_id`` or ``asset_id``.
+        sensor is named by its run), ``step_id``, ``execution_id``, ``asset_id`` or
+        ``input_id`` (an input is of the environment of the execution that asked).
         """
         run_id: str | None = None
         if kind in ("run_id", "sensor_id"):
@@ -543,6 +583,9 @@ class Project:
             run_id = record.run_id if record is not None else None
         elif kind == "execution_id":
             run_id = await self._read(self.store.run_of_execution, identifier)
+        elif kind == "input_id":
+            found = await self._read(self.store.get_input, identifier)
+            return found.environment if found is not None else None
         elif kind == "asset_id":
             asset = await self._read(self.store.get_asset, identifier)
             if asset is not None:

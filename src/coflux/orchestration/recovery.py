@@ -9,7 +9,9 @@ Stand-ins (spawned, cached, deferred executions still waiting for an outcome)
 come back linked to what carries on for their recorded leader, so their waiters
 and their own outcome follow it as before the restart. The indices the core
 keeps beside the executions (cache keys, the deferrable queued calls, memo keys)
-are rebuilt from the restored executions' calls.
+are rebuilt from the restored executions' calls. The inputs of restored runs come
+back with them, pending or settled (an attempt that suspended waiting for one is
+not held back by it: it may run early, and then waits, or suspends, again).
 """
 
 from __future__ import annotations
@@ -19,13 +21,14 @@ from coflux.orchestration.keys import step_keys
 from coflux.orchestration.model import (
     Environment,
     Execution,
+    Input,
     MetricsState,
     ProjectState,
     Run,
     Session,
 )
 from coflux.orchestration.states import STANDING_IN, ExecutionState
-from coflux.store.base import Snapshot
+from coflux.store.base import ActiveInput, Snapshot
 
 
 def restore(snapshot: Snapshot, *, session_timeout: float, now: float) -> ProjectState:
@@ -92,12 +95,27 @@ def restore(snapshot: Snapshot, *, session_timeout: float, now: float) -> Projec
             kept = restored.metrics = restored.metrics or MetricsState()
             kept.last_at[metric.key] = metric.last_at
             kept.points += metric.points
+    _restore_inputs(state, snapshot.inputs)
     for parent_id, call_index, child_id in snapshot.calls:
         parent = state.executions.get(parent_id)
         if parent is not None:
             parent.children[call_index] = child_id
     _link_stand_ins(state)
     return state
+
+
+def _restore_inputs(state: ProjectState, restored: list[ActiveInput]) -> None:
+    """Give each restored run its inputs: pending ones are answered as before the
+    restart, settled ones give their response again to a prompt asked again."""
+    for active in restored:
+        run = state.runs.get(active.run_id)
+        if run is not None:
+            found = Input(
+                active.input_id, active.run_id, active.execution_id, active.key, active.schema,
+                active.response,
+            )  # fmt: skip
+            run.inputs[found.id] = found
+            run.input_keys[found.key] = found.id
 
 
 def _index(state: ProjectState, execution: Execution) -> None:

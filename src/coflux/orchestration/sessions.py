@@ -22,7 +22,7 @@ import hmac
 
 from coflux import protocol
 from coflux.errors import BadRequest, Conflict, NotFound, SessionRefused
-from coflux.orchestration import environments
+from coflux.orchestration import environments, inputs
 from coflux.orchestration.effects import Effect, Send, SessionStarted
 from coflux.orchestration.events import ConnectSession, DisconnectSession, ReportBlocked
 from coflux.orchestration.executions import is_resolved, set_state
@@ -196,6 +196,8 @@ def assign(state: ProjectState, now: float, effects: list[Effect]) -> None:
             continue
         if execution.waiting_for and not all(is_resolved(state, e) for e in execution.waiting_for):
             continue
+        if execution.waiting_for_inputs and inputs.unanswered(state, execution):
+            continue
         route = (execution.environment_id, execution.repository, execution.target)
         if route in stuck and not execution.options.requires:
             continue
@@ -258,6 +260,8 @@ def queued_reason(state: ProjectState, execution_id: str, now: float) -> str | N
         return f"delayed: due in {execution.due_at - now:.1f} s"
     if execution.waiting_for and not all(is_resolved(state, e) for e in execution.waiting_for):
         return "waiting for the results of the arguments it waits for"
+    if execution.waiting_for_inputs and inputs.unanswered(state, execution):
+        return "waiting for an input to be answered"
     requires = execution.options.requires
     unplaceable, able = _placement(
         state, environment.id, execution.repository, execution.target, requires

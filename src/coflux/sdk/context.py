@@ -38,8 +38,15 @@ __all__ = [
     "reset",
 ]
 
-Reply = protocol.Submitted | protocol.ResultReady | protocol.AssetReply
-Request = protocol.Submit | protocol.GetResult | protocol.PersistAsset | protocol.RestoreAsset
+Reply = protocol.Submitted | protocol.ResultReady | protocol.AssetReply | protocol.InputReply
+Request = (
+    protocol.Submit
+    | protocol.GetResult
+    | protocol.PersistAsset
+    | protocol.RestoreAsset
+    | protocol.SubmitInput
+    | protocol.GetInput
+)
 
 
 class PendingReply(Protocol):
@@ -107,6 +114,7 @@ class ExecutionContext:
         self._call_index = itertools.count()
         self._lock = threading.Lock()
         self._results: dict[str, PendingReply] = {}
+        self._responses: dict[str, PendingReply] = {}  # input id -> the reply with its response
         self._groups = itertools.count()  # ``cf.group`` blocks, numbered per execution
         self._started = time.perf_counter()  # metrics' default x counts from here
         self._metrics: MetricRecorder | None = None  # made by the first point recorded
@@ -294,6 +302,62 @@ class ExecutionContext:
         if self._metrics is not None:
             self._metrics.close()
 
+    def submit_input(self, request: Callable[[int], protocol.SubmitInput]) -> str:
+        """Ask for input (``cf.Prompt.submit``, ``coflux.sdk.inputs``); returns the
+        input's id (the run's input of the same key, if it has one).
+
+        Raises:
+            Exception: the server refused the prompt (rebuilt from its error).
+        """
+        pending = self._channel.request(request)
+        reply = pending.wait(None)
+        if not isinstance(reply, protocol.InputReply):
+            raise RuntimeError(f"expected an InputReply, got {reply!r}")
+        if reply.error is not None or reply.input_id is None:
+            error = reply.error or protocol.ErrorInfo("RuntimeError", "no input was made")
+            raise errors.rebuild_remote_error(error.type, error.message, error.traceback)
+        if reply.response is not None:  # settled already: this reply carries the response
+            with self._lock:
+                self._responses.setdefault(reply.input_id, pending)
+        return reply.input_id
+
+    def input_response(self, input_id: str, timeout: float | None) -> protocol.InputResponse:
+        """Wait for an input's response, as ``result`` waits for an execution's outcome
+        (inside ``cf.suspense``, suspending instead of waiting past its limit).
+
+        Raises:
+            TimeoutError: ``timeout`` elapsed first (the request stays pending).
+            Exception: the server could not give it (an unknown input, say).
+        """
+        with self._lock:
+            pending = self._responses.get(input_id)
+            if pending is None:
+                pending = self._channel.request(
+                    lambda request_id: protocol.GetInput(
+                        request_id=request_id,
+                        input_id=input_id,
+                        from_execution_id=self.execution_id,
+                    )
+                )
+                self._responses[input_id] = pending
+        limit = _suspense.get()
+        if timeout is None and limit is not None:
+            reply = pending.wait(limit)
+            if reply is None:
+                raise Suspension(waiting_for_inputs=(input_id,))
+        else:
+            reply = pending.wait(timeout)
+        if reply is None:
+            raise TimeoutError(f"input {input_id} was not answered within {timeout} s")
+        if not isinstance(reply, protocol.InputReply):
+            raise RuntimeError(f"expected an InputReply, got {reply!r}")
+        if reply.response is None:
+            with self._lock:  # not answered: a later wait asks again
+                self._responses.pop(input_id, None)
+            error = reply.error or protocol.ErrorInfo("RuntimeError", "no response was given")
+            raise errors.rebuild_remote_error(error.type, error.message, error.traceback)
+        return reply.response
+
     def asset_request(
         self, make: Callable[[int], protocol.PersistAsset | protocol.RestoreAsset]
     ) -> protocol.AssetReply:
@@ -311,10 +375,17 @@ class Suspension(BaseException):
     the executor reports it as a ``protocol.Suspended`` outcome.
     """
 
-    def __init__(self, *, due_at: float | None = None, waiting_for: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        *,
+        due_at: float | None = None,
+        waiting_for: tuple[str, ...] = (),
+        waiting_for_inputs: tuple[str, ...] = (),
+    ) -> None:
         super().__init__("execution suspended")
         self.due_at = due_at
         self.waiting_for = waiting_for
+        self.waiting_for_inputs = waiting_for_inputs
 
 
 _current: ContextVar[ExecutionContext | None] = ContextVar("coflux_execution", default=None)

@@ -24,6 +24,7 @@ from coflux.server.api import (
     agents,
     assets,
     environments,
+    inputs,
     projects,
     runs,
     sensors,
@@ -51,6 +52,8 @@ from coflux.views import (
     AuthView,
     CancelResult,
     EnvironmentView,
+    InputList,
+    InputView,
     LogPage,
     MetricPointPage,
     MetricView,
@@ -127,6 +130,12 @@ API: list[ApiRoute] = [
     ApiRoute("GET", R + "/assets", assets.list_run_assets, "Assets persisted in a run, and restores", response=RunAssets),
     ApiRoute("GET", P + "/assets/{asset_id}", assets.get_asset, "An asset and its files", response=protocol.AssetInfo),
     ApiRoute("POST", P + "/executions/{execution_id}/cancel", runs.cancel_execution, "Cancel an execution and its descendants", response=CancelResult),
+    ApiRoute("GET", P + "/inputs", inputs.list_inputs, "List inputs (prompts), newest first", response=InputList, query=(
+        Query("environment", str, "environment name", _TEXT), Query("run", str, "only this run's", _TEXT),
+        Query("status", str, "pending (default), responded, dismissed or all", {"type": "string", "enum": list(inputs.STATUS_FILTERS)}))),
+    ApiRoute("GET", P + "/inputs/{input_id}", inputs.get_input, "An input: what it asks, and its answer", response=InputView),
+    ApiRoute("POST", P + "/inputs/{input_id}/respond", inputs.respond_input, "Answer an input (checked against its schema)", inputs.Respond, InputView, optional_body=True),
+    ApiRoute("POST", P + "/inputs/{input_id}/dismiss", inputs.dismiss_input, "Dismiss an input", response=InputView),
 ]  # fmt: skip
 
 

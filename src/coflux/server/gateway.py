@@ -14,7 +14,7 @@ import contextlib
 import itertools
 import logging
 import secrets
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -23,7 +23,9 @@ from coflux import protocol
 from coflux.blobs.base import BlobStore
 from coflux.errors import BadRequest, CofluxError, Conflict, NotFound, SessionRefused, Unavailable
 from coflux.orchestration import events as ev
+from coflux.orchestration import inputs
 from coflux.orchestration.effects import Send
+from coflux.orchestration.model import run_of
 from coflux.orchestration.project import Project, new_id
 from coflux.orchestration.sessions import holds_secret
 from coflux.server.api import assets
@@ -263,9 +265,25 @@ def _dispatch(
             project.record_logs(session_id, entries)
         case protocol.Metrics(executions=executions):
             project.record_metrics(session_id, executions)
+        case protocol.SubmitInput(request_id=request_id, execution_id=execution_id):
+            # The input's id starts with its run's, which holds it (``orchestration.inputs``).
+            input_id = inputs.new_input_id(run_of(execution_id), new_id(12))
+            actor.post(
+                ev.RequestInput(session_id, message, input_id), _refuse_input(request_id, outbox)
+            )
+        case protocol.GetInput(request_id=request_id):
+            actor.post(ev.AwaitInput(session_id, message), _refuse_input(request_id, outbox))
         case protocol.PersistAsset() | protocol.RestoreAsset():
             # Answered once recorded; the reader goes on meanwhile.
             _answer_later(assets.answer_request(project, blobs, session_id, message), outbox)
+
+
+def _refuse_input(request_id: int, outbox: Outbox) -> Callable[[CofluxError], None]:
+    def refuse(error: CofluxError) -> None:
+        info = protocol.ErrorInfo(type=type(error).__name__, message=str(error))
+        outbox.put(protocol.InputReply(request_id, error=info))
+
+    return refuse
 
 
 _answering: set[asyncio.Task[None]] = set()  # strong references to running answers

@@ -66,7 +66,7 @@ def build_openapi(routes: list[ApiRoute], version: str) -> dict[str, Any]:
         }
         if route.request is not None:
             operation["requestBody"] = {
-                "required": True,
+                "required": not route.optional_body,
                 "content": {"application/json": {"schema": schemas[index]}},
             }
             index += 1

@@ -60,6 +60,8 @@ class ApiRoute:
     response: Any = None
     status: int = 200
     query: tuple[Query, ...] = ()
+    # An empty body stands for ``request()`` (its defaults): for a body that is optional.
+    optional_body: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +109,7 @@ def error_response(status: int, reason: str, message: str) -> Response:
     return Response(body, status_code=status, media_type="application/json")
 
 
-async def _read_body(request: Request, request_type: type) -> Any:
+async def _read_body(request: Request, request_type: type, optional: bool = False) -> Any:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
         raise BadRequest("body_too_large", f"the request body exceeds {MAX_BODY} bytes")
@@ -120,6 +122,8 @@ async def _read_body(request: Request, request_type: type) -> Any:
         chunks.append(chunk)
     try:
         raw = b"".join(chunks)
+        if optional and not raw.strip():
+            return request_type()
         body: Any = msgspec.json.decode(raw, type=request_type)
         # The value trees inside: deeper ones would fail wherever they are walked.
         protocol.check_depth(body)
@@ -139,7 +143,9 @@ async def _read_body(request: Request, request_type: type) -> Any:
 
 
 # Path parameters that name something of one environment (a sensor by its run).
-RESOURCE_PARAMETERS = ("run_id", "sensor_id", "step_id", "execution_id", "asset_id")
+RESOURCE_PARAMETERS = (
+    "run_id", "sensor_id", "step_id", "execution_id", "asset_id", "input_id",
+)  # fmt: skip
 
 
 async def _check_environments(call: Call) -> None:
@@ -172,7 +178,7 @@ def endpoint(route: ApiRoute) -> Callable[[Request], Awaitable[Response]]:
         try:
             body = None
             if route.request is not None:
-                body = await _read_body(request, route.request)
+                body = await _read_body(request, route.request, route.optional_body)
             call = Call(context, body, dict(request.path_params), request, principal)
             await _check_environments(call)
             answer = await route.handler(call)

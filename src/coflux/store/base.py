@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import msgspec
 
@@ -23,6 +23,7 @@ from coflux.orchestration.events import StepRecord
 from coflux.orchestration.states import ExecutionState
 from coflux.views import (
     EnvironmentView,
+    InputView,
     LogView,
     MetricPointView,
     MetricView,
@@ -69,6 +70,18 @@ class ActiveMetric(View, frozen=True):
     points: int
 
 
+class ActiveInput(View, frozen=True):
+    """An input of an unfinished run: what answering it (or waiting for it) needs
+    after a restart. ``response`` is None while it is pending."""
+
+    input_id: str
+    run_id: str
+    execution_id: str
+    key: str
+    schema: dict[str, Any] | None
+    response: protocol.InputResponse | None
+
+
 class ActiveRun(View, frozen=True):
     run_id: str
     environment_id: str
@@ -93,11 +106,24 @@ class Snapshot(View, frozen=True):
     session_secrets: dict[str, str] = msgspec.field(default_factory=dict)
     # the metrics the unfinished executions have recorded
     metrics: list[ActiveMetric] = msgspec.field(default_factory=list)
+    # the inputs of the unfinished runs, pending and settled
+    inputs: list[ActiveInput] = msgspec.field(default_factory=list)
 
 
 # A run's place in the order runs are listed in: its creation time, then its
 # sequence number in the store (the order of appending), which breaks ties.
 RunPosition = tuple[float, int]
+
+
+@dataclass(frozen=True, slots=True)
+class InputQuery:
+    """Which inputs to list: of one environment and/or one run (None: any), with one
+    of these statuses (None: any), at most ``limit``."""
+
+    environment_id: str | None = None
+    run_id: str | None = None
+    statuses: tuple[str, ...] | None = ("pending",)
+    limit: int = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +179,13 @@ class ProjectUnopenable(Exception):
 # --- several servers on one database (store/postgres/leases.py) ---------------------
 
 
+# Seconds a server owns its projects without renewing their leases, when several
+# share a database (``--lease-ttl``). A takeover after a server dies waits for its
+# leases to run out, then restores the projects: about this long and a second or
+# two (``docs/design.md``), within the 15 s the takeover is allowed by default.
+DEFAULT_LEASE_TTL = 10.0
+
+
 @dataclass(frozen=True, slots=True)
 class Placement:
     """What this server should do with the projects, given the live servers.
@@ -181,13 +214,6 @@ class Lease:
     epoch: int
     expires_at: float  # seconds since the epoch, by the database's clock
     live: bool  # not expired now
-
-
-# Seconds a server owns its projects without renewing their leases, when several
-# share a database (``--lease-ttl``). A takeover after a server dies waits for its
-# leases to run out, then restores the projects: about this long and a second or
-# two (``docs/design.md``), within the 15 s the takeover is allowed by default.
-DEFAULT_LEASE_TTL = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -446,6 +472,14 @@ class ProjectStore(Protocol):
 
     def get_asset(self, asset_id: str) -> protocol.AssetInfo | None:
         """An asset with its entries, or None if there is no such asset."""
+        ...
+
+    def list_inputs(self, query: InputQuery) -> list[InputView]:
+        """The inputs ``query`` selects, newest first."""
+        ...
+
+    def get_input(self, input_id: str) -> InputView | None:
+        """One input, or None if there is no such input."""
         ...
 
     def list_run_assets(self, run_id: str) -> RunAssets:

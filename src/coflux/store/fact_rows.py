@@ -22,6 +22,9 @@ from coflux.orchestration.effects import (
     ExecutionCreated,
     ExecutionTransitioned,
     Fact,
+    InputDismissed,
+    InputRequested,
+    InputResponded,
     LogsRecorded,
     ManifestRegistered,
     MetricsRecorded,
@@ -181,6 +184,28 @@ def asset_entries(facts: Sequence[AssetRecorded]) -> list[Row]:
 def restores(facts: Sequence[AssetRestored]) -> list[Row]:
     """``asset_restores``: (asset_id, execution_id, run_id, at)."""
     return [(f.asset_id, f.execution_id, f.run_id, f.at) for f in facts]
+
+
+def inputs(facts: Sequence[InputRequested]) -> list[Row]:
+    """``inputs``: (id, run_id, execution_id, key, info, created_at); ``info`` is the
+    whole ``protocol.InputInfo`` (its template may hold NUL: JSON escapes it)."""
+    return [
+        (f.input.id, f.run_id, f.input.execution_id, f.input.key, codecs.encode(f.input), f.at)
+        for f in facts
+    ]
+
+
+def input_responses(facts: Sequence[InputResponded | InputDismissed]) -> list[Row]:
+    """``input_responses``: (input_id, run_id, kind, value, by, at); ``value`` is the
+    answer as JSON (None for a dismissal)."""
+    rows: list[Row] = []
+    for f in facts:
+        if isinstance(f, InputResponded):
+            rows.append((f.input_id, f.run_id, "responded", codecs.encode(f.value),
+                         f.responded_by, f.at))  # fmt: skip
+        else:
+            rows.append((f.input_id, f.run_id, "dismissed", None, f.dismissed_by, f.at))
+    return rows
 
 
 # --- transitions: their rows, and what they change beyond them -------------------

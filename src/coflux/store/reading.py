@@ -21,10 +21,11 @@ from typing import Any, Protocol
 from coflux import protocol
 from coflux.orchestration.events import StepRecord
 from coflux.store import rows
-from coflux.store.base import FoundRuns, RunPosition, RunQuery, Snapshot
+from coflux.store.base import FoundRuns, InputQuery, RunPosition, RunQuery, Snapshot
 from coflux.store.rows import Row
 from coflux.views import (
     EnvironmentView,
+    InputView,
     LogView,
     MetricPointView,
     MetricView,
@@ -121,6 +122,20 @@ class Queries(Protocol):
 
     def restores_of_run(self, run_id: str) -> Iterable[Row]: ...
 
+    def input(self, input_id: str) -> Row | None:
+        """An input's row: its info, the environment id of the execution that asked,
+        and its settlement's kind, value, by and at (None while pending)."""
+        ...
+
+    def inputs(self, query: InputQuery) -> Iterable[Row]:
+        """The rows (as ``input``'s) of the inputs ``query`` selects, newest first."""
+        ...
+
+    def active_inputs(self) -> Iterable[Row]:
+        """The inputs of unfinished runs: id, run id, execution id, key, info, and
+        the settlement's kind and value."""
+        ...
+
     def active_runs(self) -> Iterable[Row]: ...
 
     def active_executions(self) -> Iterable[Row]: ...
@@ -173,6 +188,7 @@ class ReadingStore(abc.ABC):
             secrets = {session_id: secret for session_id, secret in q.session_secrets(sessions)}
             calls = rows.calls(q.active_calls())
             metrics = rows.active_metrics(q.active_metrics())
+            inputs = rows.active_inputs(q.active_inputs())
         return Snapshot(
             environments=environments,
             manifests=manifests,
@@ -181,6 +197,7 @@ class ReadingStore(abc.ABC):
             session_secrets=secrets,
             calls=calls,
             metrics=metrics,
+            inputs=inputs,
         )
 
     def get_outcome(self, execution_id: str) -> protocol.Outcome | None:
@@ -279,6 +296,18 @@ class ReadingStore(abc.ABC):
     def list_run_assets(self, run_id: str) -> RunAssets:
         with self._reading(consistent=True) as q:
             return rows.run_assets(q.assets_of_run(run_id), q.restores_of_run(run_id))
+
+    def list_inputs(self, query: InputQuery) -> list[InputView]:
+        with self._reading(consistent=True) as q:
+            names = rows.environment_names(q.environments())
+            return [rows.input_view(row, names) for row in q.inputs(query)]
+
+    def get_input(self, input_id: str) -> InputView | None:
+        with self._reading(consistent=True) as q:
+            found = q.input(input_id)
+            if found is None:
+                return None
+            return rows.input_view(found, rows.environment_names(q.environments()))
 
     def list_logs(
         self,

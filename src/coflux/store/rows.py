@@ -24,13 +24,14 @@ from coflux.orchestration.effects import EnvironmentRecorded
 from coflux.orchestration.events import StepRecord
 from coflux.orchestration.states import EnvironmentStatus, ExecutionState
 from coflux.store import codecs
-from coflux.store.base import ActiveExecution, ActiveMetric, ActiveRun
+from coflux.store.base import ActiveExecution, ActiveInput, ActiveMetric, ActiveRun
 from coflux.views import (
     AssetRestoreView,
     AssetSummary,
     EnvironmentView,
     ExecutionOutline,
     ExecutionView,
+    InputView,
     LogView,
     MetricPointView,
     MetricView,
@@ -486,3 +487,42 @@ def _asset_summary(row: Row) -> AssetSummary:
         metadata=_metadata.decode(metadata),
         created_at=created_at,
     )
+
+
+# --- inputs -----------------------------------------------------------------------
+# An input's row: info, environment_id, then its settlement's kind, value, by and at
+# (all None while it is pending).
+
+_input_info = msgspec.json.Decoder(protocol.InputInfo)
+_json = msgspec.json.Decoder()
+
+
+def input_view(row: Row, names: dict[str, str]) -> InputView:
+    """An input as the API shows it, named by its environment's current name."""
+    info, env_id, kind, value, by, at = row
+    asked = _input_info.decode(info)
+    return InputView(
+        id=asked.id, execution_id=asked.execution_id, run_id=asked.run_id,
+        environment=_name(names, env_id), key=asked.key, title=asked.title,
+        template=asked.template, placeholders=asked.placeholders, schema=asked.schema,
+        initial=asked.initial, actions=asked.actions, requires=asked.requires,
+        created_at=asked.created_at, status=kind or "pending", responded_at=at,
+        responded_by=by, response=_json.decode(value) if value is not None else None,
+    )  # fmt: skip
+
+
+def active_inputs(found: Iterable[Row]) -> list[ActiveInput]:
+    """The snapshot's inputs from rows of id, run_id, execution_id, key, info, kind, value."""
+    restored = []
+    for input_id, run_id, execution_id, key, info, kind, value in found:
+        response: protocol.InputResponse | None = None
+        if kind == "responded":
+            response = protocol.InputResponded(_json.decode(value))
+        elif kind == "dismissed":
+            response = protocol.InputDismissed()
+        schema = _input_info.decode(info).schema
+        restored.append(ActiveInput(
+            input_id=input_id, run_id=run_id, execution_id=execution_id, key=key,
+            schema=schema, response=response,
+        ))  # fmt: skip
+    return restored

@@ -15,6 +15,8 @@ import type {
   AssetView,
   AuthView,
   EnvironmentView,
+  InputStatus,
+  InputView,
   LogView,
   Manifest,
   MetricPointView,
@@ -166,7 +168,23 @@ export const api = {
     request<RunAssets>("GET", `${P(project)}/runs/${seg(runId)}/assets`),
   getAsset: (project: string, assetId: string) =>
     request<AssetView>("GET", `${P(project)}/assets/${seg(assetId)}`),
+  /** Input prompts of an environment or a run, newest first (`status` "all": settled ones too). */
+  listInputs: (project: string, filter: { environment?: string; run?: string; status?: InputStatus | "all" }, signal?: AbortSignal) =>
+    request<{ inputs: InputView[] }>("GET", `${P(project)}/inputs?${inputsQuery(filter)}`, undefined, signal),
+  getInput: (project: string, inputId: string) => request<InputView>("GET", `${P(project)}/inputs/${seg(inputId)}`),
+  /** Answer an input (`value` null for an approval); a 400 names the field it refuses. */
+  respondToInput: (project: string, inputId: string, value: unknown) =>
+    request<InputView>("POST", `${P(project)}/inputs/${seg(inputId)}/respond`, { value }),
+  dismissInput: (project: string, inputId: string) => request<InputView>("POST", `${P(project)}/inputs/${seg(inputId)}/dismiss`),
 };
+
+function inputsQuery(filter: { environment?: string; run?: string; status?: string }): URLSearchParams {
+  const query = new URLSearchParams();
+  if (filter.environment) query.set("environment", filter.environment);
+  if (filter.run) query.set("run", filter.run);
+  if (filter.status) query.set("status", filter.status);
+  return query;
+}
 
 export function blobUrl(key: string): string {
   return `/blobs/${seg(key)}`;

@@ -279,6 +279,48 @@ export interface RunAssets {
   restores: Array<{ asset_id: string; execution_id: string; at: number }>;
 }
 
+/** The state of an input prompt: waiting for a person, answered, or dismissed. */
+export type InputStatus = "pending" | "responded" | "dismissed";
+
+/** An input prompt as the execution that asked recorded it (`protocol.InputInfo`, in
+ * the `input_requested` fact, without the fields that hold their default): a
+ * Markdown `template` with `{k}`, `{{k}}` and `{{{k}}}` placeholders filled from
+ * `placeholders` (values as log entries carry them); `schema` null for an approval
+ * (respond or dismiss, nothing to fill in); `actions` the two button labels
+ * (respond, dismiss) when the prompt names them; `requires` recorded and shown. */
+export interface InputInfo {
+  id: string;
+  execution_id: string;
+  run_id: string;
+  /** The environment's name. */
+  environment: string;
+  key: string;
+  template: string;
+  created_at: number;
+  title?: string | null;
+  placeholders?: Record<string, Value>;
+  schema?: Record<string, unknown> | null;
+  initial?: unknown;
+  actions?: [string, string] | null;
+  requires?: Record<string, string[]>;
+}
+
+/** An input prompt as the API lists it (`views.InputView`): what was asked, and
+ * whether, when and by whom it was settled (answered or dismissed); `response` is
+ * the answer (null while pending, when dismissed, and for an approval). */
+export interface InputView extends InputInfo {
+  title: string | null;
+  placeholders: Record<string, Value>;
+  schema: Record<string, unknown> | null;
+  initial: unknown;
+  actions: [string, string] | null;
+  requires: Record<string, string[]>;
+  status: InputStatus;
+  responded_at: number | null;
+  responded_by: string | null;
+  response: unknown;
+}
+
 // --- facts (live deltas) -------------------------------------------------------
 
 export interface EnvironmentFact {
@@ -401,6 +443,33 @@ export interface AssetRestoredFact {
   at: number;
 }
 
+/** An execution asked for input. */
+export interface InputRequestedFact {
+  fact: "input_requested";
+  input: InputInfo;
+  run_id: string;
+  at: number;
+}
+
+/** Someone answered an input (`value`: the JSON answer, null for an approval). */
+export interface InputRespondedFact {
+  fact: "input_responded";
+  input_id: string;
+  run_id: string;
+  value: unknown;
+  responded_by: string;
+  at: number;
+}
+
+/** Someone dismissed an input: the execution that asked gets `InputDismissed`. */
+export interface InputDismissedFact {
+  fact: "input_dismissed";
+  input_id: string;
+  run_id: string;
+  dismissed_by: string;
+  at: number;
+}
+
 export type Fact =
   | EnvironmentFact
   | ManifestFact
@@ -414,7 +483,10 @@ export type Fact =
   | LogsFact
   | MetricsFact
   | AssetFact
-  | AssetRestoredFact;
+  | AssetRestoredFact
+  | InputRequestedFact
+  | InputRespondedFact
+  | InputDismissedFact;
 
 export interface ErrorDetail {
   reason: string;

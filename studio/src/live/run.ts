@@ -1,8 +1,9 @@
 /**
  * One run, live: the run topic's snapshot and facts applied to a `RunModel`, log
  * lines gathered from live facts and (once someone looks at logs) from the logs
- * endpoint, metrics (`live/metrics.ts`), and the project topic's facts applied too,
- * so a step re-run after the run's topic has ended still shows up.
+ * endpoint, metrics (`live/metrics.ts`), input prompts (`live/inputs.ts`), and the
+ * project topic's facts applied too, so a step re-run after the run's topic has
+ * ended still shows up.
  *
  * Renders are coalesced to one per animation frame however fast facts arrive.
  */
@@ -14,6 +15,7 @@ import type { ErrorDetail, Fact, RunAssets, RunView } from "../api/types";
 import { addLines, emptyLogBook, type LogBook } from "../model/logs";
 import { applyFacts, fromSnapshot, hasActiveExecutions, type RunModel } from "../model/run";
 import { reportStatus } from "./connection";
+import { InputsLive } from "./inputs";
 import { MetricsLive } from "./metrics";
 import type { ProjectLive } from "./project";
 
@@ -40,6 +42,8 @@ export class RunLive {
   assetsMissing = false;
   /** The run's metrics: definitions and latest points always, points of what is charted. */
   readonly metrics: MetricsLive;
+  /** The run's input prompts, pending and settled. */
+  readonly inputs: InputsLive;
   private assetsWanted = false;
   private listeners = new Set<() => void>();
   private frame: number | null = null;
@@ -53,6 +57,7 @@ export class RunLive {
     readonly runId: string,
   ) {
     this.metrics = new MetricsLive(project.project, runId, () => this.changed());
+    this.inputs = new InputsLive(project.project, { run: runId }, () => this.changed());
     this.stops.push(
       subscribe<RunView>(
         { subscribe: "run", project: project.project, run_id: runId },
@@ -63,6 +68,7 @@ export class RunLive {
             // A snapshot after a reconnect: fetch the log lines sent meanwhile.
             if (this.logsWanted) this.fetchLogs();
             this.metrics.refresh();
+            this.inputs.refresh();
             this.changed();
           },
           facts: (facts) => this.apply(facts),
@@ -93,7 +99,8 @@ export class RunLive {
     const applied = applyFacts(this.model, facts, this.project.envName);
     const newLogs = applied.logs.length > 0 && addLines(this.logs, applied.logs);
     const newMetrics = this.metrics.apply(facts);
-    if (applied.changed || newLogs || newMetrics) this.changed();
+    const newInputs = this.inputs.apply(facts);
+    if (applied.changed || newLogs || newMetrics || newInputs) this.changed();
   }
 
   private applyProjectFacts(facts: Fact[]): void {
@@ -192,6 +199,7 @@ export class RunLive {
   close(): void {
     this.closed = true;
     this.metrics.close();
+    this.inputs.close();
     for (const stop of this.stops) stop();
     reportStatus(this, null);
   }

@@ -1,13 +1,17 @@
-/** An environment's overview: its runs through all of history, filtered, live. */
+/** An environment's overview: the inputs waiting for an answer in it, and its runs
+ * through all of history, filtered, live. */
 
 import { ErrorNotice } from "../components/Notice";
 import { RunHistory } from "../components/RunHistory";
+import { inputStepRoute, PendingInputs } from "../inputs/PendingInputs";
 import { useManifests } from "../live/data";
+import { useEnvironmentInputs } from "../live/inputs";
 import type { ProjectLive } from "../live/project";
 import { useProjectState } from "../live/project";
 
 export function EnvironmentPage({ live, environment }: { live: ProjectLive; environment: string }) {
   const manifests = useManifests(live, environment);
+  const inputs = useEnvironmentInputs(live, environment);
   const { envs } = useProjectState(live);
   const env = live.envByName(environment);
   const base = env?.baseId ? envs?.get(env.baseId)?.name : null;
@@ -19,6 +23,14 @@ export function EnvironmentPage({ live, environment }: { live: ProjectLive; envi
         {base && <span class="muted">based on {base}</span>}
       </div>
       {envs && !env && <ErrorNotice error={`There is no environment "${environment}" in this project.`} />}
+      <PendingInputs
+        project={live.project}
+        source={inputs}
+        locate={(input) => {
+          const to = inputStepRoute(live.project, input);
+          return { to, label: `run ${input.run_id}${to.step !== null ? ` · step ${to.step}` : ""}` };
+        }}
+      />
       <section class="section">
         <h2>Runs</h2>
         <RunHistory

@@ -1,7 +1,8 @@
 /**
- * A run, live: its header (state, times, counts, Cancel), its metrics, the graph
- * (with progress bars), timeline or logs, and the step panel of the selected step.
- * The URL holds the view and the step, so every step has a link.
+ * A run, live: its header (state, times, counts, Cancel), the inputs waiting for an
+ * answer, its metrics, the graph (with progress bars), timeline or logs, and the step
+ * panel of the selected step. The URL holds the view and the step, so every step has
+ * a link.
  */
 
 import { useEffect, useMemo, useState } from "preact/hooks";
@@ -11,6 +12,7 @@ import { ErrorNotice, Loading } from "../components/Notice";
 import { StateBadge } from "../components/StateBadge";
 import { useNow } from "../components/useNow";
 import { Graph } from "../graph/Graph";
+import { PendingInputs } from "../inputs/PendingInputs";
 import { useManifests } from "../live/data";
 import type { ProjectLive } from "../live/project";
 import { useProjectState } from "../live/project";
@@ -20,7 +22,7 @@ import { RunMetrics } from "../metrics/RunMetrics";
 import { withDescendants } from "../model/environments";
 import { formatDateTime, formatDuration } from "../model/format";
 import { progressByStep } from "../model/metrics";
-import { countSteps, latest, type RunModel, runCompletedAt, runState } from "../model/run";
+import { countSteps, latest, type RunModel, runCompletedAt, runState, stepIdOf } from "../model/run";
 import { isActive } from "../model/states";
 import { href, navigate, type Route, type RunView } from "../router";
 import { StepPanel } from "../step/StepPanel";
@@ -126,6 +128,14 @@ export function RunPage({ live, route }: Props) {
       </div>
       <div class="run-body">
         <div class="run-main">
+          <PendingInputs
+            project={live.project}
+            source={run.inputs}
+            locate={(input) => {
+              const asked = model.steps.get(stepIdOf(input.execution_id));
+              return asked ? { to: stepRoute(asked.id), label: `${asked.target} #${asked.number}` } : null;
+            }}
+          />
           {!run.metrics.missing && <RunMetrics source={run.metrics} model={model} stepRoute={stepRoute} />}
           <section class="run-view" role="tabpanel" aria-label={route.view}>
             {route.view === "graph" && (
@@ -150,6 +160,7 @@ export function RunPage({ live, route }: Props) {
             project={live.project}
             runAssets={run.assets}
             metrics={run.metrics}
+            inputs={run.inputs}
             model={model}
             step={step}
             parameters={parameters}

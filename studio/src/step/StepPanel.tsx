@@ -1,7 +1,8 @@
 /**
- * The step panel: one step's arguments, result or error (with traceback), metrics
- * and progress (live), every execution, its options, its caller and group, children,
- * assets and logs, with Re-run and Cancel. Escape closes it.
+ * The step panel: one step's arguments, result or error (with traceback), the inputs
+ * it asked for (answerable here), metrics and progress (live), every execution, its
+ * options, its caller and group, children, assets and logs, with Re-run and Cancel.
+ * Escape closes it.
  */
 
 import { useState } from "preact/hooks";
@@ -12,6 +13,8 @@ import { StateBadge } from "../components/StateBadge";
 import { ValueView, type ValueLinks } from "../components/ValueView";
 import { useNow } from "../components/useNow";
 import { stepMarkers } from "../graph/Node";
+import { StepInputs } from "../inputs/StepInputs";
+import type { InputsSource } from "../live/inputs";
 import type { MetricsSource } from "../live/metrics";
 import { StepMetrics } from "../metrics/StepMetrics";
 import type { Env } from "../model/environments";
@@ -31,6 +34,8 @@ interface Props {
   runAssets: RunAssets | null;
   /** The run's metrics (absent: none shown). */
   metrics?: MetricsSource;
+  /** The run's input prompts (absent: none shown). */
+  inputs?: InputsSource;
   model: RunModel;
   step: Step;
   parameters: Parameter[] | undefined;
@@ -42,7 +47,7 @@ interface Props {
 
 const CHILDREN_SHOWN = 100;
 
-export function StepPanel({ project, runAssets, metrics, model, step, parameters, environments, stepRoute, onClose, onShowLogs }: Props) {
+export function StepPanel({ project, runAssets, metrics, inputs, model, step, parameters, environments, stepRoute, onClose, onShowLogs }: Props) {
   const execution = latest(step);
   const state = stepState(step);
   const active = isActive(state);
@@ -126,6 +131,8 @@ export function StepPanel({ project, runAssets, metrics, model, step, parameters
           <Outcome execution={execution} links={links} />
           {execution && <QueuedReason project={project} runId={model.id} execution={execution} />}
         </section>
+
+        {inputs && <StepInputs project={project} source={inputs} step={step} links={links} />}
 
         {metrics && <StepMetrics source={metrics} step={step} />}
 

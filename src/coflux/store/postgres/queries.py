@@ -392,3 +392,58 @@ RESTORES_OF_RUN = """
 SELECT asset_id, execution_id, at FROM asset_restores
 WHERE project_id = %(p)s AND run_id = %(run)s ORDER BY id
 """
+
+# --- inputs ---------------------------------------------------------------------
+# An input's row: its info, the asking execution's environment, and its settlement
+# (kind, value, by, at; NULL while pending). See 0008_inputs.sql.
+
+_INPUT_ROW = """
+SELECT i.info, e.environment_id, r.kind, r.value, r.by, r.at
+FROM inputs i
+JOIN executions e ON e.project_id = i.project_id AND e.id = i.execution_id
+LEFT JOIN input_responses r ON r.project_id = i.project_id AND r.input_id = i.id
+"""
+
+INPUT = _INPUT_ROW + "WHERE i.project_id = %(p)s AND i.id = %(input)s"
+
+
+def list_inputs(
+    environment_id: str | None, run_id: str | None, statuses: tuple[str, ...] | None, limit: int
+) -> tuple[str, dict[str, Any]]:
+    """The inputs of an environment and/or run with one of ``statuses`` (None: any),
+    newest first: the statement and its parameters (but the project's)."""
+    conditions = ["i.project_id = %(p)s"]
+    params: dict[str, Any] = {"limit": limit}
+    if environment_id is not None:
+        conditions.append("e.environment_id = %(env)s")
+        params["env"] = environment_id
+    if run_id is not None:
+        conditions.append("i.run_id = %(run)s")
+        params["run"] = run_id
+    if statuses is not None:
+        either = ["r.input_id IS NULL"] if "pending" in statuses else []
+        settled = [s for s in statuses if s != "pending"]
+        if settled:
+            either.append("r.kind = ANY(%(settled)s::text[])")
+            params["settled"] = settled
+        conditions.append(f"({' OR '.join(either) or 'false'})")
+    where = " AND ".join(conditions)
+    return (
+        f"{_INPUT_ROW}WHERE {where} ORDER BY i.created_at DESC, i.id DESC LIMIT %(limit)s",
+        params,
+    )
+
+
+# The inputs of unfinished runs, pending and settled, for the snapshot.
+ACTIVE_INPUTS = """
+SELECT i.id, i.run_id, i.execution_id, i.key, i.info, r.kind, r.value
+FROM (
+    SELECT DISTINCT e.run_id
+    FROM active_executions a
+    JOIN executions e ON e.project_id = a.project_id AND e.id = a.execution_id
+    WHERE a.project_id = %(p)s
+) active
+JOIN inputs i ON i.project_id = %(p)s AND i.run_id = active.run_id
+LEFT JOIN input_responses r ON r.project_id = i.project_id AND r.input_id = i.id
+ORDER BY i.created_at, i.id
+"""

@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 import psycopg
 
+from coflux.store.base import InputQuery
 from coflux.store.postgres import queries
 from coflux.store.reading import RunSelection
 from coflux.store.rows import Row
@@ -141,6 +142,18 @@ class PostgresQueries:
 
     def restores_of_run(self, run_id: str) -> Iterable[Row]:
         return self._all(queries.RESTORES_OF_RUN, run=run_id)
+
+    def input(self, input_id: str) -> Row | None:
+        return self._one(queries.INPUT, input=input_id)
+
+    def inputs(self, query: InputQuery) -> Iterable[Row]:
+        sql, params = queries.list_inputs(
+            query.environment_id, query.run_id, query.statuses, query.limit
+        )
+        return self._all(sql, **params)
+
+    def active_inputs(self) -> Iterable[Row]:
+        return self._all(queries.ACTIVE_INPUTS)
 
     def active_runs(self) -> Iterable[Row]:
         return self._all(queries.ACTIVE_RUNS)

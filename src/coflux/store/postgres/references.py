@@ -23,6 +23,9 @@ from coflux.orchestration.effects import (
     ExecutionCreated,
     ExecutionTransitioned,
     Fact,
+    InputDismissed,
+    InputRequested,
+    InputResponded,
     LogsRecorded,
     ManifestRegistered,
     MetricsRecorded,
@@ -54,6 +57,8 @@ _RELATIONS: dict[type[Fact], _Relation] = {
         None,
         (("asset", "asset_id"), ("execution", "execution_id"), ("run", "run_id")),
     ),
+    InputResponded: (None, (("input", "input_id"), ("run", "run_id"))),
+    InputDismissed: (None, (("input", "input_id"), ("run", "run_id"))),
 }
 
 # The table holding each kind of name, looked up by (project_id, id).
@@ -63,6 +68,7 @@ TABLES = {
     "step": "steps",
     "execution": "executions",
     "asset": "assets",
+    "input": "inputs",
 }
 
 
@@ -89,6 +95,10 @@ class Names:
         elif isinstance(fact, AssetRecorded):
             self.created.setdefault("asset", set()).add(fact.asset.id)
             self.named["execution", fact.asset.execution_id] = None
+        elif isinstance(fact, InputRequested):
+            self.created.setdefault("input", set()).add(fact.input.id)
+            self.named["execution", fact.input.execution_id] = None
+            self.named["run", fact.run_id] = None
 
     def unknown(self) -> list[tuple[str, str]]:
         """The names the batch does not create itself: those must exist already."""

@@ -50,6 +50,8 @@ TABLES: dict[str, tuple[str, ...]] = {
     "asset_restores": (),
     "metrics": (),
     "metric_points": (),
+    "inputs": (),
+    "input_responses": (),
     "servers": ("UPDATE", "DELETE"),  # heartbeats; a stopping server leaves
     "project_leases": ("UPDATE",),  # renewals and acquisitions
     "project_tokens": (),

@@ -55,6 +55,9 @@ from coflux.orchestration.effects import (
     ExecutionLinked,
     ExecutionTransitioned,
     Fact,
+    InputDismissed,
+    InputRequested,
+    InputResponded,
     LogsRecorded,
     ManifestRegistered,
     MetricsRecorded,
@@ -188,6 +191,15 @@ ASSET_ENTRIES = _Table(
 RESTORES = _Table(
     "asset_restores", (("asset_id", _T), ("execution_id", _T), ("run_id", _T), ("at", _F))
 )
+INPUTS = _Table(
+    "inputs",
+    (("id", _T), ("run_id", _T), ("execution_id", _T), ("key", _T), ("info", _T),
+     ("created_at", _F)),
+)  # fmt: skip
+INPUT_RESPONSES = _Table(
+    "input_responses",
+    (("input_id", _T), ("run_id", _T), ("kind", _T), ("value", _T), ("by", _T), ("at", _F)),
+)
 
 # Only a change of content is worth a row: agents register on every start.
 _REGISTER_MANIFEST = """
@@ -210,7 +222,7 @@ WHERE e.project_id = u.project_id AND e.id = u.id
 _INSERTED = (
     ENVIRONMENTS, ENVIRONMENT_VERSIONS, SESSIONS, RUNS, STEPS, EXECUTIONS, ACTIVE,
     CHECKPOINTS, TRANSITIONS, OUTCOMES, LOGS, ASSETS, ASSET_ENTRIES, RESTORES,
-    METRICS, METRIC_POINTS,
+    METRICS, METRIC_POINTS, INPUTS, INPUT_RESPONSES,
 )  # fmt: skip
 
 _CURRENT = ("id", "state", "at", "assigned_at", "session_id")  # Rows.current's order
@@ -318,6 +330,8 @@ class Rows:
     restores: list[Row] = field(default_factory=list)
     metrics: list[Row] = field(default_factory=list)
     metric_points: list[Row] = field(default_factory=list)
+    inputs: list[Row] = field(default_factory=list)
+    input_responses: list[Row] = field(default_factory=list)
     names: references.Names = field(default_factory=references.Names)
 
     @classmethod
@@ -371,6 +385,8 @@ class Rows:
             (RESTORES, self.restores),
             (METRICS, self.metrics),
             (METRIC_POINTS, self.metric_points),
+            (INPUTS, self.inputs),
+            (INPUT_RESPONSES, self.input_responses),
         ]
         document: dict[str, Any] = {
             table.name: table.objects(rows) for table, rows in inserted if rows
@@ -484,6 +500,14 @@ def _metrics(rows: Rows, facts: Sequence[MetricsRecorded]) -> None:
     rows.metric_points += fact_rows.metric_points(facts)
 
 
+def _inputs(rows: Rows, facts: Sequence[InputRequested]) -> None:
+    rows.inputs += fact_rows.inputs(facts)
+
+
+def _input_responses(rows: Rows, facts: Sequence[InputResponded | InputDismissed]) -> None:
+    rows.input_responses += fact_rows.input_responses(facts)
+
+
 # Any: each collector takes a list of its own kind of fact, which collect guarantees.
 _Collector = Callable[[Rows, Sequence[Any]], None]
 _COLLECTORS = fact_rows.Writers[_Collector](
@@ -503,5 +527,8 @@ _COLLECTORS = fact_rows.Writers[_Collector](
         AssetRecorded: _assets,
         AssetRestored: _restores,
         MetricsRecorded: _metrics,
+        InputRequested: _inputs,
+        InputResponded: _input_responses,
+        InputDismissed: _input_responses,
     },
 )

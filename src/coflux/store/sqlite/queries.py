@@ -396,3 +396,54 @@ ASSETS_OF_RUN = f"SELECT {_ASSET_COLUMNS} FROM assets WHERE run_id = ? ORDER BY 
 RESTORES_OF_RUN = (
     "SELECT asset_id, execution_id, at FROM asset_restores WHERE run_id = ? ORDER BY id"
 )
+
+# --- inputs ---------------------------------------------------------------------
+# An input's row: its info, the asking execution's environment, and its settlement
+# (kind, value, by, at; NULL while pending). See 0012_inputs.sql.
+
+_INPUT_ROW = """
+SELECT i.info, e.environment_id, r.kind, r.value, r.by, r.at
+FROM inputs i
+CROSS JOIN executions e ON e.id = i.execution_id
+LEFT JOIN input_responses r ON r.input_id = i.id
+"""
+
+INPUT = _INPUT_ROW + "WHERE i.id = ?"
+
+
+def list_inputs(
+    environment_id: str | None, run_id: str | None, statuses: tuple[str, ...] | None, limit: int
+) -> tuple[str, dict[str, Any]]:
+    """The inputs of an environment and/or run with one of ``statuses`` (None: any),
+    newest first: the statement and its parameters."""
+    conditions: list[str] = []
+    params: dict[str, Any] = {"limit": limit}
+    if environment_id is not None:
+        conditions.append("e.environment_id = :env")
+        params["env"] = environment_id
+    if run_id is not None:
+        conditions.append("i.run_id = :run")
+        params["run"] = run_id
+    if statuses is not None:
+        settled = [s for s in statuses if s != "pending"]
+        either = ["r.input_id IS NULL"] if "pending" in statuses else []
+        if settled:
+            either.append(f"r.kind IN ({', '.join(f':s{n}' for n in range(len(settled)))})")
+            params.update({f"s{n}": status for n, status in enumerate(settled)})
+        conditions.append(f"({' OR '.join(either) or '0'})")
+    where = f"WHERE {' AND '.join(conditions)} " if conditions else ""
+    return f"{_INPUT_ROW}{where}ORDER BY i.created_at DESC, i.id DESC LIMIT :limit", params
+
+
+# The inputs of unfinished runs, pending and settled, for the snapshot.
+ACTIVE_INPUTS = """
+WITH active (run_id) AS (
+    SELECT DISTINCT e.run_id
+    FROM active_executions a CROSS JOIN executions e ON e.id = a.execution_id
+)
+SELECT i.id, i.run_id, i.execution_id, i.key, i.info, r.kind, r.value
+FROM active
+CROSS JOIN inputs i ON i.run_id = active.run_id
+LEFT JOIN input_responses r ON r.input_id = i.id
+ORDER BY i.created_at, i.id
+"""

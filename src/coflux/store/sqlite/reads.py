@@ -13,6 +13,7 @@ from typing import Any
 
 import msgspec
 
+from coflux.store.base import InputQuery
 from coflux.store.reading import RunSelection
 from coflux.store.rows import Row
 from coflux.store.sqlite import queries
@@ -124,6 +125,18 @@ class SqliteQueries:
 
     def restores_of_run(self, run_id: str) -> Iterable[Row]:
         return self._conn.execute(queries.RESTORES_OF_RUN, (run_id,))
+
+    def input(self, input_id: str) -> Row | None:
+        return self._one(queries.INPUT, (input_id,))
+
+    def inputs(self, query: InputQuery) -> Iterable[Row]:
+        sql, params = queries.list_inputs(
+            query.environment_id, query.run_id, query.statuses, query.limit
+        )
+        return self._conn.execute(sql, params)
+
+    def active_inputs(self) -> Iterable[Row]:
+        return self._conn.execute(queries.ACTIVE_INPUTS)
 
     def active_runs(self) -> Iterable[Row]:
         return self._conn.execute(queries.ACTIVE_RUNS)

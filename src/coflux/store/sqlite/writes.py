@@ -22,6 +22,9 @@ from coflux.orchestration.effects import (
     ExecutionLinked,
     ExecutionTransitioned,
     Fact,
+    InputDismissed,
+    InputRequested,
+    InputResponded,
     LogsRecorded,
     ManifestRegistered,
     MetricsRecorded,
@@ -222,6 +225,24 @@ def _restores(conn: sqlite3.Connection, facts: Sequence[AssetRestored]) -> None:
     )
 
 
+def _inputs(conn: sqlite3.Connection, facts: Sequence[InputRequested]) -> None:
+    conn.executemany(
+        "INSERT INTO inputs (id, run_id, execution_id, key, info, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        fact_rows.inputs(facts),
+    )
+
+
+def _input_responses(
+    conn: sqlite3.Connection, facts: Sequence[InputResponded | InputDismissed]
+) -> None:
+    conn.executemany(
+        "INSERT INTO input_responses (input_id, run_id, kind, value, by, at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        fact_rows.input_responses(facts),
+    )
+
+
 # Any: each writer takes a list of its own kind of fact, which groupby guarantees.
 _Writer = Callable[[sqlite3.Connection, Sequence[Any]], None]
 _WRITERS = fact_rows.Writers[_Writer](
@@ -241,5 +262,8 @@ _WRITERS = fact_rows.Writers[_Writer](
         MetricsRecorded: _metrics,
         AssetRecorded: _assets,
         AssetRestored: _restores,
+        InputRequested: _inputs,
+        InputResponded: _input_responses,
+        InputDismissed: _input_responses,
     },
 )
