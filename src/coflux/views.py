@@ -81,6 +81,9 @@ class ExecutionOutline(View, frozen=True, kw_only=True, omit_defaults=True):
     completed_at: float | None
     session_id: str | None
     queued_reason: str | None = None
+    # In an outline read with previews (``runs inspect``): its result's or its
+    # error's first characters (``coflux.previews``); absent otherwise.
+    outcome_preview: str | None = None
 
 
 class ExecutionView(ExecutionOutline, frozen=True, kw_only=True):
@@ -101,9 +104,11 @@ class StepHeader(View, frozen=True):
     created_at: float
 
 
-class StepOutline(StepHeader, frozen=True):
+class StepOutline(StepHeader, frozen=True, omit_defaults=True):
     executions: list[ExecutionOutline]
     group: protocol.Group | None = None  # the ``cf.group`` its caller made it in
+    # In an outline read with previews: each argument's first characters.
+    argument_previews: list[str] = []
 
 
 class StepView(StepHeader, frozen=True):
@@ -135,7 +140,9 @@ class RunListed(RunSummary, frozen=True):
 class RunOutline(RunSummary, frozen=True):
     """A run's call tree with each execution's state and times: what ``runs
     inspect`` shows, without the values (arguments, outcomes) or the transitions
-    that make a ``RunView`` several times larger."""
+    that make a ``RunView`` several times larger. Read with ``?previews=1``, it
+    also has their short previews (``argument_previews``, ``outcome_preview``:
+    ``coflux.previews``), which cost more to make than the rest of it."""
 
     idempotency_key: str | None
     steps: list[StepOutline]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from coflux.cli.context import CliState, api_options, pass_state
-from coflux.cli.output import emit_json, fmt_time, info, out, table
+from coflux.cli.output import emit_json, fmt_time, info, json_option, out, table
 from coflux.views import ProjectInfo
 
 
@@ -16,13 +16,17 @@ def projects() -> None:
 
 @projects.command("create")
 @click.argument("name")
+@json_option
 @api_options
 @pass_state
-def create(state: CliState, name: str) -> None:
-    """Create a project; prints its id (and, on stderr, how to use it)."""
+def create(state: CliState, name: str, as_json: bool) -> None:
+    """Create a project; prints its id (--json: the project), and, on stderr, how to use it."""
     with state.client() as client:
         project = client.create_project(name)
-    out(project.id)
+    if as_json:
+        emit_json(project)
+    else:
+        out(project.id)
     info(
         f"created project {project.name} (id {project.id}); use it with --project {project.name},"
         f" COFLUX_PROJECT={project.name} or coflux configure --project {project.name}"
@@ -30,7 +34,7 @@ def create(state: CliState, name: str) -> None:
 
 
 @projects.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option
 @api_options
 @pass_state
 def list_(state: CliState, as_json: bool) -> None:
@@ -43,6 +47,7 @@ def list_(state: CliState, as_json: bool) -> None:
     table(
         ["ID", "NAME", "CREATED", "STATUS"],
         [[p.id, p.name, fmt_time(p.created_at), _status(p)] for p in found],
+        states="STATUS",
     )
 
 

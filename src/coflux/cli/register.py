@@ -10,7 +10,7 @@ import click
 
 from coflux import protocol
 from coflux.cli.context import CliState, api_options, pass_state
-from coflux.cli.output import CliError, info
+from coflux.cli.output import CliError, emit_json, info, json_option
 
 
 def load_manifest(spec: str) -> protocol.Manifest:
@@ -30,15 +30,30 @@ def load_manifest(spec: str) -> protocol.Manifest:
 
 @click.command()
 @click.argument("repositories", nargs=-1, required=True, metavar="MODULE_OR_FILE...")
+@json_option
 @api_options
 @pass_state
-def register(state: CliState, repositories: tuple[str, ...]) -> None:
-    """Register the workflows of modules or script files, without starting an agent."""
+def register(state: CliState, repositories: tuple[str, ...], as_json: bool) -> None:
+    """Register the workflows of modules or script files, without starting an agent
+    (--json: prints each repository registered, with its targets' names)."""
     manifests = [load_manifest(spec) for spec in repositories]
     config = state.config()
     project = state.project()
     with state.client() as client:
         client.register_manifests(project, config.environment, manifests)
+    if as_json:
+        emit_json(
+            [
+                {
+                    "repository": m.repository,
+                    "targets": [t.name for t in m.targets],
+                    "project": project,
+                    "environment": config.environment,
+                }
+                for m in manifests
+            ]
+        )
+        return
     for manifest in manifests:
         count = len(manifest.targets)
         info(

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from coflux import protocol
-from coflux.cli.output import fmt_clock, fmt_duration, fmt_time
+from coflux.cli.output import Marked, fmt_clock, fmt_duration, fmt_time
 from coflux.views import (
     ExecutionOutline,
     ExecutionView,
@@ -99,15 +99,29 @@ def step_label(repository: str, target: str, group: protocol.Group | None) -> st
     return f"{label}  [group {name}]"
 
 
-def _step_line(step: AnyStep, depth: int) -> str:
+def _step_line(step: AnyStep, depth: int) -> Marked:
     label = f"{'  ' * depth}{step.id}  {step_label(step.repository, step.target, step.group)}"
     if not step.executions:
-        return f"{label}  (no executions)"
+        return Marked(f"{label}  (no executions)")
     latest = step.executions[-1]
     attempts = f"  (attempt {latest.attempt})" if latest.attempt > 1 else ""
     why = f"  ({latest.queued_reason})" if latest.queued_reason else ""
-    shown = state_label(latest.state)
-    return f"{label}  {shown}  {fmt_duration(duration(latest))}{attempts}{why}"
+    shown = (state_label(latest.state), latest.state)
+    return Marked(f"{label}  ", shown, f"  {fmt_duration(duration(latest))}{attempts}{why}")
+
+
+def _value_lines(step: AnyStep, indent: str) -> Iterator[str]:
+    """The step's arguments, then each execution's result or error, as previewed
+    by the server (``coflux.previews``: one line each, cut short)."""
+    if isinstance(step, StepOutline) and step.argument_previews:  # a view has values instead
+        yield f"{indent}arguments: {', '.join(step.argument_previews)}"
+    several = len(step.executions) > 1
+    for execution in step.executions:
+        if execution.outcome_preview is None:
+            continue
+        attempt = f"(attempt {execution.attempt}) " if several else ""
+        kind = "error" if execution.state == "failed" else "result"
+        yield f"{indent}{attempt}{kind}: {execution.outcome_preview}"
 
 
 def children_by_step(run: AnyRun) -> dict[str | None, list[AnyStep]]:
@@ -124,16 +138,19 @@ def run_tree(
     run: AnyRun, metrics: Mapping[str, Sequence[MetricView]] | None = None
 ) -> Iterator[str]:
     """The run's header line, then its steps as an indented call tree, each followed
-    by the metrics of its executions (``metrics``: by execution id)."""
-    yield (
-        f"run {run.id}  {run.repository}.{run.target}  {state_label(run.state)}"
-        f"  (environment {run.environment}, created {fmt_time(run.created_at)})"
+    by its arguments, its executions' results (or errors) and their metrics
+    (``metrics``: by execution id)."""
+    yield Marked(
+        f"run {run.id}  {run.repository}.{run.target}  ",
+        (state_label(run.state), run.state),
+        f"  (environment {run.environment}, created {fmt_time(run.created_at)})",
     )
     children = children_by_step(run)
     stack = [(step, 1) for step in reversed(children.get(None, []))]
     while stack:
         step, depth = stack.pop()
         yield _step_line(step, depth)
+        yield from _value_lines(step, "  " * (depth + 2))
         if metrics:
             several = len(step.executions) > 1
             for execution in step.executions:

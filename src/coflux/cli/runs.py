@@ -11,7 +11,7 @@ import click
 import msgspec
 
 from coflux.cli.context import CliState, api_options, pass_state
-from coflux.cli.output import emit_json, fmt_time, info, out, table
+from coflux.cli.output import emit_json, fmt_time, info, json_option, out, out_lines, table
 from coflux.cli.render import log_json, log_line, run_tree, step_of
 from coflux.cli.results import finish
 from coflux.client import Client
@@ -20,7 +20,6 @@ from coflux.client.errors import ApiError
 from coflux.orchestration.states import ExecutionState
 from coflux.views import LogView, MetricView
 
-JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 STATES = [state.value for state in ExecutionState]
 
 
@@ -73,7 +72,7 @@ class _Time(click.ParamType[float]):
 @click.option("--after", metavar="CURSOR", help="The page after the one that printed CURSOR.")
 @click.option("--limit", type=click.IntRange(min=1, max=10_000), default=100, show_default=True)
 @click.option("--all-environments", is_flag=True, help="Not only the current environment.")
-@JSON_OPTION
+@json_option
 @api_options
 @pass_state
 def list_(
@@ -108,30 +107,32 @@ def list_(
         emit_json(page)
         return
     rows = [[r.id, f"{r.repository}.{r.target}", r.state, fmt_time(r.created_at)] for r in page]
-    table(["ID", "TARGET", "STATE", "CREATED"], rows)
+    table(["ID", "TARGET", "STATE", "CREATED"], rows, states="STATE")
     if len(page) == limit and page[-1].cursor:
         info(f"more: --after {page[-1].cursor}")
 
 
 @runs.command("inspect")
 @click.argument("run_id")
-@JSON_OPTION
+@json_option
 @api_options
 @pass_state
 def inspect(state: CliState, run_id: str, as_json: bool) -> None:
-    """Show a run's steps, executions, states, timings and metrics (--json: with values)."""
+    """Show a run's steps, executions, states, timings, metrics, and its arguments and
+    results cut to one line each (--json: whole)."""
     with state.client() as client:
         if as_json:
             run_view = client.get_run(state.project(), run_id)
             metrics = _metrics(client, state.project(), run_id)
             emit_json({**msgspec.to_builtins(run_view), "metrics": metrics})
             return
-        # The tree shows no values: the outline is a fraction of the full view.
-        run = client.get_run_outline(state.project(), run_id)
+        # The tree shows values as the outline's previews: it is a fraction of the
+        # full view.
+        run = client.get_run_outline(state.project(), run_id, previews=True)
         by_execution: dict[str, list[MetricView]] = {}
         for metric in _metrics(client, state.project(), run_id):
             by_execution.setdefault(metric.execution_id, []).append(metric)
-    out("\n".join(run_tree(run, by_execution)))  # one write: a run can have 10,000 steps
+    out_lines(run_tree(run, by_execution))
 
 
 def _metrics(client: Client, project: str, run_id: str) -> list[MetricView]:
@@ -221,29 +222,39 @@ def logs(state: CliState, run_id: str, step_id: str | None, follow: bool, as_jso
 
 @runs.command("rerun")
 @click.argument("step_id")
+@json_option
 @api_options
 @pass_state
-def rerun(state: CliState, step_id: str) -> None:
-    """Re-run a step (in --environment, else the run's own); prints the new execution's id."""
+def rerun(state: CliState, step_id: str, as_json: bool) -> None:
+    """Re-run a step (in --environment, else the run's own); prints the new execution's
+    id (--json: as {"execution_id": ...})."""
     with state.client() as client:
         execution_id = client.rerun_step(
             state.project(), step_id, environment=state.explicit("environment")
         )
-    out(execution_id)
+    if as_json:
+        emit_json({"execution_id": execution_id})
+    else:
+        out(execution_id)
 
 
 @runs.command("cancel")
 @click.argument("target_id", metavar="RUN_ID|EXECUTION_ID")
+@json_option
 @api_options
 @pass_state
-def cancel(state: CliState, target_id: str) -> None:
-    """Cancel a run (RUN_ID) or one execution (RUN:STEP:ATTEMPT) and its descendants."""
+def cancel(state: CliState, target_id: str, as_json: bool) -> None:
+    """Cancel a run (RUN_ID) or one execution (RUN:STEP:ATTEMPT) and its descendants;
+    prints the ids of the executions cancelled (--json: as {"cancelled": [...]})."""
     project = state.project()
     with state.client() as client:
         if target_id.count(":") == 2:
             cancelled = client.cancel_execution(project, target_id)
         else:
             cancelled = client.cancel_run(project, target_id)
+    if as_json:
+        emit_json({"cancelled": cancelled})
+        return
     for execution_id in cancelled:
         out(execution_id)
     info(f"cancelled {len(cancelled)} execution{'s' if len(cancelled) != 1 else ''}")

@@ -6,7 +6,7 @@ import click
 
 from coflux.cli.arguments import parse_arguments
 from coflux.cli.context import CliState, api_options, pass_state
-from coflux.cli.output import emit_json, info, out
+from coflux.cli.output import emit_json, info, json_option, out
 
 
 @click.group()
@@ -18,10 +18,14 @@ def sensors() -> None:
 @click.argument("repository")
 @click.argument("target")
 @click.argument("arguments", nargs=-1)
+@json_option
 @api_options
 @pass_state
-def start(state: CliState, repository: str, target: str, arguments: tuple[str, ...]) -> None:
-    """Start a sensor with JSON ARGUMENTS (plain JSON, never pickled); prints its id."""
+def start(
+    state: CliState, repository: str, target: str, arguments: tuple[str, ...], as_json: bool
+) -> None:
+    """Start a sensor with JSON ARGUMENTS (plain JSON, never pickled); prints its id
+    (--json: the server's answer)."""
     values = parse_arguments(arguments)
     config = state.config()
     with state.client() as client:
@@ -29,7 +33,7 @@ def start(state: CliState, repository: str, target: str, arguments: tuple[str, .
             state.project(), config.environment, repository, target, values
         )
     sensor_id = answer.get("sensor_id", answer.get("id")) if isinstance(answer, dict) else None
-    if sensor_id is None:
+    if as_json or sensor_id is None:
         emit_json(answer)
     else:
         out(str(sensor_id))

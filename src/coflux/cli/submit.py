@@ -21,7 +21,7 @@ from coflux import protocol
 from coflux.cli.arguments import parse_arguments
 from coflux.cli.context import CliState, api_options, pass_state
 from coflux.cli.follow import follow as follow_run
-from coflux.cli.output import info, out
+from coflux.cli.output import emit_json, info, json_option, out
 from coflux.cli.results import finish
 from coflux.client import ApiError, Client
 from coflux.suggestions import closest
@@ -38,6 +38,7 @@ POLL_INTERVAL = 0.2
 @click.option("--idempotency-key", help="Submitting twice with the same key starts one run.")
 @click.option("--wait", is_flag=True, help="Wait; print the result as JSON (or the error).")
 @click.option("--follow", is_flag=True, help="Show the steps live on stderr, then as --wait.")
+@json_option
 @api_options
 @pass_state
 def submit(
@@ -48,14 +49,16 @@ def submit(
     idempotency_key: str | None,
     wait: bool,
     follow: bool,
+    as_json: bool,
 ) -> None:
     """Start a run of REPOSITORY's workflow TARGET with JSON ARGUMENTS.
 
     Also ``submit REPOSITORY/TARGET [ARGUMENTS]`` (upstream Coflux's form), and a
     script repository may be named by its file (``submit hello.py print_greeting``).
 
-    Prints the run id. With --wait or --follow the run id goes to stderr and
-    stdout gets only the result; the exit code is 0 only if the run succeeded.
+    Prints the run id (--json: {"run_id", "created", "warning"}). With --wait or
+    --follow the run id goes to stderr and stdout gets only the result, as JSON
+    (with or without --json); the exit code is 0 only if the run succeeded.
     Each argument is plain JSON: an object arrives as that object (a "$" key
     included), never as a tagged or pickled value.
     """
@@ -70,6 +73,8 @@ def submit(
         if wait or follow:
             existing = "" if submission.created else " (existing run with this idempotency key)"
             info(f"run {run_id}{existing}")
+        elif as_json:
+            emit_json(submission)
         else:
             out(run_id)
         if submission.warning is not None and submitter.still_unplaceable(run_id):

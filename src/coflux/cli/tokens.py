@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from coflux.cli.context import CliState, api_options, connection_options, pass_state
-from coflux.cli.output import emit_json, fmt_time, info, out, table
+from coflux.cli.output import emit_json, fmt_time, info, json_option, out, table
 
 
 @click.group()
@@ -22,10 +22,15 @@ def tokens() -> None:
 )
 @click.option("--read-only", is_flag=True, help="The token may read, not change anything.")
 @click.option("--description", default="", help="What the token is for (shown in listings).")
+@json_option
 @connection_options("host", "project", "token")  # --environment is the token's own here
 @pass_state
 def create(
-    state: CliState, environments: tuple[str, ...], read_only: bool, description: str
+    state: CliState,
+    environments: tuple[str, ...],
+    read_only: bool,
+    description: str,
+    as_json: bool,
 ) -> None:
     """Create a token for the project (--project); prints it, this once only.
 
@@ -40,11 +45,14 @@ def create(
     )
     mode = "read-only" if created.info.read_only else "read-write"
     info(f"created token {created.info.id} for project {created.info.project} ({scope}; {mode})")
-    out(created.token)
+    if as_json:
+        emit_json(created)  # {"token": ..., "info": {...}}
+    else:
+        out(created.token)
 
 
 @tokens.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@json_option
 @api_options
 @pass_state
 def list_(state: CliState, as_json: bool) -> None:
@@ -66,15 +74,20 @@ def list_(state: CliState, as_json: bool) -> None:
         ]
         for t in found
     ]
-    table(["ID", "PROJECT", "ENVIRONMENTS", "ACCESS", "CREATED", "STATUS", "DESCRIPTION"], rows)
+    headers = ["ID", "PROJECT", "ENVIRONMENTS", "ACCESS", "CREATED", "STATUS", "DESCRIPTION"]
+    table(headers, rows, states="STATUS")
 
 
 @tokens.command("revoke")
 @click.argument("token_id")
+@json_option
 @api_options
 @pass_state
-def revoke(state: CliState, token_id: str) -> None:
-    """Revoke a token: every later request with it is refused."""
+def revoke(state: CliState, token_id: str, as_json: bool) -> None:
+    """Revoke a token: every later request with it is refused (--json: prints it)."""
     with state.client() as client:
         revoked = client.revoke_token(token_id)
-    info(f"revoked token {revoked.id}")
+    if as_json:
+        emit_json(revoked)
+    else:
+        info(f"revoked token {revoked.id}")

@@ -337,8 +337,12 @@ class Client:
     def get_run(self, project: str, run_id: str) -> RunView:
         return self._call(RunView, "GET", self._run_path(project, run_id))
 
-    def get_run_outline(self, project: str, run_id: str) -> RunOutline:
-        return self._call(RunOutline, "GET", f"{self._run_path(project, run_id)}/outline")
+    def get_run_outline(self, project: str, run_id: str, *, previews: bool = False) -> RunOutline:
+        """The run's outline; ``previews``: with its values' previews (dearer to make)."""
+        path = f"{self._run_path(project, run_id)}/outline"
+        if previews:
+            return self._call(RunOutline, "GET", path, params={"previews": "1"})
+        return self._call(RunOutline, "GET", path)
 
     def get_result(self, project: str, run_id: str, *, wait: float | None = None) -> RunResult:
         """The run's state and outcome; with ``wait``, the server holds the request

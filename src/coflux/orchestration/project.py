@@ -391,8 +391,8 @@ class Project:
             raise NotFound("unknown_run", f"run {run_id} does not exist")
         return self._with_queued_reasons(run)
 
-    async def get_run_outline(self, run_id: str) -> RunOutline:
-        run = await self._read(self.store.get_run_outline, run_id)
+    async def get_run_outline(self, run_id: str, previews: bool = False) -> RunOutline:
+        run = await self._read(self.store.get_run_outline, run_id, previews)
         if run is None:
             raise NotFound("unknown_run", f"run {run_id} does not exist")
         return self._with_queued_reasons(run)

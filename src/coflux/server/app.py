@@ -117,7 +117,9 @@ API: list[ApiRoute] = [
     ApiRoute("GET", P + "/sensors", sensors.list_sensors, "List running sensors", response=list[sensors.SensorView], query=(Query("environment", str, "environment name"),)),
     ApiRoute("POST", P + "/sensors/{sensor_id}/stop", sensors.stop_sensor, "Stop a sensor", response=sensors.SensorStopped),
     ApiRoute("GET", R, runs.get_run, "Inspect a run: steps, executions, values, transitions", response=RunView),
-    ApiRoute("GET", R + "/outline", runs.get_run_outline, "A run's call tree: steps, executions, states, times", response=RunOutline),
+    ApiRoute("GET", R + "/outline", runs.get_run_outline, "A run's call tree: steps, executions, states, times", response=RunOutline, query=(
+        Query("previews", str, "1: with each step's arguments and each execution's result or error, cut short (coflux.previews)", {"type": "string", "enum": ["1", "true", "0", "false"]}),
+    )),
     ApiRoute("GET", R + "/result", runs.get_result, "A run's outcome, optionally waiting for it", response=RunResult, query=(WAIT,)),
     ApiRoute("GET", R + "/logs", runs.get_logs, "A run's logs after a cursor, optionally waiting", response=LogPage, query=(
         Query("execution", str, "only this execution"), Query("after", int, "cursor: the last log id seen"), WAIT)),

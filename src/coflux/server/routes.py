@@ -94,6 +94,15 @@ class Call:
             raise BadRequest("invalid_query", f"'{name}' must be between 0 and {maximum}")
         return value
 
+    def query_flag(self, name: str) -> bool:
+        """A yes/no parameter: ``1`` or ``true``, ``0`` or ``false`` (absent: no)."""
+        raw = self.request.query_params.get(name)
+        if raw is None or raw in ("0", "false"):
+            return False
+        if raw in ("1", "true"):
+            return True
+        raise BadRequest("invalid_query", f"'{name}' must be 1, true, 0 or false, not {raw!r}")
+
     def query_int(self, name: str, default: int, maximum: int) -> int:
         value = self.query_float(name, default, maximum)
         if value != int(value):

@@ -430,7 +430,9 @@ class ProjectStore(Protocol):
 
     def get_run(self, run_id: str) -> RunView | None: ...
 
-    def get_run_outline(self, run_id: str) -> RunOutline | None: ...
+    def get_run_outline(self, run_id: str, previews: bool = False) -> RunOutline | None:
+        """A run's outline; ``previews``: with its values' previews (``coflux.previews``)."""
+        ...
 
     def get_run_summary(self, run_id: str) -> RunSummary | None:
         """One run as ``list_runs`` shows it: without its steps, so cheap at any size."""

@@ -88,7 +88,10 @@ class Queries(Protocol):
 
     def executions_of_run(self, run_id: str) -> Iterable[Row]: ...
 
-    def outline_of_run(self, run_id: str) -> Iterable[Row]: ...
+    def outline_of_run(self, run_id: str, with_values: bool = False) -> Iterable[Row]:
+        """A row per execution; ``with_values``: the step's arguments and the
+        execution's outcome after its columns (``rows.run_outline``)."""
+        ...
 
     def step_record(self, step_id: str) -> Row | None: ...
 
@@ -276,13 +279,14 @@ class ReadingStore(abc.ABC):
             steps, executions = q.steps_of_run(run_id), q.executions_of_run(run_id)
             return rows.run_view(run_id, run, names, steps, executions, q.transitions)
 
-    def get_run_outline(self, run_id: str) -> RunOutline | None:
+    def get_run_outline(self, run_id: str, previews: bool = False) -> RunOutline | None:
         with self._reading(consistent=True) as q:
             run = q.run(run_id)
             if run is None:
                 return None
             names = rows.environment_names(q.environments())
-            return rows.run_outline(run_id, run, names, q.outline_of_run(run_id))
+            found = q.outline_of_run(run_id, with_values=previews)
+            return rows.run_outline(run_id, run, names, found, with_previews=previews)
 
     def get_step_record(self, step_id: str) -> StepRecord | None:
         with self._reading(consistent=False) as q:

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from coflux import protocol
+from coflux import previews, protocol
 from coflux.orchestration.effects import EnvironmentRecorded
 from coflux.orchestration.events import StepRecord
 from coflux.orchestration.states import EnvironmentStatus, ExecutionState
@@ -182,18 +182,37 @@ def run_view(
     return RunView(**_run_fields(run_id, run, names), **_run_state(views), steps=views)
 
 
-def run_outline(run_id: str, run: Row, names: dict[str, str], outline: Iterable[Row]) -> RunOutline:
+def run_outline(
+    run_id: str,
+    run: Row,
+    names: dict[str, str],
+    outline: Iterable[Row],
+    *,
+    with_previews: bool = False,
+) -> RunOutline:
     """A run's outline from its row (as ``run_view``'s) and a row per execution: its
     step's columns, then its own (all NULL for a step that has none), in step and
-    attempt order."""
+    attempt order; ``with_previews``: then the step's arguments and the execution's
+    outcome, made into their previews (``coflux.previews``: decoding and cutting
+    them triples the cost of a large run's outline, so only ``runs inspect`` asks)."""
     steps: list[StepOutline] = []
     step: StepOutline | None = None
     for row in outline:
         if step is None or step.id != row[0]:
-            step = _step(StepOutline, row[:10], executions=[])
+            shown = (
+                previews.argument_previews(codecs.decode_arguments(row[18]))
+                if with_previews
+                else []
+            )
+            step = _step(StepOutline, row[:10], executions=[], argument_previews=shown)
             steps.append(step)
         if row[10] is not None:  # NULL: the step has no execution (yet)
-            step.executions.append(_execution(ExecutionOutline, row[10:], names))
+            preview = None
+            if with_previews and row[19] is not None:
+                preview = previews.outcome_preview(codecs.decode_outcome(row[19]))
+            step.executions.append(
+                _execution(ExecutionOutline, row[10:18], names, outcome_preview=preview)
+            )
     return RunOutline(**_run_fields(run_id, run, names), **_run_state(steps), steps=steps)
 
 

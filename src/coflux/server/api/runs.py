@@ -212,7 +212,8 @@ async def get_run(call: Call) -> RunView:
 
 
 async def get_run_outline(call: Call) -> RunOutline:
-    return await _project(call).get_run_outline(call.path["run_id"])
+    previews = call.query_flag("previews")
+    return await _project(call).get_run_outline(call.path["run_id"], previews)
 
 
 async def get_result(call: Call) -> RunResult:

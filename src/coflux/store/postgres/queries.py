@@ -190,6 +190,17 @@ WHERE s.project_id = %(p)s AND s.run_id = %(run)s
 ORDER BY s.number, e.attempt
 """
 
+# The same with the step's arguments and the execution's outcome last (for the
+# outline's previews, ``rows.run_outline``).
+OUTLINE_WITH_VALUES_OF_RUN = f"""
+SELECT {_STEP.format(s="s")}, {_EXECUTION.format(e="e")}, s.arguments, o.outcome
+FROM steps s
+LEFT JOIN executions e ON e.project_id = s.project_id AND e.step_id = s.id
+LEFT JOIN outcomes o ON o.project_id = e.project_id AND o.execution_id = e.id
+WHERE s.project_id = %(p)s AND s.run_id = %(run)s
+ORDER BY s.number, e.attempt
+"""
+
 _LOG_COLUMNS = "id, run_id, execution_id, timestamp, level, template, template_values"
 
 LOGS_OF_RUN = f"""

@@ -92,8 +92,9 @@ class PostgresQueries:
     def executions_of_run(self, run_id: str) -> Iterable[Row]:
         return self._all(queries.EXECUTIONS_OF_RUN, run=run_id)
 
-    def outline_of_run(self, run_id: str) -> Iterable[Row]:
-        return self._all(queries.OUTLINE_OF_RUN, run=run_id)
+    def outline_of_run(self, run_id: str, with_values: bool = False) -> Iterable[Row]:
+        query = queries.OUTLINE_WITH_VALUES_OF_RUN if with_values else queries.OUTLINE_OF_RUN
+        return self._all(query, run=run_id)
 
     def step_record(self, step_id: str) -> Row | None:
         return self._one(queries.STEP_RECORD, step=step_id)

@@ -218,6 +218,17 @@ WHERE s.run_id = ?
 ORDER BY s.number, e.attempt
 """
 
+# The same with the step's arguments and the execution's outcome last (for the
+# outline's previews, ``rows.run_outline``).
+OUTLINE_WITH_VALUES_OF_RUN = f"""
+SELECT {_STEP.format(s="s")}, {_EXECUTION.format(e="e")}, s.arguments, o.outcome
+FROM steps AS s
+LEFT JOIN executions AS e ON e.step_id = s.id
+LEFT JOIN outcomes AS o ON o.execution_id = e.id
+WHERE s.run_id = ?
+ORDER BY s.number, e.attempt
+"""
+
 _LOG_COLUMNS = "id, run_id, execution_id, timestamp, level, template, template_values"
 
 LOGS_OF_RUN = f"""

@@ -71,8 +71,9 @@ class SqliteQueries:
     def executions_of_run(self, run_id: str) -> Iterable[Row]:
         return self._conn.execute(queries.EXECUTIONS_OF_RUN, (run_id,))
 
-    def outline_of_run(self, run_id: str) -> Iterable[Row]:
-        return self._conn.execute(queries.OUTLINE_OF_RUN, (run_id,))
+    def outline_of_run(self, run_id: str, with_values: bool = False) -> Iterable[Row]:
+        query = queries.OUTLINE_WITH_VALUES_OF_RUN if with_values else queries.OUTLINE_OF_RUN
+        return self._conn.execute(query, (run_id,))
 
     def step_record(self, step_id: str) -> Row | None:
         return self._one(queries.STEP_RECORD, (step_id,))
