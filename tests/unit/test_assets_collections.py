@@ -83,10 +83,23 @@ def test_files_lists_directories_and_globs(inside: Inside, tmp_path: Path) -> No
     assert paths(named) == ["folder/c.csv", "renamed.csv"]
 
 
+def test_a_missing_path_is_left_out_with_a_warning_as_upstream_leaves_it_out(
+    inside: Inside, server: FakeServer
+) -> None:
+    write(inside("R:1:1", "producer"), FILES)
+    asset = cf.asset(["data/a.csv", "missing.txt", "gone/"])
+    assert paths(asset) == ["data/a.csv"]
+    (warning,) = [m.entry for m in server.sent if isinstance(m, protocol.LogMessage)]
+    assert warning.level == "warning" and "left out what does not exist" in warning.template
+    assert warning.values["missing"].data == "missing.txt, gone/"
+    named = cf.asset({"kept.csv": "data/a.csv", "lost.csv": "nowhere.csv"})
+    assert paths(named) == ["kept.csv"]
+
+
 def test_bad_requests_are_explained(inside: Inside) -> None:
     write(inside("R:1:1", "producer"), FILES)
-    with pytest.raises(FileNotFoundError, match=r"missing\.txt"):
-        cf.asset("missing.txt")
+    with pytest.raises(ValueError, match="no files found"):
+        cf.asset("missing.txt")  # nothing at all is left
     with pytest.raises(ValueError, match="no files found"):
         cf.asset(match="*.png")
     with pytest.raises(ValueError, match="`at` cannot be given with a dict"):

@@ -72,15 +72,25 @@ def create(
 ) -> Asset:
     """Make and record an asset (``cf.asset``).
 
+    A named file or directory that does not exist is left out, with a warning in
+    the execution's log (upstream leaves it out silently; code written for it runs
+    unchanged, and the log says what was missing).
+
     Raises:
-        FileNotFoundError: a named file or directory does not exist.
         UnsafeAssetPath: a path in the asset is absolute or leads outside it.
         ValueError: ``at`` with a dict, a path given twice, an unknown kind of
             source, or no files at all.
         RuntimeError: the server refused the asset, or there is no blob store.
     """
     base = Path(os.path.realpath(ctx.working_dir / at if at is not None else ctx.working_dir))
-    planned = _plan(ctx, sources, base, at is not None)
+    missing: list[str] = []
+    planned = _plan(ctx, sources, base, at is not None, missing)
+    if missing:
+        ctx.log(
+            "warning",
+            "cf.asset left out what does not exist: {missing}",
+            {"missing": ", ".join(missing)},
+        )
     if match is not None:
         planned = [p for p in planned if matches(p.path, match)]
     if not planned:
@@ -115,7 +125,9 @@ def create(
     return handle_of(reply.asset)
 
 
-def _plan(ctx: ExecutionContext, sources: Sources, base: Path, at_given: bool) -> list[_Planned]:
+def _plan(
+    ctx: ExecutionContext, sources: Sources, base: Path, at_given: bool, missing: list[str]
+) -> list[_Planned]:
     if sources is None:
         return [_Planned(_relative(f, base), f) for f in _walk(base)]
     if isinstance(sources, Asset):
@@ -123,16 +135,19 @@ def _plan(ctx: ExecutionContext, sources: Sources, base: Path, at_given: bool) -
     if isinstance(sources, Mapping):
         if at_given:
             raise ValueError("cf.asset: `at` cannot be given with a dict of entries")
-        return [item for path, source in sources.items() for item in _named(ctx, path, source)]
+        return [
+            item for path, source in sources.items() for item in _named(ctx, path, source, missing)
+        ]
     if isinstance(sources, str | os.PathLike):
-        return _local(base, sources)
+        return _local(base, sources, missing)
     if isinstance(sources, Sequence):
-        return [item for source in sources for item in _local(base, source)]
+        return [item for source in sources for item in _local(base, source, missing)]
     raise ValueError(f"cf.asset cannot make an asset from {type(sources).__name__}")
 
 
-def _local(base: Path, source: object) -> list[_Planned]:
-    """A file or directory given by path, at its path relative to the base."""
+def _local(base: Path, source: object, missing: list[str]) -> list[_Planned]:
+    """A file or directory given by path, at its path relative to the base (none,
+    and ``source`` added to ``missing``, if there is nothing there)."""
     if not isinstance(source, str | os.PathLike):
         raise ValueError(f"cf.asset expects file paths in a list, not {type(source).__name__}")
     path = _real(base / source)
@@ -142,11 +157,12 @@ def _local(base: Path, source: object) -> list[_Planned]:
     if path.is_dir():
         top = base if path.is_relative_to(base) else path.parent
         return [_Planned(_relative(f, top), f) for f in _walk(path)]
-    raise FileNotFoundError(f"cannot put {os.fspath(source)!r} in an asset: no such file")
+    missing.append(os.fspath(source))
+    return []
 
 
-def _named(ctx: ExecutionContext, path: str, source: object) -> list[_Planned]:
-    """The entries a dict item ``path: source`` stands for."""
+def _named(ctx: ExecutionContext, path: str, source: object, missing: list[str]) -> list[_Planned]:
+    """The entries a dict item ``path: source`` stands for (as ``_local`` for a path)."""
     if isinstance(source, AssetEntry):
         return [_Planned(path, existing=source)]
     if isinstance(source, Asset):
@@ -157,7 +173,8 @@ def _named(ctx: ExecutionContext, path: str, source: object) -> list[_Planned]:
             return [_Planned(path, file)]
         if file.is_dir():
             return [_Planned(f"{path}/{_relative(f, file)}", f) for f in _walk(file)]
-        raise FileNotFoundError(f"cannot put {os.fspath(source)!r} in an asset: no such file")
+        missing.append(os.fspath(source))
+        return []
     raise ValueError(f"cf.asset cannot take a {type(source).__name__} as the entry {path!r}")
 
 
