@@ -340,9 +340,7 @@ class Client:
     def get_run_outline(self, project: str, run_id: str, *, previews: bool = False) -> RunOutline:
         """The run's outline; ``previews``: with its values' previews (dearer to make)."""
         path = f"{self._run_path(project, run_id)}/outline"
-        if previews:
-            return self._call(RunOutline, "GET", path, params={"previews": "1"})
-        return self._call(RunOutline, "GET", path)
+        return self._call(RunOutline, "GET", path, params={"previews": "1"} if previews else None)
 
     def get_result(self, project: str, run_id: str, *, wait: float | None = None) -> RunResult:
         """The run's state and outcome; with ``wait``, the server holds the request

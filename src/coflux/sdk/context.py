@@ -174,15 +174,7 @@ class ExecutionContext:
             Exception: the execution failed, was cancelled or abandoned.
         """
         pending = self._pending(execution_id)
-        limit = _suspense.get()
-        if timeout is None and limit is not None:
-            # Inside ``cf.suspense``: rather than wait longer than the limit, end this
-            # execution; it runs again once the awaited result exists.
-            reply = pending.wait(limit)
-            if reply is None:
-                raise Suspension(waiting_for=(execution_id,))
-        else:
-            reply = pending.wait(timeout)
+        reply = _wait(pending, timeout, lambda: Suspension(waiting_for=(execution_id,)))
         if reply is None:
             raise TimeoutError(f"execution {execution_id} did not finish within {timeout} s")
         if not isinstance(reply, protocol.ResultReady):
@@ -191,17 +183,24 @@ class ExecutionContext:
 
     def _pending(self, execution_id: str) -> PendingReply:
         """The reply that brings an execution's outcome (asked for once)."""
+        return self._ask_once(
+            self._results,
+            execution_id,
+            lambda request_id: protocol.GetResult(
+                request_id=request_id,
+                execution_id=execution_id,
+                from_execution_id=self.execution_id,
+            ),
+        )
+
+    def _ask_once(
+        self, replies: dict[str, PendingReply], key: str, make: Callable[[int], Request]
+    ) -> PendingReply:
+        """The reply awaited for ``key`` in ``replies``, the request made if none is."""
         with self._lock:
-            pending = self._results.get(execution_id)
+            pending = replies.get(key)
             if pending is None:
-                pending = self._channel.request(
-                    lambda request_id: protocol.GetResult(
-                        request_id=request_id,
-                        execution_id=execution_id,
-                        from_execution_id=self.execution_id,
-                    )
-                )
-                self._results[execution_id] = pending
+                pending = replies[key] = self._channel.request(make)
         return pending
 
     def first_resolved(self, execution_ids: Sequence[str], timeout: float | None) -> int | None:
@@ -329,24 +328,16 @@ class ExecutionContext:
             TimeoutError: ``timeout`` elapsed first (the request stays pending).
             Exception: the server could not give it (an unknown input, say).
         """
-        with self._lock:
-            pending = self._responses.get(input_id)
-            if pending is None:
-                pending = self._channel.request(
-                    lambda request_id: protocol.GetInput(
-                        request_id=request_id,
-                        input_id=input_id,
-                        from_execution_id=self.execution_id,
-                    )
-                )
-                self._responses[input_id] = pending
-        limit = _suspense.get()
-        if timeout is None and limit is not None:
-            reply = pending.wait(limit)
-            if reply is None:
-                raise Suspension(waiting_for_inputs=(input_id,))
-        else:
-            reply = pending.wait(timeout)
+        pending = self._ask_once(
+            self._responses,
+            input_id,
+            lambda request_id: protocol.GetInput(
+                request_id=request_id,
+                input_id=input_id,
+                from_execution_id=self.execution_id,
+            ),
+        )
+        reply = _wait(pending, timeout, lambda: Suspension(waiting_for_inputs=(input_id,)))
         if reply is None:
             raise TimeoutError(f"input {input_id} was not answered within {timeout} s")
         if not isinstance(reply, protocol.InputReply):
@@ -386,6 +377,21 @@ class Suspension(BaseException):
         self.due_at = due_at
         self.waiting_for = waiting_for
         self.waiting_for_inputs = waiting_for_inputs
+
+
+def _wait(
+    pending: PendingReply, timeout: float | None, suspension: Callable[[], Suspension]
+) -> Reply | None:
+    """``pending``'s reply, or None after ``timeout``. Inside ``cf.suspense`` with no
+    timeout: rather than wait longer than its limit, end this execution
+    (``suspension``); it runs again once what it waits for exists."""
+    limit = _suspense.get()
+    if timeout is None and limit is not None:
+        reply = pending.wait(limit)
+        if reply is None:
+            raise suspension()
+        return reply
+    return pending.wait(timeout)
 
 
 _current: ContextVar[ExecutionContext | None] = ContextVar("coflux_execution", default=None)
