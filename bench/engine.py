@@ -8,6 +8,9 @@ any one can be run alone:
 - ``fanout``: a workflow submits N trivial steps and waits for them all
   (N = 1,000 and 10,000): wall time from the run's submission to its result,
   tasks/s, peak RSS of the server's and the agent's process trees (sampled at 20 Hz).
+- ``prefetch``: the fan-out of 10,000 again with ``coflux agent --prefetch 8``
+  (``docs/semantics.md``, "Prefetch": the agent holds 8 executions beyond its
+  concurrency, so a slot is refilled without waiting for a commit).
 - ``chain``: a workflow calls 200 trivial steps one after another: ms per step.
 - ``dispatch``: ready -> started latency of 1,000 steps, run one at a time while
   another run submits ~100 steps/s. "Ready" is the step's recorded ``created_at``
@@ -84,18 +87,19 @@ from coflux.orchestration.states import ExecutionState  # noqa: E402
 # Full and --quick sizes of every workload.
 SIZES: dict[str, dict[str, Any]] = {
     "full": {
-        "fanout": [1_000, 10_000], "chain": 200, "dispatch": (1_000, 100.0), "cold": 5,
+        "fanout": [1_000, 10_000], "prefetch": [10_000], "chain": 200, "dispatch": (1_000, 100.0), "cold": 5,
         "history": (10_000, 10, [1, 5, 10]), "fsync": (10_000, 200), "store": 10_000,
     },
     "quick": {
-        "fanout": [100, 1_000], "chain": 50, "dispatch": (200, 100.0), "cold": 2,
+        "fanout": [100, 1_000], "prefetch": [1_000], "chain": 50, "dispatch": (200, 100.0), "cold": 2,
         "history": (1_000, 10, [1, 5, 10]), "fsync": (1_000, 50), "store": 1_000,
     },
 }  # fmt: skip
 WARM_UP = 100  # steps run once before measuring: every code path used, every executor started
 SQLITE = SqliteStore()
 # The workloads that run on every store; the others measure SQLite (or their own server).
-ON_EVERY_STORE = ("fanout", "chain", "dispatch", "history", "store")
+PREFETCH = ("--prefetch", "8")  # the ``prefetch`` workload's agent
+ON_EVERY_STORE = ("fanout", "prefetch", "chain", "dispatch", "history", "store")
 
 
 def _store_cost(before: dict[str, float], after: dict[str, float], runs: int, steps: int) -> dict[str, float]:  # fmt: skip
@@ -112,7 +116,12 @@ def _store_cost(before: dict[str, float], after: dict[str, float], runs: int, st
     }
 
 
-def fanout(n: int, server_args: tuple[str, ...] = (), store: Store = SQLITE) -> dict[str, Any]:
+def fanout(
+    n: int,
+    server_args: tuple[str, ...] = (),
+    store: Store = SQLITE,
+    agent_args: tuple[str, ...] = (),
+) -> dict[str, Any]:
     """One workflow submits ``n`` echo steps, then waits for every result (the median
     of ``timed_runs``; CPU seconds per run, peak RSS over them all)."""
     run_ids: list[str] = []
@@ -122,7 +131,7 @@ def fanout(n: int, server_args: tuple[str, ...] = (), store: Store = SQLITE) -> 
         run_ids.append(run_id)
         return wall
 
-    with store.engine(server_args) as engine:
+    with store.engine(server_args, agent_args) as engine:
         engine.run("fanout", WARM_UP)
         before, stored_before = cpu_seconds(**engine.pids), store.usage()
         with PeakRss(engine.pids) as rss:
@@ -389,6 +398,8 @@ def history(per_run: int, runs: int, checkpoints: list[int], store: Store = SQLI
 def _measure(name: str, size: Any, store: Store) -> Any:
     if name == "fanout":
         return {str(n): fanout(n, store=store) for n in size}
+    if name == "prefetch":
+        return {str(n): fanout(n, store=store, agent_args=PREFETCH) for n in size}
     if name == "chain":
         return chain(size, store=store)
     if name == "dispatch":

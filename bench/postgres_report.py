@@ -40,6 +40,7 @@ def _fsync_fanout(section: dict[str, Any]) -> float:
 # how to read SQLite's with `--fsync`, every commit flushed as PostgreSQL's are)
 TARGETS: list[tuple[str, str, str, Getter, str, float, Getter | None]] = [
     ("fan-out 10,000: tasks/s", "tasks/s", "fanout", lambda s: s["10000"]["tasks_per_s"], ">=", 2000, _fsync_fanout),
+    ("... the same with `coflux agent --prefetch 8`", "tasks/s", "prefetch", lambda s: s["10000"]["tasks_per_s"], ">=", 2000, None),
     ("chain: ms per step", "ms", "chain", lambda s: s["ms_per_step"], "<=", 3, lambda s: s["chain"]["ms_per_step"]),
     ("server RSS after 100,000 steps", "MB", "history", lambda s: _at_100k(s)["server_rss_mb"], "<=", 150, None),
 ]  # fmt: skip
@@ -203,6 +204,7 @@ def store(section: dict[str, Any], sqlite: dict[str, Any] | None) -> str:
 
 SECTIONS: list[tuple[str, str, Callable[[dict[str, Any], dict[str, Any] | None], str]]] = [
     ("fanout", "Fan-out on PostgreSQL", fanout),
+    ("prefetch", "Fan-out with `coflux agent --prefetch 8` on PostgreSQL", fanout),
     ("chain", "Chain on PostgreSQL", chain),
     ("dispatch", "Dispatch latency on PostgreSQL", dispatch),
     ("history", "History on PostgreSQL", history),

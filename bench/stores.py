@@ -44,7 +44,7 @@ class Store(Protocol):
     name: str  # "sqlite" or "postgres": the suffix of its result sections
 
     def engine(
-        self, server_args: tuple[str, ...] = ()
+        self, server_args: tuple[str, ...] = (), agent_args: tuple[str, ...] = ()
     ) -> contextlib.AbstractContextManager[Engine]:
         """A fresh server (recording here) and agent, stopped when the block ends."""
         ...
@@ -72,9 +72,9 @@ class SqliteStore:
     name = "sqlite"
 
     def engine(
-        self, server_args: tuple[str, ...] = ()
+        self, server_args: tuple[str, ...] = (), agent_args: tuple[str, ...] = ()
     ) -> contextlib.AbstractContextManager[Engine]:
-        return Engine(server_args=server_args)
+        return Engine(agent_args=agent_args, server_args=server_args)
 
     def usage(self) -> dict[str, float]:
         return {}
@@ -116,12 +116,14 @@ class PostgresStore:
         self.cluster.stop()
 
     @contextlib.contextmanager
-    def engine(self, server_args: tuple[str, ...] = ()) -> Iterator[Engine]:
+    def engine(
+        self, server_args: tuple[str, ...] = (), agent_args: tuple[str, ...] = ()
+    ) -> Iterator[Engine]:
         # An empty database: the server migrates it as it would a new one.
         self._database = self.cluster.new_database(migrated=False)
         try:
             url = self.cluster.url(self._database)
-            with Engine(server_args=server_args, database=url) as engine:
+            with Engine(agent_args=agent_args, server_args=server_args, database=url) as engine:
                 yield engine
         finally:
             self.cluster.drop_database(self._database)

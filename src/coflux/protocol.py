@@ -37,8 +37,9 @@ import msgspec
 # decode an ``Execute`` with a timeout, so it is refused. 6: ``Metrics`` (an agent
 # of version 5 never sends it, so it is still served). 7: input prompts
 # (``SubmitInput``, ``GetInput``, ``InputReply``, ``Suspended.waiting_for_inputs``;
-# an agent of version 6 never sends them, so it is still served).
-PROTOCOL_VERSION = 7
+# an agent of version 6 never sends them, so it is still served). 8: Hello's
+# ``prefetch`` (an agent of version 7 never asks for more than its concurrency).
+PROTOCOL_VERSION = 8
 MIN_PROTOCOL_VERSION = 5  # the oldest agents the server still accepts
 
 MAX_FRAME_MESSAGES = 1000  # a sender puts at most this many messages in one frame
@@ -433,6 +434,12 @@ class Hello(Message, frozen=True, tag="hello"):
     ones included (each holds a process); ``None`` (agents of version 2) means
     ``concurrency``. ``blocked`` lists the held executions the agent has reported
     blocked (its ``Blocked`` messages are dropped while it is disconnected).
+
+    ``prefetch``: how many executions beyond ``concurrency`` the agent takes to
+    hold until a slot frees (it starts them itself, in the order assigned), so
+    that a slot freed by a finished execution is filled without waiting for the
+    server to record the completion and send the next assignment. Held ones count
+    against ``max_executors`` like running ones, so each has a process to start on.
     """
 
     protocol_version: Annotated[int, msgspec.Meta(ge=0, le=2**31 - 1)]
@@ -446,6 +453,7 @@ class Hello(Message, frozen=True, tag="hello"):
     executing: Names = ()
     max_executors: Annotated[int, msgspec.Meta(ge=1, le=MAX_EXECUTORS)] | None = None
     blocked: Names = ()
+    prefetch: Annotated[int, msgspec.Meta(ge=0, le=MAX_CONCURRENCY)] = 0
 
 
 class Declare(Message, frozen=True, tag="declare"):

@@ -24,6 +24,7 @@ class Blocking(Harness):
         executing: tuple[str, ...] = (),
         blocked: tuple[str, ...] = (),
         provides: dict[str, tuple[str, ...]] | None = None,
+        prefetch: int = 0,
     ) -> tuple[str, list[Effect]]:
         self.connections += 1
         hello = P.Hello(
@@ -31,7 +32,7 @@ class Blocking(Harness):
             session_id=session_id, concurrency=concurrency, provides=provides or {},
             targets={"hello": ("greet", "shout")}, executing=executing,
             max_executors=max_executors, blocked=blocked,
-            session_secret=self.secrets.get(session_id or ""),
+            session_secret=self.secrets.get(session_id or ""), prefetch=prefetch,
         )  # fmt: skip
         new_id = f"s{self.connections}"
         event = ev.ConnectSession(new_id, self.connections, "production", hello, f"secret-{new_id}")
@@ -215,3 +216,43 @@ def test_reason_names_every_tag_when_no_agent_provides_them_together() -> None:
     assert queued_reason(h.state, both, h.now) == (
         "no agent that hosts hello.shout provides all of gpu=A100, region=eu,us"
     )
+
+
+def test_prefetch_assigns_that_many_beyond_the_concurrency_within_the_process_cap() -> None:
+    h = Blocking()
+    h.setup()
+    session, _ = h.open(concurrency=1, max_executors=3, prefetch=4)
+    h.submit("r1")
+    children = h.calls(session, "r1:1:1", 4)
+    # The workflow runs; two children are held beside it: the cap (3), not the
+    # prefetch (1 + 4), binds.
+    assert h.held(session) == {"r1:1:1", *children[:2]}
+    assert list(h.state.queue) == children[2:]
+    assert assigned(h.complete(session, children[0])) == [children[2]]
+
+
+def test_a_session_with_a_slot_free_gets_work_before_another_ones_prefetch() -> None:
+    h = Blocking()
+    h.setup()
+    eager, _ = h.open(concurrency=1, max_executors=4, prefetch=2)
+    h.submit("r1")  # the workflow goes to the only session
+    assert h.held(eager) == {"r1:1:1"}
+    idle, _ = h.open(concurrency=1, max_executors=4)
+    first, second = h.calls(eager, "r1:1:1", 2)
+    assert h.held(idle) == {first}  # a free slot, not the eager one's prefetch
+    assert h.held(eager) == {"r1:1:1", second}  # then the prefetch
+
+
+def test_a_resumed_session_takes_its_new_prefetch() -> None:
+    h = Blocking()
+    h.setup()
+    session, _ = h.open(concurrency=1, max_executors=4)
+    h.submit("r1")
+    h.calls(session, "r1:1:1", 2)
+    assert len(h.held(session)) == 1
+    h.apply(ev.DisconnectSession(session, h.connections))
+    _, effects = h.open(
+        concurrency=1, max_executors=4, prefetch=1, session_id=session, executing=("r1:1:1",)
+    )
+    assert len(assigned(effects)) == 1
+    assert len(h.held(session)) == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from collections.abc import AsyncIterator, Callable
@@ -469,3 +470,64 @@ async def test_a_blocked_execution_is_passed_on_only_once_the_pool_is_full(
     assert pool.blocked() == set()
     for execution_id in ["E2", "E3"]:
         await pool.abort(execution_id)
+
+
+def _running(pool: Pool) -> set[str]:
+    return {s.execution_id for s in pool.snapshot() if s.execution_id is not None}
+
+
+async def test_prefetched_executions_wait_for_a_slot_and_start_in_the_order_assigned(
+    server: Server, make_pool: Callable[..., Pool]
+) -> None:
+    pool = make_pool("sleepy", concurrency=1, prefetch=2, max_executors=4)
+    await pool.start()
+    await pool.execute(execute("E1", "sleepy", "sleep", 3600))
+    # Held beyond the concurrency: ``execute`` returns only once each has started.
+    second = asyncio.create_task(pool.execute(execute("E2", "sleepy", "sleep", 0.2)))
+    third = asyncio.create_task(pool.execute(execute("E3", "sleepy", "sleep", 3600)))
+    await eventually_async(lambda: pool.executing() == {"E1", "E2", "E3"})
+    await asyncio.sleep(0.3)  # time enough to start, were the slot free
+    assert _running(pool) == {"E1"}
+    assert not second.done() and not third.done()
+
+    await pool.abort("E1")  # its slot goes to the first one waiting, not the second
+    await second
+    assert "E3" not in _running(pool)
+    assert await server.result("E2") is None  # E2 ran to its end ...
+    await third  # ... and then E3 had the slot
+    assert _running(pool) == {"E3"}
+    await pool.abort("E3")
+
+
+async def test_a_prefetched_execution_aborted_while_it_waits_never_runs(
+    server: Server, make_pool: Callable[..., Pool]
+) -> None:
+    pool = make_pool("sleepy", concurrency=1, prefetch=1, max_executors=4)
+    await pool.start()
+    await pool.execute(execute("E1", "sleepy", "sleep", 0.5))
+    waiting = asyncio.create_task(pool.execute(execute("E2", "sleepy", "sleep", 3600)))
+    await eventually_async(lambda: "E2" in pool.executing())
+    await pool.abort("E2")
+    await waiting  # it stops waiting at once
+    assert pool.executing() == {"E1"}
+    assert await server.result("E1") is None
+    await asyncio.sleep(0.2)
+    assert _running(pool) == set()
+    assert server.completion("E2") is None
+
+
+async def test_a_blocked_execution_gives_its_slot_to_a_prefetched_one_without_the_server(
+    server: Server, make_pool: Callable[..., Pool]
+) -> None:
+    pool = make_pool("hello", "sleepy", concurrency=1, prefetch=1, max_executors=4)
+    await pool.start()
+    await pool.execute(execute("E1", "hello", "hello", "Ada"))
+    submit = await server.request(protocol.Submit, lambda m: m.parent_execution_id == "E1")
+    pool.deliver(protocol.Submitted(request_id=submit.request_id, execution_id="C1"))
+    await eventually_async(lambda: [s for s in pool.snapshot() if s.blocked])
+    # The server counts E1 against concurrency + prefetch, so it had room: no report.
+    assert server.of(protocol.Blocked) == []
+    await pool.execute(execute("E2", "sleepy", "sleep", 3600))  # starts: E1 is blocked
+    assert _running(pool) == {"E1", "E2"}
+    await pool.abort("E2")
+    await pool.abort("E1")

@@ -103,6 +103,7 @@ class _Agent:
         self.pool = Pool(
             list(settings.repositories),
             concurrency=settings.concurrency,
+            prefetch=settings.prefetch,
             max_executors=settings.process_cap,
             isolate=settings.isolate,
             send=self.connection.send,

@@ -447,6 +447,7 @@ class Connection:
             executing=tuple(sorted(pool.executing() | self._starting | self._unacked)),
             max_executors=s.process_cap,
             blocked=tuple(sorted(pool.blocked())),
+            prefetch=s.prefetch,
         )
 
     def _resume(self) -> None:

@@ -16,6 +16,12 @@ idle executor starts a replacement in the background. By default an executor is
 reused for the next execution (the executor resets cwd, environment and context
 in between); with ``isolate=True`` each executor runs one execution and is replaced.
 
+Prefetch: the server may assign ``prefetch`` executions beyond ``concurrency``
+(``protocol.Hello``). The pool itself keeps ``concurrency``: an execution starts
+only while fewer than that run here (blocked ones not counted, as the executors
+report them), and the rest wait in the order they came, each started as soon as
+a running one ends or blocks, without a round trip to the server.
+
 Blocked executions: an executor reports when its execution starts and stops
 waiting for a result (``Blocked``; only waits of more than a few ms). The server
 counts only executions that are not blocked against ``concurrency``, so the pool
@@ -92,6 +98,7 @@ class Pool:
     Args:
         repositories: repository specs (``hello.py`` or ``pkg.flows``).
         concurrency: the most executions run at once (not counting blocked ones).
+        prefetch: how many more the server may assign, to wait here for a slot.
         isolate: give each execution a fresh process.
         send: sends a message to the server (through the agent's connection).
         warm: how many idle, ready executors to keep at all times (within
@@ -109,6 +116,7 @@ class Pool:
         repositories: list[str],
         *,
         concurrency: int,
+        prefetch: int = 0,
         isolate: bool,
         send: Callable[[protocol.AgentMessage], None],
         warm: int = 2,
@@ -123,6 +131,7 @@ class Pool:
             raise ValueError(f"need max_executors >= concurrency (got {max_executors})")
         self._repositories = list(repositories)
         self._concurrency = concurrency
+        self._prefetch = prefetch
         self._max_executors = max_executors or concurrency
         self._isolate = isolate
         self._send = send
@@ -142,7 +151,8 @@ class Pool:
         self._idle: list[ExecutorProcess] = []  # picked from the end
         self._starting = 0
         self._by_execution: dict[str, ExecutorProcess] = {}
-        self._waiting: set[str] = set()  # executions waiting for an executor
+        self._waiting: set[str] = set()  # executions waiting for a slot or an executor
+        self._admitted = 0  # of them, those given a slot, still waiting for an executor
         self._blocked: set[str] = set()  # executions their executors report blocked
         self._reported: set[str] = set()  # those of them the server was told of
         self._aborted_early: set[str] = set()
@@ -192,7 +202,11 @@ class Pool:
         execution_id = command.execution_id
         self._waiting.add(execution_id)
         self._report_blocked()  # held one more: the server's count may matter now
+        admitted = False
         try:
+            admitted = await self._admit(execution_id)
+            if not admitted:
+                return
             executor = await self._acquire()
         except ExecutorStartError as e:
             if not self._stopping and execution_id not in self._aborted_early:
@@ -200,6 +214,10 @@ class Pool:
             return
         finally:
             self._waiting.discard(execution_id)
+            if admitted:
+                self._admitted -= 1
+            elif execution_id in self._aborted_early:
+                self._aborted_early.discard(execution_id)
         if execution_id in self._aborted_early:
             self._aborted_early.discard(execution_id)
             self._make_idle(executor, used=True)
@@ -212,6 +230,29 @@ class Pool:
                 command.timeout, self._time_out, execution_id, command.timeout
             )
         self._top_up()  # replace the spare just taken, before the next request needs it
+
+    async def _admit(self, execution_id: str) -> bool:
+        """Wait for a slot: until fewer than ``concurrency`` executions run here
+        (prefetched ones wait here; without prefetch there always is one).
+
+        Returns:
+            True with the slot taken (``_admitted``), False if the execution was
+            aborted while it waited.
+        """
+        while self._running() >= self._concurrency:
+            if self._stopping:
+                raise ExecutorStartError("the executor pool is stopping")
+            if execution_id in self._aborted_early:
+                return False
+            await self._wakeup.wait()
+        if execution_id in self._aborted_early:
+            return False
+        self._admitted += 1
+        return True
+
+    def _running(self) -> int:
+        """Executions that hold a slot: started and not blocked, or about to start."""
+        return len(self._by_execution) - len(self._blocked) + self._admitted
 
     def deliver(self, message: protocol.RequestReply) -> None:
         """Route a reply from the server to the executor that made the request.
@@ -240,6 +281,7 @@ class Pool:
         """
         if execution_id in self._waiting:
             self._aborted_early.add(execution_id)
+            self._notify()  # one waiting for a slot stops waiting
             return
         executor = self._detach(execution_id)
         if executor is None:
@@ -258,6 +300,7 @@ class Pool:
         self._unblock(execution_id)
         self._forget_requests(executor)
         executor.retiring = True
+        self._notify()  # its slot is free for an execution waiting here
         return executor
 
     def _time_out(self, execution_id: str, timeout: float) -> None:
@@ -545,6 +588,7 @@ class Pool:
         if blocked:
             self._blocked.add(execution_id)
             self._report_blocked()
+            self._notify()  # its slot is free for an execution waiting here
         else:
             self._blocked.discard(execution_id)
             if execution_id in self._reported:
@@ -555,7 +599,7 @@ class Pool:
         """Tell the server of blocked executions once it counts them (see the module)."""
         held = len(self._by_execution) + len(self._waiting)
         if len(self._blocked) > len(self._reported) and held - len(self._reported) >= (
-            self._concurrency
+            self._concurrency + self._prefetch
         ):
             for execution_id in sorted(self._blocked - self._reported):
                 self._reported.add(execution_id)

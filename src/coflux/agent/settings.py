@@ -61,6 +61,8 @@ class AgentSettings:
     the executions that run at once, not counting those blocked waiting for a
     result; ``max_executors`` (default ``default_max_executors``) bounds all of
     them, so the executor processes (each ~30 MB), blocked ones included.
+    ``prefetch`` more executions may be assigned to wait here for a slot (0: none;
+    ``protocol.Hello`` says why, docs/operating.md when to use it).
 
     Blobs (read from the environment by default): values whose encoding is
     longer than ``blob_threshold`` bytes (``COFLUX_BLOB_THRESHOLD``) go to the
@@ -81,6 +83,7 @@ class AgentSettings:
     token: str | None = None
     concurrency: int = field(default_factory=default_concurrency)
     max_executors: int | None = None
+    prefetch: int = 0
     provides: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     register: bool = False
     watch: bool = False
@@ -101,6 +104,8 @@ class AgentSettings:
     no_pickle: bool = field(default_factory=lambda: _env_flag("COFLUX_AGENT_NO_PICKLE"))
 
     def __post_init__(self) -> None:
+        if self.prefetch < 0:
+            raise ValueError(f"prefetch must be at least 0 (got {self.prefetch})")
         if self.max_executors is not None and self.max_executors < self.concurrency:
             raise ValueError(
                 f"max executors ({self.max_executors}) must be at least the concurrency"

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import click
 
+from coflux import protocol
 from coflux.agent.settings import AgentSettings, default_concurrency, parse_provides
 from coflux.cli.context import CliState, api_options, pass_state, portless_host_hint
 from coflux.cli.output import CliError, info, setup_logging
@@ -76,6 +77,14 @@ async def _run(settings: AgentSettings) -> None:
     help="Executor processes at once, blocked executions' included.",
 )
 @click.option(
+    "--prefetch",
+    type=click.IntRange(min=0, max=protocol.MAX_CONCURRENCY),
+    default=0,
+    show_default=True,
+    help="Executions to take beyond --concurrency, held until a slot frees"
+    " (for many short tasks; see docs/operating.md).",
+)
+@click.option(
     "--provides",
     multiple=True,
     callback=_provides,
@@ -99,6 +108,7 @@ def agent(
     register_: bool,
     concurrency: int,
     max_executors: int | None,
+    prefetch: int,
     provides: dict[str, tuple[str, ...]],
     isolate: bool,
     no_pickle: bool,
@@ -116,6 +126,7 @@ def agent(
             repositories=repositories,
             concurrency=concurrency,
             max_executors=max_executors,
+            prefetch=prefetch,
             provides=provides,
             register=register_ or dev,
             watch=watch or dev,

@@ -53,6 +53,12 @@ class Session:
     than ``max_executors`` are held in all (None: ``concurrency``, for agents
     that never report blocking). ``blocked`` is a subset of ``executions``: an
     execution leaves both when it ends (``executions.set_state``).
+
+    ``prefetch`` more than ``concurrency`` may be assigned: the agent holds them
+    and starts each when one of its slots frees (``protocol.Hello``), so the
+    session takes work while fewer than ``concurrency + prefetch`` run or wait
+    there. The least loaded session is chosen first (``sessions.find_session``),
+    so a session with a slot free gets the work before another's prefetch does.
     """
 
     id: str
@@ -69,6 +75,7 @@ class Session:
     # were kept) cannot be resumed at all.
     secret_sha256: str | None = None
     blocked: set[str] = field(default_factory=set)
+    prefetch: int = 0
 
     def hosts(self, repository: str, target: str) -> bool:
         return target in self.targets.get(repository, ())
@@ -85,7 +92,7 @@ class Session:
     def has_capacity(self) -> bool:
         return (
             self.connected
-            and self.running() < self.concurrency
+            and self.running() < self.concurrency + self.prefetch
             and len(self.executions) < self.process_cap
         )
 
@@ -94,7 +101,11 @@ class Session:
         if not self.connected:
             return 0
         return max(
-            0, min(self.concurrency - self.running(), self.process_cap - len(self.executions))
+            0,
+            min(
+                self.concurrency + self.prefetch - self.running(),
+                self.process_cap - len(self.executions),
+            ),
         )
 
     def satisfies(self, requires: dict[str, tuple[str, ...]]) -> bool:

@@ -73,6 +73,7 @@ def connect_session(
             connected=True,
             expires_at=None,
             max_executors=hello.max_executors,
+            prefetch=hello.prefetch,
             secret_sha256=secret_digest(event.new_secret) if event.new_secret else None,
         )
         state.sessions[session.id] = session
@@ -86,6 +87,7 @@ def connect_session(
     else:
         session.concurrency = hello.concurrency
         session.max_executors = hello.max_executors
+        session.prefetch = hello.prefetch
         session.provides = dict(hello.provides)
         session.targets = targets(hello.targets)
         session.connection = event.connection
