@@ -35,4 +35,3 @@ def test_prefetched_executions_run_within_the_concurrency_and_each_once(
     steps = inspect(cluster, run_id)["steps"]
     assert [len(s["executions"]) for s in steps] == [1] * 13
     assert {s["executions"][0]["state"] for s in steps} == {"succeeded"}
-
