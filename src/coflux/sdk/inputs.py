@@ -30,7 +30,7 @@ from typing import Any, Generic, TypeVar, cast, overload
 import msgspec
 
 from coflux import errors, protocol
-from coflux.sdk import context
+from coflux.sdk import context, parameters
 from coflux.serialization import log_value
 
 T = TypeVar("T")
@@ -40,15 +40,9 @@ __all__ = ["Input", "Prompt"]
 
 Requires = Mapping[str, str | bool | list[str] | tuple[str, ...]]
 
-_PRIMITIVES: dict[type, dict[str, str]] = {
-    str: {"type": "string"},
-    int: {"type": "integer"},
-    float: {"type": "number"},
-    bool: {"type": "boolean"},
-    dt.date: {"type": "string", "format": "date"},
-    dt.time: {"type": "string", "format": "time"},
-    dt.datetime: {"type": "string", "format": "date-time"},
-}
+# What a prompt may collect besides a model; their schemas, like a model's, come from
+# the one reading of annotations that parameters' schemas come from too.
+_PRIMITIVES = (str, int, float, bool, dt.date, dt.time, dt.datetime)
 # How the JSON answer becomes the model's value (the rest are JSON already).
 _PARSERS: dict[type, Callable[[Any], Any]] = {
     float: float,  # JSON may carry a whole number
@@ -255,13 +249,10 @@ def _schema_of(model: type | None, schema: str | Mapping[str, Any] | None) -> di
         return dict(json.loads(schema) if isinstance(schema, str) else schema)
     if model is None:
         return None
-    primitive = _PRIMITIVES.get(model)
-    if primitive is not None:
-        return dict(primitive)
-    make = getattr(model, "model_json_schema", None)
-    if make is None:
+    described = parameters.parameter_schema(model)
+    if described is None or not (model in _PRIMITIVES or hasattr(model, "model_json_schema")):
         raise TypeError(f"{model!r} is not a primitive type and has no model_json_schema()")
-    return dict(make())
+    return described
 
 
 def _parser_of(model: type[T] | None) -> Callable[[Any], T] | None:

@@ -1,9 +1,9 @@
 """How the store writes ``coflux.protocol`` records into columns, and reads them back.
 
 Every record is msgspec JSON text, decoded with its exact type so a row read back
-is equal to the record that was appended. Manifests use a deterministic encoding
-(sorted keys) because their hash is their identity: the same manifest must give
-the same bytes however its dicts were built.
+is equal to the record that was appended. A manifest's hash is taken of a
+deterministic encoding (sorted keys) because it is the manifest's identity: the
+same manifest must give the same hash however its dicts were built.
 """
 
 from __future__ import annotations
@@ -33,9 +33,14 @@ def encode(record: object) -> str:
 
 
 def encode_manifest(manifest: protocol.Manifest) -> tuple[str, str]:
-    """The manifest's content hash (sha256 hex) and its JSON text."""
-    data = _deterministic.encode(manifest)
-    return hashlib.sha256(data).hexdigest(), data.decode("utf-8")
+    """The manifest's content hash (sha256 hex) and its JSON text.
+
+    Only the hash is taken of the sorted encoding: the text keeps the order the
+    agent sent, because a parameter's schema lists a model's fields in the order
+    they are declared, which is the order Studio's Run… form shows them in.
+    """
+    digest = hashlib.sha256(_deterministic.encode(manifest)).hexdigest()
+    return digest, _encoder.encode(manifest).decode("utf-8")
 
 
 def decode_arguments(text: str) -> tuple[protocol.Value, ...]:

@@ -26,6 +26,7 @@ import type {
   RunListed,
   RunOutline,
   RunView,
+  SensorView,
   Value,
 } from "./types";
 
@@ -139,6 +140,12 @@ export const api = {
       target,
       arguments: args,
     }),
+  startSensor: (project: string, environment: string, repository: string, target: string, args: Value[]) =>
+    request<{ sensor_id: string }>("POST", `${P(project)}/sensors`, { environment, repository, target, arguments: args }),
+  listSensors: (project: string, environment: string) =>
+    request<SensorView[]>("GET", `${P(project)}/sensors?environment=${encodeURIComponent(environment)}`),
+  stopSensor: (project: string, sensorId: string) =>
+    request<{ cancelled: string[] }>("POST", `${P(project)}/sensors/${seg(sensorId)}/stop`),
   /** A page of runs (`model/runs.ts` builds the query); each carries the cursor of its place. */
   listRuns: (project: string, query: URLSearchParams, signal?: AbortSignal) =>
     request<RunListed[]>("GET", `${P(project)}/runs?${query}`, undefined, signal),

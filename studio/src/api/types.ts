@@ -51,6 +51,21 @@ export interface Parameter {
   annotation?: string | null;
   default?: string | null;
   kind?: "positional" | "var_positional" | "keyword";
+  /** The JSON Schema of the JSON that can stand for the argument, from its
+   * annotation; absent: anything (a JSON field in the Run… form). */
+  schema?: Record<string, unknown> | null;
+}
+
+/** A running sensor (`GET /sensors`); its id is the id of the run that keeps it going. */
+export interface SensorView {
+  id: string;
+  repository: string;
+  target: string;
+  /** The current execution (each restart is a new one). */
+  execution_id: string;
+  state: string;
+  /** What it runs with now (its last checkpoint). */
+  arguments: Value[];
 }
 
 export interface TargetOptions {

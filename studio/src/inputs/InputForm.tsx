@@ -84,13 +84,14 @@ export function InputForm({ idPrefix, schema, initial, submitLabel, dismissLabel
   );
 }
 
-function focusFirstError(form: HTMLFormElement | null, checked: Checked): void {
+/** Focus the first field with an error (exported: the Run… form shares the engine). */
+export function focusFirstError(form: HTMLFormElement | null, checked: Checked): void {
   const first = Object.keys(checked.errors)[0];
   if (first === undefined || !form) return;
   form.querySelector<HTMLElement>(`[data-path="${CSS.escape(first)}"] :is(input, select, textarea)`)?.focus();
 }
 
-interface FieldContext {
+export interface FieldContext {
   idPrefix: string;
   errorAt(path: string): string | undefined;
   touch(path: string): void;
@@ -134,7 +135,9 @@ interface EditorProps {
   onChange(draft: Draft): void;
 }
 
-function FieldEditor({ field, draft, path, label, required, context, onChange }: EditorProps) {
+/** One field of a schema form and, for an object or array, its fields (exported:
+ * the Run… form draws its parameters with it). */
+export function FieldEditor({ field, draft, path, label, required, context, onChange }: EditorProps) {
   const id = idOf(context.idPrefix, path);
   const error = context.errorAt(path);
   const hint = hintOf(field);

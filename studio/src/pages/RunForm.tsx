@@ -1,13 +1,19 @@
 /**
- * The Run… form: one JSON field per parameter (named, with its annotation and
- * default), validated as you type and again before submitting.
+ * The Run… form of a workflow, and the Start… form of a sensor: a field per
+ * parameter drawn from its annotation's schema by the input prompts' form engine
+ * (`inputs/InputForm.tsx`'s `FieldEditor`, `model/arguments.ts`), checked as you go
+ * and again before sending, which sends nothing while a field is wrong. A refusal
+ * from the server (400) is shown at the field it names, else above the buttons.
  */
 
-import { useRef, useState } from "preact/hooks";
+import { useMemo, useRef, useState } from "preact/hooks";
 import { api } from "../api/http";
-import type { Parameter, TargetDefinition } from "../api/types";
+import type { TargetDefinition } from "../api/types";
 import { Dialog } from "../components/Dialog";
-import { checkArguments } from "../model/arguments";
+import { FieldEditor, type FieldContext, focusFirstError } from "../inputs/InputForm";
+import "../inputs/inputs.css";
+import { type Draft, fieldOfRefusal, pathsOf } from "../inputs/schema";
+import { argumentsDraft, argumentsForm, checkArguments, refusedArgumentPath } from "../model/arguments";
 import { href, navigate } from "../router";
 
 interface Props {
@@ -16,101 +22,92 @@ interface Props {
   repository: string;
   target: TargetDefinition;
   onClose(): void;
+  /** A sensor was started (a workflow's run opens its page instead). */
+  onSensorStarted?(sensorId: string): void;
 }
 
-function hint(parameter: Parameter): string {
-  if (parameter.kind === "var_positional") return "A JSON array of extra positional arguments (optional).";
-  if (parameter.kind === "keyword") return "Keyword-only: leave empty to use its default.";
-  if (parameter.default != null) return `Optional: leave empty for the default, ${parameter.default}.`;
-  return "Required. A JSON value, e.g. 3, \"text\", [1, 2] or {\"a\": 1}.";
-}
-
-export function RunForm({ project, environment, repository, target, onClose }: Props) {
-  const parameters = target.parameters ?? [];
-  const [texts, setTexts] = useState<string[]>(() => parameters.map(() => ""));
-  const [touched, setTouched] = useState<boolean[]>(() => parameters.map(() => false));
+export function RunForm({ project, environment, repository, target, onClose, onSensorStarted }: Props) {
+  const sensor = target.type === "sensor";
+  const form = useMemo(() => argumentsForm(target.parameters ?? []), [target]);
+  const [draft, setDraft] = useState<Draft>(() => argumentsDraft(form));
+  const [touched, setTouched] = useState<ReadonlySet<string>>(new Set());
   const [submitted, setSubmitted] = useState(false);
-  const [serverError, setServerError] = useState<string | null>(null);
+  const [refusal, setRefusal] = useState<{ path: string | null; message: string } | null>(null);
   const [busy, setBusy] = useState(false);
-  const form = useRef<HTMLFormElement>(null);
-  const check = checkArguments(parameters, texts);
-  const errorOf = (i: number) => (!check.ok && (touched[i] || submitted) ? check.errors[i] : undefined);
+  const element = useRef<HTMLFormElement>(null);
+  const check = checkArguments(form, draft);
+  const errors = check.ok ? {} : check.errors;
+  const context: FieldContext = {
+    idPrefix: "arg",
+    errorAt: (path) => (refusal && refusal.path === path ? refusal.message : submitted || touched.has(path) ? errors[path] : undefined),
+    touch: (path) => setTouched((t) => (t.has(path) ? t : new Set([...t, path]))),
+  };
 
   const submit = async (event: Event) => {
     event.preventDefault();
     setSubmitted(true);
-    setServerError(null);
+    setRefusal(null);
     if (!check.ok) {
-      const first = Object.keys(check.errors).map(Number).sort((a, b) => a - b)[0];
-      form.current?.querySelector<HTMLElement>(`#arg-${first}`)?.focus();
+      focusFirstError(element.current, { ok: false, value: null, errors: check.errors });
       return;
     }
     setBusy(true);
     try {
+      if (sensor) {
+        const { sensor_id } = await api.startSensor(project, environment, repository, target.name, check.arguments);
+        onSensorStarted?.(sensor_id);
+        onClose();
+        return;
+      }
       const { run_id } = await api.submitRun(project, environment, repository, target.name, check.arguments);
       navigate(href({ page: "run", project, environment, run: run_id, step: null, view: "graph" }));
     } catch (e) {
-      setServerError((e as Error).message);
+      const message = (e as Error).message;
+      const named = refusedArgumentPath(message);
+      // The nearest field the form has (an item named by its index may be gone).
+      const path = named === null ? null : fieldOfRefusal(`at ${named}: `, pathsOf(form.field, draft));
+      setRefusal({ path, message });
       setBusy(false);
     }
   };
 
+  const verb = sensor ? "Start" : "Run";
+  const formRefusal = refusal && refusal.path === null ? refusal.message : null;
   return (
-    <Dialog title={`Run ${target.name}`} onClose={onClose}>
-      <form ref={form} class="stack" onSubmit={submit} noValidate aria-label={`Arguments for ${target.name}`}>
+    <Dialog title={`${verb} ${target.name}`} onClose={onClose}>
+      <form ref={element} class="stack" onSubmit={submit} noValidate
+        aria-label={`Arguments for ${target.name}`}
+        onKeyDown={(e) => {
+          if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) element.current?.requestSubmit();
+        }}
+      >
         <p class="muted">
-          In <strong>{environment}</strong>, repository <span class="mono">{repository}</span>. Arguments are JSON.
+          In <strong>{environment}</strong>, repository <span class="mono">{repository}</span>.
         </p>
-        {parameters.length === 0 && <p class="muted">This workflow takes no arguments.</p>}
-        {parameters.map((parameter, i) => {
-          const error = errorOf(i);
-          return (
-            <div class="field" key={parameter.name}>
-              <label for={`arg-${i}`}>
-                <span class="mono">
-                  {parameter.kind === "var_positional" ? "*" : ""}
-                  {parameter.name}
-                </span>
-                {parameter.annotation && <span class="faint mono">: {parameter.annotation}</span>}
-                {parameter.default != null && <span class="faint mono"> = {parameter.default}</span>}
-              </label>
-              <textarea
-                id={`arg-${i}`}
-                name={parameter.name}
-                rows={1}
-                spellcheck={false}
-                value={texts[i]}
-                placeholder={parameter.default != null ? `default: ${parameter.default}` : "JSON value"}
-                aria-invalid={error ? "true" : undefined}
-                aria-describedby={`arg-${i}-hint${error ? ` arg-${i}-error` : ""}`}
-                onInput={(e) => {
-                  const next = [...texts];
-                  next[i] = (e.target as HTMLTextAreaElement).value;
-                  setTexts(next);
-                }}
-                onBlur={() => {
-                  const next = [...touched];
-                  next[i] = true;
-                  setTouched(next);
-                }}
-                onKeyDown={(e) => {
-                  if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) form.current?.requestSubmit();
-                }}
-              />
-              <span id={`arg-${i}-hint`} class="field-hint">
-                {hint(parameter)}
-              </span>
-              {error && (
-                <span id={`arg-${i}-error`} class="field-error" role="alert">
-                  {error}
-                </span>
-              )}
-            </div>
-          );
-        })}
-        {serverError && (
+        {form.given.length === 0 && <p class="muted">This {sensor ? "sensor" : "workflow"} takes no arguments.</p>}
+        {form.given.length > 0 && (
+          <FieldEditor
+            field={form.field}
+            draft={draft}
+            path=""
+            label={null}
+            required
+            context={context}
+            onChange={(next) => {
+              setDraft(next);
+              setRefusal(null);
+            }}
+          />
+        )}
+        {form.keywordOnly.length > 0 && (
+          <p class="faint">
+            Keyword-only {form.keywordOnly.length === 1 ? "parameter" : "parameters"}{" "}
+            <span class="mono">{form.keywordOnly.map((p) => p.name).join(", ")}</span> keep their defaults: arguments from here are positional.
+          </p>
+        )}
+        {formRefusal && (
           <p class="notice error" role="alert">
-            {serverError}
+            {formRefusal}
           </p>
         )}
         <div class="row">
@@ -120,7 +117,7 @@ export function RunForm({ project, environment, repository, target, onClose }: P
             Cancel
           </button>
           <button type="submit" class="primary" disabled={busy}>
-            Start run
+            {sensor ? "Start sensor" : "Start run"}
           </button>
         </div>
       </form>
