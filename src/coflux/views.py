@@ -70,6 +70,12 @@ class ExecutionOutline(View, frozen=True, kw_only=True, omit_defaults=True):
     hosts its target or provides a required tag, every one that could is full,
     its environment is paused, ...), from the server's live state when the view
     is read; absent otherwise (``omit_defaults``: no key at all in large views).
+
+    ``successor``: for a stand-in, the execution whose outcome it takes: for a
+    *spawned* one, the first execution of the run it started; *cached*, the
+    execution whose result it reuses (in any run); *deferred*, the newer equal
+    call that replaced it. Absent for every other execution (a retry's or a
+    re-run's successor is the step's next attempt, already in the view).
     """
 
     id: str
@@ -81,6 +87,7 @@ class ExecutionOutline(View, frozen=True, kw_only=True, omit_defaults=True):
     completed_at: float | None
     session_id: str | None
     queued_reason: str | None = None
+    successor: str | None = None
     # In an outline read with previews (``runs inspect``): its result's or its
     # error's first characters (``coflux.previews``); absent otherwise.
     outcome_preview: str | None = None
@@ -146,11 +153,15 @@ class RunOutline(RunSummary, frozen=True):
 
     idempotency_key: str | None
     steps: list[StepOutline]
+    # The execution (in another run) that spawned this run: a workflow called from
+    # a task; None for a submitted run.
+    spawned_by: str | None = None
 
 
 class RunView(RunSummary, frozen=True):
     idempotency_key: str | None
     steps: list[StepView]
+    spawned_by: str | None = None  # as in ``RunOutline``
 
 
 class LogView(View, frozen=True):
@@ -319,3 +330,35 @@ class AuthView(View, frozen=True):
     authenticated: bool  # the token opens something (or none is needed)
     admin: bool
     token: TokenView | None  # the caller's project token, when it carried one
+
+
+# --- a project's recent activity (the landing pages) ------------------------------
+
+
+class EnvironmentActivity(View, frozen=True):
+    """An environment's recent activity, as Studio's landing pages show it.
+
+    The counts are of the runs created in each window (the last 24 hours, the last
+    7 days, both ending at ``ProjectActivity.at``), by the run's state as
+    ``RunSummary.state`` has it; a state no run is in has no key. The newest
+    failure is the newest run in the ``failed`` state whatever its age, so a
+    quiet environment's last failure stays one click away. ``agents``: how many
+    agents are connected to it now (the server's live state, not the store).
+    """
+
+    environment: str  # its name
+    status: str  # EnvironmentStatus value
+    last_day: dict[str, int]
+    last_week: dict[str, int]
+    newest_failure: RunSummary | None
+    agents: int
+
+
+class ProjectActivity(View, frozen=True):
+    """``GET /api/projects/{project}/activity``: each environment's activity, in the
+    order environments are listed (archived ones, and those a token does not
+    open, left out)."""
+
+    project: str  # the project's id
+    at: float  # the server's time when the counts were taken
+    environments: list[EnvironmentActivity]

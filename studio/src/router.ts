@@ -9,6 +9,7 @@
  *   /projects/P/environments/E/workflows/REPO/TARGET[?FILTERS]  a workflow (or /sensors/...)
  *   /projects/P/environments/E/runs/RUN[?view=V]         a run (V: graph|timeline|logs)
  *   /projects/P/environments/E/runs/RUN/steps/N[?view=V] a run with step RUN:N open
+ *   /projects/P/environments/E/runs/RUN/steps/N?attempt=A  ... showing its attempt A
  *
  * FILTERS: which runs the page's list shows (`model/runs.ts`, `parseFilters`), e.g.
  * `?state=failed&state=timed_out&q=order-7&order=oldest`, so a link reproduces it
@@ -25,7 +26,16 @@ export type Route =
   | { page: "project"; project: string }
   | { page: "environment"; project: string; environment: string; runs?: RunFilters }
   | { page: "target"; project: string; environment: string; kind: "workflow" | "sensor"; repository: string; target: string; runs?: RunFilters }
-  | { page: "run"; project: string; environment: string; run: string; step: number | null; view: RunView }
+  | {
+      page: "run";
+      project: string;
+      environment: string;
+      run: string;
+      step: number | null;
+      view: RunView;
+      /** The open step's attempt shown in its panel (absent or null: its latest). */
+      attempt?: number | null;
+    }
   | { page: "missing"; path: string };
 
 const VIEWS: RunView[] = ["graph", "timeline", "logs"];
@@ -49,7 +59,9 @@ export function parseRoute(pathname: string, search = ""): Route {
   if (kind === "runs" && a !== undefined) {
     if (parts.length === 6) return { page: "run", project, environment, run: a, step: null, view: runView };
     if (parts.length === 8 && b === "steps" && c !== undefined && /^\d+$/.test(c) && d === undefined) {
-      return { page: "run", project, environment, run: a, step: Number(c), view: runView };
+      const attempt = query.get("attempt");
+      const chosen = attempt !== null && /^[1-9]\d*$/.test(attempt) ? { attempt: Number(attempt) } : {};
+      return { page: "run", project, environment, run: a, step: Number(c), view: runView, ...chosen };
     }
   }
   return { page: "missing", path: pathname };
@@ -70,7 +82,11 @@ export function href(route: Route): string {
     case "run": {
       const base = `${environmentPath(route.project, route.environment)}/runs/${enc(route.run)}`;
       const path = route.step === null ? base : `${base}/steps/${route.step}`;
-      return route.view === "graph" ? path : `${path}?view=${route.view}`;
+      const query = new URLSearchParams();
+      if (route.view !== "graph") query.set("view", route.view);
+      if (route.step !== null && route.attempt) query.set("attempt", String(route.attempt));
+      const search = query.toString();
+      return search ? `${path}?${search}` : path;
     }
     case "missing":
       return route.path;

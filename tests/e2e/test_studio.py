@@ -176,6 +176,7 @@ def test_cancel_a_running_run(studio: Cluster, page: Page) -> None:
     graph = page.get_by_role("group", name=re.compile("Steps of the run"))
     expect(graph.get_by_role("button", name=re.compile(r"^nap #2, running"))).to_be_visible()
     page.get_by_role("button", name="Cancel run").click()
+    page.get_by_role("alertdialog").get_by_role("button", name="Yes, cancel the run").click()
     expect(graph.get_by_role("button", name=re.compile(r"^nap #2, cancelled"))).to_be_visible()
     expect(page.locator(".run-header [data-state]")).to_have_attribute("data-state", "cancelled")
     expect(page.get_by_role("button", name="Cancel run")).to_have_count(0)

@@ -350,6 +350,7 @@ def _revert_sqlite(backend: SqliteBackend, project_id: str) -> None:
 def back_to_version_10(conn: sqlite3.Connection) -> None:
     """Undo 0011_run_history.sql and the migrations after it (and their records) in
     an SQLite project's database."""
+    conn.execute("DROP INDEX IF EXISTS executions_by_leader")  # 0013_execution_leaders.sql
     for table in ("input_responses", "inputs"):  # 0012_inputs.sql
         conn.execute(f"DROP TABLE {table}")
     conn.execute("DROP TABLE run_texts")
@@ -362,6 +363,7 @@ def back_to_version_10(conn: sqlite3.Connection) -> None:
 
 def _revert_postgres(backend: PostgresBackend, project_id: str) -> None:
     with psycopg.connect(backend.url, autocommit=True) as conn:
+        conn.execute("DROP INDEX executions_by_leader")  # 0009_execution_leaders.sql
         conn.execute("DROP TABLE input_responses, inputs")  # 0008_inputs.sql
         conn.execute("DROP INDEX steps_by_root_arguments")
         conn.execute("DROP INDEX runs_by_environment_target")

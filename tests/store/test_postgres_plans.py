@@ -130,6 +130,7 @@ def test_completions_read_executions_only_by_key(
     assert reads["executions_pkey"] >= size
     assert {name: count for name, count in reads.items() if name != "executions_pkey"} == {
         "executions_by_run": 0,
+        "executions_by_leader": 0,
         "executions_project_id_step_id_attempt_key": 0,
         "(scan)": 0,
     }

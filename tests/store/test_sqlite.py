@@ -127,6 +127,7 @@ def test_current_states_are_filled_in_when_an_older_database_is_migrated(
     snapshot = store.load_snapshot()
     store.close()
     with raw(path) as conn:  # back to what version 4 wrote: no current-state columns
+        conn.execute("DROP INDEX executions_by_leader")  # 0013's, on leader_id
         for column in ("state", "state_at", "assigned_at", "session_id", "leader_id"):
             conn.execute(f"ALTER TABLE executions DROP COLUMN {column}")
         conn.execute("ALTER TABLE sessions DROP COLUMN secret_sha256")

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from coflux import protocol
 from coflux.cli.output import Marked, fmt_clock, fmt_duration, fmt_time
+from coflux.log_lines import render_message
 from coflux.views import (
     ExecutionOutline,
     ExecutionView,
@@ -20,7 +20,8 @@ from coflux.views import (
     StepView,
 )
 
-_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+# A log line's message is rendered as the server's log search reads it.
+render_template = render_message
 
 # The call tree is drawn the same from a run's outline or its full view.
 AnyRun = RunOutline | RunView
@@ -38,21 +39,6 @@ def to_display(value: protocol.Value) -> Any:
 def display_json(value: protocol.Value) -> str:
     """A value as one line of JSON, as people and scripts read results."""
     return json.dumps(to_display(value), ensure_ascii=False, default=str)
-
-
-def _display_text(value: protocol.Value) -> str:
-    shown = to_display(value)
-    return shown if isinstance(shown, str) else json.dumps(shown, ensure_ascii=False, default=str)
-
-
-def render_template(template: str, values: Mapping[str, protocol.Value]) -> str:
-    """Fill ``{name}`` placeholders; unknown names are left as they are."""
-
-    def fill(match: re.Match[str]) -> str:
-        value = values.get(match.group(1))
-        return match.group(0) if value is None else _display_text(value)
-
-    return _PLACEHOLDER.sub(fill, template)
 
 
 def step_of(execution_id: str) -> str:

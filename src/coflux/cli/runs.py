@@ -17,6 +17,7 @@ from coflux.cli.results import finish
 from coflux.client import Client
 from coflux.client.client import MAX_WAIT
 from coflux.client.errors import ApiError
+from coflux.log_lines import MINIMUM_LEVELS, LogFilter
 from coflux.orchestration.states import ExecutionState
 from coflux.views import LogView, MetricView
 
@@ -181,23 +182,37 @@ def _fetch_logs(
     execution: str | None,
     printer: _LogPrinter,
     follow: bool,
+    wanted: LogFilter,
 ) -> None:
     cursor: int | None = None
     while True:
         page = client.get_logs(
-            project, run_id, execution=execution, after=cursor, wait=MAX_WAIT if follow else None
+            project,
+            run_id,
+            execution=execution,
+            after=cursor,
+            wait=MAX_WAIT if follow else None,
+            q=wanted.text,
+            level=wanted.minimum,
         )
         printer.print(page.logs)
-        if page.logs:
-            cursor = page.cursor if page.cursor is not None else page.logs[-1].id
+        if page.logs or page.cursor != (cursor or 0):
+            # A searched page may keep no line and still move on: read on from there.
+            cursor = page.cursor
             continue
         # An empty page: every entry so far was seen. Following, the long poll also
         # returns empty when the run has ended: then one last read catches stragglers.
         if not follow or client.get_result(project, run_id).outcome is not None:
             if follow:
-                printer.print(
-                    client.get_logs(project, run_id, execution=execution, after=cursor).logs
+                last = client.get_logs(
+                    project,
+                    run_id,
+                    execution=execution,
+                    after=cursor,
+                    q=wanted.text,
+                    level=wanted.minimum,
                 )
+                printer.print(last.logs)
             return
 
 
@@ -205,17 +220,34 @@ def _fetch_logs(
 @click.argument("run_id")
 @click.option("--step", "step_id", help="Only this step (RUN:N) or execution (RUN:N:ATTEMPT).")
 @click.option("--follow", is_flag=True, help="Keep printing until the run has ended.")
+@click.option("--search", "text", help="Only lines whose message holds this text (any case).")
+@click.option(
+    "--level",
+    "minimum",
+    type=click.Choice(MINIMUM_LEVELS),
+    help="Only lines at this level or above (stdout and stderr rank with info).",
+)
 @click.option(
     "--json", "as_json", is_flag=True, help="JSON array (one object per line with --follow)."
 )
 @api_options
 @pass_state
-def logs(state: CliState, run_id: str, step_id: str | None, follow: bool, as_json: bool) -> None:
-    """Print a run's log lines: time, step, level, message."""
+def logs(
+    state: CliState,
+    run_id: str,
+    step_id: str | None,
+    follow: bool,
+    text: str | None,
+    minimum: str | None,
+    as_json: bool,
+) -> None:
+    """Print a run's log lines: time, step, level, message. --search and --level are
+    applied by the server, so they search the whole run however long its logs."""
     execution = step_id if step_id is not None and step_id.count(":") == 2 else None
     printer = _LogPrinter(None if execution else step_id, as_json, stream=follow)
+    wanted = LogFilter(text=text or None, minimum=minimum)
     with state.client() as client:
-        _fetch_logs(client, state.project(), run_id, execution, printer, follow)
+        _fetch_logs(client, state.project(), run_id, execution, printer, follow, wanted)
     if as_json and not follow:
         out(json.dumps(printer.collected, indent=2, ensure_ascii=False, default=str))
 

@@ -369,9 +369,14 @@ class Client:
         execution: str | None = None,
         after: int | None = None,
         wait: float | None = None,
+        q: str | None = None,
+        level: str | None = None,
     ) -> LogPage:
+        """A page of a run's log lines after cursor ``after``: only those whose message
+        holds ``q`` (ignoring case) and at ``level`` or above, if given. A filtered
+        page may be empty with a cursor that moved on: page on until it stops moving."""
         path = f"{self._run_path(project, run_id)}/logs"
-        params = {"execution": execution, "after": after, "wait": wait}
+        params = {"execution": execution, "after": after, "wait": wait, "q": q, "level": level}
         return self._call(LogPage, "GET", path, params=params, wait=wait)
 
     def list_metrics(

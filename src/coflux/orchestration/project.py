@@ -385,6 +385,13 @@ class Project:
             query = dataclasses.replace(query, environment_ids=ids)
         return await self._read(self.store.find_runs, query, after=after, limit=limit)
 
+    async def count_runs(
+        self, environment_ids: Sequence[str], since: float
+    ) -> dict[str, dict[str, int]]:
+        """The runs created at or after ``since``, counted by environment id and state
+        (``ProjectStore.count_runs``)."""
+        return await self._read(self.store.count_runs, environment_ids, since)
+
     async def get_run(self, run_id: str) -> RunView:
         run = await self._read(self.store.get_run, run_id)
         if run is None:
@@ -456,10 +463,21 @@ class Project:
         return _cancelled(await self.actor.call(ev.CancelExecution(execution_id)))
 
     async def list_logs(
-        self, run_id: str, *, execution_id: str | None, after: int, limit: int = 1000
+        self,
+        run_id: str,
+        *,
+        execution_id: str | None,
+        after: int,
+        limit: int = 1000,
+        levels: Sequence[str] | None = None,
     ) -> list[LogView]:
         return await self._read(
-            self.store.list_logs, run_id, execution_id=execution_id, after=after, limit=limit
+            self.store.list_logs,
+            run_id,
+            execution_id=execution_id,
+            after=after,
+            limit=limit,
+            levels=levels,
         )
 
     async def list_metrics(self, run_id: str, *, execution_id: str | None) -> list[MetricView]:
@@ -483,6 +501,15 @@ class Project:
         environment_id = await self._environment_id(environment)
         sessions = [s for s in self.actor.sessions() if s.environment_id == environment_id]
         return sorted(sessions, key=lambda s: s.id)
+
+    def connected_agents(self) -> dict[str, int]:
+        """How many agents are connected now, by environment id (a disconnected
+        session within its timeout is not counted: nothing reaches it)."""
+        counts: dict[str, int] = {}
+        for session in self.actor.sessions():
+            if session.connected:
+                counts[session.environment_id] = counts.get(session.environment_id, 0) + 1
+        return counts
 
     def record_logs(self, session_id: str, entries: tuple[protocol.LogEntry, ...]) -> None:
         self.actor.post(ev.RecordLogs(session_id, entries))

@@ -18,9 +18,11 @@ from starlette.types import Scope
 from coflux import protocol
 from coflux.blobs import open_blob_store
 from coflux.errors import CofluxError, ProjectOwnedElsewhere, ProjectUnavailable
+from coflux.log_lines import MINIMUM_LEVELS
 from coflux.orchestration.effects import Fact
 from coflux.orchestration.model import ProjectState
 from coflux.server.api import (
+    activity,
     agents,
     assets,
     environments,
@@ -57,6 +59,7 @@ from coflux.views import (
     LogPage,
     MetricPointPage,
     MetricView,
+    ProjectActivity,
     ProjectInfo,
     Registered,
     RerunStarted,
@@ -111,6 +114,7 @@ API: list[ApiRoute] = [
     ApiRoute("GET", E + "/manifests", environments.list_manifests, "List registered repositories", response=list[protocol.Manifest]),
     ApiRoute("POST", E + "/manifests", environments.register_manifests, "Register manifests", environments.RegisterManifests, Registered),
     ApiRoute("GET", E + "/agents", agents.list_agents, "List the agents of an environment", response=list[agents.AgentView]),
+    ApiRoute("GET", P + "/activity", activity.get_activity, "Each environment's recent runs by state, newest failure and connected agents", response=ProjectActivity),
     ApiRoute("POST", P + "/runs", runs.submit_run, "Submit a workflow run", runs.SubmitRun, RunSubmitted, 201),
     ApiRoute("GET", P + "/runs", runs.list_runs, "Find runs: a page, filtered, newest (or oldest) first", response=list[RunListed], query=RUN_FILTERS),
     ApiRoute("POST", P + "/sensors", sensors.start_sensor, "Start a sensor (kept running by the server)", sensors.StartSensor, sensors.SensorStarted, 201),
@@ -121,8 +125,10 @@ API: list[ApiRoute] = [
         Query("previews", str, "1: with each step's arguments and each execution's result or error, cut short (coflux.previews)", {"type": "string", "enum": ["1", "true", "0", "false"]}),
     )),
     ApiRoute("GET", R + "/result", runs.get_result, "A run's outcome, optionally waiting for it", response=RunResult, query=(WAIT,)),
-    ApiRoute("GET", R + "/logs", runs.get_logs, "A run's logs after a cursor, optionally waiting", response=LogPage, query=(
-        Query("execution", str, "only this execution"), Query("after", int, "cursor: the last log id seen"), WAIT)),
+    ApiRoute("GET", R + "/logs", runs.get_logs, "A run's logs after a cursor, optionally waiting and filtered", response=LogPage, query=(
+        Query("execution", str, "only this execution"), Query("after", int, "cursor: the last log id seen"), WAIT,
+        Query("q", str, "only lines whose message holds this text, ignoring case", _TEXT),
+        Query("level", str, "only lines at this level or above", {"type": "string", "enum": list(MINIMUM_LEVELS)}))),
     ApiRoute("GET", R + "/metrics", runs.get_metrics, "A run's metrics: definitions, point counts, latest points", response=list[MetricView], query=(
         Query("execution", str, "only this execution"),)),
     ApiRoute("GET", R + "/metrics/points", runs.get_metric_points, "A run's metric points after a cursor, optionally waiting", response=MetricPointPage, query=(

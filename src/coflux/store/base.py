@@ -428,6 +428,14 @@ class ProjectStore(Protocol):
         """Most recent first: the first page of ``find_runs`` of those filters."""
         ...
 
+    def count_runs(self, environment_ids: Sequence[str], since: float) -> dict[str, dict[str, int]]:
+        """How many runs each environment has that were created at or after ``since``,
+        by the run's state (as ``find_runs`` filters on it): environment id -> state ->
+        count, without the states (or environments) that have none. Each count is a
+        range of the index by environment, state and time: it costs what the window
+        holds, not the history."""
+        ...
+
     def get_run(self, run_id: str) -> RunView | None: ...
 
     def get_run_outline(self, run_id: str, previews: bool = False) -> RunOutline | None:
@@ -452,8 +460,10 @@ class ProjectStore(Protocol):
         execution_id: str | None = None,
         after: int = 0,
         limit: int = 1000,
+        levels: Sequence[str] | None = None,
     ) -> list[LogView]:
-        """Log entries of a run in the order they were recorded, after cursor ``after``."""
+        """Log entries of a run in the order they were recorded, after cursor ``after``;
+        only those at one of ``levels``, if given."""
         ...
 
     def list_metrics(self, run_id: str, *, execution_id: str | None = None) -> list[MetricView]:

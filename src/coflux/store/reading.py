@@ -16,10 +16,11 @@ import contextlib
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, get_args
 
 from coflux import protocol
 from coflux.orchestration.events import StepRecord
+from coflux.orchestration.states import ExecutionState
 from coflux.store import rows
 from coflux.store.base import FoundRuns, InputQuery, RunPosition, RunQuery, Snapshot
 from coflux.store.rows import Row
@@ -82,6 +83,14 @@ class Queries(Protocol):
         and their sequence number."""
         ...
 
+    def run_counts(
+        self, environment_ids: Sequence[str], states: Sequence[str], since: float
+    ) -> Iterable[Row]:
+        """A row per environment and state: environment id, state, and how many of its
+        runs in that state were created at or after ``since`` (through the index by
+        environment, state and creation time: a range count each)."""
+        ...
+
     def run(self, run_id: str) -> Row | None: ...
 
     def steps_of_run(self, run_id: str) -> Iterable[Row]: ...
@@ -96,7 +105,7 @@ class Queries(Protocol):
     def step_record(self, step_id: str) -> Row | None: ...
 
     def logs(
-        self, run_id: str, execution_id: str | None, after: int, limit: int
+        self, run_id: str, execution_id: str | None, after: int, limit: int, levels: Sequence[str]
     ) -> Iterable[Row]: ...
 
     def metrics(self, run_id: str, execution_id: str | None) -> Iterable[Row]: ...
@@ -264,6 +273,17 @@ class ReadingStore(abc.ABC):
         query = RunQuery(environment_ids=environments, repository=repository, target=target)
         return self.find_runs(query, limit=limit).runs
 
+    def count_runs(self, environment_ids: Sequence[str], since: float) -> dict[str, dict[str, int]]:
+        if not environment_ids:
+            return {}
+        with self._reading(consistent=False) as q:
+            found = list(q.run_counts(list(environment_ids), _RUN_STATES, since))
+        counts: dict[str, dict[str, int]] = {}
+        for environment_id, state, count in found:
+            if count:
+                counts.setdefault(environment_id, {})[state] = int(count)
+        return counts
+
     def get_run_summary(self, run_id: str) -> RunSummary | None:
         with self._reading(consistent=True) as q:
             names = rows.environment_names(q.environments())
@@ -320,9 +340,11 @@ class ReadingStore(abc.ABC):
         execution_id: str | None = None,
         after: int = 0,
         limit: int = 1000,
+        levels: Sequence[str] | None = None,
     ) -> list[LogView]:
+        among = LOG_LEVELS if levels is None else levels
         with self._reading(consistent=False) as q:
-            return rows.log_views(q.logs(run_id, execution_id, after, limit), q.template)
+            return rows.log_views(q.logs(run_id, execution_id, after, limit, among), q.template)
 
     def list_metrics(self, run_id: str, *, execution_id: str | None = None) -> list[MetricView]:
         with self._reading(consistent=False) as q:
@@ -338,6 +360,12 @@ class ReadingStore(abc.ABC):
     ) -> list[MetricPointView]:
         with self._reading(consistent=False) as q:
             return rows.metric_point_views(q.metric_points(run_id, execution_id, after, limit))
+
+
+# Every state a run can be in (its root execution's): what ``count_runs`` counts.
+_RUN_STATES = [state.value for state in ExecutionState]
+# What an unfiltered read of logs asks for: every level.
+LOG_LEVELS: tuple[str, ...] = get_args(protocol.LogLevel)
 
 
 def _branches(query: RunQuery) -> list[dict[str, str]]:

@@ -163,7 +163,7 @@ def run_view(
 
     Args:
         run: the run's row (environment id, repository, target, idempotency key,
-            created_at).
+            created_at, the execution that spawned it).
         steps: each step's columns (``_step``), then its arguments and options.
         executions: each execution's columns (``_execution``), then its step's id,
             its outcome and its transitions (decoded by ``transitions``).
@@ -200,7 +200,7 @@ def run_outline(
     for row in outline:
         if step is None or step.id != row[0]:
             shown = (
-                previews.argument_previews(codecs.decode_arguments(row[18]))
+                previews.argument_previews(codecs.decode_arguments(row[19]))
                 if with_previews
                 else []
             )
@@ -208,17 +208,17 @@ def run_outline(
             steps.append(step)
         if row[10] is not None:  # NULL: the step has no execution (yet)
             preview = None
-            if with_previews and row[19] is not None:
-                preview = previews.outcome_preview(codecs.decode_outcome(row[19]))
+            if with_previews and row[20] is not None:
+                preview = previews.outcome_preview(codecs.decode_outcome(row[20]))
             step.executions.append(
-                _execution(ExecutionOutline, row[10:18], names, outcome_preview=preview)
+                _execution(ExecutionOutline, row[10:19], names, outcome_preview=preview)
             )
     return RunOutline(**_run_fields(run_id, run, names), **_run_state(steps), steps=steps)
 
 
 def _run_fields(run_id: str, run: Row, names: dict[str, str]) -> dict[str, Any]:
     """The fields every view of the run starts with."""
-    env_id, repository, target, key, created_at = run
+    env_id, repository, target, key, created_at, spawned_by = run
     return {
         "id": run_id,
         "environment": _name(names, env_id),
@@ -226,6 +226,7 @@ def _run_fields(run_id: str, run: Row, names: dict[str, str]) -> dict[str, Any]:
         "target": target,
         "idempotency_key": key,
         "created_at": created_at,
+        "spawned_by": spawned_by,
     }
 
 
@@ -267,8 +268,9 @@ E = TypeVar("E", bound=ExecutionOutline)
 def _execution(cls: type[E], row: Row, names: dict[str, str], **details: Any) -> E:
     """An execution (outline, or view with ``details``) from its columns: id,
     attempt, environment id, created_at, and its current state, that state's time,
-    when it was assigned and its session."""
-    execution_id, attempt, env_id, created_at, state, state_at, assigned_at, session_id = row
+    when it was assigned, its session, and the execution it stands in for."""
+    (execution_id, attempt, env_id, created_at, state, state_at, assigned_at, session_id,
+     leader_id) = row  # fmt: skip
     state, completed_at = status(state, state_at)
     return cls(
         id=execution_id,
@@ -279,6 +281,7 @@ def _execution(cls: type[E], row: Row, names: dict[str, str], **details: Any) ->
         assigned_at=assigned_at,
         completed_at=completed_at,
         session_id=session_id,
+        successor=leader_id,
         **details,
     )
 
@@ -289,14 +292,14 @@ def _executions_by_step(
     """The executions by step id, each step's in the order of the rows (attempts)."""
     by_step: dict[str, list[ExecutionView]] = defaultdict(list)
     for row in rows:
-        outcome = row[9]
-        by_step[row[8]].append(
+        outcome = row[10]
+        by_step[row[9]].append(
             _execution(
                 ExecutionView,
-                row[:8],
+                row[:9],
                 names,
                 outcome=codecs.decode_outcome(outcome) if outcome is not None else None,
-                transitions=transitions(row[10:]),
+                transitions=transitions(row[11:]),
             )
         )
     return by_step

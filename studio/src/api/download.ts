@@ -15,7 +15,12 @@ const REVOKE_AFTER_MS = 10_000;
 /** Download the blob `key` as a file named `filename`. */
 export async function downloadBlob(key: string, filename: string): Promise<void> {
   const response = await fetchBlob(key);
-  const url = URL.createObjectURL(await response.blob());
+  saveBlob(await response.blob(), filename);
+}
+
+/** Save data made in the page (a log file, say) as a file named `filename`. */
+export function saveBlob(data: Blob, filename: string): void {
+  const url = URL.createObjectURL(data);
   const anchor = document.createElement("a");
   anchor.href = url;
   anchor.download = filename;

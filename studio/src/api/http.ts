@@ -21,6 +21,7 @@ import type {
   Manifest,
   MetricPointView,
   MetricView,
+  ProjectActivity,
   ProjectInfo,
   RunAssets,
   RunListed,
@@ -132,6 +133,9 @@ export const api = {
     request<Manifest[]>("GET", `${E(project, environment)}/manifests`),
   listAgents: (project: string, environment: string) =>
     request<AgentView[]>("GET", `${E(project, environment)}/agents`),
+  /** Each environment's runs of the last day and week by state, newest failure and agents connected. */
+  getActivity: (project: string, signal?: AbortSignal) =>
+    request<ProjectActivity>("GET", `${P(project)}/activity`, undefined, signal),
 
   submitRun: (project: string, environment: string, repository: string, target: string, args: Value[]) =>
     request<{ run_id: string; created: boolean }>("POST", `${P(project)}/runs`, {
@@ -152,8 +156,18 @@ export const api = {
   getRun: (project: string, runId: string) => request<RunView>("GET", `${P(project)}/runs/${seg(runId)}`),
   getRunOutline: (project: string, runId: string, signal?: AbortSignal) =>
     request<RunOutline>("GET", `${P(project)}/runs/${seg(runId)}/outline`, undefined, signal),
-  getLogs: (project: string, runId: string, after: number, signal?: AbortSignal) =>
-    request<LogPage>("GET", `${P(project)}/runs/${seg(runId)}/logs?after=${after}`, undefined, signal),
+  /** A page of a run's log lines after `after`; `filter`: only those whose message holds
+   * `q` (any case), at `level` or above, searched on the server (docs/api.md). */
+  getLogs: (project: string, runId: string, after: number, signal?: AbortSignal, filter?: { q?: string; level?: string }) =>
+    request<LogPage>(
+      "GET",
+      `${P(project)}/runs/${seg(runId)}/logs?${new URLSearchParams({ after: String(after), ...(filter?.q ? { q: filter.q } : {}), ...(filter?.level ? { level: filter.level } : {}) })}`,
+      undefined,
+      signal,
+    ),
+  /** A page of one execution's logs (an attempt's, in the step panel). */
+  getExecutionLogs: (project: string, runId: string, executionId: string, after: number, signal?: AbortSignal) =>
+    request<LogPage>("GET", `${P(project)}/runs/${seg(runId)}/logs?execution=${seg(executionId)}&after=${after}`, undefined, signal),
   /** The run's metrics (definitions, counts, latest points), or one execution's. */
   listMetrics: (project: string, runId: string, signal?: AbortSignal) =>
     request<MetricView[]>("GET", `${P(project)}/runs/${seg(runId)}/metrics`, undefined, signal),

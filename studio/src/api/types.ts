@@ -152,6 +152,10 @@ export interface ExecutionView {
   session_id: string | null;
   /** Why a queued execution waits, as the server saw it when the view was read. */
   queued_reason?: string | null;
+  /** A stand-in's leader: the execution whose outcome it takes (spawned: the first
+   * execution of the run it started; cached: the one it reused; deferred: the call
+   * that replaced it). Absent for every other execution. */
+  successor?: string | null;
   outcome: Outcome | null;
   transitions: TransitionView[];
 }
@@ -187,6 +191,25 @@ export interface RunSummary {
   completed_at: number | null;
 }
 
+/** An environment's recent activity (`GET .../activity`, docs/api.md "Activity"): its
+ * runs of the last 24 hours and 7 days by state (a state with none has no key), its
+ * newest failed run at any age, and how many agents are connected now. */
+export interface EnvironmentActivity {
+  environment: string;
+  status: EnvironmentStatus;
+  last_day: Partial<Record<ExecutionState, number>>;
+  last_week: Partial<Record<ExecutionState, number>>;
+  newest_failure: RunSummary | null;
+  agents: number;
+}
+
+export interface ProjectActivity {
+  project: string;
+  /** The server's time when the counts were taken (the windows end there). */
+  at: number;
+  environments: EnvironmentActivity[];
+}
+
 /** A run as a list shows it: with the cursor of its place (the last one's, as `after`, gives the next page). */
 export interface RunListed extends RunSummary {
   cursor: string;
@@ -195,6 +218,8 @@ export interface RunListed extends RunSummary {
 export interface RunView extends RunSummary {
   idempotency_key: string | null;
   steps: StepView[];
+  /** The execution (in another run) that spawned this run; null or absent: submitted. */
+  spawned_by?: string | null;
 }
 
 export interface LogView extends LogEntry {

@@ -1,6 +1,7 @@
 /**
  * A modal dialog on the native `<dialog>` element: focus is trapped inside, Escape
- * closes it, and focus returns to what opened it.
+ * closes it, and focus returns to what opened it. A question that must be answered
+ * before going on is an `alertdialog` (`Confirm`), its text named as its description.
  */
 
 import type { ComponentChildren } from "preact";
@@ -11,9 +12,12 @@ interface Props {
   onClose(): void;
   children: ComponentChildren;
   wide?: boolean;
+  role?: "dialog" | "alertdialog";
+  /** The id of the element that says what the dialog is about. */
+  describedBy?: string;
 }
 
-export function Dialog({ title, onClose, children, wide }: Props) {
+export function Dialog({ title, onClose, children, wide, role, describedBy }: Props) {
   const ref = useRef<HTMLDialogElement>(null);
   useEffect(() => {
     const dialog = ref.current;
@@ -28,7 +32,9 @@ export function Dialog({ title, onClose, children, wide }: Props) {
     <dialog
       ref={ref}
       class={`dialog${wide ? " wide" : ""}`}
+      role={role}
       aria-labelledby="dialog-title"
+      aria-describedby={describedBy}
       onCancel={(event) => {
         event.preventDefault();
         onClose();

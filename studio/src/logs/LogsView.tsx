@@ -1,30 +1,41 @@
 /**
  * Logs of the whole run or of one step, live: level, time since the run started,
  * the step, and the message with its structured values filled in (and kept
- * distinguishable). Follows the end while scrolled to the bottom.
+ * distinguishable).
+ *
+ * Searching (text and a minimum level) asks the server, which searches the whole
+ * run however long its logs (`logs/search.ts`), and keeps the lines that arrive
+ * live filtered the same way. Following (a live tail) keeps the newest line in
+ * view, and stops when the reader scrolls up to read. Download saves the lines
+ * shown (filtered, if searching) as a text file.
  */
 
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
-import type { LogLevel } from "../api/types";
+import { saveBlob } from "../api/download";
 import { Link } from "../components/Link";
+import type { RunLive } from "../live/run";
 import { formatOffset, formatTime } from "../model/format";
-import type { LogLine } from "../model/logs";
+import {
+  isFiltering,
+  keepsLine,
+  type LogFilter,
+  type LogLine,
+  logFileName,
+  logFileText,
+  MINIMUM_LEVELS,
+  type MinimumLevel,
+  mergeLines,
+  NO_FILTER,
+} from "../model/logs";
 import { type RunModel, stepIdOf } from "../model/run";
 import { renderTemplate, toDisplay, toText } from "../model/values";
-import type { RunLive } from "../live/run";
 import type { Route } from "../router";
+import { SEARCH_CAP, useLogSearch } from "./search";
+import "./logs.css";
 
 const SHOWN = 2000;
-
-type LevelFilter = "all" | "info" | "warning" | "output";
-
-const LEVEL_RANK: Record<LogLevel, number> = { debug: 0, stdout: 1, stderr: 1, info: 1, warning: 2, error: 3 };
-
-function keep(level: LogLevel, filter: LevelFilter): boolean {
-  if (filter === "all") return true;
-  if (filter === "output") return level === "stdout" || level === "stderr";
-  return LEVEL_RANK[level] >= (filter === "warning" ? 2 : 1);
-}
+/** How close to the end (px) still counts as at the end. */
+const AT_END = 24;
 
 interface Props {
   live: RunLive;
@@ -36,37 +47,59 @@ interface Props {
 }
 
 export function LogsView({ live, model, stepId, stepRoute, compact }: Props) {
-  const [level, setLevel] = useState<LevelFilter>("all");
+  const [filter, setFilter] = useState<LogFilter>(NO_FILTER);
+  const [follow, setFollow] = useState(true);
   const [limit, setLimit] = useState(SHOWN);
   const scroller = useRef<HTMLDivElement>(null);
-  const atBottom = useRef(true);
   useEffect(() => live.wantLogs(), [live]);
 
-  const lines = live.logs.lines.filter((line) => (stepId === null || stepIdOf(line.execution_id) === stepId) && keep(line.level, level));
+  const searching = isFiltering(filter);
+  const search = useLogSearch(live.project.project, live.runId, filter);
+  const ofStep = (line: LogLine) => stepId === null || stepIdOf(line.execution_id) === stepId;
+  const loaded = live.logs.lines.filter((line) => ofStep(line) && keepsLine(filter, line));
+  const lines = searching ? mergeLines(search.lines.filter(ofStep), loaded) : loaded;
   const shown = lines.length > limit ? lines.slice(lines.length - limit) : lines;
 
   useLayoutEffect(() => {
     const el = scroller.current;
-    if (el && atBottom.current) el.scrollTop = el.scrollHeight;
-  }, [shown.length, live.logs.version]);
+    if (el && follow) el.scrollTop = el.scrollHeight;
+  }, [shown.length, live.logs.version, follow]);
+
+  const prefix = `log${compact ? "-step" : ""}`;
+  const stepLabel = (executionId: string) => {
+    const step = model.steps.get(stepIdOf(executionId));
+    return step ? `${step.target} #${step.number} (${executionId})` : executionId;
+  };
+  const download = () => {
+    const text = logFileText(lines, stepLabel);
+    saveBlob(new Blob([text], { type: "text/plain;charset=utf-8" }), logFileName(stepId ?? live.runId, filter));
+  };
+  const status = (() => {
+    if (live.logsLoading && lines.length === 0) return "Loading logs…";
+    if (searching && search.loading) return "Searching…";
+    const count = lines.length.toLocaleString("en-GB");
+    if (!searching) return `${count} lines`;
+    return `${count} matching line${lines.length === 1 ? "" : "s"}${search.capped ? ` (the first ${SEARCH_CAP.toLocaleString("en-GB")} of more)` : ""}`;
+  })();
 
   return (
     <div class={`logs${compact ? " compact" : ""}`}>
-      <div class="logs-toolbar row">
-        <label for={`log-level${compact ? "-step" : ""}`} class="faint">
-          Show
-        </label>
-        <select id={`log-level${compact ? "-step" : ""}`} value={level} onChange={(e) => setLevel((e.target as HTMLSelectElement).value as LevelFilter)}>
-          <option value="all">all levels</option>
-          <option value="info">info and above</option>
-          <option value="warning">warnings and errors</option>
-          <option value="output">stdout and stderr</option>
-        </select>
-        <span class="spacer" />
-        <span class="faint" role="status" aria-live="polite">
-          {live.logsLoading && lines.length === 0 ? "Loading logs…" : `${lines.length.toLocaleString("en-GB")} lines`}
-        </span>
-      </div>
+      <Toolbar
+        prefix={prefix}
+        stepId={stepId}
+        filter={filter}
+        onFilter={setFilter}
+        follow={follow}
+        onFollow={setFollow}
+        canDownload={lines.length > 0}
+        onDownload={download}
+        status={status}
+      />
+      {search.error && (
+        <p class="notice error logs-error" role="alert">
+          Searching the server failed ({search.error}); showing the matching lines loaded here.
+        </p>
+      )}
       <div
         class="logs-scroll"
         ref={scroller}
@@ -74,7 +107,9 @@ export function LogsView({ live, model, stepId, stepRoute, compact }: Props) {
         aria-label={stepId ? "Logs of this step" : "Logs of the run"}
         onScroll={(e) => {
           const el = e.currentTarget as HTMLDivElement;
-          atBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 24;
+          const atEnd = el.scrollHeight - el.scrollTop - el.clientHeight < AT_END;
+          // Scrolling up to read stops following; scrolling back to the end resumes.
+          if (atEnd !== follow) setFollow(atEnd);
         }}
       >
         {lines.length > shown.length && (
@@ -82,13 +117,67 @@ export function LogsView({ live, model, stepId, stepRoute, compact }: Props) {
             Show {Math.min(SHOWN, lines.length - shown.length).toLocaleString("en-GB")} earlier lines
           </button>
         )}
-        {shown.length === 0 && !live.logsLoading && <p class="faint logs-empty">No log lines{stepId ? " for this step" : ""} yet.</p>}
+        {shown.length === 0 && !live.logsLoading && !(searching && search.loading) && (
+          <p class="faint logs-empty">{searching ? "No lines match." : `No log lines${stepId ? " for this step" : ""} yet.`}</p>
+        )}
         <ol class="log-lines" aria-label="Log lines">
           {shown.map((line) => (
             <Line key={line.key} line={line} model={model} showStep={stepId === null} stepRoute={stepRoute} />
           ))}
         </ol>
       </div>
+    </div>
+  );
+}
+
+interface ToolbarProps {
+  prefix: string;
+  stepId: string | null;
+  filter: LogFilter;
+  onFilter(filter: LogFilter): void;
+  follow: boolean;
+  onFollow(follow: boolean): void;
+  canDownload: boolean;
+  onDownload(): void;
+  status: string;
+}
+
+/** Search, level, follow and download, and how many lines are shown. */
+function Toolbar({ prefix, stepId, filter, onFilter, follow, onFollow, canDownload, onDownload, status }: ToolbarProps) {
+  return (
+    <div class="logs-toolbar row wrap">
+      <label for={`${prefix}-search`} class="visually-hidden">
+        Search logs
+      </label>
+      <input
+        id={`${prefix}-search`}
+        class="logs-search"
+        type="search"
+        placeholder={stepId ? "Search this step's logs" : "Search logs (all steps)"}
+        value={filter.text}
+        onInput={(e) => onFilter({ ...filter, text: (e.target as HTMLInputElement).value })}
+      />
+      <label for={`${prefix}-level`} class="faint">
+        Show
+      </label>
+      <select id={`${prefix}-level`} value={filter.minimum} onChange={(e) => onFilter({ ...filter, minimum: (e.target as HTMLSelectElement).value as MinimumLevel })}>
+        {MINIMUM_LEVELS.map((level) => (
+          <option key={level.value} value={level.value}>
+            {level.label}
+          </option>
+        ))}
+      </select>
+      <label class="logs-follow">
+        <input type="checkbox" checked={follow} onChange={(e) => onFollow((e.target as HTMLInputElement).checked)} />
+        Follow
+      </label>
+      <button type="button" class="small" onClick={onDownload} disabled={!canDownload} title="Save the lines shown as a text file">
+        ⤓ Download
+      </button>
+      <span class="spacer" />
+      <span class="faint" role="status" aria-live="polite">
+        {status}
+      </span>
     </div>
   );
 }

@@ -138,4 +138,28 @@ describe("run model", () => {
     expect(rerun.executions.map((e) => e.attempt)).toEqual([1, 2]);
     expect(stepState(rerun)).toBe("queued");
   });
+
+  it("keeps a stand-in's successor and the run's spawner, from a snapshot and from a link fact", () => {
+    const view = run([step(1, "main", null), step(2, "square", `${RUN}:1:1`, [], "cached"), step(3, "child", `${RUN}:1:1`, [], "spawned")]);
+    view.steps[1]!.executions[0]!.successor = "other:4:2";
+    view.spawned_by = "parent:7:1";
+    const model = fromSnapshot(view);
+    expect(model.executions.get(`${RUN}:2:1`)?.successor).toBe("other:4:2");
+    expect(model.executions.get(`${RUN}:1:1`)?.successor).toBeNull();
+    expect(model.spawnedBy).toBe("parent:7:1");
+    expect(fromSnapshot(run([step(1, "main", null)])).spawnedBy).toBeNull();
+
+    const link: Fact = { fact: "link", execution_id: `${RUN}:3:1`, run_id: RUN, leader_id: "child1:1:1", at: 300 };
+    expect(applyFacts(model, [link], names).changed).toBe(true);
+    expect(model.executions.get(`${RUN}:3:1`)?.successor).toBe("child1:1:1");
+    const version = model.version;
+    expect(applyFacts(model, [link, { ...link, run_id: "elsewhere" }], names).changed).toBe(false);
+    expect(model.version).toBe(version);
+  });
+
+  it("gives a new live execution no successor until a link fact says so", () => {
+    const model = fromSnapshot(run([step(1, "main", null, [], "assigned")]));
+    applyFacts(model, liveFacts(), names);
+    expect(model.executions.get(`${RUN}:2:1`)?.successor).toBeNull();
+  });
 });

@@ -39,6 +39,9 @@ export interface Execution {
   transitions: TransitionView[];
   /** Why it is still queued (from the snapshot; cleared once it leaves the queue). */
   queuedReason?: string | null;
+  /** For a stand-in (spawned, cached, deferred), the execution whose outcome it
+   * takes (from the snapshot or a `link` fact); null for every other one. */
+  successor: string | null;
 }
 
 export interface Step {
@@ -67,6 +70,8 @@ export interface RunModel {
   target: string;
   idempotencyKey: string | null;
   createdAt: number;
+  /** The execution (of another run) that spawned this run; null: submitted. */
+  spawnedBy: string | null;
   steps: Map<string, Step>;
   /** Steps by number. */
   order: Step[];
@@ -81,6 +86,11 @@ export interface RunModel {
 export function stepIdOf(executionId: string): string {
   const cut = executionId.lastIndexOf(":");
   return cut < 0 ? executionId : executionId.slice(0, cut);
+}
+
+/** "RUN:2:3" -> 3 */
+export function attemptOf(executionId: string): number {
+  return Number(executionId.slice(executionId.lastIndexOf(":") + 1));
 }
 
 /** "RUN:2" or "RUN:2:1" -> "RUN" */
@@ -123,6 +133,7 @@ function executionFromView(stepId: string, view: ExecutionView): Execution {
     outcome: view.outcome,
     transitions: [...view.transitions],
     queuedReason: view.queued_reason ?? null,
+    successor: view.successor ?? null,
   };
 }
 
@@ -173,6 +184,7 @@ export function fromSnapshot(view: RunView): RunModel {
     target: view.target,
     idempotencyKey: view.idempotency_key,
     createdAt: view.created_at,
+    spawnedBy: view.spawned_by ?? null,
     steps: new Map(),
     order: [],
     executions: new Map(),
@@ -257,6 +269,7 @@ export function applyFacts(model: RunModel, facts: Fact[], environmentName: Envi
           sessionId: null,
           outcome: null,
           transitions: [],
+          successor: null,
         };
         step.executions.push(execution);
         step.executions.sort((a, b) => a.attempt - b.attempt);
@@ -277,6 +290,14 @@ export function applyFacts(model: RunModel, facts: Fact[], environmentName: Envi
         } else if (!isActive(fact.state)) {
           execution.completedAt = fact.at;
         }
+        applied.changed = true;
+        break;
+      }
+      case "link": {
+        // A stand-in is linked when it is made: spawned, cached, or replaced (deferred).
+        const execution = fact.run_id === model.id ? model.executions.get(fact.execution_id) : undefined;
+        if (!execution || execution.successor === fact.leader_id) break;
+        execution.successor = fact.leader_id;
         applied.changed = true;
         break;
       }

@@ -1,11 +1,15 @@
 /**
- * A project's environments, drawn as their hierarchy (each under its base), with
- * create, rename, re-base, pause/resume and archive. Changes arrive back through
- * the project topic, so the tree updates live for every viewer.
+ * A project's environments: first their recent activity (runs of the last day and
+ * week by state, failures first, agents connected, the newest failed run), then
+ * their hierarchy (each under its base), with create, rename, re-base,
+ * pause/resume and archive. Changes arrive back through the project topic, so the
+ * tree and the activity update live for every viewer.
  */
 
 import { useState } from "preact/hooks";
 import { api } from "../api/http";
+import { useLiveActivity } from "../components/activity";
+import { ActivityTable } from "../components/ActivityView";
 import { Dialog } from "../components/Dialog";
 import { Link } from "../components/Link";
 import { Empty, ErrorNotice, Loading } from "../components/Notice";
@@ -26,6 +30,7 @@ export function ProjectPage({ live }: { live: ProjectLive }) {
       </div>
       {error && <ErrorNotice error={error.message} />}
       {!envs && !error && <Loading />}
+      {envs && envs.size > 0 && <RecentActivity live={live} />}
       {envs && <CreateEnvironment live={live} envs={envs} />}
       {envs && envs.size === 0 && <Empty>No environments yet: create one above (e.g. "production").</Empty>}
       {envs && envs.size > 0 && (
@@ -39,6 +44,19 @@ export function ProjectPage({ live }: { live: ProjectLive }) {
       )}
       {managed && envs && <ManageEnvironment live={live} env={managed} envs={envs} onClose={() => setManaging(null)} />}
     </main>
+  );
+}
+
+// The windows slide and agents drop out without a fact: ask again now and then too.
+const ACTIVITY_REFRESH_MS = 30_000;
+
+function RecentActivity({ live }: { live: ProjectLive }) {
+  const activity = useLiveActivity(live, ACTIVITY_REFRESH_MS);
+  return (
+    <section class="section" aria-label="Recent activity">
+      {activity.error && !activity.data && !activity.unsupported && <ErrorNotice error={activity.error.message} />}
+      {activity.data && <ActivityTable project={live.project} activity={activity.data} />}
+    </section>
   );
 }
 

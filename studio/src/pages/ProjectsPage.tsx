@@ -1,8 +1,14 @@
-/** The projects of this server: list, create. */
+/**
+ * The projects of this server, each with its environments' recent activity (runs
+ * of the last day by state, failures first, agents connected, a link to the newest
+ * failed run: `components/ActivityView.tsx`); and a form to create one.
+ */
 
 import { useState } from "preact/hooks";
 import { api } from "../api/http";
 import type { ProjectInfo } from "../api/types";
+import { useActivity } from "../components/activity";
+import { CompactActivity } from "../components/ActivityView";
 import { Link } from "../components/Link";
 import { Empty, ErrorNotice, Loading } from "../components/Notice";
 import { useAsync } from "../components/useAsync";
@@ -29,6 +35,7 @@ export function ProjectsPage() {
                 <th>Id</th>
                 <th>Created</th>
                 <th>Status</th>
+                <th>Last 24 hours</th>
               </tr>
             </thead>
             <tbody>
@@ -42,6 +49,10 @@ export function ProjectsPage() {
     </main>
   );
 }
+
+// How often the front page asks again: it follows no live topic (one per project
+// would be a socket each), and the counts change by the minute, not the second.
+const REFRESH_MS = 10_000;
 
 /** One project; an unavailable one says why, and is not a link (its pages would only fail). */
 function ProjectRow({ project: p }: { project: ProjectInfo }) {
@@ -63,8 +74,19 @@ function ProjectRow({ project: p }: { project: ProjectInfo }) {
           <span class="muted">ok</span>
         )}
       </td>
+      <td class="activity-cell" data-activity={unavailable ? undefined : p.id}>
+        {!unavailable && <ProjectActivityLines project={p.name} />}
+      </td>
     </tr>
   );
+}
+
+function ProjectActivityLines({ project }: { project: string }) {
+  const activity = useActivity(project, REFRESH_MS);
+  if (activity.data) return <CompactActivity project={project} activity={activity.data} />;
+  if (activity.unsupported) return null;
+  if (activity.error) return <span class="faint">Activity could not be read: {activity.error.message}</span>;
+  return <span class="faint">Loading activity…</span>;
 }
 
 function CreateProject() {

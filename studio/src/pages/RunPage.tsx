@@ -7,6 +7,7 @@
 
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { api } from "../api/http";
+import { Confirm, plural } from "../components/Confirm";
 import { Link } from "../components/Link";
 import { ErrorNotice, Loading } from "../components/Notice";
 import { StateBadge } from "../components/StateBadge";
@@ -25,6 +26,7 @@ import { progressByStep } from "../model/metrics";
 import { countSteps, latest, type RunModel, runCompletedAt, runState, stepIdOf } from "../model/run";
 import { isActive } from "../model/states";
 import { href, navigate, type Route, type RunView } from "../router";
+import { executionRoute, type RunPlace } from "../step/attempts";
 import { StepPanel } from "../step/StepPanel";
 import { Timeline } from "../timeline/Timeline";
 
@@ -65,7 +67,8 @@ export function RunPage({ live, route }: Props) {
     [book, book.version, model, model?.version],
   );
 
-  const stepRoute = (id: string): Route => ({ ...route, step: Number(id.split(":")[1]) });
+  // Another step opens at its latest attempt: the attempt shown is the open step's.
+  const stepRoute = (id: string): Route => ({ ...route, step: Number(id.split(":")[1]), attempt: null });
   const select = (id: string | null, how: "click" | "key" = "click") => {
     const to = id === null ? { ...route, step: null } : stepRoute(id);
     navigate(href(to), { replace: how === "key" });
@@ -103,7 +106,7 @@ export function RunPage({ live, route }: Props) {
         if (e.key === "Escape" && step) closePanel();
       }}
     >
-      <RunHeader project={live.project} model={model} active={active} version={model.version} />
+      <RunHeader project={live.project} model={model} active={active} version={model.version} place={{ project: live.project, environment: route.environment }} />
       <div class="run-tabs" role="tablist" aria-label="Run views">
         {VIEWS.map(({ view, label }) => (
           <Link
@@ -166,6 +169,7 @@ export function RunPage({ live, route }: Props) {
             parameters={parameters}
             environments={environments}
             stepRoute={stepRoute}
+            attempt={route.attempt ?? null}
             onClose={closePanel}
             onShowLogs={() => {
               setLogStep(step.id);
@@ -185,12 +189,13 @@ export function RunPage({ live, route }: Props) {
   );
 }
 
-function RunHeader({ project, model, active, version }: { project: string; model: RunModel; active: boolean; version: number }) {
+function RunHeader({ project, model, active, version, place }: { project: string; model: RunModel; active: boolean; version: number; place: RunPlace }) {
   const now = useNow(active);
   const state = runState(model);
   const completed = runCompletedAt(model);
   const counts = countSteps(model);
   const [cancelling, setCancelling] = useState(false);
+  const [asking, setAsking] = useState(false);
   const [error, setError] = useState<string | null>(null);
   void version;
   return (
@@ -200,6 +205,14 @@ function RunHeader({ project, model, active, version }: { project: string; model
           {model.repository} · run {model.id}
         </div>
         <h1 class="mono">{model.target}</h1>
+        {model.spawnedBy && (
+          <div class="spawned-by" data-testid="spawned-by">
+            Spawned by{" "}
+            <Link to={executionRoute(place, model.spawnedBy)} class="mono">
+              {model.spawnedBy}
+            </Link>
+          </div>
+        )}
       </div>
       <StateBadge state={state} />
       <dl class="run-facts">
@@ -227,11 +240,18 @@ function RunHeader({ project, model, active, version }: { project: string; model
       </dl>
       <span class="spacer" />
       {isActive(state) && (
-        <button
-          type="button"
-          class="danger"
-          disabled={cancelling}
-          onClick={async () => {
+        <button type="button" class="danger" disabled={cancelling} onClick={() => setAsking(true)}>
+          ⊘ Cancel run
+        </button>
+      )}
+      {asking && (
+        <Confirm
+          title="Cancel run?"
+          confirmLabel="Yes, cancel the run"
+          declineLabel="No, let it run"
+          onDecline={() => setAsking(false)}
+          onConfirm={async () => {
+            setAsking(false);
             setCancelling(true);
             setError(null);
             try {
@@ -243,8 +263,11 @@ function RunHeader({ project, model, active, version }: { project: string; model
             }
           }}
         >
-          ⊘ Cancel run
-        </button>
+          <p>
+            Cancel run <span class="mono">{model.id}</span> and its {plural(counts.active, "unfinished step")}?
+          </p>
+          <p class="muted">Running steps are stopped and queued ones never start. This cannot be undone; a step can be re-run later.</p>
+        </Confirm>
       )}
       {error && (
         <p class="field-error" role="alert">

@@ -1,25 +1,38 @@
 /**
  * Re-run a step, in the run's environment or a descendant of it (to try changed
- * code against upstream results). Says so plainly when the server has no re-run
- * endpoint.
+ * code against upstream results). Disabled, with the reason in view, when the
+ * server would refuse (`rerunRefusal`); says so plainly when the server has no
+ * re-run endpoint.
  */
 
 import { useState } from "preact/hooks";
 import { ApiError, api } from "../api/http";
 import type { Env } from "../model/environments";
+import { latest, type Step } from "../model/run";
+import { useSession } from "../signin/session";
+import { rerunRefusal } from "./rerunRefusal";
 
 interface Props {
   project: string;
   stepId: string;
+  /** The step as the run's model has it: what tells whether it may be re-run now. */
+  step?: Step;
   environments: Env[];
   defaultEnvironment: string;
   onStarted(executionId: string): void;
 }
 
-export function Rerun({ project, stepId, environments, defaultEnvironment, onStarted }: Props) {
+export function Rerun({ project, stepId, step, environments, defaultEnvironment, onStarted }: Props) {
   const [environment, setEnvironment] = useState(defaultEnvironment);
   const [busy, setBusy] = useState(false);
   const [message, setMessage] = useState<{ kind: "error" | "info" | "missing"; text: string } | null>(null);
+  const session = useSession();
+  const refusal = rerunRefusal({
+    latest: step ? latest(step) : undefined,
+    environment,
+    env: environments.find((env) => env.name === environment),
+    session,
+  });
   const rerun = async () => {
     setBusy(true);
     setMessage(null);
@@ -36,6 +49,7 @@ export function Rerun({ project, stepId, environments, defaultEnvironment, onSta
     }
   };
   const selectId = `rerun-env-${stepId}`;
+  const reasonId = `rerun-reason-${stepId}`;
   return (
     <div class="rerun">
       <div class="row">
@@ -51,10 +65,21 @@ export function Rerun({ project, stepId, environments, defaultEnvironment, onSta
             </option>
           ))}
         </select>
-        <button type="button" onClick={rerun} disabled={busy}>
+        <button
+          type="button"
+          onClick={rerun}
+          disabled={busy || refusal !== null}
+          title={refusal ?? undefined}
+          aria-describedby={refusal ? reasonId : undefined}
+        >
           ↻ Re-run
         </button>
       </div>
+      {refusal && (
+        <p id={reasonId} class="faint rerun-reason">
+          Re-run unavailable: {refusal}
+        </p>
+      )}
       {message && (
         <p class={message.kind === "info" ? "faint" : "notice " + (message.kind === "missing" ? "warning" : "error")} role={message.kind === "info" ? "status" : "alert"}>
           {message.text}

@@ -2,12 +2,14 @@
  * The step panel: one step's arguments, result or error (with traceback), the inputs
  * it asked for (answerable here), metrics and progress (live), every execution, its
  * options, its caller and group, children, assets and logs, with Re-run and Cancel.
- * Escape closes it.
+ * Any attempt can be shown (`?attempt=N`: its outcome, agent, times, logs and the
+ * execution it stands in for); the latest by default. Escape closes it.
  */
 
 import { useState } from "preact/hooks";
 import { api } from "../api/http";
 import type { Parameter, RunAssets, Value } from "../api/types";
+import { Confirm } from "../components/Confirm";
 import { Link } from "../components/Link";
 import { StateBadge } from "../components/StateBadge";
 import { ValueView, type ValueLinks } from "../components/ValueView";
@@ -25,6 +27,8 @@ import { type Execution, latest, type RunModel, runIdOf, type Step, stepIdOf, st
 import { isActive } from "../model/states";
 import { href, type Route } from "../router";
 import { Assets } from "./Assets";
+import { AttemptFacts, AttemptLogs, AttemptPicker, StandInLink } from "./Attempts";
+import { chosenExecution } from "./attempts";
 import { QueuedReason } from "./QueuedReason";
 import { Rerun } from "./Rerun";
 
@@ -41,14 +45,22 @@ interface Props {
   parameters: Parameter[] | undefined;
   environments: Env[];
   stepRoute(stepId: string): Route;
+  /** The attempt to show (from the URL); absent or null: the latest. */
+  attempt?: number | null;
   onClose(): void;
   onShowLogs(): void;
 }
 
 const CHILDREN_SHOWN = 100;
 
-export function StepPanel({ project, runAssets, metrics, inputs, model, step, parameters, environments, stepRoute, onClose, onShowLogs }: Props) {
+export function StepPanel({ project, runAssets, metrics, inputs, model, step, parameters, environments, stepRoute, attempt, onClose, onShowLogs }: Props) {
   const execution = latest(step);
+  const shown = chosenExecution(step, attempt);
+  const attemptRoute = (n: number | null): Route => {
+    const to = stepRoute(step.id);
+    return to.page === "run" ? { ...to, attempt: n } : to;
+  };
+  const place = { project, environment: model.environment };
   const state = stepState(step);
   const active = isActive(state);
   const links: ValueLinks = {
@@ -100,6 +112,7 @@ export function StepPanel({ project, runAssets, metrics, inputs, model, step, pa
             <Rerun
               project={project}
               stepId={step.id}
+              step={step}
               environments={environments}
               defaultEnvironment={model.environment}
               onStarted={() => undefined}
@@ -126,10 +139,21 @@ export function StepPanel({ project, runAssets, metrics, inputs, model, step, pa
           )}
         </section>
 
-        <section class="step-section">
-          <h3>{execution?.outcome?.tag === "failed" || execution?.outcome?.tag === "timed_out" ? "Error" : "Result"}</h3>
-          <Outcome execution={execution} links={links} />
-          {execution && <QueuedReason project={project} runId={model.id} execution={execution} />}
+        <section class="step-section" aria-label="Attempt">
+          <AttemptPicker step={step} shown={shown} attemptRoute={attemptRoute} />
+          <h3>
+            {shown?.outcome?.tag === "failed" || shown?.outcome?.tag === "timed_out" ? "Error" : "Result"}
+            {shown && shown !== execution && <span class="faint"> of attempt {shown.attempt}</span>}
+          </h3>
+          <Outcome execution={shown} links={links} />
+          {shown && <StandInLink place={place} execution={shown} />}
+          {shown && <QueuedReason project={project} runId={model.id} execution={shown} />}
+          {shown && step.executions.length > 1 && <AttemptFacts execution={shown} />}
+          {shown && step.executions.length > 1 && (
+            <div class="row">
+              <AttemptLogs key={shown.id} project={project} runId={model.id} execution={shown} runStart={model.createdAt} />
+            </div>
+          )}
         </section>
 
         {inputs && <StepInputs project={project} source={inputs} step={step} links={links} />}
@@ -138,7 +162,7 @@ export function StepPanel({ project, runAssets, metrics, inputs, model, step, pa
 
         <section class="step-section">
           <h3>Executions</h3>
-          <Executions step={step} />
+          <Executions step={step} shown={shown} attemptRoute={attemptRoute} />
         </section>
 
         {options.length > 0 && (
@@ -265,7 +289,7 @@ function Outcome({ execution, links }: { execution: Execution | undefined; links
   }
 }
 
-function Executions({ step }: { step: Step }) {
+function Executions({ step, shown, attemptRoute }: { step: Step; shown: Execution | undefined; attemptRoute(attempt: number | null): Route }) {
   const now = useNow(step.executions.some((e) => isActive(e.state)));
   return (
     <table class="data executions" aria-label="Executions">
@@ -284,8 +308,12 @@ function Executions({ step }: { step: Step }) {
           const end = e.completedAt ?? (isActive(e.state) ? now : null);
           const waited = (e.assignedAt ?? end ?? now) - e.createdAt;
           return (
-            <tr key={e.id} data-execution={e.id}>
-              <td class="mono">{e.attempt}</td>
+            <tr key={e.id} data-execution={e.id} class={e === shown ? "selected" : undefined} aria-current={e === shown ? "true" : undefined}>
+              <td class="mono">
+                <Link to={attemptRoute(e === latest(step) ? null : e.attempt)} aria-label={`Show attempt ${e.attempt}`}>
+                  {e.attempt}
+                </Link>
+              </td>
               <td>
                 <StateBadge state={e.state} />
               </td>
@@ -309,27 +337,33 @@ function Executions({ step }: { step: Step }) {
 
 function CancelButton({ project, executionId }: { project: string; executionId: string }) {
   const [busy, setBusy] = useState(false);
+  const [asking, setAsking] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const cancel = async () => {
+    setAsking(false);
+    setBusy(true);
+    setError(null);
+    try {
+      await api.cancelExecution(project, executionId);
+    } catch (e) {
+      setError((e as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  };
   return (
     <>
-      <button
-        type="button"
-        class="danger"
-        disabled={busy}
-        onClick={async () => {
-          setBusy(true);
-          setError(null);
-          try {
-            await api.cancelExecution(project, executionId);
-          } catch (e) {
-            setError((e as Error).message);
-          } finally {
-            setBusy(false);
-          }
-        }}
-      >
+      <button type="button" class="danger" disabled={busy} onClick={() => setAsking(true)}>
         ⊘ Cancel step
       </button>
+      {asking && (
+        <Confirm title="Cancel step?" confirmLabel="Yes, cancel the step" declineLabel="No, let it run" onDecline={() => setAsking(false)} onConfirm={cancel}>
+          <p>
+            Cancel execution <span class="mono">{executionId}</span> and the unfinished steps it started?
+          </p>
+          <p class="muted">A running execution is stopped, and its caller sees it cancelled. This cannot be undone; the step can be re-run later.</p>
+        </Confirm>
+      )}
       {error && (
         <p class="field-error" role="alert">
           {error}

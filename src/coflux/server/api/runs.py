@@ -24,6 +24,7 @@ import msgspec
 
 from coflux import protocol
 from coflux.errors import BadRequest, NotFound
+from coflux.log_lines import MINIMUM_LEVELS, LogFilter
 from coflux.orchestration import environments
 from coflux.orchestration.model import run_of
 from coflux.orchestration.project import Project
@@ -226,11 +227,14 @@ Page = TypeVar("Page", LogView, MetricPointView)
 
 
 async def _page_after(
-    call: Call, read: Callable[[Project, str, str | None, int], Awaitable[list[Page]]]
+    call: Call,
+    read: Callable[[Project, str, str | None, int], Awaitable[tuple[list[Page], int]]],
 ) -> tuple[list[Page], int]:
     """A page of a run's entries after the ``after`` cursor (of one ``execution``, if
     given), waiting up to ``wait`` seconds for one while the run goes on; the page
-    and the cursor to pass next."""
+    and the cursor to pass next. ``read`` gives a page and the last id it examined:
+    a filtered read may examine entries and keep none, and then answers at once (an
+    empty page whose cursor moved on) so a caller pages on instead of waiting."""
     project = _project(call)
     run_id = call.path["run_id"]
     after = call.query_int("after", 0, 2**62)
@@ -239,20 +243,71 @@ async def _page_after(
     deadline = time.monotonic() + wait
     run = await project.get_run_summary(run_id)
     while True:
-        page = await read(project, run_id, execution_id, after)
+        page, cursor = await read(project, run_id, execution_id, after)
         remaining = deadline - time.monotonic()
-        if page or remaining <= 0 or run.completed_at is not None:
-            return page, page[-1].id if page else after
+        if page or cursor != after or remaining <= 0 or run.completed_at is not None:
+            return page, cursor
         # Sleep until something happens to the run (a fact is committed), not on a timer.
         await call.context.topics.wait_for_run(project.info.id, run_id, remaining)
         run = await project.get_run_summary(run_id)
 
 
+# --- logs -----------------------------------------------------------------------
+
+LOG_PAGE = 1000  # lines in a page at most, and in each read of the store
+# A search reads at most this many pages of the store in one request (then answers
+# with what it found and where it stopped), so one request's time stays bounded
+# however long a run's logs are.
+LOG_SCAN_PAGES = 20
+
+
+def _log_filter(call: Call) -> LogFilter:
+    """The ``q`` (text in the message, ignoring case) and ``level`` (the lowest
+    kept) of a logs request.
+
+    Raises:
+        BadRequest: ``q`` breaks the bounds of text, or ``level`` is not a level.
+    """
+    minimum = call.query_str("level")
+    if minimum is not None and minimum not in MINIMUM_LEVELS:
+        raise BadRequest(
+            "invalid_query", f"'level' must be one of {', '.join(MINIMUM_LEVELS)}, not {minimum!r}"
+        )
+    return LogFilter(text=_text(call, "q"), minimum=minimum)
+
+
+async def _read_logs(
+    project: Project, run_id: str, execution_id: str | None, after: int, wanted: LogFilter
+) -> tuple[list[LogView], int]:
+    """A page of log lines after ``after`` that ``wanted`` keeps, and the last id
+    examined. The store filters by level; the text is matched here, in the message
+    as people read it (``coflux.log_lines``), page by page."""
+    found: list[LogView] = []
+    cursor = after
+    for _ in range(LOG_SCAN_PAGES if wanted.searching else 1):
+        page = await project.list_logs(
+            run_id, execution_id=execution_id, after=cursor, limit=LOG_PAGE, levels=wanted.levels()
+        )
+        if not page:
+            break
+        cursor = page[-1].id
+        found.extend(entry for entry in page if wanted.matches(entry))
+        if len(found) >= LOG_PAGE:
+            # The rest of this store page is read again next time, after the last kept.
+            found = found[:LOG_PAGE]
+            return found, found[-1].id
+        if len(page) < LOG_PAGE:
+            break
+    return found, cursor
+
+
 async def get_logs(call: Call) -> LogPage:
+    wanted = _log_filter(call)
+
     async def read(
         project: Project, run_id: str, execution_id: str | None, after: int
-    ) -> list[LogView]:
-        return await project.list_logs(run_id, execution_id=execution_id, after=after)
+    ) -> tuple[list[LogView], int]:
+        return await _read_logs(project, run_id, execution_id, after, wanted)
 
     logs, cursor = await _page_after(call, read)
     return LogPage(logs=logs, cursor=cursor)
@@ -268,8 +323,9 @@ async def get_metrics(call: Call) -> list[MetricView]:
 async def get_metric_points(call: Call) -> MetricPointPage:
     async def read(
         project: Project, run_id: str, execution_id: str | None, after: int
-    ) -> list[MetricPointView]:
-        return await project.list_metric_points(run_id, execution_id=execution_id, after=after)
+    ) -> tuple[list[MetricPointView], int]:
+        points = await project.list_metric_points(run_id, execution_id=execution_id, after=after)
+        return points, points[-1].id if points else after
 
     points, cursor = await _page_after(call, read)
     return MetricPointPage(points=points, cursor=cursor)

@@ -24,6 +24,19 @@ _ROOT_EXECUTION = """(
 
 PROJECT = "SELECT id, name, created_at FROM projects WHERE id = %(p)s"
 
+# How many runs of each environment and state (both arrays) were created at or
+# after %(since)s: a count of a range of `runs_by_environment_state`
+# (0007_run_history.sql) for each pair, however long the history before it.
+RUN_COUNTS = """
+SELECT e.id, s.state, (
+    SELECT count(*) FROM runs r
+    WHERE r.project_id = %(p)s AND r.environment_id = e.id AND r.state = s.state
+        AND r.created_at >= %(since)s
+)
+FROM unnest(%(environments)s::text[]) e (id)
+CROSS JOIN unnest(%(states)s::text[]) s (state)
+"""
+
 # id, created_at, name, base_id, status, updated_at of every environment, oldest first.
 CURRENT_ENVIRONMENTS = """
 SELECT e.id, e.created_at, v.name, v.base_id, v.status, v.at
@@ -143,9 +156,17 @@ ORDER BY page.created_at {order}, page.seq {order}
     return sql, params
 
 
+# A run's row, and the execution that spawned it (the SQLite store's RUN says how).
 RUN = """
-SELECT environment_id, repository, target, idempotency_key, created_at
-FROM runs WHERE project_id = %(p)s AND id = %(run)s
+SELECT r.environment_id, r.repository, r.target, r.idempotency_key, r.created_at, (
+    SELECT caller.id FROM steps s
+    JOIN executions root ON root.project_id = s.project_id AND root.step_id = s.id
+    JOIN executions caller ON caller.project_id = s.project_id AND caller.leader_id = root.id
+    WHERE s.project_id = r.project_id AND s.run_id = r.id AND s.number = 1
+        AND caller.state = 'spawned'
+    LIMIT 1
+)
+FROM runs r WHERE r.project_id = %(p)s AND r.id = %(run)s
 """
 
 # A step's columns as views read them; `{s}` names the steps table in the query.
@@ -159,10 +180,11 @@ SELECT {_STEP.format(s="s")}, s.arguments, s.options
 FROM steps s WHERE s.project_id = %(p)s AND s.run_id = %(run)s ORDER BY s.number
 """
 
-# An execution's columns as views read them: what it is and its current state.
+# An execution's columns as views read them: what it is, its current state and
+# what it stands in for (its leader).
 _EXECUTION = (
     "{e}.id, {e}.attempt, {e}.environment_id, {e}.created_at,"
-    " {e}.state, {e}.state_at, {e}.assigned_at, {e}.session_id"
+    " {e}.state, {e}.state_at, {e}.assigned_at, {e}.session_id, {e}.leader_id"
 )
 
 # Every execution of a run with its outcome and its transitions as three arrays
@@ -203,15 +225,17 @@ ORDER BY s.number, e.attempt
 
 _LOG_COLUMNS = "id, run_id, execution_id, timestamp, level, template, template_values"
 
+# `levels`: the levels asked for, an array (all of them when unfiltered).
 LOGS_OF_RUN = f"""
 SELECT {_LOG_COLUMNS} FROM logs
-WHERE project_id = %(p)s AND run_id = %(run)s AND id > %(after)s ORDER BY id LIMIT %(limit)s
+WHERE project_id = %(p)s AND run_id = %(run)s AND id > %(after)s AND level = ANY(%(levels)s)
+ORDER BY id LIMIT %(limit)s
 """
 
 LOGS_OF_EXECUTION = f"""
 SELECT {_LOG_COLUMNS} FROM logs
 WHERE project_id = %(p)s AND execution_id = %(execution)s AND run_id = %(run)s
-  AND id > %(after)s
+  AND id > %(after)s AND level = ANY(%(levels)s)
 ORDER BY id LIMIT %(limit)s
 """
 

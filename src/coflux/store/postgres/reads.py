@@ -83,6 +83,12 @@ class PostgresQueries:
         sql, params = queries.list_runs(selection, matched)
         return self._all(sql, **params, limit=limit)
 
+    def run_counts(
+        self, environment_ids: Sequence[str], states: Sequence[str], since: float
+    ) -> Iterable[Row]:
+        environments, wanted = list(environment_ids), list(states)
+        return self._all(queries.RUN_COUNTS, environments=environments, states=wanted, since=since)
+
     def run(self, run_id: str) -> Row | None:
         return self._one(queries.RUN, run=run_id)
 
@@ -99,9 +105,13 @@ class PostgresQueries:
     def step_record(self, step_id: str) -> Row | None:
         return self._one(queries.STEP_RECORD, step=step_id)
 
-    def logs(self, run_id: str, execution_id: str | None, after: int, limit: int) -> Iterable[Row]:
+    def logs(
+        self, run_id: str, execution_id: str | None, after: int, limit: int, levels: Sequence[str]
+    ) -> Iterable[Row]:
         query = queries.LOGS_OF_RUN if execution_id is None else queries.LOGS_OF_EXECUTION
-        return self._all(query, run=run_id, execution=execution_id, after=after, limit=limit)
+        return self._all(
+            query, run=run_id, execution=execution_id, after=after, limit=limit, levels=list(levels)
+        )
 
     def metrics(self, run_id: str, execution_id: str | None) -> Iterable[Row]:
         query = queries.METRICS_OF_RUN if execution_id is None else queries.METRICS_OF_EXECUTION

@@ -56,6 +56,18 @@ ORDER BY r.name
 
 PROJECT = "SELECT id, name, created_at FROM project"
 
+# How many runs of each environment and state (both JSON arrays) were created at
+# or after :since: a count of a range of `runs_by_environment_state`
+# (0011_run_history.sql) for each pair, which reads only the index (it holds every
+# column the count looks at), however long the history before :since.
+RUN_COUNTS = """
+SELECT e.value, s.value, (
+    SELECT count(*) FROM runs r
+    WHERE r.environment_id = e.value AND r.state = s.value AND r.created_at >= :since
+)
+FROM json_each(:environments) e CROSS JOIN json_each(:states) s
+"""
+
 
 # A run of a page: what the view shows (its root execution's state is joined to
 # the page, not read for every run the page's conditions look at) and the order.
@@ -162,9 +174,18 @@ ORDER BY page.created_at {order}, page.seq {order}
     return sql, params
 
 
+# A run's row, and the execution that spawned it (None for a submitted run): a
+# workflow called from a task runs apart, and its caller's execution, *spawned*,
+# is linked to the run's first execution (its `leader_id`).
 RUN = """
-SELECT environment_id, repository, target, idempotency_key, created_at
-FROM runs WHERE id = ?
+SELECT r.environment_id, r.repository, r.target, r.idempotency_key, r.created_at, (
+    SELECT caller.id FROM steps s
+    JOIN executions root ON root.step_id = s.id
+    JOIN executions caller ON caller.leader_id = root.id
+    WHERE s.run_id = r.id AND s.number = 1 AND caller.state = 'spawned'
+    LIMIT 1
+)
+FROM runs r WHERE r.id = ?
 """
 
 # A step's columns as views read them: what it is and where it sits in the call
@@ -179,11 +200,12 @@ SELECT {_STEP.format(s="s")}, s.arguments, s.options
 FROM steps AS s WHERE s.run_id = ? ORDER BY s.number
 """
 
-# An execution's columns as views read them: what it is and its current state
-# (see 0005_current_state.sql); `{e}` names the executions table in the query.
+# An execution's columns as views read them: what it is, its current state (see
+# 0005_current_state.sql) and what it stands in for (0007_stand_in_links.sql);
+# `{e}` names the executions table in the query.
 _EXECUTION = (
     "{e}.id, {e}.attempt, {e}.environment_id, {e}.created_at,"
-    " {e}.state, {e}.state_at, {e}.assigned_at, {e}.session_id"
+    " {e}.state, {e}.state_at, {e}.assigned_at, {e}.session_id, {e}.leader_id"
 )
 
 # Every execution of a run, one row each, with its outcome and its transitions as
@@ -231,14 +253,16 @@ ORDER BY s.number, e.attempt
 
 _LOG_COLUMNS = "id, run_id, execution_id, timestamp, level, template, template_values"
 
+# The levels asked for come as one JSON array (all of them when unfiltered).
 LOGS_OF_RUN = f"""
 SELECT {_LOG_COLUMNS} FROM logs
-WHERE run_id = ? AND id > ? ORDER BY id LIMIT ?
+WHERE run_id = ? AND id > ? AND level IN (SELECT value FROM json_each(?)) ORDER BY id LIMIT ?
 """
 
 LOGS_OF_EXECUTION = f"""
 SELECT {_LOG_COLUMNS} FROM logs
-WHERE execution_id = ? AND run_id = ? AND id > ? ORDER BY id LIMIT ?
+WHERE execution_id = ? AND run_id = ? AND id > ? AND level IN (SELECT value FROM json_each(?))
+ORDER BY id LIMIT ?
 """
 
 # --- metrics ---------------------------------------------------------------------

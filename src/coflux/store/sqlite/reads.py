@@ -7,6 +7,7 @@ back as the cursor yields them; ``rows.py`` builds the views.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -62,6 +63,16 @@ class SqliteQueries:
         sql, params = queries.list_runs(selection, matched)
         return self._conn.execute(sql, {**params, "limit": limit})
 
+    def run_counts(
+        self, environment_ids: Sequence[str], states: Sequence[str], since: float
+    ) -> Iterable[Row]:
+        parameters = {
+            "environments": json.dumps(list(environment_ids)),
+            "states": json.dumps(list(states)),
+            "since": since,
+        }
+        return self._conn.execute(queries.RUN_COUNTS, parameters)
+
     def run(self, run_id: str) -> Row | None:
         return self._one(queries.RUN, (run_id,))
 
@@ -78,10 +89,15 @@ class SqliteQueries:
     def step_record(self, step_id: str) -> Row | None:
         return self._one(queries.STEP_RECORD, (step_id,))
 
-    def logs(self, run_id: str, execution_id: str | None, after: int, limit: int) -> Iterable[Row]:
+    def logs(
+        self, run_id: str, execution_id: str | None, after: int, limit: int, levels: Sequence[str]
+    ) -> Iterable[Row]:
+        among = json.dumps(list(levels))
         if execution_id is None:
-            return self._conn.execute(queries.LOGS_OF_RUN, (run_id, after, limit))
-        return self._conn.execute(queries.LOGS_OF_EXECUTION, (execution_id, run_id, after, limit))
+            return self._conn.execute(queries.LOGS_OF_RUN, (run_id, after, among, limit))
+        return self._conn.execute(
+            queries.LOGS_OF_EXECUTION, (execution_id, run_id, after, among, limit)
+        )
 
     def metrics(self, run_id: str, execution_id: str | None) -> Iterable[Row]:
         if execution_id is None:
