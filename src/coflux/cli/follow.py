@@ -40,6 +40,7 @@ from coflux.cli.output import STATE_STYLES, info, is_terminal, live
 from coflux.cli.render import progress_bar, progress_share, state_label, step_label
 from coflux.client.live import LiveEvent, RunFacts, RunSnapshot, subscribe_run
 from coflux.errors import CofluxError
+from coflux.ids import step_of
 from coflux.orchestration.effects import (
     ExecutionCreated,
     ExecutionTransitioned,
@@ -233,7 +234,7 @@ class StepTracker:
         return [line]
 
     def _line(self, execution_id: str, state: str | None) -> str:
-        step_id = self._steps.get(execution_id, execution_id.rsplit(":", 1)[0])
+        step_id = self._steps.get(execution_id, step_of(execution_id))
         line = f"{step_id}  {self._labels.get(step_id, '?')}"
         return line if state is None else f"{line}  {state_label(state)}"
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from coflux import protocol
 from coflux.cli.output import Marked, fmt_clock, fmt_duration, fmt_time
+from coflux.ids import step_of
 from coflux.log_lines import render_message
 from coflux.views import (
     ExecutionOutline,
@@ -39,11 +40,6 @@ def to_display(value: protocol.Value) -> Any:
 def display_json(value: protocol.Value) -> str:
     """A value as one line of JSON, as people and scripts read results."""
     return json.dumps(to_display(value), ensure_ascii=False, default=str)
-
-
-def step_of(execution_id: str) -> str:
-    """``RUN:STEP:ATTEMPT`` -> ``RUN:STEP``."""
-    return execution_id.rsplit(":", 1)[0]
 
 
 def log_line(entry: LogView) -> str:

@@ -12,11 +12,12 @@ import msgspec
 
 from coflux.cli.context import CliState, api_options, pass_state
 from coflux.cli.output import emit_json, fmt_time, info, json_option, out, out_lines, table
-from coflux.cli.render import log_json, log_line, run_tree, step_of
+from coflux.cli.render import log_json, log_line, run_tree
 from coflux.cli.results import finish
 from coflux.client import Client
 from coflux.client.client import MAX_WAIT
 from coflux.client.errors import ApiError
+from coflux.ids import is_execution_id, step_of
 from coflux.log_lines import MINIMUM_LEVELS, LogFilter
 from coflux.orchestration.states import ExecutionState
 from coflux.views import LogView, MetricView
@@ -243,7 +244,7 @@ def logs(
 ) -> None:
     """Print a run's log lines: time, step, level, message. --search and --level are
     applied by the server, so they search the whole run however long its logs."""
-    execution = step_id if step_id is not None and step_id.count(":") == 2 else None
+    execution = step_id if step_id is not None and is_execution_id(step_id) else None
     printer = _LogPrinter(None if execution else step_id, as_json, stream=follow)
     wanted = LogFilter(text=text or None, minimum=minimum)
     with state.client() as client:
@@ -280,7 +281,7 @@ def cancel(state: CliState, target_id: str, as_json: bool) -> None:
     prints the ids of the executions cancelled (--json: as {"cancelled": [...]})."""
     project = state.project()
     with state.client() as client:
-        if target_id.count(":") == 2:
+        if is_execution_id(target_id):
             cancelled = client.cancel_execution(project, target_id)
         else:
             cancelled = client.cancel_run(project, target_id)

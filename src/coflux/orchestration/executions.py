@@ -6,7 +6,7 @@ and keeps the indices (queue, delayed, session load, a run's unfinished set) tru
 
 from __future__ import annotations
 
-from coflux import protocol
+from coflux import ids, protocol
 from coflux.errors import Conflict, NotFound
 from coflux.orchestration.effects import (
     AssetRecorded,
@@ -17,7 +17,7 @@ from coflux.orchestration.effects import (
     LogsRecorded,
 )
 from coflux.orchestration.events import RecordAsset, RecordLogs
-from coflux.orchestration.model import Execution, ProjectState, Run, run_of
+from coflux.orchestration.model import Execution, ProjectState, Run
 from coflux.orchestration.states import STANDING_IN, ExecutionState, transition
 
 S = ExecutionState
@@ -104,7 +104,7 @@ def new_attempt(
     """
     attempt = previous.attempt + 1
     execution = Execution(
-        id=f"{previous.step_id}:{attempt}",
+        id=ids.execution_id(previous.step_id, attempt),
         step_id=previous.step_id,
         run_id=previous.run_id,
         step_number=previous.step_number,
@@ -190,11 +190,14 @@ def carrying_on(state: ProjectState, execution_id: str) -> Execution | None:
     in memory: then the store has its final outcome."""
     execution = state.executions.get(execution_id)
     if execution is None:
-        run = state.runs.get(run_of(execution_id))
-        step_id, _, attempt = execution_id.rpartition(":")
-        newest = run.latest_by_step.get(step_id) if run is not None else None
+        try:
+            run_id, number, attempt = ids.parse_execution(execution_id)
+        except ValueError:
+            return None  # no execution has that id
+        run = state.runs.get(run_id)
+        newest = run.latest_by_step.get(ids.step_id(run_id, number)) if run is not None else None
         execution = state.executions.get(newest) if newest is not None else None
-        if execution is None or not attempt.isdigit() or execution.attempt <= int(attempt):
+        if execution is None or execution.attempt <= attempt:
             return None
     return latest(state, execution)
 

@@ -16,11 +16,6 @@ from coflux import protocol
 from coflux.orchestration.states import EnvironmentStatus, ExecutionState
 
 
-def run_of(execution_id: str) -> str:
-    """Execution ids are ``RUN:STEP:ATTEMPT``, so the run is their first part."""
-    return execution_id.split(":", 1)[0]
-
-
 @dataclass(slots=True)
 class Environment:
     id: str

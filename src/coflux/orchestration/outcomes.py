@@ -13,7 +13,7 @@ leaves memory. Cancellation ends an execution and everything it started.
 
 from __future__ import annotations
 
-from coflux import protocol
+from coflux import ids, protocol
 from coflux.errors import Conflict
 from coflux.orchestration import retries
 from coflux.orchestration.effects import Effect, OutcomeRecorded, ReadOutcome, Resolve, Send
@@ -24,7 +24,6 @@ from coflux.orchestration.model import (
     ProjectState,
     SessionWaiter,
     Waiter,
-    run_of,
 )
 from coflux.orchestration.states import ExecutionState
 
@@ -85,7 +84,7 @@ def failures_in_a_row(state: ProjectState, execution: Execution) -> int:
     """
     count = 1
     for attempt in range(execution.attempt - 1, 0, -1):
-        earlier = state.executions.get(f"{execution.step_id}:{attempt}")
+        earlier = state.executions.get(ids.execution_id(execution.step_id, attempt))
         if earlier is None:
             return count if execution.options.recurrent else count + attempt
         if earlier.state not in RETRIED:
@@ -130,7 +129,7 @@ def settle(
     for follower_id in followers:
         # A spawned, cached or deferred execution takes this outcome as its own,
         # recorded even if its run already left memory.
-        effects.append(OutcomeRecorded(follower_id, run_of(follower_id), outcome, now))
+        effects.append(OutcomeRecorded(follower_id, ids.run_of(follower_id), outcome, now))
         follower = state.executions.get(follower_id)
         if follower is not None:
             follower.outcome = outcome

@@ -26,6 +26,7 @@ import msgspec
 
 from coflux import protocol
 from coflux.errors import Conflict, NotFound, ProjectOwnedElsewhere
+from coflux.ids import root_execution_id, run_of
 from coflux.orchestration import environments, sessions
 from coflux.orchestration import events as ev
 from coflux.orchestration.actor import ExistingRun, ProjectActor
@@ -36,7 +37,7 @@ from coflux.orchestration.effects import (
     ExecutionTransitioned,
     Fact,
 )
-from coflux.orchestration.model import Execution, ProjectState, Run, Session, run_of
+from coflux.orchestration.model import Execution, ProjectState, Run, Session
 from coflux.orchestration.recovery import restore
 from coflux.orchestration.states import EnvironmentStatus, ExecutionState
 from coflux.store.base import FoundRuns, InputQuery, ProjectStore, RunPosition, RunQuery
@@ -448,7 +449,7 @@ class Project:
         if run.completed_at is None:
             return run, None
         # The outcome of the root step's latest execution (named by its first).
-        return run, await self._read(self.store.get_step_outcome, f"{run_id}:1:1")
+        return run, await self._read(self.store.get_step_outcome, root_execution_id(run_id))
 
     async def rerun_step(self, step_id: str, environment: str | None) -> str:
         """Run a step again; returns the new execution's id."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import msgspec
 
-from coflux import protocol
+from coflux import ids, protocol
 from coflux.errors import BadRequest, Conflict, NotFound
 from coflux.orchestration import environments, outcomes
 from coflux.orchestration.arguments import check_arguments
@@ -122,7 +122,7 @@ def create_step(
     keys = keys or StepKeys()
     run.step_count += 1
     number = run.step_count
-    step_id = f"{run.id}:{number}"
+    step_id = ids.step_id(run.id, number)
     parent_id = parent.id if parent is not None else None
     effects.append(
         StepCreated(
@@ -131,7 +131,7 @@ def create_step(
         )
     )  # fmt: skip
     execution = Execution(
-        id=f"{step_id}:1",
+        id=ids.execution_id(step_id, 1),
         step_id=step_id,
         run_id=run.id,
         step_number=number,
@@ -346,7 +346,7 @@ def rerun_step(state: ProjectState, event: RerunStep, now: float, effects: list[
         run = Run(record.run_id, run_environment, record.root_execution_id, record.run_step_count)
         state.runs[run.id] = run
     execution = Execution(
-        id=f"{record.step_id}:{record.latest_attempt + 1}",
+        id=ids.execution_id(record.step_id, record.latest_attempt + 1),
         step_id=record.step_id,
         run_id=record.run_id,
         step_number=record.number,

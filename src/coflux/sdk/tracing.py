@@ -19,6 +19,8 @@ import hashlib
 from collections.abc import Iterator
 from typing import Any
 
+from coflux.ids import run_of
+
 __all__ = ["execution_span", "run_span_id", "span_id", "trace_id"]
 
 
@@ -40,11 +42,6 @@ def run_span_id(run_id: str) -> int:
 def span_id(execution_id: str) -> int:
     """The 64-bit span id of an execution."""
     return _bits("execution", execution_id, 8)
-
-
-def run_of(execution_id: str) -> str:
-    """The run an execution id belongs to (``RUN:STEP:ATTEMPT``)."""
-    return execution_id.partition(":")[0]
 
 
 _api: Any = None  # opentelemetry's modules once imported; False: not installed

@@ -22,10 +22,10 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from coflux import protocol
 from coflux.blobs.base import BlobStore
 from coflux.errors import BadRequest, CofluxError, Conflict, NotFound, SessionRefused, Unavailable
+from coflux.ids import run_of
 from coflux.orchestration import events as ev
 from coflux.orchestration import inputs
 from coflux.orchestration.effects import Send
-from coflux.orchestration.model import run_of
 from coflux.orchestration.project import Project, new_id
 from coflux.orchestration.sessions import holds_secret
 from coflux.server.api import assets

@@ -26,6 +26,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from coflux import protocol
 from coflux.errors import BadRequest, CofluxError, Refused
+from coflux.ids import step_of
 from coflux.orchestration.effects import Fact, MetricsRecorded
 from coflux.orchestration.project import Project
 from coflux.server import forwarding
@@ -161,7 +162,7 @@ async def _stream_run(
             # Only a change of the first step's executions can end the run (not, say,
             # the metrics its workflow records ten times a second).
             if any(
-                getattr(f, "execution_id", "").startswith(root_step + ":")
+                step_of(getattr(f, "execution_id", "")) == root_step
                 and not isinstance(f, MetricsRecorded)
                 for f in facts
             ):

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
+from coflux.ids import root_step_id, step_of
 from coflux.orchestration.effects import (
     AssetRecorded,
     AssetRestored,
@@ -260,6 +261,5 @@ def run_states(facts: Sequence[ExecutionTransitioned], states: dict[str, str]) -
             its latest attempt's.
     """
     for f in facts:
-        # An execution id is RUN:STEP:ATTEMPT (docs/api.md); the first step's is RUN:1:N.
-        if f.execution_id.startswith(":1:", len(f.run_id)):
+        if step_of(f.execution_id) == root_step_id(f.run_id):
             states[f.run_id] = f.state.value

@@ -12,7 +12,7 @@ import { Dialog } from "../components/Dialog";
 import { Link } from "../components/Link";
 import type { InputsSource } from "../live/inputs";
 import { formatDateTime } from "../model/format";
-import { runIdOf, stepIdOf } from "../model/run";
+import { stepNumberOf } from "../model/ids";
 import type { Route } from "../router";
 import { useSession } from "../signin/session";
 import { canRespond } from "./access";
@@ -30,8 +30,7 @@ interface Props {
 
 /** The route of the step an input's execution belongs to, in its run. */
 export function inputStepRoute(project: string, input: InputView): Extract<Route, { page: "run" }> {
-  const stepId = stepIdOf(input.execution_id);
-  const step = Number(stepId.slice(runIdOf(stepId).length + 1));
+  const step = stepNumberOf(input.execution_id);
   return { page: "run", project, environment: input.environment, run: input.run_id, step: Number.isFinite(step) ? step : null, view: "graph" };
 }
 

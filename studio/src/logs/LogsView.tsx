@@ -27,7 +27,8 @@ import {
   mergeLines,
   NO_FILTER,
 } from "../model/logs";
-import { type RunModel, stepIdOf } from "../model/run";
+import { stepIdOf } from "../model/ids";
+import type { RunModel } from "../model/run";
 import { renderTemplate, toDisplay, toText } from "../model/values";
 import type { Route } from "../router";
 import { SEARCH_CAP, useLogSearch } from "./search";

@@ -15,7 +15,7 @@
  */
 
 import type { MetricDefinition, MetricGroupInfo, MetricPointView, MetricScaleInfo, MetricsFact, MetricView } from "../api/types";
-import { stepIdOf } from "./run";
+import { stepIdOf } from "./ids";
 
 export interface MetricPoint {
   at: number;

@@ -23,6 +23,7 @@ import type {
   TransitionView,
   Value,
 } from "../api/types";
+import { runIdOf, stepIdOf } from "./ids";
 import { isActive } from "./states";
 
 export interface Execution {
@@ -80,23 +81,6 @@ export interface RunModel {
   children: Map<string, Step[]>;
   version: number;
   structure: number;
-}
-
-/** "RUN:2:1" -> "RUN:2" */
-export function stepIdOf(executionId: string): string {
-  const cut = executionId.lastIndexOf(":");
-  return cut < 0 ? executionId : executionId.slice(0, cut);
-}
-
-/** "RUN:2:3" -> 3 */
-export function attemptOf(executionId: string): number {
-  return Number(executionId.slice(executionId.lastIndexOf(":") + 1));
-}
-
-/** "RUN:2" or "RUN:2:1" -> "RUN" */
-export function runIdOf(id: string): string {
-  const cut = id.indexOf(":");
-  return cut < 0 ? id : id.slice(0, cut);
 }
 
 export function latest(step: Step): Execution | undefined {

@@ -7,6 +7,7 @@
  */
 
 import type { ExecutionState, Fact, RunSummary } from "../api/types";
+import { ROOT_NUMBER, runIdOf, stepNumberOf } from "./ids";
 import { isActive, STATE_ORDER } from "./states";
 
 /** What a list of runs shows, as its URL says (`?state=failed&q=order-7&order=oldest`). */
@@ -142,8 +143,8 @@ export function applyRunFacts<R extends RunSummary>(
       if (out.length > limit) out.length = limit;
     } else if (fact.fact === "transition") {
       // Only the first step's executions ("RUN:1:N") decide a run's state.
-      const [runId, step] = fact.execution_id.split(":");
-      if (step !== "1") continue;
+      if (stepNumberOf(fact.execution_id) !== ROOT_NUMBER) continue;
+      const runId = runIdOf(fact.execution_id);
       const index = out.findIndex((r) => r.id === runId);
       if (index < 0) continue;
       const run = out[index] as R;

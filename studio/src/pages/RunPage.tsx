@@ -23,7 +23,8 @@ import { RunMetrics } from "../metrics/RunMetrics";
 import { withDescendants } from "../model/environments";
 import { formatDateTime, formatDuration } from "../model/format";
 import { progressByStep } from "../model/metrics";
-import { countSteps, latest, type RunModel, runCompletedAt, runState, stepIdOf } from "../model/run";
+import { buildStepId, stepIdOf, stepNumberOf } from "../model/ids";
+import { countSteps, latest, type RunModel, runCompletedAt, runState } from "../model/run";
 import { isActive } from "../model/states";
 import { href, navigate, type Route, type RunView } from "../router";
 import { executionRoute, type RunPlace } from "../step/attempts";
@@ -46,7 +47,7 @@ export function RunPage({ live, route }: Props) {
   const { envs } = useProjectState(live);
   const model = run.model;
   const manifests = useManifests(live, model?.environment ?? route.environment);
-  const stepId = route.step !== null ? `${route.run}:${route.step}` : null;
+  const stepId = route.step !== null ? buildStepId(route.run, route.step) : null;
   const step = stepId && model ? model.steps.get(stepId) : undefined;
   const [logStep, setLogStep] = useState<string | null>(null);
   const stepOpen = route.step !== null;
@@ -68,7 +69,7 @@ export function RunPage({ live, route }: Props) {
   );
 
   // Another step opens at its latest attempt: the attempt shown is the open step's.
-  const stepRoute = (id: string): Route => ({ ...route, step: Number(id.split(":")[1]), attempt: null });
+  const stepRoute = (id: string): Route => ({ ...route, step: stepNumberOf(id), attempt: null });
   const select = (id: string | null, how: "click" | "key" = "click") => {
     const to = id === null ? { ...route, step: null } : stepRoute(id);
     navigate(href(to), { replace: how === "key" });

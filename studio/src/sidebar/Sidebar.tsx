@@ -11,6 +11,7 @@ import { useAgents, useManifests } from "../live/data";
 import type { ProjectLive } from "../live/project";
 import { useProjectState } from "../live/project";
 import { flatten, buildTree } from "../model/environments";
+import { runIdOf, stepNumberOf } from "../model/ids";
 import { href, navigate, type Route } from "../router";
 import { navKeyDown } from "./keyboard";
 
@@ -244,12 +245,11 @@ function AgentItem({ agent, live, environment }: { agent: AgentView; live: Proje
       {agent.executions.length > 0 && (
         <ul class="agent-executions" role="list">
           {agent.executions.slice(0, 8).map((id) => {
-            const [run, step] = id.split(":");
             return (
               <li key={id}>
                 <Link
                   class="mono"
-                  to={{ page: "run", project: live.project, environment, run: run ?? id, step: Number(step), view: "graph" }}
+                  to={{ page: "run", project: live.project, environment, run: runIdOf(id), step: stepNumberOf(id), view: "graph" }}
                 >
                   {id}
                 </Link>

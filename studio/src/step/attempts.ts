@@ -5,7 +5,8 @@
  * (`successor`), in this run or another.
  */
 
-import { attemptOf, type Execution, latest, runIdOf, type Step, stepIdOf } from "../model/run";
+import { attemptOf, runIdOf, stepNumberOf } from "../model/ids";
+import { type Execution, latest, type Step } from "../model/run";
 import type { Route } from "../router";
 
 /** The attempt `attempt` of the step, or its latest when absent or unknown (a link
@@ -25,12 +26,11 @@ export interface RunPlace {
  * reads the run's own environment from the run; a cached result can come from
  * a base environment, which the id does not name). */
 export function executionRoute(place: RunPlace, executionId: string): Route {
-  const step = stepIdOf(executionId);
   return {
     page: "run",
     ...place,
     run: runIdOf(executionId),
-    step: Number(step.slice(step.lastIndexOf(":") + 1)),
+    step: stepNumberOf(executionId),
     view: "graph",
     attempt: attemptOf(executionId),
   };

@@ -1,6 +1,7 @@
 /** Builders of API shapes for tests. */
 
 import type { ExecutionState, ExecutionView, RunView, StepGroup, StepView, Value } from "../api/types";
+import { buildExecutionId, buildStepId, rootExecutionId } from "../model/ids";
 
 export const RUN = "run1";
 
@@ -10,7 +11,7 @@ export function value(data: unknown, executions: string[] = []): Value {
 
 export function execution(stepId: string, attempt = 1, state: ExecutionState = "succeeded", at = 100): ExecutionView {
   return {
-    id: `${stepId}:${attempt}`,
+    id: buildExecutionId(stepId, attempt),
     attempt,
     state,
     environment: "production",
@@ -24,7 +25,7 @@ export function execution(stepId: string, attempt = 1, state: ExecutionState = "
 }
 
 export function step(number: number, target: string, parent: string | null, args: Value[] = [], state: ExecutionState = "succeeded"): StepView {
-  const id = `${RUN}:${number}`;
+  const id = buildStepId(RUN, number);
   return {
     id,
     number,
@@ -56,7 +57,7 @@ export function run(steps: StepView[]): RunView {
 /** A workflow step 1 calling `count` children of `target`. */
 export function fanOut(count: number, target = "square"): RunView {
   const steps = [step(1, "main", null)];
-  for (let i = 0; i < count; i++) steps.push(step(i + 2, target, `${RUN}:1:1`, [value(i)]));
+  for (let i = 0; i < count; i++) steps.push(step(i + 2, target, rootExecutionId(RUN), [value(i)]));
   return run(steps);
 }
 
@@ -69,6 +70,6 @@ export function inGroup(view: StepView, index: number, name: string | null): Ste
 /** A workflow step 1 calling `target` once for each state in `states`, all in one `cf.group`. */
 export function groupRun(states: ExecutionState[], name: string | null = "chapters", target = "square"): RunView {
   const steps = [step(1, "main", null)];
-  states.forEach((state, i) => steps.push(inGroup(step(i + 2, target, `${RUN}:1:1`, [value(i)], state), 0, name)));
+  states.forEach((state, i) => steps.push(inGroup(step(i + 2, target, rootExecutionId(RUN), [value(i)], state), 0, name)));
   return run(steps);
 }

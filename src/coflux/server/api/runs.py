@@ -24,9 +24,9 @@ import msgspec
 
 from coflux import protocol
 from coflux.errors import BadRequest, NotFound
+from coflux.ids import run_of
 from coflux.log_lines import MINIMUM_LEVELS, LogFilter
 from coflux.orchestration import environments
-from coflux.orchestration.model import run_of
 from coflux.orchestration.project import Project
 from coflux.orchestration.states import EnvironmentStatus, ExecutionState
 from coflux.serialization import refuse_outside_arguments
