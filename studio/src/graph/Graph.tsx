@@ -9,19 +9,30 @@
  *
  * A `cf.group` shows the member the user chose last (or its first); selecting a
  * step elsewhere (a deep link, the step panel) shows the members leading to it.
+ *
+ * Above the graph, a chip per state counts the steps in it ("8 failed"). Picking one
+ * dims the other steps and goes to the next step in that state; "Next" and
+ * "Previous" (or n and p) go on from there, opening the collapsed groups and
+ * showing the `cf.group` members that hide it, so a failure deep in a fan-out of
+ * thousands is one click away.
  */
 
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
 import { useNow } from "../components/useNow";
 import { membersShowing, nextInState } from "../model/groups";
+import type { ExecutionState } from "../api/types";
+import { formatCount } from "../model/format";
 import type { Progress } from "../model/metrics";
-import type { RunModel } from "../model/run";
+import { type RunModel, stepState } from "../model/run";
+import { stateInfo } from "../model/states";
+import { cycleInState, stateCounts, stepsInState } from "./focus";
 import {
   callPaths,
   clippedPath,
   dependencyEdgesInView,
   dependencyRoute,
   type Direction,
+  groupsHiding,
   layoutRun,
   NODE_H,
   NODE_W,
@@ -30,6 +41,7 @@ import {
 } from "./layout";
 import { CallGroupHead, GroupNode, StepNode } from "./Node";
 import { clampScale, fit, reveal, type Transform, visibleRect, zoomAt } from "./viewport";
+import "./graph.css";
 
 interface Props {
   model: RunModel;
@@ -54,8 +66,14 @@ export function Graph({ model, structure, active, selectedStep, onSelect, progre
   const touched = useRef(false); // the user moved the view: stop auto-fitting
   const drag = useRef<{ x: number; y: number; tx: number; ty: number; moved: boolean } | null>(null);
   const revealNext = useRef<string | null>(null); // a node to bring into view after a relayout
+  const revealStep = useRef<string | null>(null); // a step jumped to: into view after a relayout
   const now = useNow(active);
   const selectedKey = selectedStep ? (layout.nodeOfStep.get(selectedStep) ?? null) : null;
+  const [picked, setPicked] = useState<ExecutionState | null>(null);
+  // eslint-disable-next-line react-hooks/exhaustive-deps
+  const counts = useMemo(() => stateCounts(model), [model, model.version]);
+  // A state no step is in any more (the running ones finished) filters nothing.
+  const focus = picked !== null && counts.some(([state]) => state === picked) ? picked : null;
 
   // A step selected inside a group (or below one of its members) is shown.
   useEffect(() => {
@@ -80,20 +98,24 @@ export function Graph({ model, structure, active, selectedStep, onSelect, progre
     if (!touched.current && size.w > 0) setT(fit(layout.width, layout.height, size.w, size.h));
   }, [layout, size.w, size.h]);
 
-  // After a group opens or closes, keep its first node in view (the layout moved).
+  // After a group opens or closes, keep its first node in view (the layout moved);
+  // after a jump to a state opened groups, the step jumped to.
   useLayoutEffect(() => {
-    const key = revealNext.current;
+    const key = revealNext.current ?? (revealStep.current ? layout.nodeOfStep.get(revealStep.current) : null);
     const node = key ? layout.byKey.get(key) : undefined;
-    revealNext.current = null;
+    revealNext.current = revealStep.current = null;
     if (node && size.w > 0) setT((c) => reveal(c, { x: node.x, y: node.y, width: NODE_W, height: NODE_H }, size.w, size.h));
   }, [layout, size.w, size.h]);
 
-  // Bring the selected node into view (deep links, keyboard moves).
+  // Bring the selected node into view (deep links, keyboard moves, jumps to a state)
+  // when the selection moves, not on every relayout: opening a group must keep the
+  // group's first member in view (above), even when the selected caller is far away.
   useEffect(() => {
     if (!selectedKey || size.w === 0) return;
     const node = layout.byKey.get(selectedKey);
     if (node) setT((current) => reveal(current, { x: node.x, y: node.y, width: NODE_W, height: NODE_H }, size.w, size.h));
-  }, [selectedKey, layout, size.w, size.h]);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [selectedKey, size.w, size.h]);
 
   useEffect(() => {
     const el = container.current;
@@ -143,6 +165,22 @@ export function Graph({ model, structure, active, selectedStep, onSelect, progre
   const moveMember = (key: string, delta: number, how: "click" | "key") => {
     const group = layout.byKey.get(key)?.callGroup;
     if (group) showMember(key, (group.shown + delta + group.members.length) % group.members.length, how);
+  };
+
+  /** Select the step in `state` after (or before) the selected one, opening what hides it. */
+  const jump = (state: ExecutionState, direction: 1 | -1) => {
+    const target = cycleInState(model, state, selectedStep, direction);
+    if (!target) return;
+    const hiding = groupsHiding(model, target.id).filter((key) => !expanded.has(key));
+    if (hiding.length > 0) setExpanded(new Set([...expanded, ...hiding]));
+    touched.current = true; // keep the view on the step, not on the whole graph
+    revealStep.current = target.id; // wherever the groups opened or shown put it
+    onSelect(target.id, "click");
+  };
+  const pick = (state: ExecutionState) => {
+    if (focus === state) return setPicked(null);
+    setPicked(state);
+    jump(state, 1);
   };
 
   const activate = (target: Element | null) => {
@@ -210,6 +248,9 @@ export function Graph({ model, structure, active, selectedStep, onSelect, progre
     } else if ((event.key === "[" || event.key === "]") && selectedKey && layout.byKey.get(selectedKey)?.callGroup) {
       event.preventDefault();
       moveMember(selectedKey, event.key === "]" ? 1 : -1, "key");
+    } else if ((event.key === "n" || event.key === "p") && focus) {
+      event.preventDefault();
+      jump(focus, event.key === "n" ? 1 : -1);
     } else if (event.key === "+" || event.key === "=") zoom(1.25);
     else if (event.key === "-") zoom(0.8);
     else if (event.key === "0") refit();
@@ -220,6 +261,8 @@ export function Graph({ model, structure, active, selectedStep, onSelect, progre
   const calls = callPaths(layout, view, nodes);
   const dependencies = dependencyEdgesInView(layout, nodes, selectedKey);
   const hiddenSteps = model.order.length - layout.nodes.filter((n) => n.kind === "step").length;
+  const focused = focus ? stepsInState(model, focus) : [];
+  const focusAt = focus && selectedStep ? focused.findIndex((s) => s.id === selectedStep) : -1;
 
   return (
     <div class="graph">
@@ -229,7 +272,7 @@ export function Graph({ model, structure, active, selectedStep, onSelect, progre
         tabIndex={0}
         role="group"
         aria-roledescription="graph"
-        aria-label={`Steps of the run: ${model.order.length}. Arrow keys select steps; [ and ] move through a group; Shift+arrows pan; + and - zoom; 0 fits.`}
+        aria-label={`Steps of the run: ${model.order.length}. Arrow keys select steps; [ and ] move through a group; n and p go to the next and previous step in the state picked; Shift+arrows pan; + and - zoom; 0 fits.`}
         onPointerDown={onPointerDown}
         onPointerMove={onPointerMove}
         onPointerUp={onPointerUp}
@@ -255,16 +298,58 @@ export function Graph({ model, structure, active, selectedStep, onSelect, progre
             })}
             {nodes.map((node) =>
               node.kind === "group" ? (
-                <GroupNode key={node.key} node={node} selected={node.key === selectedKey} />
+                <GroupNode
+                  key={node.key}
+                  node={node}
+                  selected={node.key === selectedKey}
+                  dimmed={focus !== null && !node.members.some((m) => stepState(m) === focus)}
+                />
               ) : (
                 <g key={node.key}>
                   {node.callGroup && <CallGroupHead node={node} group={node.callGroup} />}
-                  <StepNode node={node} selected={node.key === selectedKey} now={now} progress={progress?.get(node.step.id)} />
+                  <StepNode
+                    node={node}
+                    selected={node.key === selectedKey}
+                    now={now}
+                    progress={progress?.get(node.step.id)}
+                    dimmed={focus !== null && stepState(node.step) !== focus}
+                  />
                 </g>
               ),
             )}
           </g>
         </svg>
+      </div>
+      <div class="graph-states" role="toolbar" aria-label="Steps by state">
+        {counts.map(([state, n]) => (
+          <button
+            key={state}
+            type="button"
+            class={`small state-chip state-${state}`}
+            data-state={state}
+            aria-pressed={focus === state}
+            title={focus === state ? "Show every step" : `Show the ${stateInfo(state).label} steps and go to the next`}
+            onClick={() => pick(state)}
+          >
+            <span class="state-chip-glyph" aria-hidden="true">
+              {stateInfo(state).glyph}
+            </span>{" "}
+            {formatCount(n)} {stateInfo(state).label}
+          </button>
+        ))}
+        {focus && focused.length > 0 && (
+          <span class="graph-states-step row">
+            <button type="button" class="small" title="Previous (p)" onClick={() => jump(focus, -1)}>
+              ‹ Previous {stateInfo(focus).label}
+            </button>
+            <span class="faint" aria-live="polite">
+              {focusAt >= 0 ? `${formatCount(focusAt + 1)} of ${formatCount(focused.length)}` : `${formatCount(focused.length)} ${stateInfo(focus).label}`}
+            </span>
+            <button type="button" class="small" title="Next (n)" onClick={() => jump(focus, 1)}>
+              Next {stateInfo(focus).label} ›
+            </button>
+          </span>
+        )}
       </div>
       <div class="graph-tools" role="toolbar" aria-label="Graph view">
         <button type="button" class="icon" aria-label="Zoom in" title="Zoom in (+)" onClick={() => zoom(1.25)}>

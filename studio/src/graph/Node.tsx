@@ -1,6 +1,7 @@
 /**
  * How one node of the run graph is drawn: a step, the header of a `cf.group` above
- * the member it shows, or a collapsed group of siblings.
+ * the member it shows, or a collapsed group of siblings. A node outside the state
+ * the user picked above the graph is drawn dimmed.
  */
 
 import { groupSummary, tally } from "../model/groups";
@@ -40,13 +41,15 @@ interface StepNodeProps {
   now: number;
   /** The step's progress metric, if it has one: a bar along the node's foot. */
   progress?: Progress | undefined;
+  /** Drawn faint: not in the state the user picked. */
+  dimmed?: boolean;
 }
 
 /** Where a node's progress bar runs. */
 const BAR_X = 32;
 const BAR_W = NODE_W - BAR_X - 10;
 
-export function StepNode({ node, selected, now, progress }: StepNodeProps) {
+export function StepNode({ node, selected, now, progress, dimmed = false }: StepNodeProps) {
   const step = node.step;
   const state = stepState(step);
   const info = stateInfo(state);
@@ -60,7 +63,7 @@ export function StepNode({ node, selected, now, progress }: StepNodeProps) {
   const described = reason ? `${label}: ${reason}` : label;
   return (
     <g
-      class={`node state-${state}${selected ? " selected" : ""}`}
+      class={`node state-${state}${selected ? " selected" : ""}${dimmed ? " dimmed" : ""}`}
       transform={`translate(${node.x},${node.y})`}
       data-key={node.key}
       data-step={step.id}
@@ -172,16 +175,39 @@ export function CallGroupHead({ node, group }: { node: GraphNode; group: CallGro
   );
 }
 
-export function GroupNode({ node, selected }: { node: GraphNode; selected: boolean }) {
+/** The narrowest a state's part of a collapsed group's bar is drawn (px): 8 failures in 1,000 stay visible. */
+export const SEGMENT_MIN = 6;
+
+/**
+ * The parts of a collapsed group's bar, one per state (`tally` order): as wide as its
+ * share of `total`, but never narrower than `min`; the states with room to spare
+ * give up the width the narrow ones take.
+ */
+export function tallySegments(counts: Array<[string, number]>, total: number, width: number, min = SEGMENT_MIN): Array<{ state: string; x: number; width: number }> {
+  const share = (n: number) => (total > 0 ? (n / total) * width : 0);
+  const narrow = counts.filter(([, n]) => share(n) < min);
+  const wideCount = counts.reduce((sum, [, n]) => (share(n) < min ? sum : sum + n), 0);
+  const room = Math.max(0, width - narrow.length * min);
+  let x = 0;
+  return counts.map(([state, n]) => {
+    const w = share(n) < min ? min : (n / wideCount) * room;
+    const segment = { state, x, width: w };
+    x += w;
+    return segment;
+  });
+}
+
+export function GroupNode({ node, selected, dimmed = false }: { node: GraphNode; selected: boolean; dimmed?: boolean }) {
   const counts = tally(node.members);
   const total = node.members.length;
   const summary = counts.map(([state, n]) => `${formatCount(n)} ${stateInfo(state).label}`).join(", ");
   const label = `${node.step.target} × ${formatCount(total)} (collapsed group: ${summary}). Enter expands.`;
-  let offset = 0;
   const barW = NODE_W - 84;
+  // The most interesting state first (`tally` order): "8 ✕" rather than "992✓".
+  const [first, firstCount] = counts[0] ?? ["succeeded", 0];
   return (
     <g
-      class={`node group${selected ? " selected" : ""}`}
+      class={`node group${selected ? " selected" : ""}${dimmed ? " dimmed" : ""}`}
       transform={`translate(${node.x},${node.y})`}
       data-key={node.key}
       data-group={node.key}
@@ -199,15 +225,12 @@ export function GroupNode({ node, selected }: { node: GraphNode; selected: boole
         expand
       </text>
       <g transform="translate(12,28)">
-        {counts.map(([state, n]) => {
-          const w = (n / total) * barW;
-          const x = offset;
-          offset += w;
-          return <rect key={state} class={`tally state-${state}`} x={x} y={0} width={Math.max(w, 1)} height={8} rx={2} />;
-        })}
+        {tallySegments(counts, total, barW).map(({ state, x, width }) => (
+          <rect key={state} class={`tally state-${state}`} data-state={state} x={x} y={0} width={width} height={8} rx={2} />
+        ))}
       </g>
-      <text class="node-sub" x={NODE_W - 8} y={37} text-anchor="end">
-        {counts.length === 1 ? stateInfo(counts[0]?.[0] ?? "").glyph : `${formatCount(counts.find(([s]) => s === "succeeded")?.[1] ?? 0)}✓`}
+      <text class={`node-sub group-first state-${first}`} x={NODE_W - 8} y={37} text-anchor="end">
+        {counts.length === 1 ? stateInfo(first).glyph : `${formatCount(firstCount)} ${stateInfo(first).glyph}`}
       </text>
     </g>
   );

@@ -121,6 +121,28 @@ function childEntries(model: RunModel, parent: Step, choices: Required<LayoutCho
   return out;
 }
 
+/**
+ * The collapsed sibling groups that hide `stepId` (its own, and those of its
+ * callers), as `childEntries` makes them: the groups to expand for the step to get a
+ * node of its own. A `cf.group` hiding it is not one of them: it shows the member
+ * chosen (`membersShowing`).
+ */
+export function groupsHiding(model: RunModel, stepId: string, threshold = GROUP_THRESHOLD): string[] {
+  const out: string[] = [];
+  let step = model.steps.get(stepId);
+  while (step && step.parentStep !== null) {
+    const parent = step.parentStep;
+    const current: Step = step;
+    if (groupKeyOf(current) === null) {
+      const key = groupKey(parent, current);
+      const siblings = (model.children.get(parent) ?? []).filter((s) => groupKeyOf(s) === null && groupKey(parent, s) === key);
+      if (siblings.length > threshold) out.push(key);
+    }
+    step = model.steps.get(parent);
+  }
+  return out;
+}
+
 function hideDescendants(model: RunModel, steps: Step[], key: string, nodeOfStep: Map<string, string>): void {
   const stack = [...steps];
   while (stack.length > 0) {

@@ -30,6 +30,7 @@ import { href, navigate, type Route, type RunView } from "../router";
 import { executionRoute, type RunPlace } from "../step/attempts";
 import { StepPanel } from "../step/StepPanel";
 import { Timeline } from "../timeline/Timeline";
+import { RunSummary } from "./RunSummary";
 
 interface Props {
   live: ProjectLive;
@@ -108,6 +109,7 @@ export function RunPage({ live, route }: Props) {
       }}
     >
       <RunHeader project={live.project} model={model} active={active} version={model.version} place={{ project: live.project, environment: route.environment }} />
+      <RunSummary model={model} manifests={manifests.data} />
       <div class="run-tabs" role="tablist" aria-label="Run views">
         {VIEWS.map(({ view, label }) => (
           <Link

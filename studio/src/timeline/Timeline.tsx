@@ -1,8 +1,9 @@
 /**
- * The timeline: every execution as a bar on a shared time axis, the time it
- * waited in the queue drawn hatched and the time it ran solid, both in the colour
- * of its state (the legend names the states present). Rows are virtualised (only
- * those scrolled into view exist), so long runs stay fast.
+ * The timeline: every execution as a bar on a shared time axis, by step number and
+ * attempt, the time it waited in the queue drawn hatched and the time it ran solid,
+ * both in the colour of its state (the legend names the states present, each drawn
+ * as a piece of bar). Rows are virtualised (only those scrolled into view exist), so
+ * long runs stay fast.
  */
 
 import { useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
@@ -10,7 +11,9 @@ import { useNow } from "../components/useNow";
 import { formatDuration } from "../model/format";
 import type { Execution, RunModel } from "../model/run";
 import { isActive, STATE_ORDER, stateInfo } from "../model/states";
+import { barClass, timelineRows } from "./rows";
 import { type Scale, tickLabel, ticks, tickStep, toX } from "./scale";
+import "./timeline.css";
 
 const ROW = 28;
 const LABEL = 240;
@@ -27,7 +30,7 @@ interface Props {
 export function Timeline({ model, version, active, selectedStep, onSelect }: Props) {
   const now = useNow(active, 500);
   // eslint-disable-next-line react-hooks/exhaustive-deps
-  const executions = useMemo(() => [...model.executions.values()].sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id)), [model, version]);
+  const executions = useMemo(() => timelineRows(model), [model, version]);
   const scroller = useRef<HTMLDivElement>(null);
   const [view, setView] = useState({ top: 0, height: 600, width: 800 });
 
@@ -54,12 +57,16 @@ export function Timeline({ model, version, active, selectedStep, onSelect }: Pro
       <div class="timeline-toolbar row faint">
         <span>{executions.length.toLocaleString("en-GB")} executions</span>
         <span class="spacer" />
-        <span class="legend-queued" aria-hidden="true" /> waiting in the queue
-        <span class="legend-running" aria-hidden="true" /> running
+        <span class="timeline-phase-key">
+          <span class={`${barClass("queued", null)} legend-swatch`} aria-hidden="true" /> waiting in the queue
+        </span>
+        <span class="timeline-phase-key">
+          <span class={`${barClass("running", null)} legend-swatch`} aria-hidden="true" /> running
+        </span>
         <span class="timeline-states" aria-label="States">
           {STATE_ORDER.filter((state) => present.has(state)).map((state) => (
-            <span key={state} class={`timeline-state state-${state}`} data-state={state}>
-              <span class="legend-state" aria-hidden="true" /> {stateInfo(state).label}
+            <span key={state} class="timeline-state" data-state={state}>
+              <span class={`${barClass("running", state)} legend-swatch`} aria-hidden="true" /> {stateInfo(state).label}
             </span>
           ))}
         </span>
@@ -144,8 +151,8 @@ function Row({
           </span>
         </span>
         <span class="timeline-track">
-          <span class="bar bar-queued" style={{ left: `${qx}px`, width: `${qw}px` }} />
-          {rx !== null && <span class="bar bar-running" style={{ left: `${rx}px`, width: `${rw}px` }} />}
+          <span class={barClass("queued", execution.state)} style={{ left: `${qx}px`, width: `${qw}px` }} />
+          {rx !== null && <span class={barClass("running", execution.state)} style={{ left: `${rx}px`, width: `${rw}px` }} />}
         </span>
       </button>
     </div>
