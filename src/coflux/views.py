@@ -362,3 +362,59 @@ class ProjectActivity(View, frozen=True):
     project: str  # the project's id
     at: float  # the server's time when the counts were taken
     environments: list[EnvironmentActivity]
+
+
+# --- a run's live changes (the run topic's deltas) ---------------------------------
+
+
+class Delta(View, frozen=True, tag_field="delta"):
+    """Base of the changes the run topic streams after its ``RunView`` snapshot.
+
+    Each says what changed in the snapshot's terms (a ``StepView``, an
+    ``ExecutionView``'s fields), so a client keeps its view current without knowing
+    the orchestrator's facts (``coflux.server.deltas`` makes them from those).
+    Applying one twice changes nothing: the topic may repeat a change that the
+    snapshot already holds.
+    """
+
+
+class StepAdded(Delta, frozen=True, tag="step_added"):
+    """A new step, as ``RunView.steps`` has it (its executions follow as
+    ``ExecutionAdded``)."""
+
+    step: StepView
+
+
+class ExecutionAdded(Delta, frozen=True, tag="execution_added"):
+    """A new execution (attempt) of the step ``step_id``."""
+
+    step_id: str
+    execution: ExecutionView
+
+
+class ExecutionChanged(Delta, frozen=True, tag="execution_changed"):
+    """The fields of an ``ExecutionView`` that changed; an absent one did not.
+
+    ``transition`` is appended to its ``transitions`` (one it holds already is a
+    repeat); ``state``, ``assigned_at``, ``completed_at`` and ``session_id`` come
+    with it, set as the stores set them. ``outcome`` and ``successor`` come alone.
+    """
+
+    execution_id: str
+    state: str | msgspec.UnsetType = msgspec.UNSET
+    transition: TransitionView | msgspec.UnsetType = msgspec.UNSET
+    assigned_at: float | msgspec.UnsetType = msgspec.UNSET
+    completed_at: float | msgspec.UnsetType = msgspec.UNSET
+    session_id: str | msgspec.UnsetType = msgspec.UNSET
+    outcome: protocol.Outcome | msgspec.UnsetType = msgspec.UNSET
+    successor: str | msgspec.UnsetType = msgspec.UNSET
+
+
+class LogsAdded(Delta, frozen=True, tag="logs_added"):
+    """The run's new log lines (``LogView`` without the cursor: read the logs
+    endpoint for those)."""
+
+    entries: list[protocol.LogEntry]
+
+
+RunDelta = StepAdded | ExecutionAdded | ExecutionChanged | LogsAdded

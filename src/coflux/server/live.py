@@ -5,7 +5,9 @@ A client sends one subscription:
 * ``{"subscribe": "run", "project": P, "run_id": R}``: the run as it is now, then
   every fact about the run as it is committed (log entries and metric points
   included), with an ``ended`` message each time the run's first step finishes (a
-  re-run can bring the run back), until the client leaves;
+  re-run can bring the run back), until the client leaves; with ``"deltas": true``,
+  the changes of the run's view instead (``coflux.server.deltas``), and only the
+  facts that no view field shows;
 * ``{"subscribe": "project", "project": P}``: the project's environments now, then
   every fact of the project except log entries and metrics, until the client leaves.
 
@@ -27,13 +29,14 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from coflux import protocol
 from coflux.errors import BadRequest, CofluxError, Refused
 from coflux.ids import step_of
-from coflux.orchestration.effects import Fact, MetricsRecorded
+from coflux.orchestration.effects import ExecutionCreated, Fact, MetricsRecorded
 from coflux.orchestration.project import Project
 from coflux.server import forwarding
 from coflux.server.auth import Principal
 from coflux.server.context import ServerContext
+from coflux.server.deltas import run_deltas
 from coflux.server.topics import Subscription
-from coflux.views import EnvironmentView, ErrorBody, ErrorDetail, RunView
+from coflux.views import EnvironmentView, ErrorBody, ErrorDetail, RunDelta, RunView
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +45,7 @@ class Subscribe(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     subscribe: Literal["run", "project"]
     project: str
     run_id: str | None = None
+    deltas: bool = False  # a run's view changes rather than its facts
 
 
 class RunSnapshot(msgspec.Struct, frozen=True):
@@ -61,6 +65,15 @@ class ProjectSnapshotMessage(msgspec.Struct, frozen=True):
 class FactsMessage(msgspec.Struct, frozen=True):
     topic: str
     facts: list[Fact]
+
+
+class DeltasMessage(msgspec.Struct, frozen=True):
+    """A batch of a run's changes: those of its view, and the facts it has
+    beyond the view (metrics, assets, inputs), in the order they happened."""
+
+    deltas: list[RunDelta]
+    facts: list[Fact]
+    topic: str = "run"
 
 
 class RunEnded(msgspec.Struct, frozen=True):
@@ -113,7 +126,7 @@ async def live_endpoint(websocket: WebSocket) -> None:
         if request.run_id is not None and request.subscribe == "run":
             subscription = context.topics.subscribe_run(project.info.id, request.run_id)
             try:
-                await _stream_run(websocket, project, request.run_id, subscription)
+                await _stream_run(websocket, project, request.run_id, subscription, request.deltas)
             finally:
                 subscription.close()
         else:
@@ -141,10 +154,14 @@ async def _next_facts(subscription: Subscription, left: asyncio.Task[None]) -> l
 
 
 async def _stream_run(
-    websocket: WebSocket, project: Project, run_id: str, subscription: Subscription
+    websocket: WebSocket,
+    project: Project,
+    run_id: str,
+    subscription: Subscription,
+    deltas: bool,
 ) -> None:
-    """The run, then its facts; ``ended`` once its first step finished, and facts
-    still after that (a re-run brings it back) until the client leaves."""
+    """The run, then its facts (or deltas); ``ended`` once its first step finished,
+    and changes still after that (a re-run brings it back) until the client leaves."""
     try:
         run = await project.get_run(run_id)
     except BadRequest as e:
@@ -155,10 +172,21 @@ async def _stream_run(
     ended = run.completed_at is not None
     if ended:
         await websocket.send_bytes(_encoder.encode(RunEnded()))
+    names = {e.id: e.name for e in await project.list_environments()} if deltas else {}
     left = asyncio.create_task(_until_disconnected(websocket))
     try:
         while (facts := await _next_facts(subscription, left)) is not None:
-            await websocket.send_bytes(_encoder.encode(FactsMessage("run", facts)))
+            if not deltas:
+                await websocket.send_bytes(_encoder.encode(FactsMessage("run", facts)))
+            else:
+                if any(
+                    isinstance(f, ExecutionCreated) and f.environment_id not in names for f in facts
+                ):  # an environment made since the snapshot (a re-run in a child)
+                    names = {e.id: e.name for e in await project.list_environments()}
+                changes, others = run_deltas(run_id, facts, names)
+                if changes or others:
+                    message = DeltasMessage(changes, others)
+                    await websocket.send_bytes(_encoder.encode(message))
             # Only a change of the first step's executions can end the run (not, say,
             # the metrics its workflow records ten times a second).
             if any(

@@ -93,6 +93,25 @@ describe("live subscriptions", () => {
     expect(h.statuses).toEqual(["connecting", "live"]);
   });
 
+  it("hands a run's deltas and the facts beside them to their handlers", () => {
+    const deltas: unknown[] = [];
+    const facts: unknown[] = [];
+    const socket = new FakeSocket();
+    cleanups.push(
+      subscribe(
+        { subscribe: "run", project: "demo", run_id: "R", deltas: true },
+        { snapshot: () => undefined, deltas: (d) => deltas.push(...d), facts: (f) => facts.push(...f) },
+        { createSocket: () => socket },
+      ),
+    );
+    socket.open();
+    expect(JSON.parse(socket.sent[0]!)).toEqual({ subscribe: "run", project: "demo", run_id: "R", deltas: true });
+    socket.receive({ topic: "run", snapshot: {} });
+    socket.receive({ topic: "run", deltas: [{ delta: "logs_added", entries: [] }], facts: [{ fact: "metrics" }] });
+    expect(deltas).toEqual([{ delta: "logs_added", entries: [] }]);
+    expect(facts).toEqual([{ fact: "metrics" }]);
+  });
+
   it("shows a lost connection and recovers with a fresh snapshot", () => {
     const h = harness();
     h.sockets[0]!.open();

@@ -14,7 +14,7 @@
  */
 
 import { getToken, reportUnauthorised, tokenSubprotocols } from "./auth";
-import type { ErrorDetail, Fact } from "./types";
+import type { ErrorDetail, Fact, RunDelta } from "./types";
 
 /** The close code of a subscription refused for its token (`coflux.protocol.CLOSE_UNAUTHORISED`). */
 export const CLOSE_UNAUTHORISED = 4005;
@@ -22,12 +22,14 @@ export const CLOSE_UNAUTHORISED = 4005;
 export type ConnectionStatus = "connecting" | "live" | "reconnecting" | "ended" | "failed";
 
 export type Subscription =
-  | { subscribe: "run"; project: string; run_id: string }
+  | { subscribe: "run"; project: string; run_id: string; deltas?: boolean }
   | { subscribe: "project"; project: string };
 
 export interface LiveHandlers<S> {
   snapshot(snapshot: S): void;
   facts(facts: Fact[]): void;
+  /** A run subscribed with `deltas`: its view's changes (then `facts`: those beyond the view). */
+  deltas?(deltas: RunDelta[]): void;
   ended?(): void;
   error?(error: ErrorDetail): void;
   status?(status: ConnectionStatus): void;
@@ -103,6 +105,7 @@ export function subscribe<S>(request: Subscription, handlers: LiveHandlers<S>, o
       const message = decode(event.data) as {
         snapshot?: S;
         facts?: Fact[];
+        deltas?: RunDelta[];
         ended?: boolean;
         error?: ErrorDetail;
       };
@@ -115,8 +118,9 @@ export function subscribe<S>(request: Subscription, handlers: LiveHandlers<S>, o
         attempt = 0;
         setStatus("live");
         handlers.snapshot(message.snapshot);
-      } else if (message.facts) {
-        handlers.facts(message.facts);
+      } else if (message.deltas || message.facts) {
+        if (message.deltas) handlers.deltas?.(message.deltas);
+        if (message.facts) handlers.facts(message.facts);
       } else if (message.ended) {
         finished = true;
         setStatus("ended");

@@ -20,6 +20,10 @@ function asked(id: string, executionId: string, createdAt: number, title: string
     title,
     template: "## Deploy {service}?\n\nIt has **{count}** hosts.",
     placeholders: { service: value("api"), count: value(3) },
+    schema: null,
+    initial: null,
+    actions: null,
+    requires: {},
     created_at: createdAt,
   };
   return { fact: "input_requested", input, run_id: RUN, at: createdAt };

@@ -6,9 +6,9 @@ import { RUN } from "../test/fixtures";
 import { flush } from "../test/mount";
 import { InputsLive } from "./inputs";
 
-/** An input as the `input_requested` fact carries it: fields at their defaults left out. */
+/** An input as the `input_requested` fact carries it (every field, null or empty included). */
 function info(id: string, environment = "production", runId = RUN, createdAt = 100): InputInfo {
-  return { id, execution_id: `${runId}:1:1`, run_id: runId, environment, key: `key-${id}`, title: `Input ${id}`, template: "Approve?", created_at: createdAt };
+  return { id, execution_id: `${runId}:1:1`, run_id: runId, environment, key: `key-${id}`, title: `Input ${id}`, template: "Approve?", placeholders: {}, schema: null, initial: null, actions: null, requires: {}, created_at: createdAt };
 }
 
 function view(id: string, status: InputView["status"] = "pending", createdAt = 100): InputView {

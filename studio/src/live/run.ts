@@ -1,9 +1,10 @@
 /**
- * One run, live: the run topic's snapshot and facts applied to a `RunModel`, log
- * lines gathered from live facts and (once someone looks at logs) from the logs
- * endpoint, metrics (`live/metrics.ts`), input prompts (`live/inputs.ts`), and the
- * project topic's facts applied too, so a step re-run after the run's topic has
- * ended still shows up.
+ * One run, live: the run topic's snapshot and deltas applied to a `RunModel`, log
+ * lines gathered from live deltas and (once someone looks at logs) from the logs
+ * endpoint, metrics (`live/metrics.ts`) and input prompts (`live/inputs.ts`) from
+ * the facts the topic sends beside its deltas, and the project topic's facts
+ * watched too: work on the run after its topic has ended (a re-run) subscribes
+ * again, so it shows up from a fresh snapshot.
  *
  * Renders are coalesced to one per animation frame however fast facts arrive.
  */
@@ -11,9 +12,9 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { ApiError, api } from "../api/http";
 import { type ConnectionStatus, subscribe } from "../api/live";
-import type { ErrorDetail, Fact, RunAssets, RunView } from "../api/types";
+import type { ErrorDetail, Fact, RunAssets, RunDelta, RunView } from "../api/types";
 import { addLines, emptyLogBook, type LogBook } from "../model/logs";
-import { applyFacts, fromSnapshot, hasActiveExecutions, type RunModel } from "../model/run";
+import { applyDeltas, fromSnapshot, hasActiveExecutions, type RunModel } from "../model/run";
 import { reportStatus } from "./connection";
 import { InputsLive } from "./inputs";
 import { MetricsLive } from "./metrics";
@@ -51,6 +52,7 @@ export class RunLive {
   private logFetch: Promise<void> | null = null;
   private refetchLogsAgain = false;
   private closed = false;
+  private stopRun: (() => void) | null = null;
 
   constructor(
     readonly project: ProjectLive,
@@ -58,59 +60,74 @@ export class RunLive {
   ) {
     this.metrics = new MetricsLive(project.project, runId, () => this.changed());
     this.inputs = new InputsLive(project.project, { run: runId }, () => this.changed());
-    this.stops.push(
-      subscribe<RunView>(
-        { subscribe: "run", project: project.project, run_id: runId },
-        {
-          snapshot: (view) => {
-            this.model = fromSnapshot(view);
-            this.error = null;
-            // A snapshot after a reconnect: fetch the log lines sent meanwhile.
-            if (this.logsWanted) this.fetchLogs();
-            this.metrics.refresh();
-            this.inputs.refresh();
-            this.changed();
-          },
-          facts: (facts) => this.apply(facts),
-          ended: () => {
-            this.ended = true;
-            this.changed();
-          },
-          error: (error) => {
-            this.error = error;
-            this.changed();
-          },
-          status: (status) => {
-            reportStatus(this, status);
-            this.status = status;
-            this.changed();
-          },
-        },
-      ),
-    );
+    this.subscribeRun();
     this.stops.push(project.onFactsListen((facts) => this.applyProjectFacts(facts)));
   }
 
-  private apply(facts: Fact[]): void {
+  private subscribeRun(): void {
+    this.stopRun?.();
+    this.stopRun = subscribe<RunView>(
+      { subscribe: "run", project: this.project.project, run_id: this.runId, deltas: true },
+      {
+        snapshot: (view) => {
+          this.model = fromSnapshot(view);
+          this.ended = false;
+          this.error = null;
+          // A snapshot after a reconnect: fetch the log lines sent meanwhile.
+          if (this.logsWanted) this.fetchLogs();
+          this.metrics.refresh();
+          this.inputs.refresh();
+          this.changed();
+        },
+        deltas: (deltas) => this.applyDeltas(deltas),
+        facts: (facts) => this.applyFacts(facts),
+        ended: () => {
+          this.ended = true;
+          this.changed();
+        },
+        error: (error) => {
+          this.error = error;
+          this.changed();
+        },
+        status: (status) => {
+          reportStatus(this, status);
+          this.status = status;
+          this.changed();
+        },
+      },
+    );
+  }
+
+  private applyDeltas(deltas: RunDelta[]): void {
+    if (!this.model) return;
+    const applied = applyDeltas(this.model, deltas);
+    const newLogs = applied.logs.length > 0 && addLines(this.logs, applied.logs);
+    if (applied.changed || newLogs) this.changed();
+  }
+
+  /** The facts beyond the run's view: its metrics, assets and inputs. */
+  private applyFacts(facts: Fact[]): void {
     if (!this.model) return;
     if (this.assetsWanted && facts.some((f) => (f.fact === "asset" || f.fact === "asset_restored") && f.run_id === this.runId)) {
       this.fetchAssets();
     }
-    const applied = applyFacts(this.model, facts, this.project.envName);
-    const newLogs = applied.logs.length > 0 && addLines(this.logs, applied.logs);
     const newMetrics = this.metrics.apply(facts);
     const newInputs = this.inputs.apply(facts);
-    if (applied.changed || newLogs || newMetrics || newInputs) this.changed();
+    if (newMetrics || newInputs) this.changed();
   }
 
   private applyProjectFacts(facts: Fact[]): void {
     if (!this.model) return;
     const mine = facts.some((f) => "run_id" in f && f.run_id === this.runId);
     if (!mine) return;
-    this.apply(facts);
-    // The run topic ends with the run; later work (a re-run) has no live log
-    // lines, so fetch them as its facts arrive.
-    if (this.ended && this.logsWanted) this.fetchLogs();
+    this.applyFacts(facts);
+    // The run topic ends with the run; later work on it (a re-run: a new step or
+    // execution) subscribes again, for its changes and live log lines.
+    const rerun = facts.some((f) => (f.fact === "step" || f.fact === "execution") && f.run_id === this.runId);
+    if (this.ended && rerun) {
+      this.ended = false;
+      this.subscribeRun();
+    }
   }
 
   /** Load the run's assets (once), then keep them current. */
@@ -200,6 +217,7 @@ export class RunLive {
     this.closed = true;
     this.metrics.close();
     this.inputs.close();
+    this.stopRun?.();
     for (const stop of this.stops) stop();
     reportStatus(this, null);
   }

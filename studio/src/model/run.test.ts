@@ -1,29 +1,55 @@
 import { describe, expect, it } from "vitest";
-import type { Fact } from "../api/types";
+import type { ExecutionView, RunDelta, StepView } from "../api/types";
 import { fanOut, groupRun, RUN, run, step, value } from "../test/fixtures";
-import { applyFacts, countSteps, fromSnapshot, runCompletedAt, runState, stepState } from "./run";
+import { applyDeltas, countSteps, fromSnapshot, runCompletedAt, runState, stepState } from "./run";
 
-const names = (id: string) => ({ env1: "production", env2: "staging" })[id] ?? id;
+function newStep(number: number, group: StepView["group"] = null): StepView {
+  return {
+    id: `${RUN}:${number}`,
+    number,
+    repository: "flows",
+    target: "square",
+    type: "task",
+    parent_execution: `${RUN}:1:1`,
+    call_index: number - 2,
+    created_at: 200,
+    arguments: [value(3)],
+    executions: [],
+    options: { memo: [0] },
+    group,
+  };
+}
 
-function liveFacts(): Fact[] {
+function newExecution(stepId: string, attempt: number, environment: string, at: number): ExecutionView {
+  return {
+    id: `${stepId}:${attempt}`,
+    attempt,
+    state: "queued",
+    environment,
+    created_at: at,
+    assigned_at: null,
+    completed_at: null,
+    session_id: null,
+    outcome: null,
+    transitions: [],
+  };
+}
+
+/** Step 2 called, its execution made in staging, queued, then assigned. */
+function liveDeltas(): RunDelta[] {
+  const id = `${RUN}:2:1`;
   return [
+    { delta: "step_added", step: newStep(2) },
+    { delta: "execution_added", step_id: `${RUN}:2`, execution: newExecution(`${RUN}:2`, 1, "staging", 200) },
+    { delta: "execution_changed", execution_id: id, state: "queued", transition: { state: "queued", at: 200, session_id: null } },
     {
-      fact: "step",
-      step_id: `${RUN}:2`,
-      run_id: RUN,
-      number: 2,
-      parent_execution_id: `${RUN}:1:1`,
-      call_index: 0,
-      repository: "flows",
-      target: "square",
-      type: "task",
-      arguments: [value(3)],
-      options: { memo: [0] },
-      at: 200,
+      delta: "execution_changed",
+      execution_id: id,
+      state: "assigned",
+      transition: { state: "assigned", at: 201, session_id: "s1" },
+      assigned_at: 201,
+      session_id: "s1",
     },
-    { fact: "execution", execution_id: `${RUN}:2:1`, step_id: `${RUN}:2`, run_id: RUN, attempt: 1, environment_id: "env2", due_at: 200, at: 200 },
-    { fact: "transition", execution_id: `${RUN}:2:1`, run_id: RUN, state: "queued", session_id: null, at: 200 },
-    { fact: "transition", execution_id: `${RUN}:2:1`, run_id: RUN, state: "assigned", session_id: "s1", at: 201 },
   ];
 }
 
@@ -36,9 +62,9 @@ describe("run model", () => {
     expect(runState(model)).toBe("succeeded");
   });
 
-  it("applies facts: a new step, its execution and its transitions", () => {
+  it("applies deltas: a new step, its execution and its transitions", () => {
     const model = fromSnapshot(run([step(1, "main", null, [], "assigned")]));
-    const applied = applyFacts(model, liveFacts(), names);
+    const applied = applyDeltas(model, liveDeltas());
     expect(applied).toMatchObject({ changed: true, structural: true });
     const added = model.steps.get(`${RUN}:2`);
     expect(added?.parentStep).toBe(`${RUN}:1`);
@@ -51,50 +77,38 @@ describe("run model", () => {
     expect(countSteps(model)).toEqual({ total: 2, active: 2, failed: 0, timedOut: 0 });
   });
 
-  it("is unchanged by facts applied twice (they may repeat across a snapshot)", () => {
+  it("is unchanged by deltas applied twice (they may repeat across a snapshot)", () => {
     const model = fromSnapshot(run([step(1, "main", null, [], "assigned")]));
-    applyFacts(model, liveFacts(), names);
+    applyDeltas(model, liveDeltas());
     const version = model.version;
-    const again = applyFacts(model, liveFacts(), names);
+    const again = applyDeltas(model, liveDeltas());
     expect(again.changed).toBe(false);
     expect(model.version).toBe(version);
-    expect(model.executions.get(`${RUN}:2:1`)?.transitions).toHaveLength(2);
+    const execution = model.executions.get(`${RUN}:2:1`)!;
+    expect(execution.transitions).toHaveLength(2);
+    // A repeat of an older change does not take the execution back.
+    expect(execution.state).toBe("assigned");
     expect(model.order).toHaveLength(2);
   });
 
   it("records outcomes and ends the run with its first step", () => {
     const model = fromSnapshot(run([step(1, "main", null, [], "assigned")]));
     expect(runCompletedAt(model)).toBeNull();
-    applyFacts(
-      model,
-      [
-        { fact: "transition", execution_id: `${RUN}:1:1`, run_id: RUN, state: "failed", session_id: null, at: 300 },
-        { fact: "outcome", execution_id: `${RUN}:1:1`, run_id: RUN, outcome: { tag: "failed", error: { type: "ValueError", message: "no" } }, at: 300 },
-      ],
-      names,
-    );
+    applyDeltas(model, [
+      { delta: "execution_changed", execution_id: `${RUN}:1:1`, state: "failed", transition: { state: "failed", at: 300, session_id: null }, completed_at: 300 },
+      { delta: "execution_changed", execution_id: `${RUN}:1:1`, outcome: { tag: "failed", error: { type: "ValueError", message: "no" } } },
+    ]);
     expect(runState(model)).toBe("failed");
     expect(runCompletedAt(model)).toBe(300);
     expect(model.executions.get(`${RUN}:1:1`)?.outcome).toMatchObject({ tag: "failed" });
   });
 
-  it("ignores facts about other runs, and keeps this run's log lines", () => {
+  it("ignores changes of executions it does not hold, and passes log lines on", () => {
     const model = fromSnapshot(run([step(1, "main", null)]));
-    const applied = applyFacts(
-      model,
-      [
-        { fact: "transition", execution_id: "other:1:1", run_id: "other", state: "failed", session_id: null, at: 1 },
-        {
-          fact: "logs",
-          entries: [
-            { execution_id: `${RUN}:1:1`, timestamp: 1, level: "info", template: "mine" },
-            { execution_id: "other:1:1", timestamp: 1, level: "info", template: "theirs" },
-          ],
-          run_ids: [RUN, "other"],
-        },
-      ],
-      names,
-    );
+    const applied = applyDeltas(model, [
+      { delta: "execution_changed", execution_id: "other:1:1", state: "failed", transition: { state: "failed", at: 1, session_id: null } },
+      { delta: "logs_added", entries: [{ execution_id: `${RUN}:1:1`, timestamp: 1, level: "info", template: "mine" }] },
+    ]);
     expect(applied.changed).toBe(false);
     expect(applied.logs.map((l) => l.template)).toEqual(["mine"]);
   });
@@ -110,12 +124,11 @@ describe("run model", () => {
     expect(model.steps.get(`${RUN}:3`)?.dependencies).toEqual([`${RUN}:2`]);
   });
 
-  it("keeps the cf.group a step was called in, from a snapshot and from a live fact", () => {
+  it("keeps the cf.group a step was called in, from a snapshot and from a live delta", () => {
     const model = fromSnapshot(groupRun(["succeeded"], null));
     expect(model.steps.get(`${RUN}:2`)?.group).toEqual({ index: 0 });
     expect(model.steps.get(`${RUN}:1`)?.group).toBeNull();
-    const [created] = liveFacts();
-    applyFacts(model, [{ ...(created as Fact & { fact: "step" }), step_id: `${RUN}:3`, number: 3, group: { index: 1, name: "pages" } }], names);
+    applyDeltas(model, [{ delta: "step_added", step: newStep(3, { index: 1, name: "pages" }) }]);
     expect(model.steps.get(`${RUN}:3`)?.group).toEqual({ index: 1, name: "pages" });
   });
 
@@ -126,20 +139,16 @@ describe("run model", () => {
 
   it("adds a re-run's execution to its step, latest attempt last", () => {
     const model = fromSnapshot(fanOut(1));
-    applyFacts(
-      model,
-      [
-        { fact: "execution", execution_id: `${RUN}:2:2`, step_id: `${RUN}:2`, run_id: RUN, attempt: 2, environment_id: "env1", due_at: 500, at: 500 },
-        { fact: "transition", execution_id: `${RUN}:2:2`, run_id: RUN, state: "queued", session_id: null, at: 500 },
-      ],
-      names,
-    );
+    applyDeltas(model, [
+      { delta: "execution_added", step_id: `${RUN}:2`, execution: newExecution(`${RUN}:2`, 2, "production", 500) },
+      { delta: "execution_changed", execution_id: `${RUN}:2:2`, state: "queued", transition: { state: "queued", at: 500, session_id: null } },
+    ]);
     const rerun = model.steps.get(`${RUN}:2`)!;
     expect(rerun.executions.map((e) => e.attempt)).toEqual([1, 2]);
     expect(stepState(rerun)).toBe("queued");
   });
 
-  it("keeps a stand-in's successor and the run's spawner, from a snapshot and from a link fact", () => {
+  it("keeps a stand-in's successor and the run's spawner, from a snapshot and from a change", () => {
     const view = run([step(1, "main", null), step(2, "square", `${RUN}:1:1`, [], "cached"), step(3, "child", `${RUN}:1:1`, [], "spawned")]);
     view.steps[1]!.executions[0]!.successor = "other:4:2";
     view.spawned_by = "parent:7:1";
@@ -149,17 +158,17 @@ describe("run model", () => {
     expect(model.spawnedBy).toBe("parent:7:1");
     expect(fromSnapshot(run([step(1, "main", null)])).spawnedBy).toBeNull();
 
-    const link: Fact = { fact: "link", execution_id: `${RUN}:3:1`, run_id: RUN, leader_id: "child1:1:1", at: 300 };
-    expect(applyFacts(model, [link], names).changed).toBe(true);
+    const link: RunDelta = { delta: "execution_changed", execution_id: `${RUN}:3:1`, successor: "child1:1:1" };
+    expect(applyDeltas(model, [link]).changed).toBe(true);
     expect(model.executions.get(`${RUN}:3:1`)?.successor).toBe("child1:1:1");
     const version = model.version;
-    expect(applyFacts(model, [link, { ...link, run_id: "elsewhere" }], names).changed).toBe(false);
+    expect(applyDeltas(model, [link, { ...link, execution_id: "elsewhere:3:1" }]).changed).toBe(false);
     expect(model.version).toBe(version);
   });
 
-  it("gives a new live execution no successor until a link fact says so", () => {
+  it("gives a new live execution no successor until a change says so", () => {
     const model = fromSnapshot(run([step(1, "main", null, [], "assigned")]));
-    applyFacts(model, liveFacts(), names);
+    applyDeltas(model, liveDeltas());
     expect(model.executions.get(`${RUN}:2:1`)?.successor).toBeNull();
   });
 });

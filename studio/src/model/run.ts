@@ -1,20 +1,22 @@
 /**
  * The run model: a run's steps and executions, built from a `RunView` snapshot
- * and kept current by applying facts (the live deltas).
+ * and kept current by applying the run topic's deltas (`coflux/views.py`
+ * `RunDelta`: changes in the view's own terms, made from the facts by the server).
  *
  * The model is mutated in place (a 5,000-step run must not be copied on every
  * fact) and carries two counters for renderers: `version` changes on any change,
  * `structure` only when steps are added, so the graph layout is recomputed only
- * then. Applying a fact twice changes nothing: the live topic may repeat facts
+ * then. Applying a delta twice changes nothing: the live topic may repeat changes
  * across a snapshot.
  */
 
 import type {
   ExecutionState,
+  ExecutionChanged,
   ExecutionView,
-  Fact,
   LogEntry,
   Outcome,
+  RunDelta,
   RunView,
   StepGroup,
   StepView,
@@ -208,102 +210,67 @@ export interface Applied {
   logs: LogEntry[];
 }
 
-/** Resolves an environment id (facts) to its name (views). */
-export type EnvironmentNames = (environmentId: string) => string;
-
-/** Apply facts about any run; those about other runs are ignored. */
-export function applyFacts(model: RunModel, facts: Fact[], environmentName: EnvironmentNames): Applied {
+/** Apply the run topic's deltas. */
+export function applyDeltas(model: RunModel, deltas: RunDelta[]): Applied {
   const applied: Applied = { changed: false, structural: false, logs: [] };
-  for (const fact of facts) {
-    switch (fact.fact) {
-      case "step": {
-        if (fact.run_id !== model.id || model.steps.has(fact.step_id)) break;
-        addStep(model, {
-          id: fact.step_id,
-          number: fact.number,
-          repository: fact.repository,
-          target: fact.target,
-          type: fact.type,
-          parentExecution: fact.parent_execution_id,
-          parentStep: fact.parent_execution_id ? stepIdOf(fact.parent_execution_id) : null,
-          callIndex: fact.call_index,
-          arguments: fact.arguments,
-          createdAt: fact.at,
-          executions: [],
-          options: fact.options,
-          dependencies: dependenciesOf(model.id, fact.step_id, fact.arguments),
-          group: fact.group ?? null,
-        });
+  for (const delta of deltas) {
+    switch (delta.delta) {
+      case "step_added": {
+        if (model.steps.has(delta.step.id)) break;
+        addStep(model, stepFromView(model.id, delta.step));
         applied.changed = applied.structural = true;
         break;
       }
-      case "execution": {
-        if (fact.run_id !== model.id || model.executions.has(fact.execution_id)) break;
-        const step = model.steps.get(fact.step_id);
-        if (!step) break;
-        const execution: Execution = {
-          id: fact.execution_id,
-          stepId: fact.step_id,
-          attempt: fact.attempt,
-          state: "queued",
-          environment: environmentName(fact.environment_id),
-          createdAt: fact.at,
-          assignedAt: null,
-          completedAt: null,
-          sessionId: null,
-          outcome: null,
-          transitions: [],
-          successor: null,
-        };
+      case "execution_added": {
+        const step = model.steps.get(delta.step_id);
+        if (!step || model.executions.has(delta.execution.id)) break;
+        const execution = executionFromView(step.id, delta.execution);
         step.executions.push(execution);
         step.executions.sort((a, b) => a.attempt - b.attempt);
         model.executions.set(execution.id, execution);
         applied.changed = true;
         break;
       }
-      case "transition": {
-        const execution = fact.run_id === model.id ? model.executions.get(fact.execution_id) : undefined;
-        if (!execution) break;
-        if (execution.transitions.some((t) => t.state === fact.state && t.at === fact.at)) break;
-        execution.transitions.push({ state: fact.state, at: fact.at, session_id: fact.session_id });
-        execution.state = fact.state;
-        if (fact.state !== "queued") execution.queuedReason = null;
-        if (fact.state === "assigned") {
-          execution.assignedAt = fact.at;
-          execution.sessionId = fact.session_id;
-        } else if (!isActive(fact.state)) {
-          execution.completedAt = fact.at;
-        }
-        applied.changed = true;
+      case "execution_changed": {
+        const execution = model.executions.get(delta.execution_id);
+        if (execution && changeExecution(execution, delta)) applied.changed = true;
         break;
       }
-      case "link": {
-        // A stand-in is linked when it is made: spawned, cached, or replaced (deferred).
-        const execution = fact.run_id === model.id ? model.executions.get(fact.execution_id) : undefined;
-        if (!execution || execution.successor === fact.leader_id) break;
-        execution.successor = fact.leader_id;
-        applied.changed = true;
-        break;
-      }
-      case "outcome": {
-        const execution = fact.run_id === model.id ? model.executions.get(fact.execution_id) : undefined;
-        if (!execution || execution.outcome) break;
-        execution.outcome = fact.outcome;
-        applied.changed = true;
-        break;
-      }
-      case "logs":
-        fact.entries.forEach((entry, i) => {
-          if (fact.run_ids[i] === model.id) applied.logs.push(entry);
-        });
-        break;
-      default:
+      case "logs_added":
+        applied.logs.push(...delta.entries);
         break;
     }
   }
   if (applied.changed) model.version++;
   if (applied.structural) model.structure++;
   return applied;
+}
+
+/** Set the fields a change names; false if it changes nothing (a repeat). */
+function changeExecution(execution: Execution, change: ExecutionChanged): boolean {
+  const { transition } = change;
+  if (transition) {
+    // A transition the model holds is a repeat: its fields are older than the model's.
+    if (execution.transitions.some((t) => t.state === transition.state && t.at === transition.at)) return false;
+    execution.transitions.push(transition);
+  }
+  let changed = transition !== undefined;
+  if (change.state !== undefined) {
+    execution.state = change.state;
+    if (change.state !== "queued") execution.queuedReason = null;
+  }
+  if (change.assigned_at !== undefined) execution.assignedAt = change.assigned_at;
+  if (change.completed_at !== undefined) execution.completedAt = change.completed_at;
+  if (change.session_id !== undefined) execution.sessionId = change.session_id;
+  if (change.outcome !== undefined && !execution.outcome) {
+    execution.outcome = change.outcome;
+    changed = true;
+  }
+  if (change.successor !== undefined && execution.successor !== change.successor) {
+    execution.successor = change.successor;
+    changed = true;
+  }
+  return changed;
 }
 
 export interface StepCounts {

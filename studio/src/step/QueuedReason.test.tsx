@@ -1,6 +1,6 @@
 // @vitest-environment happy-dom
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { applyFacts, fromSnapshot } from "../model/run";
+import { applyDeltas, fromSnapshot } from "../model/run";
 import { RUN, run, step } from "../test/fixtures";
 import { flush, mount } from "../test/mount";
 import { QueuedReason } from "./QueuedReason";
@@ -44,8 +44,7 @@ describe("QueuedReason", () => {
     const model = queuedModel(GPU);
     const execution = model.executions.get(`${RUN}:2:1`)!;
     expect(execution.queuedReason).toBe(GPU);
-    const assigned = { fact: "transition", execution_id: execution.id, run_id: RUN, state: "assigned", session_id: "s", at: 200 } as const;
-    applyFacts(model, [assigned], () => "production");
+    applyDeltas(model, [{ delta: "execution_changed", execution_id: execution.id, state: "assigned", transition: { state: "assigned", at: 200, session_id: "s" } }]);
     expect(execution.queuedReason).toBeNull();
   });
 });
