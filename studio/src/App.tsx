@@ -1,9 +1,12 @@
 /**
  * The shell: header, and the page for the current route (with the sidebar inside an
  * environment); before that, the sign-in screen when the server needs a token.
+ *
+ * On a narrow screen the sidebar folds away behind the header's menu button; it
+ * folds again on every navigation, so choosing a workflow shows that workflow.
  */
 
-import { useEffect } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { Header } from "./components/Header";
 import { Link } from "./components/Link";
 import { useOverallStatus } from "./live/connection";
@@ -13,9 +16,9 @@ import { ProjectPage } from "./pages/ProjectPage";
 import { ProjectsPage } from "./pages/ProjectsPage";
 import { RunPage } from "./pages/RunPage";
 import { TargetPage } from "./pages/TargetPage";
-import { type Route, useRoute } from "./router";
+import { href, type Route, useRoute } from "./router";
 import { Sidebar } from "./sidebar/Sidebar";
-import { ErrorNotice } from "./components/Notice";
+import { ErrorNotice, RefusalNotice } from "./components/Notice";
 import { type Identity, session, useSession } from "./signin/session";
 import { Checking, SignIn, Unreachable } from "./signin/SignIn";
 
@@ -43,12 +46,16 @@ export function App() {
 function Shell({ identity }: { identity: Identity | null }) {
   const route = useRoute();
   const status = useOverallStatus();
+  const [menuOpen, setMenuOpen] = useState(false);
+  const place = href(route);
+  useEffect(() => setMenuOpen(false), [place]);
+  const menu = "environment" in route ? { open: menuOpen, onToggle: () => setMenuOpen(!menuOpen) } : undefined;
   return (
     <div class="app">
       <a href="#main" class="skip-link">
         Skip to content
       </a>
-      <Header route={route} status={status} identity={identity} onSignOut={() => session.signOut()} />
+      <Header route={route} status={status} identity={identity} onSignOut={() => session.signOut()} menu={menu} />
       <div class="app-body" id="main">
         {route.page === "projects" && <ProjectsPage />}
         {route.page === "missing" && (
@@ -59,7 +66,9 @@ function Shell({ identity }: { identity: Identity | null }) {
             </p>
           </main>
         )}
-        {route.page !== "projects" && route.page !== "missing" && <ProjectScope route={route} />}
+        {route.page !== "projects" && route.page !== "missing" && (
+          <ProjectScope route={route} menuOpen={menuOpen} onMenuClose={() => setMenuOpen(false)} />
+        )}
       </div>
     </div>
   );
@@ -67,13 +76,13 @@ function Shell({ identity }: { identity: Identity | null }) {
 
 type ProjectRoute = Exclude<Route, { page: "projects" } | { page: "missing" }>;
 
-function ProjectScope({ route }: { route: ProjectRoute }) {
+function ProjectScope({ route, menuOpen, onMenuClose }: { route: ProjectRoute; menuOpen: boolean; onMenuClose(): void }) {
   const live = useProjectLive(route.project);
   const { error } = useProjectState(live);
   if (error) {
     return (
       <main class="page narrow">
-        <ErrorNotice error={error.message} />
+        <RefusalNotice error={error} what="Project" name={route.project} />
         <p>
           <Link to={{ page: "projects" }}>Go to the projects</Link>
         </p>
@@ -83,7 +92,7 @@ function ProjectScope({ route }: { route: ProjectRoute }) {
   if (route.page === "project") return <ProjectPage live={live} />;
   return (
     <div class="with-sidebar">
-      <Sidebar live={live} environment={route.environment} route={route} />
+      <Sidebar live={live} environment={route.environment} route={route} open={menuOpen} onClose={onMenuClose} />
       {route.page === "environment" && <EnvironmentPage live={live} environment={route.environment} />}
       {route.page === "target" && (
         <TargetPage live={live} environment={route.environment} repository={route.repository} target={route.target} />

@@ -131,6 +131,7 @@ def test_a_sensor_is_started_from_its_page_and_stopped_there(forms: Cluster, pag
     screenshot(page, "sensor-running")
 
     page.get_by_role("button", name=f"Stop sensor {sensor['id']}").click()
+    page.get_by_role("alertdialog").get_by_role("button", name="Yes, stop the sensor").click()
     expect(table).to_have_count(0)
     assert sensors(forms) == []
     inspected = json.loads(forms.cli("runs", "inspect", str(sensor["id"]), "--json").stdout)

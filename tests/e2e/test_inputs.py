@@ -174,6 +174,7 @@ def test_an_approval_is_given_on_the_run_page_and_another_dismissed_from_its_ste
     expect(card).to_have_attribute("data-status", "pending")
     screenshot(page, "step-input")
     card.get_by_role("button", name="Hold").click()
+    page.get_by_role("alertdialog", name="Hold?").get_by_role("button", name="Yes, hold").click()
     expect(card).to_have_attribute("data-status", "dismissed")
     expect(card.get_by_test_id("input-outcome")).to_contain_text("Dismissed by anonymous")
     expect(page.locator(".run-header [data-state]")).to_have_attribute("data-state", "failed")

@@ -20,7 +20,7 @@ export function ConnectionIndicator({ status }: { status: ConnectionStatus | nul
   return (
     <div class={`connection connection-${status}`} role="status" aria-live="polite" data-status={status}>
       <span class="connection-dot" aria-hidden="true" />
-      {STATUS_TEXT[status]}
+      <span class="connection-text">{STATUS_TEXT[status]}</span>
     </div>
   );
 }
@@ -97,19 +97,40 @@ function SignedIn({ identity, onSignOut }: { identity: Identity; onSignOut: () =
   );
 }
 
+/** Opens and closes the sidebar where the screen is too narrow to show it beside
+ * the page (the button is hidden elsewhere, `layout.css`). */
+export interface SidebarMenu {
+  open: boolean;
+  onToggle(): void;
+}
+
 export function Header({
   route,
   status,
   identity = null,
   onSignOut,
+  menu,
 }: {
   route: Route | null;
   status: ConnectionStatus | null;
   identity?: Identity | null;
   onSignOut?: () => void;
+  menu?: SidebarMenu | undefined;
 }) {
   return (
     <header class="app-header">
+      {menu && (
+        <button
+          type="button"
+          class="icon ghost header-button menu-button"
+          aria-label={menu.open ? "Close the sidebar" : "Open the sidebar"}
+          aria-expanded={menu.open}
+          aria-controls="sidebar"
+          onClick={menu.onToggle}
+        >
+          ☰
+        </button>
+      )}
       <Link to={{ page: "projects" }} class="brand" aria-label="Coflux Studio home">
         <span class="brand-mark" aria-hidden="true">
           ◆

@@ -128,6 +128,7 @@ describe("InputCard", () => {
     const { root } = card(input({ schema: null, actions: ["Deploy", "Hold"] }));
     expect(root.querySelector("form")).toBeNull();
     act(() => button(root, "Hold").click());
+    act(() => button(root, "Yes, hold").click()); // dismissing asks first
     await flush();
     expect(sent(fetch).path).toBe("/api/projects/demo/inputs/in1/dismiss");
     act(() => button(root, "Deploy").click());

@@ -14,6 +14,7 @@
 import { useId, useState } from "preact/hooks";
 import { ApiError, api } from "../api/http";
 import type { InputView } from "../api/types";
+import { Confirm } from "../components/Confirm";
 import { ValueView, type ValueLinks } from "../components/ValueView";
 import type { InputsSource } from "../live/inputs";
 import { formatDateTime } from "../model/format";
@@ -120,6 +121,7 @@ function Respond({ project, input, source }: { project: string; input: InputView
   const idPrefix = `input-${useId()}`;
   const [busy, setBusy] = useState(false);
   const [refusal, setRefusal] = useState<Refusal | null>(null);
+  const [asking, setAsking] = useState(false);
   const [respondLabel, dismissLabel] = input.actions ?? [input.schema === null ? "Approve" : "Submit", "Dismiss"];
 
   const send = async (call: () => Promise<InputView>, paths: string[]) => {
@@ -142,6 +144,25 @@ function Respond({ project, input, source }: { project: string; input: InputView
   };
   const respond = (value: Json | null, paths: string[] = []) => send(() => api.respondToInput(project, input.id, value), paths);
   const dismiss = () => send(() => api.dismissInput(project, input.id), []);
+  // Dismissing fails the waiting step (InputDismissed): asked first, like a cancel.
+  const askToDismiss = () => setAsking(true);
+  const confirmation = asking && (
+    <Confirm
+      title={`${dismissLabel}?`}
+      confirmLabel={`Yes, ${dismissLabel.toLowerCase()}`}
+      declineLabel="No, leave it waiting"
+      onDecline={() => setAsking(false)}
+      onConfirm={() => {
+        setAsking(false);
+        void dismiss();
+      }}
+    >
+      <p>
+        {dismissLabel} “{input.title ?? "Input"}” without an answer?
+      </p>
+      <p class="muted">The step waiting for it fails with InputDismissed. This cannot be undone.</p>
+    </Confirm>
+  );
 
   if (input.schema === null) {
     return (
@@ -153,28 +174,32 @@ function Respond({ project, input, source }: { project: string; input: InputView
         )}
         <div class="row">
           <span class="spacer" />
-          <button type="button" class="danger" disabled={busy} onClick={dismiss}>
+          <button type="button" class="danger" disabled={busy} onClick={askToDismiss}>
             {dismissLabel}
           </button>
           <button type="button" class="primary" disabled={busy} onClick={() => respond(null)}>
             {respondLabel}
           </button>
         </div>
+        {confirmation}
       </div>
     );
   }
   return (
-    <InputForm
-      idPrefix={idPrefix}
-      schema={input.schema}
-      initial={input.initial}
-      submitLabel={respondLabel}
-      dismissLabel={dismissLabel}
-      busy={busy}
-      refusal={refusal}
-      onSubmit={(value, paths) => respond(value, paths)}
-      onDismiss={dismiss}
-      onEdit={() => setRefusal((r) => (r && r.path !== null ? null : r))}
-    />
+    <>
+      <InputForm
+        idPrefix={idPrefix}
+        schema={input.schema}
+        initial={input.initial}
+        submitLabel={respondLabel}
+        dismissLabel={dismissLabel}
+        busy={busy}
+        refusal={refusal}
+        onSubmit={(value, paths) => respond(value, paths)}
+        onDismiss={askToDismiss}
+        onEdit={() => setRefusal((r) => (r && r.path !== null ? null : r))}
+      />
+      {confirmation}
+    </>
   );
 }

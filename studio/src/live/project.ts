@@ -12,7 +12,7 @@ import { useEffect, useMemo } from "preact/hooks";
 import { type ConnectionStatus, subscribe } from "../api/live";
 import type { EnvironmentView, ErrorDetail, Fact } from "../api/types";
 import { applyEnvironmentFact, type Env, type Envs, fromViews } from "../model/environments";
-import { reportStatus } from "./connection";
+import { reportRefusal, reportStatus } from "./connection";
 import { Observable, useObservable } from "./store";
 
 export interface ProjectState {
@@ -37,7 +37,10 @@ export class ProjectLive {
           this.state.set({ ...s, envs: fromViews(snapshot.environments), error: null, generation: s.generation + 1 });
         },
         facts: (facts) => this.onFacts(facts),
-        error: (error) => this.state.set({ ...this.state.value, error }),
+        error: (error) => {
+          reportRefusal(this, error);
+          this.state.set({ ...this.state.value, error });
+        },
         status: (status) => {
           reportStatus(this, status);
           if (status !== this.state.value.status) this.state.set({ ...this.state.value, status });

@@ -15,7 +15,7 @@ import { type ConnectionStatus, subscribe } from "../api/live";
 import type { ErrorDetail, Fact, RunAssets, RunDelta, RunView } from "../api/types";
 import { addLines, emptyLogBook, type LogBook } from "../model/logs";
 import { applyDeltas, fromSnapshot, hasActiveExecutions, type RunModel } from "../model/run";
-import { reportStatus } from "./connection";
+import { reportRefusal, reportStatus } from "./connection";
 import { InputsLive } from "./inputs";
 import { MetricsLive } from "./metrics";
 import type { ProjectLive } from "./project";
@@ -86,6 +86,7 @@ export class RunLive {
           this.changed();
         },
         error: (error) => {
+          reportRefusal(this, error);
           this.error = error;
           this.changed();
         },

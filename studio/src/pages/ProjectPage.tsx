@@ -10,6 +10,7 @@ import { useState } from "preact/hooks";
 import { api } from "../api/http";
 import { useLiveActivity } from "../components/activity";
 import { ActivityTable } from "../components/ActivityView";
+import { Confirm } from "../components/Confirm";
 import { Dialog } from "../components/Dialog";
 import { Link } from "../components/Link";
 import { Empty, ErrorNotice, Loading } from "../components/Notice";
@@ -210,18 +211,30 @@ function ManageEnvironment({ live, env, envs, onClose }: { live: ProjectLive; en
               </button>
             )
           )}
-          {env.status !== "archived" &&
-            (confirmArchive ? (
-              <button type="button" class="danger" disabled={busy} onClick={() => run(() => api.setEnvironmentStatus(live.project, env.name, "archive"))}>
-                Confirm archive
-              </button>
-            ) : (
-              <button type="button" class="danger" disabled={busy} onClick={() => setConfirmArchive(true)}>
-                Archive…
-              </button>
-            ))}
+          {env.status !== "archived" && (
+            <button type="button" class="danger" disabled={busy} onClick={() => setConfirmArchive(true)}>
+              Archive…
+            </button>
+          )}
         </div>
       </form>
+      {confirmArchive && (
+        <Confirm
+          title="Archive environment?"
+          confirmLabel="Yes, archive it"
+          declineLabel="No, keep it"
+          onDecline={() => setConfirmArchive(false)}
+          onConfirm={() => {
+            setConfirmArchive(false);
+            void run(() => api.setEnvironmentStatus(live.project, env.name, "archive"));
+          }}
+        >
+          <p>
+            Archive environment <strong>{env.name}</strong>?
+          </p>
+          <p class="muted">New runs are refused there and its name is freed for a new environment; its runs stay readable. This cannot be undone.</p>
+        </Confirm>
+      )}
     </Dialog>
   );
 }

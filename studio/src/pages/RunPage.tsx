@@ -9,7 +9,7 @@ import { useEffect, useMemo, useState } from "preact/hooks";
 import { api } from "../api/http";
 import { Confirm, plural } from "../components/Confirm";
 import { Link } from "../components/Link";
-import { ErrorNotice, Loading } from "../components/Notice";
+import { ErrorNotice, Loading, RefusalNotice } from "../components/Notice";
 import { StateBadge } from "../components/StateBadge";
 import { useNow } from "../components/useNow";
 import { Graph } from "../graph/Graph";
@@ -84,7 +84,7 @@ export function RunPage({ live, route }: Props) {
   if (run.error) {
     return (
       <main class="page">
-        <ErrorNotice error={run.error.message} />
+        <RefusalNotice error={run.error} what="Run" name={route.run} project={live.project} />
       </main>
     );
   }

@@ -7,6 +7,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { api } from "../api/http";
 import type { SensorView, TargetDefinition } from "../api/types";
+import { Confirm } from "../components/Confirm";
 import { Link } from "../components/Link";
 import { ErrorNotice } from "../components/Notice";
 import { RunHistory } from "../components/RunHistory";
@@ -96,6 +97,7 @@ function RunningSensors({ live, environment, repository, target, version }: Sens
   const [tick, setTick] = useState(0);
   const [stopping, setStopping] = useState<string | null>(null);
   const [stopError, setStopError] = useState<Error | null>(null);
+  const [asking, setAsking] = useState<SensorView | null>(null);
   useEffect(() => {
     const poll = setInterval(() => setTick((t) => t + 1), SENSORS_POLL_MS);
     return () => clearInterval(poll);
@@ -143,7 +145,7 @@ function RunningSensors({ live, environment, repository, target, version }: Sens
                   <StateBadge state={sensor.state} />
                 </td>
                 <td>
-                  <button type="button" class="small danger" disabled={stopping === sensor.id} aria-label={`Stop sensor ${sensor.id}`} onClick={() => void stop(sensor)}>
+                  <button type="button" class="small danger" disabled={stopping === sensor.id} aria-label={`Stop sensor ${sensor.id}`} onClick={() => setAsking(sensor)}>
                     Stop
                   </button>
                 </td>
@@ -151,6 +153,23 @@ function RunningSensors({ live, environment, repository, target, version }: Sens
             ))}
           </tbody>
         </table>
+      )}
+      {asking && (
+        <Confirm
+          title="Stop sensor?"
+          confirmLabel="Yes, stop the sensor"
+          declineLabel="No, keep it running"
+          onDecline={() => setAsking(null)}
+          onConfirm={() => {
+            setAsking(null);
+            void stop(asking);
+          }}
+        >
+          <p>
+            Stop sensor <span class="mono">{asking.id}</span> ({target} in {environment})?
+          </p>
+          <p class="muted">Its run is cancelled: it stops watching, and runs it started go on. Start… starts a new one.</p>
+        </Confirm>
       )}
     </section>
   );

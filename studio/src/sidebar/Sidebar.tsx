@@ -2,9 +2,13 @@
  * The sidebar of an environment: its repositories with their workflows and
  * sensors (parameters, defaults, docstrings), and the agents connected to it.
  * Arrow keys move between entries; Left/Right fold a repository.
+ *
+ * On a narrow screen it is a drawer over the page (`open`, from the header's menu
+ * button): opening it moves focus into it, Escape or a tap beside it closes it and
+ * hands focus back to the menu button.
  */
 
-import { useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import type { AgentView, Manifest, Parameter, TargetDefinition } from "../api/types";
 import { Link } from "../components/Link";
 import { useAgents, useManifests } from "../live/data";
@@ -34,15 +38,38 @@ interface Props {
   route: Route;
 }
 
-export function Sidebar({ live, environment, route }: Props) {
+function focusMenuButton(): void {
+  document.querySelector<HTMLElement>(".menu-button")?.focus();
+}
+
+export function Sidebar({ live, environment, route, open = false, onClose }: Props & { open?: boolean; onClose?: () => void }) {
+  const ref = useRef<HTMLElement>(null);
+  useEffect(() => {
+    if (open) ref.current?.querySelector<HTMLElement>("select, a, button")?.focus();
+  }, [open]);
+  const close = () => {
+    onClose?.();
+    focusMenuButton();
+  };
   return (
-    <aside class="sidebar" aria-label="Environment">
-      <EnvironmentSwitcher live={live} environment={environment} />
-      <nav class="sidebar-scroll" aria-label="Workflows and agents" onKeyDown={navKeyDown}>
-        <Targets live={live} environment={environment} route={route} />
-        <Agents live={live} environment={environment} />
-      </nav>
-    </aside>
+    <>
+      <aside
+        id="sidebar"
+        ref={ref}
+        class={`sidebar${open ? " open" : ""}`}
+        aria-label="Environment"
+        onKeyDown={(e) => {
+          if (e.key === "Escape" && open) close();
+        }}
+      >
+        <EnvironmentSwitcher live={live} environment={environment} />
+        <nav class="sidebar-scroll" aria-label="Workflows and agents" onKeyDown={navKeyDown}>
+          <Targets live={live} environment={environment} route={route} />
+          <Agents live={live} environment={environment} />
+        </nav>
+      </aside>
+      {open && <div class="sidebar-backdrop" aria-hidden="true" onClick={close} />}
+    </>
   );
 }
 
