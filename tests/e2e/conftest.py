@@ -7,7 +7,9 @@ start their own.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page
@@ -27,21 +29,30 @@ def browser() -> Iterator[Browser]:
         yield launched
 
 
-@pytest.fixture(scope="module")
-def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    """A server with project 'test', environment 'production' and an agent hosting studio_flows."""
+@contextlib.contextmanager
+def studio_server(
+    tmp_path_factory: pytest.TempPathFactory, repository: Path, concurrency: int = 8
+) -> Iterator[Cluster]:
+    """A server with project 'test', environment 'production' and an agent hosting
+    ``repository``: what most modules' own module-scoped fixture starts."""
     browsers.check_prerequisites()
-    workdir = tmp_path_factory.mktemp("studio")
-    server = Server(workdir / "data").start()
-    cluster = Cluster(server, workdir)
+    workdir = tmp_path_factory.mktemp(repository.stem)
+    cluster = Cluster(Server(workdir / "data").start(), workdir)
     try:
-        assert cluster.cli("projects", "create", "test").returncode == 0
-        created = cluster.cli("environments", "create", "production")
-        assert created.returncode == 0, created.stderr
-        cluster.start_agent(STUDIO_FLOWS, args=["--concurrency", "8"])
+        for command in (("projects", "create", "test"), ("environments", "create", "production")):
+            done = cluster.cli(*command)
+            assert done.returncode == 0, done.stderr
+        cluster.start_agent(repository, args=["--concurrency", str(concurrency)])
         yield cluster
     finally:
         cluster.stop()
+
+
+@pytest.fixture(scope="module")
+def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """A server with project 'test', environment 'production' and an agent hosting studio_flows."""
+    with studio_server(tmp_path_factory, STUDIO_FLOWS) as cluster:
+        yield cluster
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.support import browser as browsers
-from tests.support.cluster import REPOS, Cluster, Server
+from tests.e2e.conftest import studio_server
+from tests.support.cluster import REPOS, Cluster
 
 expect.set_options(timeout=15_000)
 
@@ -23,18 +23,8 @@ ATTEMPTS = REPOS / "attempts.py"
 @pytest.fixture(scope="module")
 def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     """A server with project 'test', environment 'production' and an agent hosting attempts."""
-    browsers.check_prerequisites()
-    workdir = tmp_path_factory.mktemp("attempts")
-    server = Server(workdir / "data").start()
-    cluster = Cluster(server, workdir)
-    try:
-        assert cluster.cli("projects", "create", "test").returncode == 0
-        created = cluster.cli("environments", "create", "production")
-        assert created.returncode == 0, created.stderr
-        cluster.start_agent(ATTEMPTS, args=["--concurrency", "4"])
+    with studio_server(tmp_path_factory, ATTEMPTS, concurrency=4) as cluster:
         yield cluster
-    finally:
-        cluster.stop()
 
 
 def finished_run(cluster: Cluster, target: str, *arguments: object) -> dict[str, Any]:

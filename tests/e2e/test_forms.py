@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, Request, expect
 
-from tests.support import browser as browsers
+from tests.e2e.conftest import studio_server
 from tests.support.browser import screenshot
-from tests.support.cluster import REPOS, Cluster, Server
+from tests.support.cluster import REPOS, Cluster
 
 expect.set_options(timeout=15_000)
 
@@ -30,17 +30,8 @@ REPOSITORY = REPOS / "studio_forms.py"
 @pytest.fixture(scope="module")
 def forms(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     """A server with project 'test', environment 'production' and an agent hosting studio_forms."""
-    browsers.check_prerequisites()
-    workdir = tmp_path_factory.mktemp("forms")
-    cluster = Cluster(Server(workdir / "data").start(), workdir)
-    try:
-        for command in (("projects", "create", "test"), ("environments", "create", "production")):
-            done = cluster.cli(*command)
-            assert done.returncode == 0, done.stderr
-        cluster.start_agent(REPOSITORY, args=["--concurrency", "4"])
+    with studio_server(tmp_path_factory, REPOSITORY, concurrency=4) as cluster:
         yield cluster
-    finally:
-        cluster.stop()
 
 
 def target_url(cluster: Cluster, kind: str, target: str) -> str:

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from tests.e2e.conftest import studio_server
 from tests.support import browser as browsers
-from tests.support.cluster import REPOS, Cluster, Server
+from tests.support.cluster import REPOS, Cluster
 from tests.support.eventually import eventually
 
 expect.set_options(timeout=15_000)
@@ -27,17 +28,8 @@ LAPTOP = {"width": 1280, "height": 800}
 @pytest.fixture(scope="module")
 def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     """A server with project 'test', environment 'production' and an agent hosting layout."""
-    browsers.check_prerequisites()
-    workdir = tmp_path_factory.mktemp("layout")
-    cluster = Cluster(Server(workdir / "data").start(), workdir)
-    try:
-        assert cluster.cli("projects", "create", "test").returncode == 0
-        created = cluster.cli("environments", "create", "production")
-        assert created.returncode == 0, created.stderr
-        cluster.start_agent(LAYOUT, args=["--concurrency", "4"])
+    with studio_server(tmp_path_factory, LAYOUT, concurrency=4) as cluster:
         yield cluster
-    finally:
-        cluster.stop()
 
 
 @pytest.fixture(scope="module")

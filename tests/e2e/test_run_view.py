@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.support import browser as browsers
+from tests.e2e.conftest import studio_server
 from tests.support.browser import screenshot
-from tests.support.cluster import REPOS, Cluster, Server
+from tests.support.cluster import REPOS, Cluster
 
 expect.set_options(timeout=15_000)
 
@@ -25,18 +25,8 @@ FAILING = [17, 60, 123, 180]
 @pytest.fixture(scope="module")
 def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     """A server with project 'test', environment 'production' and an agent hosting run_view."""
-    browsers.check_prerequisites()
-    workdir = tmp_path_factory.mktemp("run_view")
-    server = Server(workdir / "data").start()
-    cluster = Cluster(server, workdir)
-    try:
-        assert cluster.cli("projects", "create", "test").returncode == 0
-        created = cluster.cli("environments", "create", "production")
-        assert created.returncode == 0, created.stderr
-        cluster.start_agent(RUN_VIEW, args=["--concurrency", "8"])
+    with studio_server(tmp_path_factory, RUN_VIEW, concurrency=8) as cluster:
         yield cluster
-    finally:
-        cluster.stop()
 
 
 def submit(cluster: Cluster, *arguments: object) -> str:

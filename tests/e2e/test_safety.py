@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.support import browser as browsers
+from tests.e2e.conftest import studio_server
 from tests.support.browser import screenshot
-from tests.support.cluster import REPOS, Cluster, Server
+from tests.support.cluster import REPOS, Cluster
 
 expect.set_options(timeout=15_000)
 
@@ -23,17 +23,8 @@ SAFETY_FLOWS = REPOS / "studio_safety.py"
 @pytest.fixture(scope="module")
 def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     """A server with project 'test', environment 'production' and an agent hosting studio_safety."""
-    browsers.check_prerequisites()
-    workdir = tmp_path_factory.mktemp("safety")
-    cluster = Cluster(Server(workdir / "data").start(), workdir)
-    try:
-        assert cluster.cli("projects", "create", "test").returncode == 0
-        created = cluster.cli("environments", "create", "production")
-        assert created.returncode == 0, created.stderr
-        cluster.start_agent(SAFETY_FLOWS, args=["--concurrency", "4"])
+    with studio_server(tmp_path_factory, SAFETY_FLOWS, concurrency=4) as cluster:
         yield cluster
-    finally:
-        cluster.stop()
 
 
 def submit(cluster: Cluster, target: str, *arguments: object) -> str:
