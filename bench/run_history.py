@@ -39,68 +39,26 @@ sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve
 from measure import RESULTS, WORK, machine, table, write  # noqa: E402
 from stores import PostgresStore, Store, open_stores  # noqa: E402
 from tests.store import facts  # noqa: E402
+from tests.support import history  # noqa: E402
 
-from coflux import protocol  # noqa: E402
-from coflux.orchestration.effects import Fact  # noqa: E402
-from coflux.orchestration.states import ExecutionState as Q  # noqa: E402
 from coflux.store.base import ProjectStore, RunQuery  # noqa: E402
 
-PROD, STAGING = "env-prod", "env-staging"
-WORKFLOWS = [(f"repo{r}", f"flow{t}") for r in range(4) for t in range(5)]
-REGIONS = ["eu-west", "eu-north", "us-east", "us-west", "ap-south", "ap-east", "sa-east"]
-SPACING = 3.0  # seconds between runs: 1,000,000 runs span ~35 days
-BATCH = 2_000  # runs a batch
+PROD, STAGING = history.PROD, history.STAGING
+SPACING = history.SPACING
 PAGE = 50
 REPEAT = 7
-# The end of a run by its number: mostly success, some failures, a few of the rest
-# (abandoned is the rare one, one run in 10,000); the newest 200 are unfinished.
-ENDS = [Q.SUCCEEDED] * 90 + [Q.FAILED] * 5 + [Q.CANCELLED] * 2 + [Q.TIMED_OUT] * 3
-
-
-def end_of(number: int, total: int) -> Q:
-    if number >= total - 200:
-        return Q.ASSIGNED if number % 2 else Q.QUEUED
-    if number % 10_000 == 7:
-        return Q.ABANDONED
-    # Knuth's multiplicative hash: ends spread evenly over workflows and environments.
-    return ENDS[(number * 2_654_435_761) % 2**32 % len(ENDS)]
-
-
-def run_facts(number: int, total: int) -> list[Fact]:
-    """The facts of run ``number``: created, its first step, and its end."""
-    at = facts.T0 + number * SPACING
-    repository, target = WORKFLOWS[(number * 7) % len(WORKFLOWS)]
-    arguments = (
-        facts.value(f"order-{number:07d}"),
-        facts.value({"customer": f"customer-{number % 50_000}", "region": REGIONS[number % 7]}),
-    )
-    run_id = f"r{number:09d}"
-    found = facts.start_run(
-        run_id, at, env_id=STAGING if number % 5 == 0 else PROD, repository=repository,
-        target=target, key=f"key-{number}" if number % 10 == 0 else None, arguments=arguments,
-    )  # fmt: skip
-    root = f"{run_id}:1:1"
-    end = end_of(number, total)
-    if end is Q.QUEUED:
-        return found
-    found.append(facts.transition(root, Q.ASSIGNED, at + 0.1, "s1"))
-    if end is not Q.ASSIGNED:
-        found.append(facts.transition(root, end, at + 1.5, "s1"))
-    if end is Q.SUCCEEDED:
-        found.append(facts.outcome(root, protocol.Succeeded(value=facts.value(number)), at + 1.5))
-    return found
 
 
 def seed(store: ProjectStore, total: int) -> float:
-    """Record ``total`` runs; the seconds it took."""
+    """Record ``total`` runs (``tests/support/history.py``), run ``n`` created at
+    ``facts.T0 + n * SPACING``; the seconds it took."""
+
+    def recorded(runs: int) -> None:
+        if runs % 100_000 == 0:
+            print(f"run_history: {runs:,} runs recorded", file=sys.stderr, flush=True)
+
     started = time.perf_counter()
-    store.append([facts.environment(PROD, "production"), facts.environment(STAGING, "staging"),
-                  facts.session("s1", PROD)])  # fmt: skip
-    for first in range(0, total, BATCH):
-        batch = [f for n in range(first, min(first + BATCH, total)) for f in run_facts(n, total)]
-        store.append(batch)
-        if first % 100_000 == 0:
-            print(f"run_history: {first:,} runs recorded", file=sys.stderr, flush=True)
+    history.seed(store, total, facts.T0 + (total - 1) * SPACING, recorded=recorded)
     return time.perf_counter() - started
 
 
