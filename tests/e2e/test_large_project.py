@@ -18,15 +18,11 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from coflux.orchestration.project import new_id
 from coflux.orchestration.states import ExecutionState as Q
-from coflux.server.datadir import DataDirectoryLock
-from coflux.store.catalogs import open_catalog
 from tests.support import browser as browsers
 from tests.support import history
 from tests.support.cluster import Server
@@ -67,21 +63,6 @@ def production(state: Q | None = None) -> list[str]:
     ]
 
 
-def seed_project(data_dir: Path, end: float, fan_out: history.FanOut) -> None:
-    """Create the project as the server does (in its data directory's catalog, under
-    the directory's lock) and record the history and the fan-out in it."""
-    with DataDirectoryLock.acquire(data_dir):
-        catalog = open_catalog(None, data_dir)
-        store = catalog.create(new_id(8), PROJECT, time.time())
-        try:
-            history.seed(store, RUNS, end)
-            for batch in fan_out.facts():
-                store.append(batch)
-        finally:
-            store.close()
-            catalog.close()
-
-
 @pytest.fixture(scope="module")
 def large(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Large]:
     browsers.check_prerequisites()
@@ -89,7 +70,7 @@ def large(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Large]:
     end = float(int(time.time()))
     # Older than every run of the history, so the newest failure is one of those.
     fan_out = history.FanOut(at=history.created_at(0, RUNS, end) - 600)
-    seed_project(workdir / "data", end, fan_out)
+    history.seed_data_dir(workdir / "data", PROJECT, RUNS, end, fan_out)
     # The history's assigned runs belong to a session that never reconnects: a
     # timeout longer than the module keeps them assigned rather than abandoned.
     server = Server(workdir / "data", session_timeout=3600).start()

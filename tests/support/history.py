@@ -21,13 +21,18 @@ logged a line, and the workflow failed for its failed calls.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from coflux import protocol
 from coflux.orchestration.effects import Fact
+from coflux.orchestration.project import new_id
 from coflux.orchestration.states import ExecutionState as Q
+from coflux.server.datadir import DataDirectoryLock
 from coflux.store.base import ProjectStore
+from coflux.store.catalogs import open_catalog
 from tests.store import facts
 
 PROD, STAGING = "env-prod", "env-staging"
@@ -225,3 +230,21 @@ class FanOut:
                 *facts.succeed(f"{step_id}:2", at + 2, data=number - 2),
             ]
         return found + facts.succeed(f"{step_id}:1", at + 0.1, data=number - 2)
+
+
+def seed_data_dir(
+    data_dir: Path, project: str, total: int, end: float, fan_out: FanOut | None = None
+) -> None:
+    """Create ``project`` in a server's data directory as the server does (in its
+    catalog, under the directory's lock) and record ``total`` runs ending at ``end``,
+    and ``fan_out``'s run if given, before any server opens it."""
+    with DataDirectoryLock.acquire(data_dir):
+        catalog = open_catalog(None, data_dir)
+        store = catalog.create(new_id(8), project, time.time())
+        try:
+            seed(store, total, end)
+            for batch in fan_out.facts() if fan_out is not None else ():
+                store.append(batch)
+        finally:
+            store.close()
+            catalog.close()
