@@ -48,6 +48,10 @@ def run_url(cluster: Cluster, run_id: str, view: str | None = None) -> str:
     return url + (f"?view={view}" if view else "")
 
 
+def step_url(cluster: Cluster, run_id: str, number: int) -> str:
+    return f"{run_url(cluster, run_id)}/steps/{number}"
+
+
 def test_cancel_asks_first_and_no_changes_nothing(studio: Cluster, page: Page, tmp_path: Path) -> None:  # fmt: skip
     run_id = submit(studio, "hold", str(tmp_path / "never"))
     page.goto(run_url(studio, run_id))
@@ -75,6 +79,27 @@ def test_cancel_asks_first_and_no_changes_nothing(studio: Cluster, page: Page, t
     expect(page.locator(".run-header [data-state]")).to_have_attribute("data-state", "cancelled")
     assert outcome(studio, run_id, wait=10) is not None
     expect(graph.get_by_role("button", name=re.compile(r"^wait_for #2, cancelled"))).to_be_visible()
+
+
+def test_a_queued_step_says_why_and_its_rerun_is_disabled_with_the_reason(
+    studio: Cluster, page: Page
+) -> None:
+    run_id = submit(studio, "train")
+    page.goto(step_url(studio, run_id, 2))
+    panel = page.get_by_role("complementary", name="on_gpu")
+    expect(panel.get_by_test_id("queued-reason")).to_contain_text(
+        "no agent that hosts studio_safety.on_gpu provides gpu=A100"
+    )
+    rerun = panel.get_by_role("button", name=re.compile("Re-run"))
+    expect(rerun).to_be_disabled()
+    expect(panel.locator(".rerun-reason")).to_contain_text("still queued")
+    # The caller is waiting on it, so its Re-run is refused too, for its own reason.
+    page.goto(step_url(studio, run_id, 1))
+    caller = page.get_by_role("complementary", name="train")
+    expect(caller.locator(".rerun-reason")).to_contain_text("still running")
+    page.get_by_role("button", name="Cancel run").click()
+    page.get_by_role("alertdialog").get_by_role("button", name="Yes, cancel the run").click()
+    assert outcome(studio, run_id, wait=10) is not None
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,6 @@
 """Workflows for Studio's safety e2e tests: one that waits on a gate file (so it can
-be cancelled, or not), one whose steps log at several levels."""
+be cancelled, or not), one whose steps log at several levels, one whose task no agent
+can take."""
 
 from __future__ import annotations
 
@@ -39,3 +40,14 @@ def needle() -> None:
 def talkative(tag: str) -> None:
     chatter(tag)
     needle()
+
+
+@cf.task(requires={"gpu": "A100"})
+def on_gpu() -> str:
+    return "trained"
+
+
+@cf.workflow
+def train() -> str:
+    """Its task waits queued: no agent of the tests provides gpu=A100."""
+    return on_gpu()
