@@ -147,11 +147,13 @@ class Projects:
         """Stop serving ``project``: lost to another server (``why`` None: its
         ``lost``), or handed over (its lease released as its store closes)."""
         async with self._lock:
+            # Listed as elsewhere from the moment it stops being served here, not
+            # once it has stopped: it must never vanish from the list meanwhile.
+            detail = why or (project.lost.detail if project.lost else "")
+            self._elsewhere_now(project.info, detail)
             self._projects.pop(project.info.id, None)
             await project.stop()
             self._disconnect(project.info.id)  # its agents reconnect to its new owner
-            detail = why or (project.lost.detail if project.lost else "")
-            self._elsewhere_now(project.info, detail)
 
     def _elsewhere_now(self, info: ProjectInfo, detail: str) -> None:
         self._elsewhere[info.id] = msgspec.structs.replace(info, status="unavailable", error=detail)
