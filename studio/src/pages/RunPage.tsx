@@ -9,7 +9,7 @@ import { useEffect, useMemo, useState } from "preact/hooks";
 import { api } from "../api/http";
 import { Confirm, plural } from "../components/Confirm";
 import { Link } from "../components/Link";
-import { ErrorNotice, Loading, RefusalNotice } from "../components/Notice";
+import { ErrorNotice, RefusalNotice } from "../components/Notice";
 import { StateBadge } from "../components/StateBadge";
 import { useNow } from "../components/useNow";
 import { Graph } from "../graph/Graph";
@@ -30,6 +30,7 @@ import { href, navigate, type Route, type RunView } from "../router";
 import { executionRoute, type RunPlace } from "../step/attempts";
 import { StepPanel } from "../step/StepPanel";
 import { Timeline } from "../timeline/Timeline";
+import { RunPreview } from "./RunPreview";
 import { RunSummary } from "./RunSummary";
 
 interface Props {
@@ -88,13 +89,7 @@ export function RunPage({ live, route }: Props) {
       </main>
     );
   }
-  if (!model) {
-    return (
-      <main class="page">
-        <Loading label="Loading run…" />
-      </main>
-    );
-  }
+  if (!model) return <RunPreview project={live.project} runId={route.run} />;
   const parameters = step
     ? manifests.data?.find((m) => m.repository === step.repository)?.targets?.find((t) => t.name === step.target)?.parameters
     : undefined;
