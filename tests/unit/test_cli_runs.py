@@ -12,8 +12,8 @@ from websockets.sync.server import ServerConnection, serve
 
 from coflux import protocol
 from coflux.cli.follow import StepTracker
-from coflux.cli.render import render_template
 from coflux.client.live import RunFacts, RunSnapshot
+from coflux.log_lines import render_message
 from coflux.orchestration.effects import ExecutionCreated, ExecutionTransitioned, StepCreated
 from coflux.orchestration.states import ExecutionState
 from coflux.serialization import from_json
@@ -374,7 +374,7 @@ LOGS = [
 
 
 def test_render_template() -> None:
-    assert render_template(LOGS[0].template, LOGS[0].values) == "hello bob [1, 2] {missing}"
+    assert render_message(LOGS[0].template, LOGS[0].values) == "hello bob [1, 2] {missing}"
 
 
 def test_runs_logs_prints_time_step_level_message(api: FakeApi) -> None:

@@ -12,7 +12,7 @@ import click
 
 from coflux.cli.context import CliState, api_options, pass_state
 from coflux.cli.output import CliError, emit_json, fmt_time, info, out, table
-from coflux.cli.render import render_template
+from coflux.log_lines import render_message
 from coflux.views import InputView
 
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -112,7 +112,7 @@ def _parse(value: str | None) -> Any:
 
 
 def _prompt_text(found: InputView) -> str:
-    return render_template(_WIDE_PLACEHOLDER.sub(r"{\1}", found.template), found.placeholders)
+    return render_message(_WIDE_PLACEHOLDER.sub(r"{\1}", found.template), found.placeholders)
 
 
 def _first_line(found: InputView) -> str:

@@ -21,9 +21,6 @@ from coflux.views import (
     StepView,
 )
 
-# A log line's message is rendered as the server's log search reads it.
-render_template = render_message
-
 # The call tree is drawn the same from a run's outline or its full view.
 AnyRun = RunOutline | RunView
 AnyStep = StepOutline | StepView
@@ -43,7 +40,7 @@ def display_json(value: protocol.Value) -> str:
 
 
 def log_line(entry: LogView) -> str:
-    message = render_template(entry.template, entry.values)
+    message = render_message(entry.template, entry.values)
     return f"{fmt_clock(entry.timestamp)}  {step_of(entry.execution_id)}  {entry.level}  {message}"
 
 
@@ -55,7 +52,7 @@ def log_json(entry: LogView) -> dict[str, Any]:
         "execution_id": entry.execution_id,
         "timestamp": entry.timestamp,
         "level": entry.level,
-        "message": render_template(entry.template, entry.values),
+        "message": render_message(entry.template, entry.values),
         "template": entry.template,
         "values": {k: to_display(v) for k, v in entry.values.items()},
     }
