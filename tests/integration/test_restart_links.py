@@ -94,3 +94,13 @@ def test_a_deferred_call_is_replaced_and_followed_after_a_restart(
     replaced = stand_in(cluster, run_id, "deferred")
     assert replaced["completed_at"] is not None
     assert replaced["outcome"]["value"]["data"] == "d:d-release"  # type: ignore[index]
+    # The view names the call that replaced it (Studio links the two).
+    view = cluster.api("GET", f"/api/projects/test/runs/{run_id}").json()
+    (replacement,) = [
+        e
+        for s in view["steps"]
+        if s["target"] == "deferred"
+        for e in s["executions"]
+        if e["state"] == "succeeded"
+    ]
+    assert replaced["successor"] == replacement["id"]
