@@ -797,7 +797,8 @@ def _decode(decoder: msgspec.json.Decoder[Any] | msgspec.msgpack.Decoder[Any], d
     except RecursionError:
         # msgspec counts its nesting against Python's recursion limit.
         raise ProtocolError(f"nested more than {MAX_VALUE_DEPTH} levels deep") from None
-    check_depth(decoded)
+    if could_nest_past(data, MAX_VALUE_DEPTH, msgpack=isinstance(decoder, msgspec.msgpack.Decoder)):
+        check_depth(decoded)
     check_text(decoded, data)
     return decoded
 
@@ -837,6 +838,26 @@ def check_depth(decoded: object, limit: int = MAX_VALUE_DEPTH) -> None:
 
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
+
+# Every level of a list, dict or record opens with one of these bytes: "[" or "{"
+# in JSON; a fixmap, fixarray, array 16/32 or map 16/32 header in msgpack.
+_MSGPACK_OPENINGS = frozenset([*range(0x80, 0xA0), 0xDC, 0xDD, 0xDE, 0xDF])
+_NOT_MSGPACK_OPENINGS = bytes(b for b in range(256) if b not in _MSGPACK_OPENINGS)
+
+
+def could_nest_past(raw: bytes | str, limit: int, *, msgpack: bool = False) -> bool:
+    """Whether an encoded document has enough openings of lists, dicts and records
+    to hold data nested past ``limit`` levels: if not, ``check_depth`` of what it
+    decodes to cannot fail, and its walk (a tenth of a small message's cost to
+    decode) is spared. Openings are counted anywhere, inside strings too: a count
+    too high only means the walk is made."""
+    if msgpack:
+        assert isinstance(raw, bytes)
+        return len(raw.translate(None, _NOT_MSGPACK_OPENINGS)) > limit
+    if isinstance(raw, str):
+        return raw.count("[") + raw.count("{") > limit
+    return raw.count(b"[") + raw.count(b"{") > limit
+
 
 # Records and fields that hold data (kept as JSON, where NUL is escaped), not names.
 _DATA_RECORDS: tuple[type, ...] = (Value, ErrorInfo)

@@ -211,3 +211,49 @@ def test_target_options_past_their_bounds_are_protocol_errors(options: dict[str,
     protocol.decode_agent_frame(json.dumps(submit))
     with pytest.raises(protocol.ProtocolError, match="options"):
         protocol.decode_agent_frame(json.dumps({**submit, "options": options}))
+
+
+def _tree(depth: int, shape: str) -> Any:
+    """Data ``depth`` levels deep: lists, dicts, or the two in turn; large ones at
+    every level (so msgpack writes 16-bit headers) for ``wide``."""
+    tree: Any = 1
+    for level in range(depth):
+        kind = shape if shape != "mixed" else ("list", "dict")[level % 2]
+        if kind == "wide":
+            tree = {**{f"k{i}": i for i in range(20)}, "deep": [tree, *range(20)]}
+        else:
+            tree = [tree] if kind == "list" else {"k": tree}
+    return tree
+
+
+@pytest.mark.parametrize("shape", ["list", "dict", "mixed", "wide"])
+@pytest.mark.parametrize("depth", [0, 1, 49, 99, 100, 101, 150])
+def test_the_count_of_openings_never_spares_a_walk_that_would_refuse(
+    shape: str, depth: int
+) -> None:
+    # The decoders skip check_depth when the document has too few openings of lists,
+    # dicts and records to be nested past the limit: that must never skip a refusal.
+    value = protocol.Value(format="json", data=_tree(depth, shape))
+    message = protocol.Checkpoint(execution_id="r:1:1", arguments=(value,))
+    for raw, msgpack in (
+        (msgspec.json.encode(message), False),
+        (msgspec.msgpack.encode(message), True),
+    ):
+        try:
+            protocol.check_depth(message)
+        except protocol.ProtocolError:
+            assert protocol.could_nest_past(raw, protocol.MAX_VALUE_DEPTH, msgpack=msgpack)
+    decode = protocol.decode_executor_message
+    levels = depth * (2 if shape == "wide" else 1)
+    if levels > protocol.MAX_VALUE_DEPTH:
+        with pytest.raises(protocol.ProtocolError, match="nested"):
+            decode(msgspec.msgpack.encode(message))
+    else:
+        assert decode(msgspec.msgpack.encode(message)) == message
+
+
+def test_a_small_document_is_not_walked() -> None:
+    raw = msgspec.msgpack.encode(protocol.Checkpoint("r:1:1", (protocol.Value("json", [[1]]),)))
+    assert not protocol.could_nest_past(raw, protocol.MAX_VALUE_DEPTH, msgpack=True)
+    assert not protocol.could_nest_past(raw.decode("latin-1"), 3)  # 0 of "[" or "{"
+    assert protocol.could_nest_past(b"[[[[", 3) and protocol.could_nest_past("{[{[", 3)

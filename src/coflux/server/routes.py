@@ -135,7 +135,8 @@ async def _read_body(request: Request, request_type: type, optional: bool = Fals
             return request_type()
         body: Any = msgspec.json.decode(raw, type=request_type)
         # The value trees inside: deeper ones would fail wherever they are walked.
-        protocol.check_depth(body)
+        if protocol.could_nest_past(raw, protocol.MAX_VALUE_DEPTH):
+            protocol.check_depth(body)
     except msgspec.ValidationError as e:
         raise BadRequest("invalid_body", f"invalid request body: {e}") from None
     except msgspec.DecodeError as e:
