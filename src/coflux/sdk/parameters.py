@@ -185,6 +185,9 @@ def parameter_schema(annotation: Any) -> dict[str, Any] | None:
     return schema
 
 
+_AS_IS = frozenset({int, float, str, bool})  # JSON's own types: nothing to convert
+
+
 def convert(value: Any, annotation: Any, depth: int = 0) -> Any:
     """``value`` as ``annotation`` asks, if it is plain JSON standing for it (see the
     module docstring); anything else unchanged.
@@ -195,6 +198,8 @@ def convert(value: Any, annotation: Any, depth: int = 0) -> Any:
     """
     if depth > _MAX_DEPTH or annotation is Any:
         return value
+    if type(value) is annotation and annotation in _AS_IS:
+        return value  # the usual case, spared the checks below
     if value is None:
         return None
     if _is_model(annotation):

@@ -223,23 +223,32 @@ class Target(Generic[P, T]):
 
     def invoke(self, arguments: Sequence[Any]) -> T:
         """Call the plain function with wire arguments (the inverse of ``bind``)."""
-        parameters = list(self.signature.parameters.values())
-        keyword = [p.name for p in parameters if p.kind is _Kind.KEYWORD_ONLY]
-        if any(p.kind is _Kind.VAR_POSITIONAL for p in parameters):
-            split = len(arguments) - len(keyword)
-        else:
-            split = len(parameters) - len(keyword)
-        converted = self._convert(parameters, arguments)
-        positional = converted[:split]
-        kwargs = dict(zip(keyword, converted[split:], strict=False))
-        result: Any = self.fn(*positional, **kwargs)
+        positional, variadic, keyword = self._layout
+        split = len(arguments) - len(keyword) if variadic else len(positional)
+        converted = self._convert(arguments)
+        kwargs = dict(zip((p.name for p in keyword), converted[split:], strict=False))
+        result: Any = self.fn(*converted[:split], **kwargs)
         if inspect.iscoroutine(result):
             # An ``async def`` target runs to completion on its own event loop; the
             # execution context is a ContextVar, so the loop's tasks see it too.
             result = asyncio.run(result)
         return result  # type: ignore[no-any-return]
 
-    def _convert(self, declared: list[inspect.Parameter], arguments: Sequence[Any]) -> list[Any]:
+    @functools.cached_property
+    def _layout(
+        self,
+    ) -> tuple[list[inspect.Parameter], inspect.Parameter | None, list[inspect.Parameter]]:
+        """The parameters in the order of the wire arguments: the positional ones, the
+        variadic one (any number of values), the keyword-only ones. Worked out once:
+        an executor invokes a target many times."""
+        declared = list(self.signature.parameters.values())
+        variadic = next((p for p in declared if p.kind is _Kind.VAR_POSITIONAL), None)
+        fixed = [p for p in declared if p.kind is not _Kind.VAR_POSITIONAL]
+        positional = [p for p in fixed if p.kind is not _Kind.KEYWORD_ONLY]
+        keyword = [p for p in fixed if p.kind is _Kind.KEYWORD_ONLY]
+        return positional, variadic, keyword
+
+    def _convert(self, arguments: Sequence[Any]) -> list[Any]:
         """The wire arguments as their annotations ask (``parameters.convert``):
         JSON submitted from outside becomes the dataclass, model or enum declared.
 
@@ -249,11 +258,8 @@ class Target(Generic[P, T]):
         hints = self.hints
         if not hints:
             return list(arguments)
-        fixed = [p for p in declared if p.kind is not _Kind.VAR_POSITIONAL]
-        variadic = next((p for p in declared if p.kind is _Kind.VAR_POSITIONAL), None)
-        keyword = [p for p in fixed if p.kind is _Kind.KEYWORD_ONLY]
-        positional = [p for p in fixed if p.kind is not _Kind.KEYWORD_ONLY]
-        extra = len(arguments) - len(fixed)
+        positional, variadic, keyword = self._layout
+        extra = len(arguments) - len(positional) - len(keyword)
         order = [*positional, *([variadic] * extra if variadic else []), *keyword]
         converted = []
         for parameter, value in zip(order, arguments, strict=False):
