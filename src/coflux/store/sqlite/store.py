@@ -15,11 +15,15 @@ Connections:
   are also opened with ``check_same_thread=False``, but only so that ``close``
   (and the pruning of connections whose thread has ended) may close them from
   another thread; a reader is otherwise only ever used by its own thread.
+* one **checkpointer**, on a thread of its own (``_Checkpointer``), which copies
+  the WAL back into the database file shortly after commits, so that the
+  writer's commits never do it themselves (see ``CHECKPOINT_DELAY``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import sqlite3
 import threading
 import time
@@ -36,6 +40,8 @@ from coflux.store.sqlite.reads import SqliteQueries
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
+logger = logging.getLogger(__name__)
+
 # How long a connection waits for a lock held by another connection (ms) before
 # failing with "database is locked": generous, since it only happens when another
 # process opens the file (a migration, the sqlite3 shell).
@@ -48,6 +54,23 @@ BUSY_TIMEOUT_MS = 10_000
 # --fsync`) also fsyncs the WAL at every commit, which survives those too, for
 # ~0.4 ms per batch on the dev container: a third of a sequential step's time.
 # See docs/performance.md.
+
+# Checkpoints: SQLite's automatic one (copying the WAL back into the database
+# file, fsyncing both) runs inside the commit that takes the WAL past 1,000
+# pages, which for the actor's small batches is a commit on the event loop: under
+# a steady load one commit in ~80 took 3.5-4.5 ms instead of ~0.15, and that was
+# the dispatch latency's p99. So a thread of the store's (``_Checkpointer``)
+# checkpoints on a connection of its own shortly after commits, and the writer
+# checkpoints itself only past ``BACKSTOP_CHECKPOINT_PAGES``. The WAL starts over
+# from its beginning at the first commit that finds every frame copied; while
+# commits keep landing during the thread's checkpoints (or readers hold frames)
+# it grows instead, up to the backstop, whose checkpoint in a commit then has
+# only the frames since the thread's last one to copy (~2-4 ms, once per 10,000
+# pages written, rather than once per 1,000).
+CHECKPOINT_DELAY = 0.05
+"""Seconds from a commit to the checkpoint that follows it: the commits meanwhile
+share it, so at most ~20 checkpoints (40 fsyncs) a second, however busy."""
+BACKSTOP_CHECKPOINT_PAGES = 10_000
 
 
 class SqliteProjectStore(ReadingStore):
@@ -67,6 +90,7 @@ class SqliteProjectStore(ReadingStore):
         # Every reader with the thread it belongs to, so close() can reach them all.
         self._readers: list[tuple[weakref.ref[threading.Thread], sqlite3.Connection]] = []
         self._readers_lock = threading.Lock()
+        self._checkpointer: _Checkpointer | None = None  # started by the first commit
         self._closed = False
 
     # --- opening and closing ------------------------------------------------------
@@ -141,6 +165,7 @@ class SqliteProjectStore(ReadingStore):
             writer.execute("PRAGMA journal_mode = WAL")
             writer.execute(f"PRAGMA synchronous = {'FULL' if fsync else 'NORMAL'}")
             writer.execute("PRAGMA foreign_keys = ON")
+            writer.execute(f"PRAGMA wal_autocheckpoint = {BACKSTOP_CHECKPOINT_PAGES}")
             migrate.migrate_sqlite(writer, MIGRATIONS, database=str(path), clock=clock)
         except BaseException:
             writer.close()
@@ -151,6 +176,9 @@ class SqliteProjectStore(ReadingStore):
         """Close every connection (twice is harmless). Call it once no thread still reads."""
         with self._write_lock, self._readers_lock:
             self._closed = True
+            if self._checkpointer is not None:
+                self._checkpointer.close()
+                self._checkpointer = None
             for _, conn in self._readers:
                 conn.close()
             self._readers.clear()
@@ -175,6 +203,9 @@ class SqliteProjectStore(ReadingStore):
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
+            if self._checkpointer is None:
+                self._checkpointer = _Checkpointer(self.path)
+            self._checkpointer.written()
 
     @contextlib.contextmanager
     def _reading(self, *, consistent: bool) -> Iterator[SqliteQueries]:
@@ -240,6 +271,55 @@ class SqliteProjectStore(ReadingStore):
                 writes.write_facts(conn, facts)
         except sqlite3.IntegrityError as e:
             raise Conflict("fact_conflict", f"a fact contradicts the record: {e}") from e
+
+
+class _Checkpointer:
+    """Checkpoints a store's WAL on a thread and connection of its own, so that no
+    commit waits for one (see ``CHECKPOINT_DELAY``).
+
+    PASSIVE checkpoints never wait for the writer or the readers, nor make them
+    wait: SQLite lets a checkpoint copy the WAL while the writer appends to it.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._conn = _connect(path)
+        # The checkpoint fsyncs the WAL before copying and the database file after,
+        # under NORMAL as under FULL (``--fsync`` only adds the fsync of each commit).
+        self._conn.execute("PRAGMA synchronous = NORMAL")
+        self._written = threading.Event()  # a commit since the last checkpoint began
+        self._closing = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, name=f"coflux-checkpoint-{path.stem}", daemon=True
+        )
+        self._thread.start()
+
+    def written(self) -> None:
+        """A commit was made (cheap: called after every one)."""
+        if not self._written.is_set():
+            self._written.set()
+
+    def close(self) -> None:
+        """Stop the thread (after the checkpoint it may be in) and close its connection."""
+        self._closing.set()
+        self._written.set()
+        self._thread.join()
+        self._conn.close()
+
+    def _run(self) -> None:
+        # ``_closing`` is looked at again after every checkpoint: ``close`` may come
+        # between the delay and the clear below, which clears its wake-up too.
+        while not self._closing.is_set():
+            self._written.wait()
+            if self._closing.wait(CHECKPOINT_DELAY):
+                return
+            self._written.clear()
+            try:
+                self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            except sqlite3.Error:
+                # Not fatal: the next commit tries again, and the writer's own
+                # checkpoint (the backstop) keeps the WAL bounded meanwhile.
+                logger.exception("checkpoint of %s failed", self._path)
 
 
 def _connect(path: Path) -> sqlite3.Connection:
