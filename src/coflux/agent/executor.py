@@ -70,7 +70,7 @@ import termios
 import threading
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -531,6 +531,15 @@ def _load(
     return manifests, targets
 
 
+def _prepare(targets: Iterable[Target[..., Any]]) -> None:
+    """Do now what the first execution of each target would otherwise do first (resolve
+    its annotations, import OpenTelemetry): the process is not yet ready, while an
+    execution is waited for. A fresh executor's first execution took ~5 ms, not ~0.2."""
+    for target in targets:
+        target.prepare()
+    tracing.prepare()
+
+
 def _values(args: argparse.Namespace) -> serialization.ValueCodec:
     """The value codec: with the agent's blob store and cache, when it has one."""
     # Popped before user code is imported: executions need not see the token.
@@ -605,6 +614,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     # After the import: a repository's own logging.basicConfig() still takes effect.
     runtime.capture_standard_logging()
+    _prepare(targets.values())
     # What the imports made lives as long as the process: out of the collector's
     # reach, a full collection walks only what executions made since (a repository
     # that imports a large library holds hundreds of thousands of objects, and each

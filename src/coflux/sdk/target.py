@@ -234,6 +234,11 @@ class Target(Generic[P, T]):
             result = asyncio.run(result)
         return result  # type: ignore[no-any-return]
 
+    def prepare(self) -> None:
+        """Work out now what invoking the target first needs (its resolved annotations
+        and wire layout), once the module that defines it has been loaded whole."""
+        _ = self.hints, self._layout
+
     @functools.cached_property
     def _layout(
         self,

@@ -1,6 +1,7 @@
-"""The executor keeps what importing the repositories made out of the cyclic
-collector's walks (``gc.freeze``): a full collection walks only what executions
-made since."""
+"""What the executor does before it says it is ready: the first execution's own
+preparations (OpenTelemetry imported, targets' annotations resolved), then what all
+that made is kept out of the cyclic collector's walks (``gc.freeze``): a full
+collection walks only what executions made since."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from coflux.agent.executor import HEADER
 
 REPOSITORY = """
 import gc
+import sys
+
 import coflux as cf
 
 IMPORTED = [object() for _ in range(1000)]  # made by the import: frozen with it
@@ -23,11 +26,17 @@ IMPORTED = [object() for _ in range(1000)]  # made by the import: frozen with it
 def frozen() -> list[int]:
     made_here = [object() for _ in range(1000)]
     tracked = {id(o) for o in gc.get_objects()}
-    return [gc.get_freeze_count(), id(IMPORTED) in tracked, id(made_here) in tracked]
+    # Imported by the first execution_span, unless the executor did it at its start.
+    opentelemetry = vars(sys.modules["opentelemetry.trace"])
+    prepared = "hints" in vars(frozen)  # resolved on first use, unless prepared
+    return [
+        gc.get_freeze_count(), id(IMPORTED) in tracked, id(made_here) in tracked,
+        id(opentelemetry) in tracked, prepared,
+    ]
 """
 
 
-def test_what_the_import_made_is_frozen_and_what_an_execution_makes_is_not(
+def test_the_start_prepares_and_freezes_and_what_an_execution_makes_is_not_frozen(
     tmp_path: Path,
 ) -> None:
     (tmp_path / "frozen_repo.py").write_text(REPOSITORY)
@@ -55,7 +64,10 @@ def test_what_the_import_made_is_frozen_and_what_an_execution_makes_is_not(
     process.wait(30)
     assert isinstance(complete, protocol.Complete)
     assert isinstance(complete.outcome, protocol.Succeeded)
-    count, imported_tracked, made_tracked = serialization.ValueCodec().load(complete.outcome.value)
+    found = serialization.ValueCodec().load(complete.outcome.value)
+    count, imported_tracked, made_tracked, opentelemetry_tracked, prepared = found
     assert count > 1000  # the repository's objects (and the SDK's) are frozen
     assert not imported_tracked  # so the collector no longer lists (or walks) them
     assert made_tracked  # while what an execution makes is collected as ever
+    assert not opentelemetry_tracked  # imported before the freeze: at the start
+    assert prepared
