@@ -16,8 +16,14 @@ import msgspec
 from coflux import protocol
 
 
-class View(msgspec.Struct, frozen=True, kw_only=True):
-    """Base of the read models."""
+class View(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """Base of the read models.
+
+    Untracked by the cycle collector (``gc=False``): a view is a tree of values that
+    never refers back to itself, and the view of a 10,000-step run holds some 20,000
+    of them, whose tracking set off collections (the oldest generation's walks every
+    object of the server) that took ~20 of the ~180 ms the server took to send it.
+    """
 
 
 class ProjectInfo(View, frozen=True):

@@ -408,18 +408,24 @@ class Project:
     def _with_queued_reasons(self, run: AnyRun) -> AnyRun:
         """The run with its queued executions' ``queued_reason`` filled in from the
         live state (the store knows states, not why nothing runs them)."""
-        queued = [e.id for step in run.steps for e in step.executions if e.state == "queued"]
         # While the actor is failed its state is not to be read; the run still is.
-        healthy = self.actor.failure is None
-        reasons = self.actor.queued_reasons(queued) if queued and healthy else {}
+        live = self.actor.state.runs.get(run.id) if self.actor.failure is None else None
+        # Only a run in memory has unfinished executions to ask about: the steps of
+        # a finished one (10,000, say) are not even looked through.
+        reasons = self.actor.queued_reasons(live.unfinished) if live is not None else {}
         if not reasons:
             return run
 
+        def explained(execution: Any) -> bool:
+            # Queued in the view too: one assigned meanwhile has no reason, and one
+            # queued again meanwhile is still shown as the store has it.
+            return execution.state == "queued" and execution.id in reasons
+
         def with_reasons(step: Any) -> Any:
-            if not any(e.id in reasons for e in step.executions):
+            if not any(explained(e) for e in step.executions):
                 return step  # most steps: left as they are, not copied
             executions = [
-                msgspec.structs.replace(e, queued_reason=reasons[e.id]) if e.id in reasons else e
+                msgspec.structs.replace(e, queued_reason=reasons[e.id]) if explained(e) else e
                 for e in step.executions
             ]
             return msgspec.structs.replace(step, executions=executions)

@@ -18,6 +18,8 @@ _encoder = msgspec.json.Encoder()
 _deterministic = msgspec.json.Encoder(order="deterministic")
 
 _arguments = msgspec.json.Decoder(tuple[protocol.Value, ...])
+# The views hold a step's arguments as a list: decoded as one, not copied into one.
+_argument_list = msgspec.json.Decoder(list[protocol.Value])
 _options = msgspec.json.Decoder(protocol.TargetOptions)
 # Annotated: mypy cannot infer a decoder's type from a union.
 _outcome: msgspec.json.Decoder[protocol.Outcome] = msgspec.json.Decoder(protocol.Outcome)
@@ -45,6 +47,10 @@ def encode_manifest(manifest: protocol.Manifest) -> tuple[str, str]:
 
 def decode_arguments(text: str) -> tuple[protocol.Value, ...]:
     return _arguments.decode(text)
+
+
+def decode_argument_list(text: str) -> list[protocol.Value]:
+    return _argument_list.decode(text)
 
 
 def decode_options(text: str) -> protocol.TargetOptions:

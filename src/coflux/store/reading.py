@@ -35,7 +35,6 @@ from coflux.views import (
     RunOutline,
     RunSummary,
     RunView,
-    TransitionView,
 )
 
 
@@ -60,10 +59,6 @@ class RunSelection:
 
 class Queries(Protocol):
     """A backend's statements on one connection, for one project."""
-
-    def transitions(self, columns: Row) -> list[TransitionView]:
-        """Decode the transitions columns of a row of ``executions_of_run``."""
-        ...
 
     def template(self, column: Any) -> str:
         """Decode the template column of a row of ``logs``."""
@@ -93,13 +88,15 @@ class Queries(Protocol):
 
     def run(self, run_id: str) -> Row | None: ...
 
-    def steps_of_run(self, run_id: str) -> Iterable[Row]: ...
-
-    def executions_of_run(self, run_id: str) -> Iterable[Row]: ...
-
     def outline_of_run(self, run_id: str, with_values: bool = False) -> Iterable[Row]:
-        """A row per execution; ``with_values``: the step's arguments and the
-        execution's outcome after its columns (``rows.run_outline``)."""
+        """A row per execution; ``with_values``: the step's arguments, the
+        execution's outcome and the step's options after its columns
+        (``rows.run_outline``, ``rows.run_view``)."""
+        ...
+
+    def transitions_of_run(self, run_id: str) -> Iterable[Row]:
+        """Every transition of the run's executions: execution id, state, at and
+        session id, each execution's together and in the order they were recorded."""
         ...
 
     def step_record(self, step_id: str) -> Row | None: ...
@@ -296,8 +293,8 @@ class ReadingStore(abc.ABC):
             if run is None:
                 return None
             names = rows.environment_names(q.environments())
-            steps, executions = q.steps_of_run(run_id), q.executions_of_run(run_id)
-            return rows.run_view(run_id, run, names, steps, executions, q.transitions)
+            outline = q.outline_of_run(run_id, with_values=True)
+            return rows.run_view(run_id, run, names, outline, q.transitions_of_run(run_id))
 
     def get_run_outline(self, run_id: str, previews: bool = False) -> RunOutline | None:
         with self._reading(consistent=True) as q:

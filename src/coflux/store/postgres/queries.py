@@ -175,33 +175,12 @@ _STEP = (
     " {s}.repository, {s}.target, {s}.type, {s}.created_at, {s}.group_index, {s}.group_name"
 )
 
-STEPS_OF_RUN = f"""
-SELECT {_STEP.format(s="s")}, s.arguments, s.options
-FROM steps s WHERE s.project_id = %(p)s AND s.run_id = %(run)s ORDER BY s.number
-"""
-
 # An execution's columns as views read them: what it is, its current state and
 # what it stands in for (its leader).
 _EXECUTION = (
     "{e}.id, {e}.attempt, {e}.environment_id, {e}.created_at,"
     " {e}.state, {e}.state_at, {e}.assigned_at, {e}.session_id, {e}.leader_id"
 )
-
-# Every execution of a run with its outcome and its transitions as three arrays
-# (states, times, sessions) in append order.
-EXECUTIONS_OF_RUN = f"""
-SELECT {_EXECUTION.format(e="e")}, e.step_id, o.outcome, t.states, t.ats, t.sessions
-FROM executions e
-LEFT JOIN outcomes o ON o.project_id = e.project_id AND o.execution_id = e.id
-CROSS JOIN LATERAL (
-    SELECT array_agg(state ORDER BY id) AS states, array_agg(at ORDER BY id) AS ats,
-           array_agg(session_id ORDER BY id) AS sessions
-    FROM execution_transitions
-    WHERE project_id = e.project_id AND execution_id = e.id
-) t
-WHERE e.project_id = %(p)s AND e.run_id = %(run)s
-ORDER BY e.step_id, e.attempt
-"""
 
 # A run's outline: a row per execution (one with NULLs for a step that has none).
 OUTLINE_OF_RUN = f"""
@@ -212,15 +191,26 @@ WHERE s.project_id = %(p)s AND s.run_id = %(run)s
 ORDER BY s.number, e.attempt
 """
 
-# The same with the step's arguments and the execution's outcome last (for the
-# outline's previews, ``rows.run_outline``).
+# The same with the step's arguments, the execution's outcome and the step's
+# options last (for the outline's previews and the whole view: ``rows.run_outline``,
+# ``rows.run_view``).
 OUTLINE_WITH_VALUES_OF_RUN = f"""
-SELECT {_STEP.format(s="s")}, {_EXECUTION.format(e="e")}, s.arguments, o.outcome
+SELECT {_STEP.format(s="s")}, {_EXECUTION.format(e="e")}, s.arguments, o.outcome, s.options
 FROM steps s
 LEFT JOIN executions e ON e.project_id = s.project_id AND e.step_id = s.id
 LEFT JOIN outcomes o ON o.project_id = e.project_id AND o.execution_id = e.id
 WHERE s.project_id = %(p)s AND s.run_id = %(run)s
 ORDER BY s.number, e.attempt
+"""
+
+# Every transition of a run's executions, each execution's together and in append
+# order: a row each (arrays aggregated an execution took twice as long to read).
+TRANSITIONS_OF_RUN = """
+SELECT t.execution_id, t.state, t.at, t.session_id
+FROM executions e
+JOIN execution_transitions t ON t.project_id = e.project_id AND t.execution_id = e.id
+WHERE e.project_id = %(p)s AND e.run_id = %(run)s
+ORDER BY t.execution_id, t.id
 """
 
 _LOG_COLUMNS = "id, run_id, execution_id, timestamp, level, template, template_values"

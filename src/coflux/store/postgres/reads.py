@@ -19,7 +19,6 @@ from coflux.store.base import InputQuery
 from coflux.store.postgres import queries
 from coflux.store.reading import RunSelection
 from coflux.store.rows import Row
-from coflux.views import TransitionView
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 
@@ -48,16 +47,6 @@ class PostgresQueries:
 
     def _one(self, query: str, **params: Any) -> tuple[Any, ...] | None:
         return row(self._conn, query, {"p": self._p, **params})
-
-    def transitions(self, columns: Row) -> list[TransitionView]:
-        # Three arrays (states, times, sessions), NULL for an execution with none.
-        states, ats, sessions = columns
-        if states is None:
-            return []
-        return [
-            TransitionView(state=state, at=at, session_id=session)
-            for state, at, session in zip(states, ats, sessions, strict=True)
-        ]
 
     def template(self, column: Any) -> str:
         return _template.decode(column)
@@ -92,15 +81,12 @@ class PostgresQueries:
     def run(self, run_id: str) -> Row | None:
         return self._one(queries.RUN, run=run_id)
 
-    def steps_of_run(self, run_id: str) -> Iterable[Row]:
-        return self._all(queries.STEPS_OF_RUN, run=run_id)
-
-    def executions_of_run(self, run_id: str) -> Iterable[Row]:
-        return self._all(queries.EXECUTIONS_OF_RUN, run=run_id)
-
     def outline_of_run(self, run_id: str, with_values: bool = False) -> Iterable[Row]:
         query = queries.OUTLINE_WITH_VALUES_OF_RUN if with_values else queries.OUTLINE_OF_RUN
         return self._all(query, run=run_id)
+
+    def transitions_of_run(self, run_id: str) -> Iterable[Row]:
+        return self._all(queries.TRANSITIONS_OF_RUN, run=run_id)
 
     def step_record(self, step_id: str) -> Row | None:
         return self._one(queries.STEP_RECORD, step=step_id)

@@ -12,17 +12,10 @@ import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-import msgspec
-
 from coflux.store.base import InputQuery
 from coflux.store.reading import RunSelection
 from coflux.store.rows import Row
 from coflux.store.sqlite import queries
-from coflux.views import TransitionView
-
-# An execution's transitions are one column, a JSON array of TransitionView
-# objects (see ``queries.EXECUTIONS_OF_RUN``).
-_transitions = msgspec.json.Decoder(list[TransitionView])
 
 
 class SqliteQueries:
@@ -32,10 +25,6 @@ class SqliteQueries:
     def _one(self, query: str, parameters: Sequence[Any] | Mapping[str, Any]) -> Row | None:
         row: Row | None = self._conn.execute(query, parameters).fetchone()
         return row
-
-    def transitions(self, columns: Row) -> list[TransitionView]:
-        (text,) = columns
-        return _transitions.decode(text)
 
     def template(self, column: Any) -> str:
         return str(column)
@@ -76,15 +65,12 @@ class SqliteQueries:
     def run(self, run_id: str) -> Row | None:
         return self._one(queries.RUN, (run_id,))
 
-    def steps_of_run(self, run_id: str) -> Iterable[Row]:
-        return self._conn.execute(queries.STEPS_OF_RUN, (run_id,))
-
-    def executions_of_run(self, run_id: str) -> Iterable[Row]:
-        return self._conn.execute(queries.EXECUTIONS_OF_RUN, (run_id,))
-
     def outline_of_run(self, run_id: str, with_values: bool = False) -> Iterable[Row]:
         query = queries.OUTLINE_WITH_VALUES_OF_RUN if with_values else queries.OUTLINE_OF_RUN
         return self._conn.execute(query, (run_id,))
+
+    def transitions_of_run(self, run_id: str) -> Iterable[Row]:
+        return self._conn.execute(queries.TRANSITIONS_OF_RUN, (run_id,))
 
     def step_record(self, step_id: str) -> Row | None:
         return self._one(queries.STEP_RECORD, (step_id,))
