@@ -26,7 +26,6 @@ from coflux.agent.blobs import BlobSettings
 from coflux.agent.connection import Connection, ConnectionRejected, Targets, format_targets
 from coflux.agent.pool import Pool
 from coflux.agent.settings import AgentSettings
-from coflux.agent.watcher import watch
 from coflux.client import Client, ServerUnavailable, base_url
 
 logger = logging.getLogger(__name__)
@@ -165,6 +164,10 @@ class _Agent:
         async with asyncio.TaskGroup() as tg:
             connection = tg.create_task(self.connection.run(self.pool))
             if self.settings.watch:
+                # Only with --watch: watchfiles (and the anyio it loads) would add to
+                # every agent's start.
+                from coflux.agent.watcher import watch
+
                 tg.create_task(watch(self.settings.repositories, self.reload, watcher_stop))
             stopped = tg.create_task(self.stop.wait())
             ready = tg.create_task(self._announce_ready())

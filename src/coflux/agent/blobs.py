@@ -14,7 +14,8 @@ use for that, configured by the agent (``BlobSettings``):
   others wait and then find it cached) and one eviction sweep at a time.
   Removing a file another process has open is safe on POSIX.
 * ``BlobClient``: streams blobs to and from the server over HTTP with the
-  standard library (``http.client``: nothing to import in user processes,
+  standard library (``http.client``: nothing to install in user processes,
+  and imported at the first request, since most executions never make one;
   one keep-alive connection per thread). It hashes what it writes and what
   it downloads, so the cache holds only verified content. Transient
   connection failures (a server restart) are retried for a while.
@@ -27,7 +28,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
-import http.client
 import logging
 import os
 import re
@@ -38,10 +38,13 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from coflux.serialization import DEFAULT_THRESHOLD, BinaryWriter
+
+if TYPE_CHECKING:
+    import http.client
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +56,6 @@ CHUNK = 1024 * 1024
 _KEY = re.compile(r"^[0-9a-f]{64}$")
 _CHECK_BEFORE_UPLOAD = 1024 * 1024  # larger blobs: ask whether the store has them first
 _STALE_INCOMING = 3600.0  # seconds after which a leftover partial download is removed
-_RETRYABLE = (ConnectionError, TimeoutError, http.client.HTTPException)
 
 
 class BlobError(OSError):
@@ -363,6 +365,8 @@ class BlobClient:
         return key
 
     def _connection(self) -> http.client.HTTPConnection:
+        import http.client  # ~12 ms of an executor's start, for the few that need it
+
         connection: http.client.HTTPConnection | None = getattr(self._local, "connection", None)
         if connection is None:
             kind = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
@@ -411,7 +415,7 @@ class BlobClient:
                 if response.status == 200 and receive is not None:
                     return response.status, receive(response)
                 return response.status, response.read()
-            except _RETRYABLE as e:
+            except (ConnectionError, TimeoutError, _http_exception()) as e:
                 self._drop_connection()
                 if time.monotonic() + delay > deadline:
                     raise BlobError(f"cannot reach the blob store at {self._url}: {e}") from e
@@ -421,3 +425,10 @@ class BlobClient:
             finally:
                 if body is not None:
                     body.close()
+
+
+def _http_exception() -> type[Exception]:
+    """``http.client``'s base exception (imported by then: a request was made)."""
+    import http.client
+
+    return http.client.HTTPException

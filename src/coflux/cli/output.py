@@ -17,7 +17,6 @@ variable, read here too so that both agree).
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import os
 import sys
 from collections.abc import Iterable, Sequence
@@ -225,10 +224,14 @@ def fmt_duration(seconds: float | None) -> str:
     return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
 
 
-def setup_logging(level: int = logging.INFO) -> None:
-    """Log lines on stderr, for the long-running commands (server, agent)."""
+def setup_logging() -> None:
+    """Log lines (INFO and above) on stderr, for the agent (the server has its own,
+    ``coflux.server.logconfig``). logging is imported here, not with the module:
+    the commands that only make requests log nothing, and start ~3 ms sooner."""
+    import logging
+
     logging.basicConfig(
-        level=level,
+        level=logging.INFO,
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
     )

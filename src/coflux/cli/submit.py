@@ -20,7 +20,6 @@ import click
 from coflux import protocol
 from coflux.cli.arguments import parse_arguments
 from coflux.cli.context import CliState, api_options, pass_state
-from coflux.cli.follow import follow as follow_run
 from coflux.cli.output import emit_json, info, json_option, out
 from coflux.cli.results import finish
 from coflux.client import ApiError, Client
@@ -80,6 +79,9 @@ def submit(
         if submission.warning is not None and submitter.still_unplaceable(run_id):
             info(f"warning: run {run_id} is queued: {submission.warning}")
         if follow:
+            # Only here: the live view (asyncio, WebSockets) costs a command ~30 ms to import.
+            from coflux.cli.follow import follow as follow_run
+
             follow_run(config, project, run_id)
         if wait or follow:
             finish(client, project, run_id, wait=True)

@@ -11,7 +11,6 @@ executor maps positions back onto parameters (``invoke``).
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import importlib
 import inspect
@@ -231,6 +230,10 @@ class Target(Generic[P, T]):
         if inspect.iscoroutine(result):
             # An ``async def`` target runs to completion on its own event loop; the
             # execution context is a ContextVar, so the loop's tasks see it too.
+            # asyncio is imported only here: an executor's start (on the path to a
+            # first result) does not pay ~10 ms for it when no target is async.
+            import asyncio
+
             result = asyncio.run(result)
         return result  # type: ignore[no-any-return]
 

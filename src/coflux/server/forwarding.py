@@ -23,12 +23,14 @@ import contextlib
 import json
 import logging
 import re
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import httpx
 import websockets
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
+
+if TYPE_CHECKING:
+    import httpx
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +103,11 @@ class Forwarding:
     async def _forward(self, owner: str, scope: Scope, body: bytes, send: Send) -> bool:
         """Pass the request to ``owner`` and stream its answer back; False if the
         owner could not be reached (then nothing was sent to the client)."""
+        # Imported at the first request to forward, not with the server: httpx (with
+        # what it loads) was ~50 ms of every server's start, and one server alone
+        # never forwards.
+        import httpx
+
         if self._client is None:
             # No timeout for the answer: a long-poll waits as long as the owner does.
             self._client = httpx.AsyncClient(timeout=httpx.Timeout(None, connect=5.0))
