@@ -13,7 +13,9 @@ from typing import Any
 
 import pytest
 
+from coflux.orchestration.states import ExecutionState
 from tests.support.cluster import REPOS, Cluster
+from tests.support.eventually import eventually
 from tests.support.repos.asset_collections import CSV, IMAGE, TEXT
 
 FLOWS = REPOS / "asset_collections.py"
@@ -24,6 +26,17 @@ def submit(cluster: Cluster, repository: str, target: str) -> tuple[str, Any]:
     done = cluster.cli("runs", "result", run_id, "--wait", timeout=120)
     assert done.returncode == 0, done.stderr
     return run_id, json.loads(done.stdout)
+
+
+def settled(cluster: Cluster, run_id: str) -> None:
+    """Wait until every step of the run has ended: a workflow that returns a call's
+    handle (``edge_detection``) succeeds before that call has."""
+
+    def all_ended() -> bool:
+        run = cluster.api("GET", f"/api/projects/test/runs/{run_id}").json()
+        return all(ExecutionState(s["executions"][-1]["state"]).terminal for s in run["steps"])
+
+    eventually(all_ended, timeout=60, message=f"run {run_id} still has steps running")
 
 
 def files(root: Path) -> dict[str, bytes]:
@@ -179,6 +192,7 @@ def test_blobs_and_asset_files_answer_range_requests(
 def test_upstream_edge_detection_shape_runs_unchanged(cluster: Cluster, tmp_path: Path) -> None:
     cluster.start_agent(REPOS / "edge_detection.py")
     run_id, _ = submit(cluster, "edge_detection", "pipeline")
+    settled(cluster, run_id)  # the workflow returned the contours' handle, not its result
     listed = cluster.api("GET", f"/api/projects/test/runs/{run_id}/assets").json()
     assert len(listed["assets"]) == 4  # fetch, grayscale, blur, contours
     last = listed["assets"][-1]["id"]  # the contours' image, the workflow's result
